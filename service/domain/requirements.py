@@ -1,0 +1,127 @@
+"""What a caller asks for. Every section is optional; an empty request means no constraints and the
+default (balanced) profile. Unknown fields are refused so that a typo never passes as "no constraint"."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from service.domain.rules import Criterion_, LicenceKind, UseCase
+
+__all__ = [
+    "Customisation",
+    "Hardware",
+    "IP",
+    "Precision",
+    "Privacy",
+    "Requirements",
+]
+
+Precision = Literal["bf16", "fp8", "int4"]
+Deployment = Literal["self_hosted", "private_cloud", "api"]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+ModelId = Annotated[str, StringConstraints(min_length=3, max_length=200, pattern=r"^[^/\s]+/[^/\s]+$")]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class IP(_Section):
+    """Intellectual property and licence terms the organisation can accept."""
+
+    commercial_use: bool | None = Field(default=None, description="The model will be used commercially.")
+    licence_kinds: list[LicenceKind] | None = Field(
+        default=None, description="Acceptable licence kinds: permissive, copyleft, custom."
+    )
+    allowed_licences: list[str] | None = Field(default=None, description="Acceptable licence ids.")
+    monthly_active_users: int | None = Field(
+        default=None, ge=0, description="Expected monthly active users, checked against licence user caps."
+    )
+    train_on_outputs: bool | None = Field(
+        default=None, description="Outputs will be used to train other models."
+    )
+
+
+class Privacy(_Section):
+    """Where the model runs and whose models are acceptable."""
+
+    deployment: Deployment | None = Field(
+        default=None, description="self_hosted, private_cloud (weights on rented hardware) or api (hosted)."
+    )
+    excluded_origin_countries: list[CountryCode] = Field(
+        default=[], description="ISO 3166-1 alpha-2 codes of developer countries to exclude."
+    )
+    require_open_training_data: bool = Field(
+        default=False, description="Only models whose training data is openly published."
+    )
+
+
+class Customisation(_Section):
+    """How the model will be adapted."""
+
+    fine_tuning: Literal["none", "lora", "full"] = "none"
+
+
+class Hardware(_Section):
+    """The GPUs available for self-hosting."""
+
+    gpu_memory_gb: float | None = Field(default=None, gt=0, le=4096, description="Memory of one GPU in GB.")
+    gpu_count: int | None = Field(default=None, ge=1, le=100_000, description="Number of GPUs.")
+    precision: Precision = Field(default="bf16", description="Weight precision: bf16, fp8 or int4.")
+
+
+class Requirements(_Section):
+    """A request for recommendations."""
+
+    use_cases: list[UseCase] = Field(default=[], description="What the model is for.")
+    ip: IP = IP()
+    privacy: Privacy = Privacy()
+    customisation: Customisation = Customisation()
+    hardware: Hardware = Hardware()
+    min_context_tokens: int | None = Field(default=None, ge=1, le=100_000_000)
+    reasoning: Literal["required", "preferred", "any"] = "any"
+    weights: dict[Criterion_, Annotated[float, Field(ge=0, le=1_000_000)]] | None = Field(
+        default=None, description="Criterion weights; give this or a profile, not both."
+    )
+    profile: str | None = Field(default=None, description="Profile id (see GET /v1/profiles).")
+    limit: int = Field(default=5, ge=1, le=100, description="How many recommendations to return.")
+    explain: list[ModelId] = Field(
+        default=[], max_length=50, description="Model ids to explain even when excluded or ranked low."
+    )
+
+    @field_validator("use_cases", "explain")
+    @classmethod
+    def _no_duplicates(cls, values: list[str]) -> list[str]:
+        if len(set(values)) != len(values):
+            raise ValueError("list contains duplicates")
+        return values
+
+    @model_validator(mode="after")
+    def _weights_or_profile(self) -> Requirements:
+        if self.weights is not None and self.profile is not None:
+            raise ValueError("give either 'weights' or 'profile', not both")
+        if self.weights is not None and not any(self.weights.values()):
+            raise ValueError("weights: at least one weight must be positive")
+        return self
+
+    def normalised(self) -> Requirements:
+        """The same request with list fields sorted, so equal requests compare and hash equal."""
+        return self.model_copy(
+            update={
+                "use_cases": sorted(self.use_cases),
+                "explain": sorted(self.explain),
+                "ip": self.ip.model_copy(
+                    update={
+                        "licence_kinds": sorted(self.ip.licence_kinds) if self.ip.licence_kinds else
+                        self.ip.licence_kinds,
+                        "allowed_licences": sorted(set(self.ip.allowed_licences))
+                        if self.ip.allowed_licences is not None else None,
+                    }
+                ),
+                "privacy": self.privacy.model_copy(
+                    update={"excluded_origin_countries": sorted(set(self.privacy.excluded_origin_countries))}
+                ),
+            }
+        )

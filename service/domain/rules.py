@@ -1,0 +1,313 @@
+"""Decision knowledge as data: licences, eligibility rules, scoring criteria, profiles and policies.
+
+Every class here mirrors one kind of file under ``rules/``. Conditions use a small typed language
+(field, operator from an allow-list, literal value or a reference to a request field, ``all``/``any``);
+nothing is evaluated as code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from service.domain.catalogue import BENCHMARKS
+from service.domain.facts import Strict
+
+__all__ = [
+    "CRITERIA",
+    "MODEL_FIELDS",
+    "REQUEST_FIELDS",
+    "Check",
+    "Condition",
+    "Criterion",
+    "EligibilityRule",
+    "HardwarePolicy",
+    "Licence",
+    "LicenceKind",
+    "LicenceThreshold",
+    "Policy",
+    "Profile",
+    "RuleExample",
+    "RuleSet",
+    "UseCase",
+]
+
+LicenceKind = Literal["permissive", "copyleft", "custom"]
+UseCase = Literal["coding", "reasoning", "math", "agentic", "chat", "multilingual", "long_context", "vision"]
+OutputsTraining = Literal["permitted", "conditional", "prohibited", "unknown"]
+Criterion_ = Literal[
+    "capability", "openness", "cost", "adoption", "ecosystem", "hardware_efficiency", "freshness", "reasoning"
+]
+#: The scoring criteria, in the order answers list them.
+CRITERIA: tuple[str, ...] = (
+    "capability",
+    "openness",
+    "cost",
+    "adoption",
+    "ecosystem",
+    "hardware_efficiency",
+    "freshness",
+    "reasoning",
+)
+
+#: Model-side fields a rule may test, with what they mean. The engine computes one column per field.
+MODEL_FIELDS: dict[str, str] = {
+    "model.id": "Hugging Face repo id",
+    "model.family": "model family",
+    "model.context_tokens": "context window in tokens",
+    "model.input_modalities": "input modalities (text, image, audio, video)",
+    "model.reasoning": "reasoning mode (none, hybrid, always)",
+    "model.training_data": "training data openness (weights_only, open)",
+    "model.has_offer": "whether a hosted API offer is recorded",
+    "model.parameters_total_b": "total parameters in billions",
+    "licence.id": "licence id",
+    "licence.kind": "licence kind (permissive, copyleft, custom)",
+    "licence.commercial_use": "whether the licence permits commercial use",
+    "licence.derivatives_permitted": "whether the licence permits fine-tuned derivatives",
+    "licence.outputs_training": "whether outputs may train other models",
+    "licence.separate_licence_above_mau": "monthly active users above which a separate licence is needed",
+    "organisation.id": "organisation id",
+    "organisation.country": "ISO 3166-1 alpha-2 country of the developer",
+    "fit.memory_gb": "estimated memory at the requested precision and fine-tuning mode",
+    "fit.gpus_needed": "GPUs of the requested size needed to hold that memory",
+}
+
+#: Request fields a rule may read, by dotted path.
+REQUEST_FIELDS: frozenset[str] = frozenset(
+    {
+        "use_cases",
+        "ip.commercial_use",
+        "ip.licence_kinds",
+        "ip.allowed_licences",
+        "ip.monthly_active_users",
+        "ip.train_on_outputs",
+        "privacy.deployment",
+        "privacy.excluded_origin_countries",
+        "privacy.require_open_training_data",
+        "customisation.fine_tuning",
+        "hardware.gpu_memory_gb",
+        "hardware.gpu_count",
+        "hardware.precision",
+        "min_context_tokens",
+        "reasoning",
+    }
+)
+
+RequestOp = Literal["eq", "ne", "in", "contains", "is_set", "is_true"]
+CheckOp = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "intersects"]
+
+
+class Condition(Strict):
+    """A test on the request: does this rule apply? ``op`` is from a fixed allow-list."""
+
+    field: str
+    op: RequestOp
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _known_field(self) -> Condition:
+        if self.field not in REQUEST_FIELDS:
+            raise ValueError(f"unknown request field {self.field!r}; known: {sorted(REQUEST_FIELDS)}")
+        if self.op not in ("is_set", "is_true") and self.value is None:
+            raise ValueError(f"operator {self.op!r} needs a value")
+        return self
+
+
+class Check(Strict):
+    """A test on a model: ``field op value`` where value is a literal or a request field (``ref``)."""
+
+    field: str
+    op: CheckOp
+    value: Any = None
+    ref: str | None = Field(default=None, description="Request field whose value is compared against.")
+
+    @model_validator(mode="after")
+    def _well_formed(self) -> Check:
+        if self.field not in MODEL_FIELDS:
+            raise ValueError(f"unknown model field {self.field!r}; known: {sorted(MODEL_FIELDS)}")
+        if (self.value is None) == (self.ref is None):
+            raise ValueError("give exactly one of 'value' and 'ref'")
+        if self.ref is not None and self.ref not in REQUEST_FIELDS:
+            raise ValueError(f"unknown request field {self.ref!r} in ref")
+        return self
+
+
+class RuleExample(Strict):
+    """A worked case that the generic rule test runs: request values, model column values, outcome."""
+
+    description: str
+    request: dict[str, Any] = {}
+    model: dict[str, Any] = {}
+    expect: Literal["pass", "fail", "unknown", "not_applicable"]
+
+
+class EligibilityRule(Strict):
+    """A hard constraint. It applies when every ``when`` condition holds; the model passes when ``check``
+    holds (``all`` of ``checks``, or ``any`` of them when ``match = "any"``)."""
+
+    id: str = Field(pattern=r"^[a-z0-9]+(\.[a-z0-9-]+)+$")
+    version: int = Field(ge=1)
+    requirement: str = Field(description="The request field this rule answers.")
+    description: str
+    when: list[Condition] = Field(min_length=1)
+    checks: list[Check] = Field(min_length=1)
+    match: Literal["all", "any"] = "all"
+    message: str = Field(description="Sentence shown when the model fails; {placeholders} name columns.")
+    pass_message: str = Field(description="Sentence shown when the model passes.")
+    unknown_message: str = Field(description="Sentence shown when a needed fact is unknown.")
+    review_by: dt.date
+    examples: list[RuleExample] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _requirement_known(self) -> EligibilityRule:
+        if self.requirement not in REQUEST_FIELDS:
+            raise ValueError(f"requirement {self.requirement!r} is not a request field")
+        outcomes = {example.expect for example in self.examples}
+        if not {"pass", "fail"} <= outcomes:
+            raise ValueError("examples must include at least one 'pass' and one 'fail' case")
+        return self
+
+
+class LicenceThreshold(Strict):
+    """A scale above which a licence demands something: a separate licence, or showing the model name."""
+
+    monthly_active_users: int | None = Field(default=None, gt=0)
+    monthly_revenue_usd: float | None = Field(default=None, gt=0)
+    annual_revenue_usd: float | None = Field(default=None, gt=0)
+    applies_to: str | None = Field(default=None, description="Who the threshold applies to, if not everyone.")
+    effect: Literal["separate_licence", "display_name"]
+    duty: str = Field(description="What the licensee must do above the threshold, in plain words.")
+
+
+class Licence(Strict):
+    """One ``rules/licences/<id>.toml`` file: what a licence permits and demands."""
+
+    id: str
+    name: str
+    spdx: str | None = None
+    kind: LicenceKind
+    osi_approved: bool
+    url: str
+    source: str
+    as_of: dt.date
+    source_kind: Literal["primary", "secondary"]
+    review_by: dt.date
+    commercial_use: bool | None = Field(default=None, description="Null when not established.")
+    derivatives_permitted: bool | None = Field(default=None, description="Null when not established.")
+    attribution: str | None = Field(default=None, description="Notice and attribution duties; null when unknown.")
+    naming_duty: str | None = Field(default=None, description="Duty to name derived models or products.")
+    use_restrictions: list[str] | None = Field(default=None, description="Field-of-use limits; null when not reviewed.")
+    outputs_training: OutputsTraining
+    outputs_clause: str
+    thresholds: list[LicenceThreshold] = []
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _kind_matches_osi(self) -> Licence:
+        if self.kind in ("permissive", "copyleft") and not self.osi_approved:
+            raise ValueError(f"kind {self.kind!r} needs an OSI-approved licence used unmodified")
+        return self
+
+    @property
+    def separate_licence_above_mau(self) -> float:
+        """Monthly active users above which a separate licence is needed (infinity when never)."""
+        caps = [
+            t.monthly_active_users
+            for t in self.thresholds
+            if t.effect == "separate_licence" and t.monthly_active_users is not None and t.applies_to is None
+        ]
+        return float(min(caps)) if caps else float("inf")
+
+
+class Criterion(Strict):
+    """One ``rules/criteria/<name>.toml`` file: which facts feed a score, how, and what missing data means."""
+
+    id: Criterion_
+    name: str
+    version: int = Field(ge=1)
+    description: str
+    normalisation: str = Field(description="How raw values become 0-1, in plain words.")
+    missing: Literal["zero", "catalogue_median"]
+    missing_note: str
+    review_by: dt.date
+    # Per-kind parameters; only the ones the criterion uses are set.
+    use_cases: dict[UseCase, list[str]] | None = None
+    default_use_cases: list[UseCase] | None = None
+    long_context_bounds: tuple[int, int] | None = None
+    licence_kind_scores: dict[LicenceKind, float] | None = None
+    training_data_scores: dict[str, float] | None = None
+    part_weights: dict[str, float] | None = None
+    input_share: float | None = Field(default=None, ge=0, le=1)
+    horizon_days: int | None = Field(default=None, gt=0)
+    reasoning_scores: dict[str, float] | None = None
+
+    @model_validator(mode="after")
+    def _benchmarks_known(self) -> Criterion:
+        for case, names in (self.use_cases or {}).items():
+            for name in names:
+                if name not in BENCHMARKS and name != "context_tokens":
+                    raise ValueError(f"use case {case!r} names unknown benchmark {name!r}")
+        return self
+
+
+class Profile(Strict):
+    """A named weight set (``rules/profiles/<id>.toml``)."""
+
+    id: str
+    name: str
+    description: str
+    weights: dict[Criterion_, Annotated[float, Field(ge=0)]]
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> Profile:
+        if not any(self.weights.values()):
+            raise ValueError("at least one weight must be positive")
+        return self
+
+
+class HardwarePolicy(Strict):
+    """Memory estimation constants (``rules/hardware.toml``), each stated with where it comes from."""
+
+    bytes_per_parameter: dict[Literal["bf16", "fp8", "int4"], float]
+    inference_overhead_fraction: float = Field(ge=0)
+    inference_overhead_note: str
+    lora_overhead_fraction: float = Field(ge=0)
+    lora_overhead_note: str
+    full_fine_tuning_bytes_per_parameter: float = Field(gt=0)
+    full_fine_tuning_note: str
+    reference_gpu_memory_gb: float = Field(gt=0)
+    source: str
+    as_of: dt.date
+    review_by: dt.date
+
+
+class Policy(Strict):
+    """Engine-wide settings (``rules/policy.toml``): staleness thresholds and the default profile."""
+
+    default_profile: str
+    signal_max_age_days: int = Field(gt=0, description="Adoption and price facts older than this are stale.")
+    fact_max_age_days: int = Field(gt=0, description="Other facts older than this are flagged for review.")
+    max_limit: int = Field(gt=0)
+    review_by: dt.date
+
+
+class RuleSet(Strict):
+    """All decision knowledge, loaded and cross-checked."""
+
+    licences: dict[str, Licence]
+    eligibility: dict[str, EligibilityRule]
+    criteria: dict[str, Criterion]
+    profiles: dict[str, Profile]
+    hardware: HardwarePolicy
+    policy: Policy
+
+    @model_validator(mode="after")
+    def _complete(self) -> RuleSet:
+        missing = [c for c in CRITERIA if c not in self.criteria]
+        if missing:
+            raise ValueError(f"criteria files missing for {missing}")
+        if self.policy.default_profile not in self.profiles:
+            raise ValueError(f"default profile {self.policy.default_profile!r} has no profile file")
+        return self

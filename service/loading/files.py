@@ -1,0 +1,160 @@
+"""Load the catalogue and rules directories into validated domain objects.
+
+Every problem in every file is collected before failing, so one run shows them all, each with the file
+path, the field and what was wrong. A model's id comes from its path: ``models/<owner>/<name>.toml``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import tomli_w
+from pydantic import BaseModel, ValidationError
+
+from service.domain.catalogue import Catalogue, Model, ModelFile, Organisation, OrganisationFile
+from service.domain.errors import DataError
+from service.domain.rules import (
+    Criterion,
+    EligibilityRule,
+    HardwarePolicy,
+    Licence,
+    Policy,
+    Profile,
+    RuleSet,
+)
+
+__all__ = ["content_hash", "dump_model_file", "load_catalogue", "load_rules", "model_path", "read_toml"]
+
+M = TypeVar("M", bound=BaseModel)
+Problems = list[tuple[str, str, str]]
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse one TOML file; a syntax error becomes a :class:`DataError` naming the file."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DataError([(str(path), "(file)", f"not valid TOML: {exc}")]) from exc
+
+
+def _validate(cls: type[M], path: Path, data: dict[str, Any], problems: Problems) -> M | None:
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"]) or "(file)"
+            problems.append((str(path), field, error["msg"]))
+        return None
+
+
+def _load_dir(
+    directory: Path, pattern: str, cls: type[M], problems: Problems, extra: Callable[[Path], dict[str, Any]]
+) -> dict[str, M]:
+    loaded: dict[str, M] = {}
+    for path in sorted(directory.glob(pattern)):
+        try:
+            data = read_toml(path)
+        except DataError as exc:
+            problems.extend(exc.problems)
+            continue
+        fields = extra(path)
+        clash = sorted(set(fields) & set(data))
+        if clash:
+            problems.append((str(path), clash[0], "is derived from the file path and must not be set in the file"))
+            continue
+        record = _validate(cls, path, {**data, **fields}, problems)
+        if record is not None:
+            loaded[fields.get("id", path.stem)] = record
+    return loaded
+
+
+def model_path(catalogue_dir: Path, model_id: str) -> Path:
+    """Where the file of a model id lives."""
+    owner, name = model_id.split("/", 1)
+    return catalogue_dir / "models" / owner / f"{name}.toml"
+
+
+def load_catalogue(directory: Path) -> Catalogue:
+    """Load and cross-check ``models/`` and ``organisations/`` under ``directory``."""
+    problems: Problems = []
+    if not (directory / "models").is_dir():
+        raise DataError([(str(directory), "(directory)", "has no models/ folder")])
+    organisations = _load_dir(
+        directory / "organisations", "*.toml", Organisation, problems, lambda p: {"id": p.stem}
+    )
+    models = _load_dir(
+        directory / "models", "*/*.toml", Model, problems, lambda p: {"id": f"{p.parent.name}/{p.stem}"}
+    )
+    for model_id, model in models.items():
+        if model.organisation not in organisations:
+            problems.append(
+                (str(model_path(directory, model_id)), "organisation", f"unknown organisation {model.organisation!r}")
+            )
+    if problems:
+        raise DataError(problems)
+    return Catalogue(models=models, organisations=organisations)
+
+
+def load_rules(directory: Path, licence_ids_in_use: Iterable[str] = ()) -> RuleSet:
+    """Load every rules file under ``directory`` and check that each licence the catalogue uses exists."""
+    problems: Problems = []
+    by_id: Callable[[Path], dict[str, Any]] = lambda p: {"id": p.stem}  # noqa: E731
+    licences = _load_dir(directory / "licences", "*.toml", Licence, problems, by_id)
+    eligibility = _load_dir(directory / "eligibility", "*.toml", EligibilityRule, problems, by_id)
+    criteria = _load_dir(directory / "criteria", "*.toml", Criterion, problems, by_id)
+    profiles = _load_dir(directory / "profiles", "*.toml", Profile, problems, by_id)
+    hardware_path, policy_path = directory / "hardware.toml", directory / "policy.toml"
+    hardware = policy = None
+    for path in (hardware_path, policy_path):
+        if not path.is_file():
+            problems.append((str(path), "(file)", "missing"))
+    if not problems:
+        hardware = _validate(HardwarePolicy, hardware_path, read_toml(hardware_path), problems)
+        policy = _validate(Policy, policy_path, read_toml(policy_path), problems)
+    for licence_id in sorted(set(licence_ids_in_use) - set(licences)):
+        problems.append((str(directory / "licences" / f"{licence_id}.toml"), "(file)", "licence used by the catalogue has no file"))
+    if problems or hardware is None or policy is None:
+        raise DataError(problems)
+    try:
+        return RuleSet(
+            licences=licences,
+            eligibility=eligibility,
+            criteria=criteria,
+            profiles=profiles,
+            hardware=hardware,
+            policy=policy,
+        )
+    except ValidationError as exc:
+        raise DataError([(str(directory), "(rules)", e["msg"]) for e in exc.errors()]) from exc
+
+
+def content_hash(directory: Path) -> str:
+    """SHA-256 over every TOML file's relative path and bytes: the version of a data directory."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.rglob("*.toml")):
+        digest.update(path.relative_to(directory).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return "sha256:" + digest.hexdigest()
+
+
+def dump_model_file(model: ModelFile) -> str:
+    """The canonical TOML text of a model file (the id is not written: it is the path)."""
+    data = ModelFile.model_validate(model.model_dump(exclude={"id"})).model_dump(mode="python", exclude_none=True)
+    if not data.get("offers"):
+        data.pop("offers", None)
+    for key in ("benchmarks", "adoption"):
+        if not data.get(key):
+            data.pop(key, None)
+    return tomli_w.dumps(data)
+
+
+def dump_organisation_file(organisation: OrganisationFile) -> str:
+    """The canonical TOML text of an organisation file."""
+    data = OrganisationFile.model_validate(organisation.model_dump(exclude={"id"})).model_dump(exclude_none=True)
+    return tomli_w.dumps(data)
