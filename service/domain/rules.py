@@ -140,6 +140,7 @@ class RuleExample(Strict):
     description: str
     request: dict[str, Any] = {}
     model: dict[str, Any] = {}
+    unknown: list[str] = Field(default=[], description="Model fields whose fact is unknown (null).")
     expect: Literal["pass", "fail", "unknown", "not_applicable"]
 
 
@@ -147,7 +148,7 @@ class EligibilityRule(Strict):
     """A hard constraint. It applies when every ``when`` condition holds; the model passes when ``check``
     holds (``all`` of ``checks``, or ``any`` of them when ``match = "any"``)."""
 
-    id: str = Field(pattern=r"^[a-z0-9]+(\.[a-z0-9-]+)+$")
+    id: str = Field(pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
     version: int = Field(ge=1)
     requirement: str = Field(description="The request field this rule answers.")
     description: str
@@ -290,6 +291,7 @@ class Policy(Strict):
     signal_max_age_days: int = Field(gt=0, description="Adoption and price facts older than this are stale.")
     fact_max_age_days: int = Field(gt=0, description="Other facts older than this are flagged for review.")
     max_limit: int = Field(gt=0)
+    preferred_reasoning_weight: float = Field(ge=0)
     review_by: dt.date
 
 

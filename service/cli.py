@@ -1,0 +1,80 @@
+"""The ``advisor`` command line: ``advisor serve``, ``advisor check``, ``advisor schema``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from service.domain.errors import DataError
+from service.settings import get_settings
+
+__all__ = ["main"]
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.http.app import create_app
+
+    settings = get_settings()
+    try:
+        app = create_app(settings)
+    except DataError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port,
+                log_level=settings.log_level)
+    return 0
+
+
+def _check(_: argparse.Namespace) -> int:
+    from service.loading.engine import build_engine
+
+    settings = get_settings()
+    try:
+        engine = build_engine(settings.catalogue_dir, settings.rules_dir)
+    except DataError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"ok: {len(engine.catalogue.models)} models, {len(engine.rules.licences)} licences, "
+          f"{len(engine.rules.eligibility)} rules; catalogue {engine.catalogue_version}, rules {engine.rules_version}")
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from service.loading.schema import write_schemas
+
+    settings = get_settings()
+    written = write_schemas(settings.rules_dir / "schema", check=args.check)
+    if args.check and written:
+        print("JSON Schemas are out of date: " + ", ".join(written), file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (sub-commands register here)."""
+    parser = argparse.ArgumentParser(prog="advisor", description="Open-model selection advisor.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(handler=_serve)
+    check = commands.add_parser("check", help="validate the catalogue and rules")
+    check.set_defaults(handler=_check)
+    schema = commands.add_parser("schema", help="regenerate the JSON Schemas of the data files")
+    schema.add_argument("--check", action="store_true", help="fail if the committed schemas are out of date")
+    schema.set_defaults(handler=_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``advisor`` console script."""
+    args = build_parser().parse_args(argv)
+    status: int = args.handler(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

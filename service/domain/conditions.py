@@ -1,0 +1,123 @@
+"""The small condition language of eligibility rules, evaluated over whole columns at once.
+
+Three-valued: each model passes, fails, or is unknown (a needed fact is missing). ``all`` fails if any
+check fails, else is unknown if any is unknown; ``any`` passes if any passes, else is unknown if any is.
+Operators come from a fixed allow-list; nothing is evaluated as code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from service.domain.rules import Check, Condition, EligibilityRule
+
+__all__ = ["Verdict", "evaluate_checks", "format_message", "request_value", "rule_applies"]
+
+BoolArray = npt.NDArray[np.bool_]
+Verdict = tuple[BoolArray, BoolArray]  # (failed, unknown); passed is neither
+_PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)+)\}")
+
+
+def request_value(request: Mapping[str, Any], path: str) -> Any:
+    """Read a dotted path from the request's dict form (``ip.commercial_use``)."""
+    node: Any = request
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _condition_holds(condition: Condition, request: Mapping[str, Any]) -> bool:
+    value = request_value(request, condition.field)
+    if condition.op == "is_set":
+        return value is not None and value != [] and value != ""
+    if condition.op == "is_true":
+        return value is True
+    if condition.op == "eq":
+        return bool(value == condition.value)
+    if condition.op == "ne":
+        return bool(value != condition.value)
+    if condition.op == "in":
+        return value in condition.value
+    if condition.op == "contains":
+        return isinstance(value, list | tuple | set | frozenset) and condition.value in value
+    raise AssertionError(f"unhandled operator {condition.op}")  # pragma: no cover - Literal guards it
+
+
+def rule_applies(rule: EligibilityRule, request: Mapping[str, Any]) -> bool:
+    """Whether every ``when`` condition of the rule holds for this request."""
+    return all(_condition_holds(c, request) for c in rule.when)
+
+
+def _compare(values: npt.NDArray[Any], known: BoolArray, numeric: bool, op: str, target: Any) -> BoolArray:
+    n = len(values)
+    if op in ("gt", "gte", "lt", "lte"):
+        if not numeric:
+            raise TypeError(f"operator {op} needs a numeric field")
+        safe = np.where(known, values, 0.0).astype(np.float64)
+        bound = float(target)
+        result: BoolArray = {
+            "gt": safe > bound,
+            "gte": safe >= bound,
+            "lt": safe < bound,
+            "lte": safe <= bound,
+        }[op]
+        return result
+    if op in ("eq", "ne"):
+        equal = np.fromiter((v == target for v in values), dtype=bool, count=n)
+        return equal if op == "eq" else ~equal
+    if op in ("in", "not_in"):
+        members = set(target)
+        inside = np.fromiter((v in members for v in values), dtype=bool, count=n)
+        return inside if op == "in" else ~inside
+    if op == "contains":
+        return np.fromiter((v is not None and target in v for v in values), dtype=bool, count=n)
+    if op == "intersects":
+        members = set(target)
+        return np.fromiter((v is not None and bool(members & set(v)) for v in values), dtype=bool, count=n)
+    raise AssertionError(f"unhandled operator {op}")  # pragma: no cover - Literal guards it
+
+
+def evaluate_checks(
+    rule: EligibilityRule,
+    columns: Mapping[str, tuple[npt.NDArray[Any], BoolArray, bool]],
+    request: Mapping[str, Any],
+) -> Verdict:
+    """Evaluate the rule's checks over every model. ``columns`` maps field -> (values, known, numeric)."""
+    fails: list[BoolArray] = []
+    unknowns: list[BoolArray] = []
+    passes: list[BoolArray] = []
+    for check in rule.checks:
+        values, known, numeric = columns[check.field]
+        target = request_value(request, check.ref) if check.ref is not None else check.value
+        holds = _compare(values, known, numeric, check.op, target) & known
+        passes.append(holds)
+        unknowns.append(~known)
+        fails.append(known & ~holds)
+    if rule.match == "all":
+        failed = np.logical_or.reduce(fails)
+        unknown = ~failed & np.logical_or.reduce(unknowns)
+    else:
+        passed = np.logical_or.reduce(passes)
+        unknown = ~passed & np.logical_or.reduce(unknowns)
+        failed = ~passed & ~unknown
+    return failed, unknown
+
+
+def check_fields(rule: EligibilityRule) -> list[str]:
+    """The model fields a rule reads."""
+    return [check.field for check in rule.checks]
+
+
+def format_message(template: str, values: Mapping[str, str]) -> str:
+    """Fill ``{field.path}`` placeholders from ``values``; an unknown placeholder reads 'unknown'."""
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), "unknown"), template)
+
+
+__all__ += ["Check", "check_fields"]

@@ -1,0 +1,557 @@
+"""The engine: requirements in, a ranked, explained decision out. Pure Python and NumPy; deterministic.
+
+Steps: hard constraints (eligibility rules, three-valued) -> eligible set and exclusions with every
+failing rule; weighted, normalised criteria -> score; rank (score, then id); explanation of each named
+model with evidence, licence obligations, hardware fit and caveats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from service.domain.answer import (
+    Answer,
+    Assessment,
+    Caveat,
+    CriterionScore,
+    Exclusion,
+    Fit,
+    Obligation,
+    RuleOutcome,
+)
+from service.domain.catalogue import BENCHMARKS, Catalogue
+from service.domain.conditions import evaluate_checks, format_message, rule_applies
+from service.domain.errors import RequirementError, UnknownModelError
+from service.domain.facts import Evidence
+from service.domain.features import Features, compile_features, fact_evidence
+from service.domain.requirements import Requirements
+from service.domain.rules import CRITERIA, RuleSet
+
+__all__ = ["Engine"]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+SIGNAL_PREFIXES = ("adoption.", "offer:")
+
+
+def _round(value: float, places: int = 6) -> float:
+    return float(round(value, places)) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+class Engine:
+    """Holds the loaded catalogue and rules with their per-model features; answers requests."""
+
+    def __init__(self, catalogue: Catalogue, rules: RuleSet, catalogue_version: str, rules_version: str) -> None:
+        self.catalogue = catalogue
+        self.rules = rules
+        self.catalogue_version = catalogue_version
+        self.rules_version = rules_version
+        self.features: Features = compile_features(catalogue, rules)
+        self._rules = [rules.eligibility[rule_id] for rule_id in sorted(rules.eligibility)]
+
+    # ----------------------------------------------------------------------------------- requests
+    def _weights(self, req: Requirements) -> tuple[str, dict[str, float]]:
+        if req.weights is not None:
+            profile, raw = "custom", dict(req.weights)
+        else:
+            profile = req.profile or self.rules.policy.default_profile
+            if profile not in self.rules.profiles:
+                raise RequirementError(
+                    "profile", f"unknown profile {profile!r}; known: {', '.join(sorted(self.rules.profiles))}"
+                )
+            raw = dict(self.rules.profiles[profile].weights)
+        if req.reasoning == "preferred" and "reasoning" not in raw:
+            raw["reasoning"] = self.rules.policy.preferred_reasoning_weight
+        total = sum(raw.values())
+        return profile, {c: raw.get(c, 0.0) / total for c in CRITERIA}
+
+    def _check_ids(self, req: Requirements) -> None:
+        for i, licence_id in enumerate(req.ip.allowed_licences or []):
+            if licence_id not in self.rules.licences:
+                raise RequirementError(
+                    f"ip.allowed_licences[{i}]",
+                    f"unknown licence id {licence_id!r}; see GET /v1/licences",
+                )
+        for i, model_id in enumerate(req.explain):
+            if model_id not in self.features.index:
+                raise RequirementError(f"explain[{i}]", f"unknown model id {model_id!r}; see GET /v1/models")
+        if req.limit > self.rules.policy.max_limit:
+            raise RequirementError("limit", f"must be at most {self.rules.policy.max_limit}")
+
+    def _use_cases(self, req: Requirements) -> list[str]:
+        cases = [c for c in req.use_cases if c in self.features.use_case_value]
+        if cases:
+            return cases
+        defaults = self.rules.criteria["capability"].default_use_cases or []
+        return [c for c in defaults if c in self.features.use_case_value]
+
+    def _fit_columns(self, req: Requirements) -> tuple[FloatArray, FloatArray, float]:
+        memory = self.features.memory_gb[(req.hardware.precision, req.customisation.fine_tuning)]
+        gpu = req.hardware.gpu_memory_gb or self.rules.hardware.reference_gpu_memory_gb
+        gpus = np.ceil(memory / gpu)
+        return memory, gpus, gpu
+
+    def _criteria_matrix(
+        self, req: Requirements, evaluated_on: dt.date
+    ) -> tuple[dict[str, FloatArray], dict[str, BoolArray], list[str]]:
+        f = self.features
+        cases = self._use_cases(req)
+        values: dict[str, FloatArray] = {}
+        known: dict[str, BoolArray] = {}
+        values["capability"] = np.mean([f.use_case_value[c] for c in cases], axis=0)
+        known["capability"] = np.logical_and.reduce([f.use_case_known[c] for c in cases])
+        values["openness"], known["openness"] = f.criterion_value["openness"], f.criterion_known["openness"]
+        cost_key = "cost_api" if req.privacy.deployment == "api" else "cost_self"
+        values["cost"], known["cost"] = f.criterion_value[cost_key], f.criterion_known[cost_key]
+        for name in ("adoption", "ecosystem", "reasoning"):
+            values[name], known[name] = f.criterion_value[name], f.criterion_known[name]
+        key = (req.hardware.precision, req.customisation.fine_tuning)
+        values["hardware_efficiency"] = f.hardware_efficiency[key]
+        known["hardware_efficiency"] = f.columns["model.parameters_total_b"].known
+        horizon = self.rules.criteria["freshness"].horizon_days or 730
+        age = evaluated_on.toordinal() - f.released_ordinal
+        values["freshness"] = np.clip(1.0 - age / horizon, 0.0, 1.0)
+        known["freshness"] = np.ones(len(f.ids), dtype=bool)
+        return values, known, cases
+
+    def recommend(self, requirements: Requirements, evaluated_on: dt.date) -> Answer:
+        """Rank the catalogue against ``requirements`` as of ``evaluated_on`` (which dates staleness)."""
+        req = requirements.normalised()
+        self._check_ids(req)
+        profile, weights = self._weights(req)
+        f = self.features
+        n = len(f.ids)
+        request = req.model_dump(mode="json")
+        memory, gpus, gpu_size = self._fit_columns(req)
+        columns: dict[str, tuple[npt.NDArray[Any], BoolArray, bool]] = {
+            name: (col.values, col.known, col.numeric) for name, col in f.columns.items()
+        }
+        memory_known = f.columns["model.parameters_total_b"].known
+        columns["fit.memory_gb"] = (memory, memory_known, True)
+        columns["fit.gpus_needed"] = (gpus, memory_known, True)
+
+        applied = [rule for rule in self._rules if rule_applies(rule, request)]
+        verdicts = {rule.id: evaluate_checks(rule, columns, request) for rule in applied}
+        excluded_mask = np.zeros(n, dtype=bool)
+        for failed, unknown in verdicts.values():
+            excluded_mask |= failed | unknown
+
+        values, known, cases = self._criteria_matrix(req, evaluated_on)
+        score = np.zeros(n)
+        for criterion, weight in weights.items():
+            if weight:
+                score += weight * values[criterion]
+        score = np.round(score, 6)
+        eligible = np.flatnonzero(~excluded_mask)
+        order = sorted(eligible.tolist(), key=lambda i: (-score[i], f.ids[i]))
+        rank_of = {i: r + 1 for r, i in enumerate(order)}
+
+        context = _Context(self, req, request, weights, profile, values, known, cases, memory, gpus, gpu_size,
+                           applied, verdicts, evaluated_on)
+        recommendations = [context.assess(i, "recommended", rank_of[i], float(score[i])) for i in order[: req.limit]]
+        excluded = [
+            Exclusion(model_id=f.ids[i], reasons=context.failures(i)) for i in np.flatnonzero(excluded_mask).tolist()
+        ]
+        explained = []
+        for model_id in req.explain:
+            i = f.index[model_id]
+            if excluded_mask[i]:
+                explained.append(context.assess(i, "excluded", None, None))
+            else:
+                status = "recommended" if rank_of[i] <= req.limit else "eligible"
+                explained.append(context.assess(i, status, rank_of[i], float(score[i])))
+        answer_id = self.decision_id(req, evaluated_on)
+        return Answer(
+            id=answer_id,
+            catalogue_version=self.catalogue_version,
+            rules_version=self.rules_version,
+            evaluated_on=evaluated_on,
+            requirements=req,
+            profile=profile,
+            weights={c: _round(w) for c, w in weights.items()},
+            eligible_count=len(order),
+            recommendations=recommendations,
+            excluded=excluded,
+            explained=explained,
+            method=context.method(),
+        )
+
+    def decision_id(self, requirements: Requirements, evaluated_on: dt.date) -> str:
+        """Content-derived id: the same request on the same catalogue, rules and date gives the same id."""
+        payload = json.dumps(
+            {
+                "requirements": requirements.normalised().model_dump(mode="json"),
+                "catalogue": self.catalogue_version,
+                "rules": self.rules_version,
+                "evaluated_on": evaluated_on.isoformat(),
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return "rec_" + hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+class _Context:
+    """Per-request state for building explanations of individual models."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        req: Requirements,
+        request: Mapping[str, Any],
+        weights: dict[str, float],
+        profile: str,
+        values: dict[str, FloatArray],
+        known: dict[str, BoolArray],
+        cases: list[str],
+        memory: FloatArray,
+        gpus: FloatArray,
+        gpu_size: float,
+        applied: list[Any],
+        verdicts: dict[str, tuple[BoolArray, BoolArray]],
+        evaluated_on: dt.date,
+    ) -> None:
+        self.engine, self.req, self.request = engine, req, request
+        self.f = engine.features
+        self.weights, self.profile = weights, profile
+        self.values, self.known, self.cases = values, known, cases
+        self.memory, self.gpus, self.gpu_size = memory, gpus, gpu_size
+        self.applied, self.verdicts = applied, verdicts
+        self.evaluated_on = evaluated_on
+
+    # -------------------------------------------------------------------------------- rule outcomes
+    def _display(self, i: int) -> dict[str, str]:
+        values = dict(self.f.display[i])
+        known = bool(self.f.columns["model.parameters_total_b"].known[i])
+        values["fit.memory_gb"] = f"{self.memory[i]:,.0f}" if known else "unknown"
+        values["fit.gpus_needed"] = f"{int(self.gpus[i])}" if known else "unknown"
+        for path in (
+            "ip.licence_kinds", "ip.allowed_licences", "ip.monthly_active_users", "hardware.precision",
+            "hardware.gpu_memory_gb", "hardware.gpu_count", "min_context_tokens", "privacy.excluded_origin_countries",
+        ):
+            node: Any = self.request
+            for part in path.split("."):
+                node = node.get(part) if isinstance(node, Mapping) else None
+            if isinstance(node, list):
+                text = ", ".join(str(v) for v in node)
+            elif isinstance(node, int | float) and not isinstance(node, bool):
+                text = f"{node:,}" if float(node).is_integer() else f"{node:,.1f}"
+            else:
+                text = str(node)
+            values[f"request.{path}"] = text
+        return values
+
+    def _rule_evidence(self, rule: Any, i: int) -> tuple[list[Evidence], list[str]]:
+        evidence: list[Evidence] = []
+        missing: list[str] = []
+        for check in rule.checks:
+            if check.field.startswith("fit."):
+                model = self.f.models[i]
+                evidence.extend(fact_evidence("parameters_total_b", model.parameters_total_b))
+                hw = self.engine.rules.hardware
+                evidence.append(
+                    Evidence(fact="hardware memory rule", value=f"{hw.bytes_per_parameter[self.req.hardware.precision]} "
+                             "bytes per parameter plus stated allowances", source=hw.source, as_of=hw.as_of)
+                )
+                if model.parameters_total_b is None:
+                    missing.append("parameters_total_b")
+                continue
+            column = self.f.columns[check.field]
+            evidence.extend(column.evidence[i])
+            if not column.known[i]:
+                missing.append(check.field)
+        return evidence, missing
+
+    def outcomes(self, i: int) -> list[RuleOutcome]:
+        """Every applied rule's outcome for model ``i``, in rule-id order."""
+        display = self._display(i)
+        result = []
+        for rule in self.applied:
+            failed, unknown = self.verdicts[rule.id]
+            evidence, missing = self._rule_evidence(rule, i)
+            if failed[i]:
+                outcome, template = "failed", rule.message
+            elif unknown[i]:
+                outcome, template = "unknown", rule.unknown_message + " The model is excluded until the fact is known."
+            else:
+                outcome, template = "passed", rule.pass_message
+            result.append(
+                RuleOutcome(
+                    rule_id=rule.id,
+                    rule_version=rule.version,
+                    requirement=rule.requirement,
+                    outcome=outcome,
+                    message=format_message(template, display),
+                    missing_facts=missing if outcome == "unknown" else [],
+                    evidence=evidence,
+                )
+            )
+        return result
+
+    def failures(self, i: int) -> list[RuleOutcome]:
+        """The failed and unknown outcomes: why model ``i`` is excluded."""
+        return [o for o in self.outcomes(i) if o.outcome != "passed"]
+
+    # ------------------------------------------------------------------------------------ criteria
+    def _criterion_evidence(self, criterion: str, i: int) -> tuple[str, list[Evidence]]:
+        m = self.f.models[i]
+        org = self.engine.catalogue.organisations[m.organisation]
+        if criterion == "capability":
+            spec = self.engine.rules.criteria["capability"].use_cases or {}
+            evidence: list[Evidence] = []
+            parts = []
+            for case in self.cases:
+                names = spec.get(case, [])
+                recorded = [n for n in names if n == "context_tokens" or getattr(m.benchmarks, n) is not None]
+                if "context_tokens" in names:
+                    evidence.extend(fact_evidence("context_tokens", m.context_tokens))
+                for name in recorded:
+                    if name != "context_tokens":
+                        evidence.extend(fact_evidence(f"benchmark {BENCHMARKS[name]}", getattr(m.benchmarks, name)))
+                shown = ", ".join(BENCHMARKS.get(n, n) for n in names)
+                parts.append(f"{case}: {self.f.use_case_value[case][i]:.2f} from {len(recorded)} of [{shown}]")
+            return "; ".join(parts), evidence
+        if criterion == "openness":
+            lic = self.f.licences[i]
+            data = m.training_data.value if m.training_data else "unknown"
+            ev = [Evidence(fact=f"licence {lic.id}: kind", value=lic.kind, source=lic.source, as_of=lic.as_of)]
+            ev.extend(fact_evidence("training_data", m.training_data))
+            return f"{lic.kind} licence, training data {data}", ev
+        if criterion == "cost":
+            if self.req.privacy.deployment == "api":
+                if not m.offers:
+                    return "no hosted price recorded", []
+                share = self.engine.rules.criteria["cost"].input_share or 0.75
+                best = min(m.offers, key=lambda o: share * o.input_usd_per_m + (1 - share) * o.output_usd_per_m)
+                ev = [Evidence(fact=f"price at {o.provider} (USD per M input/output tokens)",
+                               value=f"{o.input_usd_per_m}/{o.output_usd_per_m}", source=o.source, as_of=o.as_of,
+                               note=o.note) for o in m.offers]
+                blended = share * best.input_usd_per_m + (1 - share) * best.output_usd_per_m
+                return f"cheapest blended price {blended:.3f} USD per M tokens at {best.provider} " \
+                       f"(price as of {best.as_of.isoformat()})", ev
+            fact = m.parameters_active_b or m.parameters_total_b
+            name = "parameters_active_b" if m.parameters_active_b else "parameters_total_b"
+            text = f"self-hosting compute per token from {fact.value:g}B active parameters" if fact else "unknown"
+            return text, list(fact_evidence(name, fact))
+        if criterion == "adoption":
+            ev = [*fact_evidence("adoption.hf_likes", m.adoption.hf_likes),
+                  *fact_evidence("adoption.hf_downloads_30d", m.adoption.hf_downloads_30d),
+                  *fact_evidence("adoption.openrouter_token_share", m.adoption.openrouter_token_share)]
+            return (f"{len(ev)} adoption signal(s) recorded" if ev else "no adoption signal recorded"), ev
+        if criterion == "ecosystem":
+            if m.adoption.hf_derivatives is not None:
+                return f"{m.adoption.hf_derivatives.value:,} derivative repos of this model", list(
+                    fact_evidence("adoption.hf_derivatives", m.adoption.hf_derivatives))
+            if org.derivative_models is not None:
+                return (f"{org.derivative_models.value:,} derivative repos across {org.name} models "
+                        "(organisation-wide count)"), list(
+                    fact_evidence(f"organisation {org.id}: derivative_models", org.derivative_models))
+            return "no derivative count recorded", []
+        if criterion == "hardware_efficiency":
+            text = (f"about {self.memory[i]:,.0f} GB at {self.req.hardware.precision}"
+                    if m.parameters_total_b else "parameter count unknown")
+            return text, list(fact_evidence("parameters_total_b", m.parameters_total_b))
+        if criterion == "freshness":
+            age = self.evaluated_on.toordinal() - m.released_on.toordinal()
+            return f"released {m.released.value}, {age} days before {self.evaluated_on.isoformat()}", list(
+                fact_evidence("released", m.released))
+        reasoning = m.reasoning.value if m.reasoning else "unknown"
+        return f"reasoning mode {reasoning}", list(fact_evidence("reasoning", m.reasoning))
+
+    def criteria(self, i: int) -> list[CriterionScore]:
+        """Each criterion's value, weight and contribution for model ``i`` (criteria with weight 0 omitted)."""
+        scores = []
+        for criterion in CRITERIA:
+            weight = self.weights[criterion]
+            if not weight:
+                continue
+            spec = self.engine.rules.criteria[criterion]
+            value = float(self.values[criterion][i])
+            missing = not bool(self.known[criterion][i])
+            text, evidence = self._criterion_evidence(criterion, i)
+            if missing:
+                text += f". Missing data: {spec.missing_note}"
+            scores.append(
+                CriterionScore(
+                    criterion=criterion,
+                    rule_version=spec.version,
+                    value=_round(value),
+                    weight=_round(weight),
+                    contribution=_round(value * weight),
+                    missing_data=missing,
+                    explanation=text,
+                    evidence=evidence,
+                )
+            )
+        return scores
+
+    # ---------------------------------------------------------------------- obligations, fit, caveats
+    def obligations(self, i: int) -> list[Obligation]:
+        """The licence duties the user takes on, given the requested scale and uses."""
+        lic = self.f.licences[i]
+        base = {"licence_id": lic.id, "source": lic.source, "as_of": lic.as_of}
+        duties: list[Obligation] = []
+        if lic.attribution:
+            duties.append(Obligation(kind="attribution", duty=lic.attribution, applies="always", **base))
+        if lic.naming_duty:
+            duties.append(Obligation(kind="naming", duty=lic.naming_duty, applies="if_condition_met", **base))
+        for restriction in lic.use_restrictions or []:
+            duties.append(Obligation(kind="use_restriction", duty=restriction, applies="always", **base))
+        if lic.use_restrictions is None:
+            duties.append(Obligation(kind="unreviewed", applies="always", duty=(
+                "The licence's use restrictions were not reviewed; read the licence before use."), **base))
+        mau = self.req.ip.monthly_active_users
+        for threshold in lic.thresholds:
+            at_scale = (
+                mau is not None and threshold.monthly_active_users is not None
+                and mau > threshold.monthly_active_users and threshold.applies_to is None
+            )
+            duties.append(Obligation(kind="threshold", duty=threshold.duty,
+                                     applies="at_requested_scale" if at_scale else "if_condition_met", **base))
+        if self.req.ip.train_on_outputs and lic.outputs_training == "conditional":
+            duties.append(Obligation(kind="outputs", duty=lic.outputs_clause, applies="always", **base))
+        return duties
+
+    def fit(self, i: int) -> Fit:
+        """Memory estimate at the requested precision and fine-tuning mode, and the GPUs it needs."""
+        m = self.f.models[i]
+        hw = self.engine.rules.hardware
+        precision, tuning = self.req.hardware.precision, self.req.customisation.fine_tuning
+        known = m.parameters_total_b is not None
+        if tuning == "full":
+            allows = hw.full_fine_tuning_note
+        elif tuning == "lora":
+            allows = hw.lora_overhead_note
+        else:
+            allows = hw.inference_overhead_note
+        allows = (f"Weights: total parameters x {hw.bytes_per_parameter[precision]} bytes ({precision}); every "
+                  f"expert of a mixture-of-experts model must be in memory. {allows} GB = 10^9 bytes.")
+        count = self.req.hardware.gpu_count
+        gpus = int(self.gpus[i]) if known else None
+        return Fit(
+            precision=precision,
+            fine_tuning=tuning,
+            parameters_total_b=m.parameters_total_b.value if m.parameters_total_b else None,
+            weights_gb=_round(float(self.f.weights_gb[precision][i]), 1) if known else None,
+            memory_gb=_round(float(self.memory[i]), 1) if known else None,
+            gpu_memory_gb=self.gpu_size,
+            gpu_memory_assumed=self.req.hardware.gpu_memory_gb is None,
+            gpus_needed=gpus,
+            fits=(gpus <= count) if (gpus is not None and count is not None) else None,
+            allows_for=allows,
+        )
+
+    def caveats(self, i: int, criteria: list[CriterionScore], rules: list[RuleOutcome]) -> list[Caveat]:
+        """Missing data, stale or overdue facts, unverified licence terms and benchmark comparability."""
+        m = self.f.models[i]
+        lic = self.f.licences[i]
+        policy = self.engine.rules.policy
+        today = self.evaluated_on
+        result: list[Caveat] = []
+        for score in criteria:
+            if score.missing_data:
+                result.append(Caveat(kind="missing_data", fact=score.criterion, message=(
+                    f"No data for {score.criterion}: {self.engine.rules.criteria[score.criterion].missing_note}")))
+        if any(s.criterion == "capability" for s in criteria):
+            spec = self.engine.rules.criteria["capability"].use_cases or {}
+            for case in self.cases:
+                if not self.f.use_case_known[case][i]:
+                    result.append(Caveat(kind="missing_data", fact=f"capability.{case}", message=(
+                        f"None of the benchmarks for {case} ({', '.join(spec.get(case, []))}) is recorded for "
+                        f"{m.name}; it scores 0 there.")))
+            result.append(Caveat(kind="comparability", message=(
+                "Benchmark scores are as reported by each cited source; harness, mode and version differ, so "
+                "they are indicative rather than strictly comparable across models.")))
+        if lic.source_kind == "secondary" or lic.use_restrictions is None or lic.outputs_training == "unknown":
+            result.append(Caveat(kind="unverified_terms", fact=f"licence {lic.id}", source=lic.source,
+                                 as_of=lic.as_of, message=(
+                f"Some terms of {lic.name} come from secondary sources or were not reviewed: {lic.notes or ''}"
+            ).strip()))
+        seen: set[tuple[str, str]] = set()
+        evidence = [e for s in criteria for e in s.evidence] + [e for r in rules for e in r.evidence]
+        for item in evidence:
+            key = (item.fact, item.source)
+            if key in seen:
+                continue
+            seen.add(key)
+            age = (today - item.as_of).days
+            limit = policy.signal_max_age_days if item.fact.startswith(SIGNAL_PREFIXES) or item.fact.startswith(
+                "price") else policy.fact_max_age_days
+            if age > limit:
+                result.append(Caveat(kind="stale", fact=item.fact, source=item.source, as_of=item.as_of, message=(
+                    f"{item.fact} is {age} days old (as of {item.as_of.isoformat()}), past the {limit}-day "
+                    "threshold; it may be out of date.")))
+        if m.review_by < today:
+            result.append(Caveat(kind="review_overdue", fact=f"model {m.id}", as_of=m.review_by, message=(
+                f"The catalogue entry for {m.name} was due for review on {m.review_by.isoformat()}.")))
+        if lic.review_by < today:
+            result.append(Caveat(kind="review_overdue", fact=f"licence {lic.id}", as_of=lic.review_by, message=(
+                f"The licence summary of {lic.name} was due for review on {lic.review_by.isoformat()}.")))
+        for rule in rules:
+            spec = self.engine.rules.eligibility[rule.rule_id]
+            if spec.review_by < today:
+                result.append(Caveat(kind="review_overdue", fact=f"rule {rule.rule_id}", as_of=spec.review_by,
+                                     message=f"Rule {rule.rule_id} was due for review on {spec.review_by.isoformat()}."))
+        return result
+
+    # ----------------------------------------------------------------------------------- assembling
+    def assess(self, i: int, status: str, rank: int | None, score: float | None) -> Assessment:
+        """The full explanation of model ``i``."""
+        m = self.f.models[i]
+        rules = self.outcomes(i)
+        criteria = self.criteria(i) if status != "excluded" else []
+        reasons: list[str] = []
+        if rank is not None and score is not None:
+            reasons.append(
+                f"Ranked {rank} of the eligible models with score {score:.3f} under the {self.profile!r} weights."
+            )
+        for outcome in rules:
+            cited = "; ".join(f"{e.fact} = {e.value} ({e.source}, as of {e.as_of.isoformat()})" for e in outcome.evidence)
+            reasons.append(f"[{outcome.rule_id} v{outcome.rule_version}, {outcome.outcome}] {outcome.message}"
+                           + (f" Evidence: {cited}." if cited else ""))
+        for item in sorted(criteria, key=lambda c: (-c.contribution, c.criterion))[:3]:
+            cited = "; ".join(f"{e.fact} = {e.value} ({e.source}, as of {e.as_of.isoformat()})" for e in item.evidence[:3])
+            reasons.append(
+                f"[criterion {item.criterion} v{item.rule_version}] value {item.value:.2f} x weight {item.weight:.2f} "
+                f"= {item.contribution:.3f}: {item.explanation}." + (f" Evidence: {cited}." if cited else "")
+            )
+        return Assessment(
+            model_id=m.id,
+            name=m.name,
+            status=status,  # type: ignore[arg-type]
+            rank=rank,
+            score=_round(score) if score is not None else None,
+            licence=m.licence.value,
+            reasons=reasons,
+            criteria=criteria,
+            rules=rules,
+            obligations=self.obligations(i),
+            fit=self.fit(i),
+            caveats=self.caveats(i, criteria, rules),
+        )
+
+    def method(self) -> list[str]:
+        """Plain statements of how this answer was computed."""
+        hw = self.engine.rules.hardware
+        lines = [
+            f"Hard constraints applied: {', '.join(r.id for r in self.applied) or 'none'}. A model whose needed "
+            "fact is unknown is excluded, with the missing fact named.",
+            f"Weights ({self.profile}): " + ", ".join(f"{c} {w:.3f}" for c, w in self.weights.items() if w) + ".",
+            "Score = sum of weight x criterion value (each 0-1); ties are broken by model id.",
+            f"Capability use cases: {', '.join(self.cases)}.",
+            f"Memory: total parameters x bytes per parameter at the requested precision, plus allowances "
+            f"({hw.source}); GPUs of {self.gpu_size:g} GB"
+            + (" (reference size: none was given)." if self.req.hardware.gpu_memory_gb is None else "."),
+            f"Evaluated on {self.evaluated_on.isoformat()}; freshness and staleness are measured to that date.",
+        ]
+        if math.isfinite(self.gpu_size):
+            return lines
+        return lines  # pragma: no cover

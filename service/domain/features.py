@@ -1,0 +1,289 @@
+"""Per-model features computed once when the catalogue loads, as NumPy columns.
+
+Requests then combine columns instead of walking model records, so an answer costs a few vector
+operations plus the explanation of the models it names.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from service.domain.catalogue import BENCHMARKS, Catalogue, Model
+from service.domain.facts import Evidence, Fact
+from service.domain.rules import Licence, RuleSet
+
+__all__ = ["Column", "Features", "compile_features", "fact_evidence"]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+PRECISIONS = ("bf16", "fp8", "int4")
+FINE_TUNING = ("none", "lora", "full")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One model-side field: values (NaN or None when unknown), a known mask, and per-model evidence."""
+
+    values: npt.NDArray[Any]
+    known: BoolArray
+    numeric: bool
+    evidence: tuple[tuple[Evidence, ...], ...]
+
+
+@dataclass(frozen=True)
+class Features:
+    """Everything the engine needs per model, aligned by index with ``ids``."""
+
+    ids: tuple[str, ...]
+    index: dict[str, int]
+    models: tuple[Model, ...]
+    licences: tuple[Licence, ...]
+    columns: dict[str, Column]
+    display: tuple[dict[str, str], ...]
+    memory_gb: dict[tuple[str, str], FloatArray]
+    weights_gb: dict[str, FloatArray]
+    use_case_value: dict[str, FloatArray]
+    use_case_known: dict[str, BoolArray]
+    criterion_value: dict[str, FloatArray]
+    criterion_known: dict[str, BoolArray]
+    released_ordinal: FloatArray
+    hardware_efficiency: dict[tuple[str, str], FloatArray]
+
+
+def fact_evidence(name: str, fact: Fact[Any] | None) -> tuple[Evidence, ...]:
+    """Evidence for a fact, or nothing when the fact is unknown."""
+    if fact is None:
+        return ()
+    return (Evidence(fact=name, value=fact.value, source=fact.source, as_of=fact.as_of, note=fact.note),)
+
+
+def licence_evidence(licence: Licence, field: str) -> tuple[Evidence, ...]:
+    """Evidence for a licence term: the licence file's source and date."""
+    value = getattr(licence, field) if field != "separate_licence_above_mau" else licence.separate_licence_above_mau
+    if isinstance(value, float) and math.isinf(value):
+        value = "no cap"
+    return (Evidence(fact=f"licence {licence.id}: {field}", value=value, source=licence.source, as_of=licence.as_of),)
+
+
+def _log_scale(raw: FloatArray, known: BoolArray, invert: bool) -> FloatArray:
+    """Map known positive values to 0-1 on a log scale between the catalogue's min and max."""
+    out = np.zeros_like(raw)
+    if not known.any():
+        return out
+    logs = np.log10(np.where(known, np.maximum(raw, 1e-12), 1.0))
+    low, high = logs[known].min(), logs[known].max()
+    scaled = np.ones_like(raw) if high == low else (logs - low) / (high - low)
+    scaled = 1.0 - scaled if invert else scaled
+    return np.where(known, scaled, 0.0)
+
+
+def _fill_missing(values: FloatArray, known: BoolArray, policy: str) -> FloatArray:
+    if policy == "catalogue_median" and known.any():
+        return np.where(known, values, float(np.median(values[known])))
+    return np.where(known, values, 0.0)
+
+
+def _num(facts: list[Fact[Any] | None]) -> tuple[FloatArray, BoolArray]:
+    values = np.array([float(f.value) if f is not None else np.nan for f in facts], dtype=np.float64)
+    return values, ~np.isnan(values)
+
+
+def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
+    """Compute every per-model column and criterion input once."""
+    models = tuple(catalogue.models[i] for i in sorted(catalogue.models))
+    ids = tuple(m.id for m in models)
+    n = len(models)
+    licences = tuple(rules.licences[m.licence.value] for m in models)
+    orgs = tuple(catalogue.organisations[m.organisation] for m in models)
+    columns: dict[str, Column] = {}
+
+    def obj_column(values: list[Any], evidence: list[tuple[Evidence, ...]]) -> Column:
+        array = np.empty(n, dtype=object)
+        array[:] = values
+        known = np.array([v is not None for v in values], dtype=bool)
+        return Column(array, known, numeric=False, evidence=tuple(evidence))
+
+    def num_column(values: list[float | None], evidence: list[tuple[Evidence, ...]]) -> Column:
+        array = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+        return Column(array, ~np.isnan(array), numeric=True, evidence=tuple(evidence))
+
+    def model_fact(field: str) -> tuple[list[Any], list[tuple[Evidence, ...]]]:
+        facts = [getattr(m, field) for m in models]
+        return [f.value if f is not None else None for f in facts], [fact_evidence(field, f) for f in facts]
+
+    columns["model.id"] = obj_column(list(ids), [() for _ in models])
+    columns["model.family"] = obj_column([m.family for m in models], [() for _ in models])
+    for field in ("reasoning", "training_data"):
+        columns[f"model.{field}"] = obj_column(*model_fact(field))
+    values, evidence = model_fact("input_modalities")
+    columns["model.input_modalities"] = obj_column(
+        [frozenset(v) if v is not None else None for v in values], evidence
+    )
+    for field in ("context_tokens", "parameters_total_b"):
+        columns[f"model.{field}"] = num_column(*model_fact(field))
+    columns["model.has_offer"] = obj_column(
+        [bool(m.offers) for m in models],
+        [
+            tuple(
+                Evidence(fact=f"offer: {o.provider}", value=o.input_usd_per_m, source=o.source, as_of=o.as_of)
+                for o in m.offers
+            )
+            for m in models
+        ],
+    )
+    for field in ("id", "kind", "commercial_use", "derivatives_permitted", "outputs_training"):
+        raw = [getattr(lic, field) for lic in licences]
+        if field == "outputs_training":
+            raw = [None if v == "unknown" else v for v in raw]
+        columns[f"licence.{field}"] = obj_column(raw, [licence_evidence(lic, field) for lic in licences])
+    columns["licence.separate_licence_above_mau"] = num_column(
+        [lic.separate_licence_above_mau for lic in licences],
+        [licence_evidence(lic, "separate_licence_above_mau") for lic in licences],
+    )
+    columns["organisation.id"] = obj_column([o.id for o in orgs], [() for _ in orgs])
+    columns["organisation.country"] = obj_column(
+        [o.country.value for o in orgs], [fact_evidence(f"organisation {o.id}: country", o.country) for o in orgs]
+    )
+
+    display = tuple(
+        {
+            "model.name": m.name,
+            "model.id": m.id,
+            "model.context_tokens": f"{m.context_tokens.value:,}" if m.context_tokens else "unknown",
+            "model.reasoning": m.reasoning.value if m.reasoning else "unknown",
+            "model.input_modalities": ", ".join(m.input_modalities.value) if m.input_modalities else "unknown",
+            "licence.name": lic.name,
+            "licence.id": lic.id,
+            "licence.kind": lic.kind,
+            "licence.outputs_training": lic.outputs_training,
+            "licence.separate_licence_above_mau": (
+                f"{lic.separate_licence_above_mau:,.0f}" if math.isfinite(lic.separate_licence_above_mau) else "no cap"
+            ),
+            "organisation.name": org.name,
+            "organisation.country": org.country.value,
+        }
+        for m, lic, org in zip(models, licences, orgs, strict=True)
+    )
+
+    # Hardware: weights at each precision, then the allowance for the chosen fine-tuning mode.
+    hw = rules.hardware
+    total, total_known = _num([m.parameters_total_b for m in models])
+    weights_gb = {p: total * hw.bytes_per_parameter[p] for p in PRECISIONS}
+    memory_gb: dict[tuple[str, str], FloatArray] = {}
+    for p in PRECISIONS:
+        memory_gb[(p, "none")] = weights_gb[p] * (1 + hw.inference_overhead_fraction)
+        memory_gb[(p, "lora")] = weights_gb[p] * (1 + hw.lora_overhead_fraction)
+        memory_gb[(p, "full")] = total * hw.full_fine_tuning_bytes_per_parameter
+    hardware_efficiency = {
+        key: _log_scale(np.nan_to_num(mem, nan=1.0), total_known, invert=True) for key, mem in memory_gb.items()
+    }
+
+    # Capability per use case: mean of the use case's recorded benchmarks (percent / 100).
+    capability = rules.criteria["capability"]
+    use_case_value: dict[str, FloatArray] = {}
+    use_case_known: dict[str, BoolArray] = {}
+    bench = {name: _num([getattr(m.benchmarks, name) for m in models]) for name in BENCHMARKS}
+    context, context_known = _num([m.context_tokens for m in models])
+    low, high = capability.long_context_bounds or (32_768, 1_048_576)
+    context_scaled = np.clip((np.log2(np.nan_to_num(context, nan=1.0)) - math.log2(low)) / math.log2(high / low), 0, 1)
+    for case, names in (capability.use_cases or {}).items():
+        parts: list[tuple[FloatArray, BoolArray]] = []
+        for name in names:
+            if name == "context_tokens":
+                parts.append((context_scaled, context_known))
+            else:
+                scores, known = bench[name]
+                parts.append((np.nan_to_num(scores / 100.0), known))
+        if not parts:
+            continue
+        total_value = np.sum([np.where(k, v, 0.0) for v, k in parts], axis=0)
+        count = np.sum([k.astype(np.float64) for _, k in parts], axis=0)
+        known_any = count > 0
+        mean = np.divide(total_value, count, out=np.zeros(n), where=known_any)
+        use_case_value[case] = _fill_missing(mean, known_any, capability.missing)
+        use_case_known[case] = known_any
+
+    criterion_value: dict[str, FloatArray] = {}
+    criterion_known: dict[str, BoolArray] = {}
+
+    openness = rules.criteria["openness"]
+    kind_scores = openness.licence_kind_scores or {}
+    data_scores = openness.training_data_scores or {}
+    part = openness.part_weights or {"licence": 1.0, "training_data": 0.0}
+    lic_part = np.array([kind_scores.get(lic.kind, 0.0) for lic in licences])
+    data_known = np.array([m.training_data is not None for m in models])
+    data_part = np.array([data_scores.get(m.training_data.value, 0.0) if m.training_data else 0.0 for m in models])
+    criterion_value["openness"] = part["licence"] * lic_part + part["training_data"] * data_part
+    criterion_known["openness"] = data_known
+
+    cost = rules.criteria["cost"]
+    share = cost.input_share if cost.input_share is not None else 0.75
+    blended = np.array(
+        [
+            min((share * o.input_usd_per_m + (1 - share) * o.output_usd_per_m for o in m.offers), default=np.nan)
+            for m in models
+        ]
+    )
+    price_known = ~np.isnan(blended)
+    criterion_value["cost_api"] = _fill_missing(
+        _log_scale(np.nan_to_num(blended, nan=1.0), price_known, invert=True), price_known, cost.missing
+    )
+    criterion_known["cost_api"] = price_known
+    active, active_known = _num([m.parameters_active_b or m.parameters_total_b for m in models])
+    criterion_value["cost_self"] = _fill_missing(
+        _log_scale(np.nan_to_num(active, nan=1.0), active_known, invert=True), active_known, cost.missing
+    )
+    criterion_known["cost_self"] = active_known
+
+    adoption = rules.criteria["adoption"]
+    signals = [
+        _num([m.adoption.hf_likes for m in models]),
+        _num([m.adoption.hf_downloads_30d for m in models]),
+        _num([m.adoption.openrouter_token_share for m in models]),
+    ]
+    scaled = [(_log_scale(np.nan_to_num(v, nan=1.0), k, invert=False), k) for v, k in signals]
+    count = np.sum([k.astype(np.float64) for _, k in scaled], axis=0)
+    adoption_known = count > 0
+    mean = np.divide(np.sum([np.where(k, v, 0) for v, k in scaled], axis=0), count, out=np.zeros(n), where=adoption_known)
+    criterion_value["adoption"] = _fill_missing(mean, adoption_known, adoption.missing)
+    criterion_known["adoption"] = adoption_known
+
+    ecosystem = rules.criteria["ecosystem"]
+    derivative_facts = [m.adoption.hf_derivatives or org.derivative_models for m, org in zip(models, orgs, strict=True)]
+    derivatives, derivatives_known = _num(list(derivative_facts))
+    criterion_value["ecosystem"] = _fill_missing(
+        _log_scale(np.nan_to_num(derivatives, nan=1.0), derivatives_known, invert=False), derivatives_known, ecosystem.missing
+    )
+    criterion_known["ecosystem"] = derivatives_known
+
+    reasoning = rules.criteria["reasoning"]
+    reasoning_scores = reasoning.reasoning_scores or {}
+    criterion_known["reasoning"] = np.array([m.reasoning is not None for m in models])
+    criterion_value["reasoning"] = _fill_missing(
+        np.array([reasoning_scores.get(m.reasoning.value, 0.0) if m.reasoning else 0.0 for m in models]),
+        criterion_known["reasoning"],
+        reasoning.missing,
+    )
+    released_ordinal = np.array([m.released_on.toordinal() for m in models], dtype=np.float64)
+
+    return Features(
+        ids=ids,
+        index={model_id: i for i, model_id in enumerate(ids)},
+        models=models,
+        licences=licences,
+        columns=columns,
+        display=display,
+        memory_gb=memory_gb,
+        weights_gb=weights_gb,
+        use_case_value=use_case_value,
+        use_case_known=use_case_known,
+        criterion_value=criterion_value,
+        criterion_known=criterion_known,
+        released_ordinal=released_ordinal,
+        hardware_efficiency=hardware_efficiency,
+    )

@@ -1,0 +1,149 @@
+"""Controllers: parse, call the domain, return. Errors are mapped in ``service.http.errors``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, get, post
+from litestar.params import Parameter
+
+from service.domain.answer import Answer
+from service.domain.engine import Engine
+from service.domain.errors import UnknownModelError
+from service.domain.requirements import Requirements
+from service.http.resources import LicenceOut, ModelOut, ProfileOut, licence_out, model_out, profile_out
+
+__all__ = ["CatalogueController", "HealthController", "RecommendationController"]
+
+Clock = Callable[[], dt.date]
+
+
+class RecommendationController(Controller):
+    """Recommendations: requirements in, a ranked and explained decision out."""
+
+    path = "/v1/recommendations"
+    tags = ["recommendations"]
+
+    @post(
+        "/",
+        operation_id="createRecommendation",
+        summary="Rank the catalogue against requirements",
+        description=(
+            "Every section is optional; an empty body means no constraints and the default (balanced) profile. "
+            "Unknown fields are refused. The answer names, for every recommendation and exclusion, the rule, "
+            "the fact, its source and its date."
+        ),
+        status_code=200,
+    )
+    async def create(self, engine: Engine, clock: Clock, data: Requirements | None = None) -> Answer:
+        return engine.recommend(data or Requirements(), clock())
+
+
+class CatalogueController(Controller):
+    """The catalogue and the rules it is judged by."""
+
+    path = "/v1"
+    tags = ["catalogue"]
+
+    @get("/models", operation_id="listModels", summary="List catalogue models, optionally filtered")
+    async def list_models(
+        self,
+        engine: Engine,
+        family: str | None = None,
+        organisation: str | None = None,
+        licence: str | None = None,
+        licence_kind: Literal["permissive", "copyleft", "custom"] | None = None,
+        origin_country: Annotated[str | None, Parameter(pattern=r"^[A-Z]{2}$")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=10_000)] = 1000,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> dict[str, Any]:
+        items = []
+        catalogue, rules = engine.catalogue, engine.rules
+        for model_id in sorted(catalogue.models):
+            model = catalogue.models[model_id]
+            org = catalogue.organisations[model.organisation]
+            lic = rules.licences[model.licence.value]
+            if family is not None and model.family.lower() != family.lower():
+                continue
+            if organisation is not None and model.organisation != organisation:
+                continue
+            if licence is not None and lic.id != licence:
+                continue
+            if licence_kind is not None and lic.kind != licence_kind:
+                continue
+            if origin_country is not None and org.country.value != origin_country:
+                continue
+            items.append(model)
+        page = items[offset : offset + limit]
+        return {
+            "count": len(items),
+            "offset": offset,
+            "items": [
+                model_out(m, catalogue.organisations[m.organisation], rules.licences[m.licence.value]) for m in page
+            ],
+            "catalogue_version": engine.catalogue_version,
+        }
+
+    @get("/models/{owner:str}/{name:str}", operation_id="getModel", summary="One model with every sourced fact")
+    async def get_model(self, engine: Engine, owner: str, name: str) -> ModelOut:
+        model_id = f"{owner}/{name}"
+        model = engine.catalogue.models.get(model_id)
+        if model is None:
+            raise UnknownModelError("model", model_id)
+        return model_out(
+            model, engine.catalogue.organisations[model.organisation], engine.rules.licences[model.licence.value]
+        )
+
+    @get("/licences", operation_id="listLicences", summary="Every licence the catalogue uses")
+    async def list_licences(self, engine: Engine) -> dict[str, Any]:
+        items = [licence_out(engine.rules.licences[i]) for i in sorted(engine.rules.licences)]
+        return {"count": len(items), "items": items, "rules_version": engine.rules_version}
+
+    @get("/licences/{licence_id:str}", operation_id="getLicence", summary="One licence and its duties")
+    async def get_licence(self, engine: Engine, licence_id: str) -> LicenceOut:
+        licence = engine.rules.licences.get(licence_id)
+        if licence is None:
+            raise UnknownModelError("licence", licence_id)
+        return licence_out(licence)
+
+    @get("/profiles", operation_id="listProfiles", summary="Named weight sets")
+    async def list_profiles(self, engine: Engine) -> dict[str, Any]:
+        items = [profile_out(engine.rules.profiles[i]) for i in sorted(engine.rules.profiles)]
+        return {"count": len(items), "items": items, "default": engine.rules.policy.default_profile}
+
+    @get("/profiles/{profile_id:str}", operation_id="getProfile", summary="One profile")
+    async def get_profile(self, engine: Engine, profile_id: str) -> ProfileOut:
+        profile = engine.rules.profiles.get(profile_id)
+        if profile is None:
+            raise UnknownModelError("profile", profile_id)
+        return profile_out(profile)
+
+    @get("/rules", operation_id="listRules", summary="Eligibility rules and scoring criteria")
+    async def list_rules(self, engine: Engine) -> dict[str, Any]:
+        return {
+            "rules_version": engine.rules_version,
+            "eligibility": [engine.rules.eligibility[i].model_dump(mode="json") for i in sorted(engine.rules.eligibility)],
+            "criteria": [engine.rules.criteria[i].model_dump(mode="json", exclude_none=True)
+                         for i in sorted(engine.rules.criteria)],
+        }
+
+
+class HealthController(Controller):
+    """Liveness and readiness."""
+
+    tags = ["operations"]
+
+    @get("/health", operation_id="health", summary="The process is up")
+    async def health(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/ready", operation_id="ready", summary="Catalogue and rules are loaded")
+    async def ready(self, engine: Engine) -> dict[str, Any]:
+        return {
+            "status": "ready",
+            "models": len(engine.catalogue.models),
+            "catalogue_version": engine.catalogue_version,
+            "rules_version": engine.rules_version,
+        }

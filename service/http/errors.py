@@ -1,0 +1,68 @@
+"""Map every error to a 4xx body that names the field and the problem; nothing escapes as a bare 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from service.domain.errors import RequirementError, UnknownModelError
+
+__all__ = ["EXCEPTION_HANDLERS", "problem"]
+
+log = structlog.get_logger("advisor.http")
+
+
+def problem(status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None) -> Response[Any]:
+    """A JSON error body: ``status``, ``title``, ``detail`` and, for input errors, ``errors[].field/problem``."""
+    body: dict[str, Any] = {"status": status, "title": title, "detail": detail}
+    if errors is not None:
+        body["errors"] = errors
+    return Response(body, status_code=status, media_type=MediaType.JSON)
+
+
+def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    errors = []
+    for item in extra:
+        if isinstance(item, dict):
+            key = str(item.get("key") or "(body)")
+            message = str(item.get("message", "invalid"))
+            if key == "data" and message == "'data'":
+                key, message = "(body)", "a JSON object is required"
+            errors.append({"field": key, "problem": message.removeprefix("Value error, ")})
+    detail = str(exc.detail)
+    if not errors:
+        errors.append({"field": "(body)", "problem": detail})
+    return problem(400, "Invalid request", detail, errors)
+
+
+def _requirement(_: Request[Any, Any, Any], exc: RequirementError) -> Response[Any]:
+    return problem(422, "Unprocessable requirements", str(exc), [{"field": exc.field, "problem": exc.problem}])
+
+
+def _unknown(_: Request[Any, Any, Any], exc: UnknownModelError) -> Response[Any]:
+    return problem(404, "Not found", f"no {exc.kind} with id {exc.identifier!r}")
+
+
+def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, NotFoundException):
+        return problem(404, "Not found", str(exc.detail))
+    return problem(exc.status_code, "Request refused", str(exc.detail))
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error", path=request.url.path)
+    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "an unexpected error was logged")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    ValidationException: _validation,
+    RequirementError: _requirement,
+    UnknownModelError: _unknown,
+    HTTPException: _http,
+    Exception: _unexpected,
+}
