@@ -23,8 +23,7 @@ def _serve(args: argparse.Namespace) -> int:
     except DataError as exc:
         print(exc, file=sys.stderr)
         return 1
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port,
-                log_level=settings.log_level)
+    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level=settings.log_level)
     return 0
 
 
@@ -37,8 +36,10 @@ def _check(_: argparse.Namespace) -> int:
     except DataError as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"ok: {len(engine.catalogue.models)} models, {len(engine.rules.licences)} licences, "
-          f"{len(engine.rules.eligibility)} rules; catalogue {engine.catalogue_version}, rules {engine.rules_version}")
+    print(
+        f"ok: {len(engine.catalogue.models)} models, {len(engine.rules.licences)} licences, "
+        f"{len(engine.rules.eligibility)} rules; catalogue {engine.catalogue_version}, rules {engine.rules_version}"
+    )
     return 0
 
 

@@ -155,9 +155,7 @@ class ModelFile(Strict):
         if active is not None and active.value <= 0:
             raise ValueError("parameters_active_b must be positive")
         if total is not None and active is not None and active.value > total.value:
-            raise ValueError(
-                f"parameters_active_b ({active.value}) exceeds parameters_total_b ({total.value})"
-            )
+            raise ValueError(f"parameters_active_b ({active.value}) exceeds parameters_total_b ({total.value})")
         if self.context_tokens is not None and self.context_tokens.value <= 0:
             raise ValueError("context_tokens must be positive")
         return self
@@ -181,7 +179,8 @@ class OrganisationFile(Strict):
     country: Fact[str] = Field(description="ISO 3166-1 alpha-2 code of the headquarters.")
     review_by: dt.date
     derivative_models: Fact[int] | None = Field(
-        default=None, description="Hub repos derived from the organisation's models (organisation-wide count)."
+        default=None,
+        description="Hub repos derived from the organisation's models (organisation-wide count).",
     )
     notes: str | None = None
 

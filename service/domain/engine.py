@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +29,7 @@ from service.domain.answer import (
 )
 from service.domain.catalogue import BENCHMARKS, Catalogue
 from service.domain.conditions import evaluate_checks, format_message, rule_applies
-from service.domain.errors import RequirementError, UnknownModelError
+from service.domain.errors import RequirementError
 from service.domain.facts import Evidence
 from service.domain.features import Features, compile_features, fact_evidence
 from service.domain.requirements import Requirements
@@ -59,15 +59,17 @@ class Engine:
 
     # ----------------------------------------------------------------------------------- requests
     def _weights(self, req: Requirements) -> tuple[str, dict[str, float]]:
+        raw: dict[str, float]
         if req.weights is not None:
-            profile, raw = "custom", dict(req.weights)
+            profile = "custom"
+            raw = {str(k): v for k, v in req.weights.items()}
         else:
             profile = req.profile or self.rules.policy.default_profile
             if profile not in self.rules.profiles:
                 raise RequirementError(
                     "profile", f"unknown profile {profile!r}; known: {', '.join(sorted(self.rules.profiles))}"
                 )
-            raw = dict(self.rules.profiles[profile].weights)
+            raw = {str(k): v for k, v in self.rules.profiles[profile].weights.items()}
         if req.reasoning == "preferred" and "reasoning" not in raw:
             raw["reasoning"] = self.rules.policy.preferred_reasoning_weight
         total = sum(raw.values())
@@ -87,7 +89,7 @@ class Engine:
             raise RequirementError("limit", f"must be at most {self.rules.policy.max_limit}")
 
     def _use_cases(self, req: Requirements) -> list[str]:
-        cases = [c for c in req.use_cases if c in self.features.use_case_value]
+        cases: list[str] = [c for c in req.use_cases if c in self.features.use_case_value]
         if cases:
             return cases
         defaults = self.rules.criteria["capability"].default_use_cases or []
@@ -154,8 +156,22 @@ class Engine:
         order = sorted(eligible.tolist(), key=lambda i: (-score[i], f.ids[i]))
         rank_of = {i: r + 1 for r, i in enumerate(order)}
 
-        context = _Context(self, req, request, weights, profile, values, known, cases, memory, gpus, gpu_size,
-                           applied, verdicts, evaluated_on)
+        context = _Context(
+            self,
+            req,
+            request,
+            weights,
+            profile,
+            values,
+            known,
+            cases,
+            memory,
+            gpus,
+            gpu_size,
+            applied,
+            verdicts,
+            evaluated_on,
+        )
         recommendations = [context.assess(i, "recommended", rank_of[i], float(score[i])) for i in order[: req.limit]]
         excluded = [
             Exclusion(model_id=f.ids[i], reasons=context.failures(i)) for i in np.flatnonzero(excluded_mask).tolist()
@@ -166,7 +182,7 @@ class Engine:
             if excluded_mask[i]:
                 explained.append(context.assess(i, "excluded", None, None))
             else:
-                status = "recommended" if rank_of[i] <= req.limit else "eligible"
+                status: Literal["recommended", "eligible"] = "recommended" if rank_of[i] <= req.limit else "eligible"
                 explained.append(context.assess(i, status, rank_of[i], float(score[i])))
         answer_id = self.decision_id(req, evaluated_on)
         return Answer(
@@ -234,8 +250,14 @@ class _Context:
         values["fit.memory_gb"] = f"{self.memory[i]:,.0f}" if known else "unknown"
         values["fit.gpus_needed"] = f"{int(self.gpus[i])}" if known else "unknown"
         for path in (
-            "ip.licence_kinds", "ip.allowed_licences", "ip.monthly_active_users", "hardware.precision",
-            "hardware.gpu_memory_gb", "hardware.gpu_count", "min_context_tokens", "privacy.excluded_origin_countries",
+            "ip.licence_kinds",
+            "ip.allowed_licences",
+            "ip.monthly_active_users",
+            "hardware.precision",
+            "hardware.gpu_memory_gb",
+            "hardware.gpu_count",
+            "min_context_tokens",
+            "privacy.excluded_origin_countries",
         ):
             node: Any = self.request
             for part in path.split("."):
@@ -258,8 +280,13 @@ class _Context:
                 evidence.extend(fact_evidence("parameters_total_b", model.parameters_total_b))
                 hw = self.engine.rules.hardware
                 evidence.append(
-                    Evidence(fact="hardware memory rule", value=f"{hw.bytes_per_parameter[self.req.hardware.precision]} "
-                             "bytes per parameter plus stated allowances", source=hw.source, as_of=hw.as_of)
+                    Evidence(
+                        fact="hardware memory rule",
+                        value=f"{hw.bytes_per_parameter[self.req.hardware.precision]} "
+                        "bytes per parameter plus stated allowances",
+                        source=hw.source,
+                        as_of=hw.as_of,
+                    )
                 )
                 if model.parameters_total_b is None:
                     missing.append("parameters_total_b")
@@ -280,7 +307,10 @@ class _Context:
             if failed[i]:
                 outcome, template = "failed", rule.message
             elif unknown[i]:
-                outcome, template = "unknown", rule.unknown_message + " The model is excluded until the fact is known."
+                outcome, template = (
+                    "unknown",
+                    rule.unknown_message + " The model is excluded until the fact is known.",
+                )
             else:
                 outcome, template = "passed", rule.pass_message
             result.append(
@@ -331,38 +361,56 @@ class _Context:
                     return "no hosted price recorded", []
                 share = self.engine.rules.criteria["cost"].input_share or 0.75
                 best = min(m.offers, key=lambda o: share * o.input_usd_per_m + (1 - share) * o.output_usd_per_m)
-                ev = [Evidence(fact=f"price at {o.provider} (USD per M input/output tokens)",
-                               value=f"{o.input_usd_per_m}/{o.output_usd_per_m}", source=o.source, as_of=o.as_of,
-                               note=o.note) for o in m.offers]
+                ev = [
+                    Evidence(
+                        fact=f"price at {o.provider} (USD per M input/output tokens)",
+                        value=f"{o.input_usd_per_m}/{o.output_usd_per_m}",
+                        source=o.source,
+                        as_of=o.as_of,
+                        note=o.note,
+                    )
+                    for o in m.offers
+                ]
                 blended = share * best.input_usd_per_m + (1 - share) * best.output_usd_per_m
-                return f"cheapest blended price {blended:.3f} USD per M tokens at {best.provider} " \
-                       f"(price as of {best.as_of.isoformat()})", ev
+                return (
+                    f"cheapest blended price {blended:.3f} USD per M tokens at {best.provider} "
+                    f"(price as of {best.as_of.isoformat()})",
+                    ev,
+                )
             fact = m.parameters_active_b or m.parameters_total_b
             name = "parameters_active_b" if m.parameters_active_b else "parameters_total_b"
             text = f"self-hosting compute per token from {fact.value:g}B active parameters" if fact else "unknown"
             return text, list(fact_evidence(name, fact))
         if criterion == "adoption":
-            ev = [*fact_evidence("adoption.hf_likes", m.adoption.hf_likes),
-                  *fact_evidence("adoption.hf_downloads_30d", m.adoption.hf_downloads_30d),
-                  *fact_evidence("adoption.openrouter_token_share", m.adoption.openrouter_token_share)]
+            ev = [
+                *fact_evidence("adoption.hf_likes", m.adoption.hf_likes),
+                *fact_evidence("adoption.hf_downloads_30d", m.adoption.hf_downloads_30d),
+                *fact_evidence("adoption.openrouter_token_share", m.adoption.openrouter_token_share),
+            ]
             return (f"{len(ev)} adoption signal(s) recorded" if ev else "no adoption signal recorded"), ev
         if criterion == "ecosystem":
             if m.adoption.hf_derivatives is not None:
                 return f"{m.adoption.hf_derivatives.value:,} derivative repos of this model", list(
-                    fact_evidence("adoption.hf_derivatives", m.adoption.hf_derivatives))
+                    fact_evidence("adoption.hf_derivatives", m.adoption.hf_derivatives)
+                )
             if org.derivative_models is not None:
-                return (f"{org.derivative_models.value:,} derivative repos across {org.name} models "
-                        "(organisation-wide count)"), list(
-                    fact_evidence(f"organisation {org.id}: derivative_models", org.derivative_models))
+                return (
+                    f"{org.derivative_models.value:,} derivative repos across {org.name} models "
+                    "(organisation-wide count)"
+                ), list(fact_evidence(f"organisation {org.id}: derivative_models", org.derivative_models))
             return "no derivative count recorded", []
         if criterion == "hardware_efficiency":
-            text = (f"about {self.memory[i]:,.0f} GB at {self.req.hardware.precision}"
-                    if m.parameters_total_b else "parameter count unknown")
+            text = (
+                f"about {self.memory[i]:,.0f} GB at {self.req.hardware.precision}"
+                if m.parameters_total_b
+                else "parameter count unknown"
+            )
             return text, list(fact_evidence("parameters_total_b", m.parameters_total_b))
         if criterion == "freshness":
             age = self.evaluated_on.toordinal() - m.released_on.toordinal()
             return f"released {m.released.value}, {age} days before {self.evaluated_on.isoformat()}", list(
-                fact_evidence("released", m.released))
+                fact_evidence("released", m.released)
+            )
         reasoning = m.reasoning.value if m.reasoning else "unknown"
         return f"reasoning mode {reasoning}", list(fact_evidence("reasoning", m.reasoning))
 
@@ -406,16 +454,30 @@ class _Context:
         for restriction in lic.use_restrictions or []:
             duties.append(Obligation(kind="use_restriction", duty=restriction, applies="always", **base))
         if lic.use_restrictions is None:
-            duties.append(Obligation(kind="unreviewed", applies="always", duty=(
-                "The licence's use restrictions were not reviewed; read the licence before use."), **base))
+            duties.append(
+                Obligation(
+                    kind="unreviewed",
+                    applies="always",
+                    duty=("The licence's use restrictions were not reviewed; read the licence before use."),
+                    **base,
+                )
+            )
         mau = self.req.ip.monthly_active_users
         for threshold in lic.thresholds:
             at_scale = (
-                mau is not None and threshold.monthly_active_users is not None
-                and mau > threshold.monthly_active_users and threshold.applies_to is None
+                mau is not None
+                and threshold.monthly_active_users is not None
+                and mau > threshold.monthly_active_users
+                and threshold.applies_to is None
             )
-            duties.append(Obligation(kind="threshold", duty=threshold.duty,
-                                     applies="at_requested_scale" if at_scale else "if_condition_met", **base))
+            duties.append(
+                Obligation(
+                    kind="threshold",
+                    duty=threshold.duty,
+                    applies="at_requested_scale" if at_scale else "if_condition_met",
+                    **base,
+                )
+            )
         if self.req.ip.train_on_outputs and lic.outputs_training == "conditional":
             duties.append(Obligation(kind="outputs", duty=lic.outputs_clause, applies="always", **base))
         return duties
@@ -432,8 +494,10 @@ class _Context:
             allows = hw.lora_overhead_note
         else:
             allows = hw.inference_overhead_note
-        allows = (f"Weights: total parameters x {hw.bytes_per_parameter[precision]} bytes ({precision}); every "
-                  f"expert of a mixture-of-experts model must be in memory. {allows} GB = 10^9 bytes.")
+        allows = (
+            f"Weights: total parameters x {hw.bytes_per_parameter[precision]} bytes ({precision}); every "
+            f"expert of a mixture-of-experts model must be in memory. {allows} GB = 10^9 bytes."
+        )
         count = self.req.hardware.gpu_count
         gpus = int(self.gpus[i]) if known else None
         return Fit(
@@ -458,23 +522,50 @@ class _Context:
         result: list[Caveat] = []
         for score in criteria:
             if score.missing_data:
-                result.append(Caveat(kind="missing_data", fact=score.criterion, message=(
-                    f"No data for {score.criterion}: {self.engine.rules.criteria[score.criterion].missing_note}")))
+                result.append(
+                    Caveat(
+                        kind="missing_data",
+                        fact=score.criterion,
+                        message=(
+                            f"No data for {score.criterion}: {self.engine.rules.criteria[score.criterion].missing_note}"
+                        ),
+                    )
+                )
         if any(s.criterion == "capability" for s in criteria):
             spec = self.engine.rules.criteria["capability"].use_cases or {}
             for case in self.cases:
                 if not self.f.use_case_known[case][i]:
-                    result.append(Caveat(kind="missing_data", fact=f"capability.{case}", message=(
-                        f"None of the benchmarks for {case} ({', '.join(spec.get(case, []))}) is recorded for "
-                        f"{m.name}; it scores 0 there.")))
-            result.append(Caveat(kind="comparability", message=(
-                "Benchmark scores are as reported by each cited source; harness, mode and version differ, so "
-                "they are indicative rather than strictly comparable across models.")))
+                    result.append(
+                        Caveat(
+                            kind="missing_data",
+                            fact=f"capability.{case}",
+                            message=(
+                                f"None of the benchmarks for {case} ({', '.join(spec.get(case, []))}) is recorded for "
+                                f"{m.name}; it scores 0 there."
+                            ),
+                        )
+                    )
+            result.append(
+                Caveat(
+                    kind="comparability",
+                    message=(
+                        "Benchmark scores are as reported by each cited source; harness, mode and version differ, so "
+                        "they are indicative rather than strictly comparable across models."
+                    ),
+                )
+            )
         if lic.source_kind == "secondary" or lic.use_restrictions is None or lic.outputs_training == "unknown":
-            result.append(Caveat(kind="unverified_terms", fact=f"licence {lic.id}", source=lic.source,
-                                 as_of=lic.as_of, message=(
-                f"Some terms of {lic.name} come from secondary sources or were not reviewed: {lic.notes or ''}"
-            ).strip()))
+            result.append(
+                Caveat(
+                    kind="unverified_terms",
+                    fact=f"licence {lic.id}",
+                    source=lic.source,
+                    as_of=lic.as_of,
+                    message=(
+                        f"Some terms of {lic.name} come from secondary sources or were not reviewed: {lic.notes or ''}"
+                    ).strip(),
+                )
+            )
         seen: set[tuple[str, str]] = set()
         evidence = [e for s in criteria for e in s.evidence] + [e for r in rules for e in r.evidence]
         for item in evidence:
@@ -483,27 +574,59 @@ class _Context:
                 continue
             seen.add(key)
             age = (today - item.as_of).days
-            limit = policy.signal_max_age_days if item.fact.startswith(SIGNAL_PREFIXES) or item.fact.startswith(
-                "price") else policy.fact_max_age_days
+            limit = (
+                policy.signal_max_age_days
+                if item.fact.startswith(SIGNAL_PREFIXES) or item.fact.startswith("price")
+                else policy.fact_max_age_days
+            )
             if age > limit:
-                result.append(Caveat(kind="stale", fact=item.fact, source=item.source, as_of=item.as_of, message=(
-                    f"{item.fact} is {age} days old (as of {item.as_of.isoformat()}), past the {limit}-day "
-                    "threshold; it may be out of date.")))
+                result.append(
+                    Caveat(
+                        kind="stale",
+                        fact=item.fact,
+                        source=item.source,
+                        as_of=item.as_of,
+                        message=(
+                            f"{item.fact} is {age} days old (as of {item.as_of.isoformat()}), past the {limit}-day "
+                            "threshold; it may be out of date."
+                        ),
+                    )
+                )
         if m.review_by < today:
-            result.append(Caveat(kind="review_overdue", fact=f"model {m.id}", as_of=m.review_by, message=(
-                f"The catalogue entry for {m.name} was due for review on {m.review_by.isoformat()}.")))
+            result.append(
+                Caveat(
+                    kind="review_overdue",
+                    fact=f"model {m.id}",
+                    as_of=m.review_by,
+                    message=(f"The catalogue entry for {m.name} was due for review on {m.review_by.isoformat()}."),
+                )
+            )
         if lic.review_by < today:
-            result.append(Caveat(kind="review_overdue", fact=f"licence {lic.id}", as_of=lic.review_by, message=(
-                f"The licence summary of {lic.name} was due for review on {lic.review_by.isoformat()}.")))
+            result.append(
+                Caveat(
+                    kind="review_overdue",
+                    fact=f"licence {lic.id}",
+                    as_of=lic.review_by,
+                    message=(f"The licence summary of {lic.name} was due for review on {lic.review_by.isoformat()}."),
+                )
+            )
         for rule in rules:
-            spec = self.engine.rules.eligibility[rule.rule_id]
-            if spec.review_by < today:
-                result.append(Caveat(kind="review_overdue", fact=f"rule {rule.rule_id}", as_of=spec.review_by,
-                                     message=f"Rule {rule.rule_id} was due for review on {spec.review_by.isoformat()}."))
+            rule_spec = self.engine.rules.eligibility[rule.rule_id]
+            if rule_spec.review_by < today:
+                result.append(
+                    Caveat(
+                        kind="review_overdue",
+                        fact=f"rule {rule.rule_id}",
+                        as_of=rule_spec.review_by,
+                        message=f"Rule {rule.rule_id} was due for review on {rule_spec.review_by.isoformat()}.",
+                    )
+                )
         return result
 
     # ----------------------------------------------------------------------------------- assembling
-    def assess(self, i: int, status: str, rank: int | None, score: float | None) -> Assessment:
+    def assess(
+        self, i: int, status: Literal["recommended", "eligible", "excluded"], rank: int | None, score: float | None
+    ) -> Assessment:
         """The full explanation of model ``i``."""
         m = self.f.models[i]
         rules = self.outcomes(i)
@@ -514,11 +637,17 @@ class _Context:
                 f"Ranked {rank} of the eligible models with score {score:.3f} under the {self.profile!r} weights."
             )
         for outcome in rules:
-            cited = "; ".join(f"{e.fact} = {e.value} ({e.source}, as of {e.as_of.isoformat()})" for e in outcome.evidence)
-            reasons.append(f"[{outcome.rule_id} v{outcome.rule_version}, {outcome.outcome}] {outcome.message}"
-                           + (f" Evidence: {cited}." if cited else ""))
+            cited = "; ".join(
+                f"{e.fact} = {e.value} ({e.source}, as of {e.as_of.isoformat()})" for e in outcome.evidence
+            )
+            reasons.append(
+                f"[{outcome.rule_id} v{outcome.rule_version}, {outcome.outcome}] {outcome.message}"
+                + (f" Evidence: {cited}." if cited else "")
+            )
         for item in sorted(criteria, key=lambda c: (-c.contribution, c.criterion))[:3]:
-            cited = "; ".join(f"{e.fact} = {e.value} ({e.source}, as of {e.as_of.isoformat()})" for e in item.evidence[:3])
+            cited = "; ".join(
+                f"{e.fact} = {e.value} ({e.source}, as of {e.as_of.isoformat()})" for e in item.evidence[:3]
+            )
             reasons.append(
                 f"[criterion {item.criterion} v{item.rule_version}] value {item.value:.2f} x weight {item.weight:.2f} "
                 f"= {item.contribution:.3f}: {item.explanation}." + (f" Evidence: {cited}." if cited else "")
@@ -526,7 +655,7 @@ class _Context:
         return Assessment(
             model_id=m.id,
             name=m.name,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             rank=rank,
             score=_round(score) if score is not None else None,
             licence=m.licence.value,

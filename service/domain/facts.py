@@ -27,7 +27,8 @@ class Fact(Strict, Generic[T]):
     source: str = Field(min_length=1, description="Public URL (or citation) that states the value.")
     as_of: dt.date = Field(description="Date on which the source stated the value (or was read).")
     source_kind: SourceKind | None = Field(
-        default=None, description="primary: the developer's or regulator's own text; secondary: a report of it."
+        default=None,
+        description="primary: the developer's or regulator's own text; secondary: a report of it.",
     )
     note: str | None = Field(default=None, description="Caveat on how the value was read or what it means.")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +21,7 @@ __all__ = ["Column", "Features", "compile_features", "fact_evidence"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
-PRECISIONS = ("bf16", "fp8", "int4")
+PRECISIONS: tuple[Literal["bf16", "fp8", "int4"], ...] = ("bf16", "fp8", "int4")
 FINE_TUNING = ("none", "lora", "full")
 
 
@@ -121,9 +121,7 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
     for field in ("reasoning", "training_data"):
         columns[f"model.{field}"] = obj_column(*model_fact(field))
     values, evidence = model_fact("input_modalities")
-    columns["model.input_modalities"] = obj_column(
-        [frozenset(v) if v is not None else None for v in values], evidence
-    )
+    columns["model.input_modalities"] = obj_column([frozenset(v) if v is not None else None for v in values], evidence)
     for field in ("context_tokens", "parameters_total_b"):
         columns[f"model.{field}"] = num_column(*model_fact(field))
     columns["model.has_offer"] = obj_column(
@@ -147,7 +145,8 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
     )
     columns["organisation.id"] = obj_column([o.id for o in orgs], [() for _ in orgs])
     columns["organisation.country"] = obj_column(
-        [o.country.value for o in orgs], [fact_evidence(f"organisation {o.id}: country", o.country) for o in orgs]
+        [o.country.value for o in orgs],
+        [fact_evidence(f"organisation {o.id}: country", o.country) for o in orgs],
     )
 
     display = tuple(
@@ -173,7 +172,7 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
     # Hardware: weights at each precision, then the allowance for the chosen fine-tuning mode.
     hw = rules.hardware
     total, total_known = _num([m.parameters_total_b for m in models])
-    weights_gb = {p: total * hw.bytes_per_parameter[p] for p in PRECISIONS}
+    weights_gb: dict[str, FloatArray] = {p: total * hw.bytes_per_parameter[p] for p in PRECISIONS}
     memory_gb: dict[tuple[str, str], FloatArray] = {}
     for p in PRECISIONS:
         memory_gb[(p, "none")] = weights_gb[p] * (1 + hw.inference_overhead_fraction)
@@ -225,7 +224,10 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
     share = cost.input_share if cost.input_share is not None else 0.75
     blended = np.array(
         [
-            min((share * o.input_usd_per_m + (1 - share) * o.output_usd_per_m for o in m.offers), default=np.nan)
+            min(
+                (share * o.input_usd_per_m + (1 - share) * o.output_usd_per_m for o in m.offers),
+                default=np.nan,
+            )
             for m in models
         ]
     )
@@ -249,7 +251,9 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
     scaled = [(_log_scale(np.nan_to_num(v, nan=1.0), k, invert=False), k) for v, k in signals]
     count = np.sum([k.astype(np.float64) for _, k in scaled], axis=0)
     adoption_known = count > 0
-    mean = np.divide(np.sum([np.where(k, v, 0) for v, k in scaled], axis=0), count, out=np.zeros(n), where=adoption_known)
+    mean = np.divide(
+        np.sum([np.where(k, v, 0) for v, k in scaled], axis=0), count, out=np.zeros(n), where=adoption_known
+    )
     criterion_value["adoption"] = _fill_missing(mean, adoption_known, adoption.missing)
     criterion_known["adoption"] = adoption_known
 
@@ -257,7 +261,9 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
     derivative_facts = [m.adoption.hf_derivatives or org.derivative_models for m, org in zip(models, orgs, strict=True)]
     derivatives, derivatives_known = _num(list(derivative_facts))
     criterion_value["ecosystem"] = _fill_missing(
-        _log_scale(np.nan_to_num(derivatives, nan=1.0), derivatives_known, invert=False), derivatives_known, ecosystem.missing
+        _log_scale(np.nan_to_num(derivatives, nan=1.0), derivatives_known, invert=False),
+        derivatives_known,
+        ecosystem.missing,
     )
     criterion_known["ecosystem"] = derivatives_known
 

@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from service.domain.rules import Criterion_, LicenceKind, UseCase
 
 __all__ = [
+    "IP",
     "Customisation",
     "Hardware",
-    "IP",
     "Precision",
     "Privacy",
     "Requirements",
@@ -39,9 +39,7 @@ class IP(_Section):
     monthly_active_users: int | None = Field(
         default=None, ge=0, description="Expected monthly active users, checked against licence user caps."
     )
-    train_on_outputs: bool | None = Field(
-        default=None, description="Outputs will be used to train other models."
-    )
+    train_on_outputs: bool | None = Field(default=None, description="Outputs will be used to train other models.")
 
 
 class Privacy(_Section):
@@ -114,10 +112,12 @@ class Requirements(_Section):
                 "explain": sorted(self.explain),
                 "ip": self.ip.model_copy(
                     update={
-                        "licence_kinds": sorted(self.ip.licence_kinds) if self.ip.licence_kinds else
-                        self.ip.licence_kinds,
+                        "licence_kinds": sorted(self.ip.licence_kinds)
+                        if self.ip.licence_kinds
+                        else self.ip.licence_kinds,
                         "allowed_licences": sorted(set(self.ip.allowed_licences))
-                        if self.ip.allowed_licences is not None else None,
+                        if self.ip.allowed_licences is not None
+                        else None,
                     }
                 ),
                 "privacy": self.privacy.model_copy(

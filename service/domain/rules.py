@@ -8,7 +8,7 @@ nothing is evaluated as code.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -40,6 +40,7 @@ OutputsTraining = Literal["permitted", "conditional", "prohibited", "unknown"]
 Criterion_ = Literal[
     "capability", "openness", "cost", "adoption", "ecosystem", "hardware_efficiency", "freshness", "reasoning"
 ]
+USE_CASES: tuple[str, ...] = get_args(UseCase)
 #: The scoring criteria, in the order answers list them.
 CRITERIA: tuple[str, ...] = (
     "capability",
@@ -234,7 +235,7 @@ class Criterion(Strict):
     missing_note: str
     review_by: dt.date
     # Per-kind parameters; only the ones the criterion uses are set.
-    use_cases: dict[UseCase, list[str]] | None = None
+    use_cases: dict[str, list[str]] | None = Field(default=None, description="Use case -> benchmarks.")
     default_use_cases: list[UseCase] | None = None
     long_context_bounds: tuple[int, int] | None = None
     licence_kind_scores: dict[LicenceKind, float] | None = None
@@ -247,6 +248,8 @@ class Criterion(Strict):
     @model_validator(mode="after")
     def _benchmarks_known(self) -> Criterion:
         for case, names in (self.use_cases or {}).items():
+            if case not in USE_CASES:
+                raise ValueError(f"unknown use case {case!r}; known: {', '.join(USE_CASES)}")
             for name in names:
                 if name not in BENCHMARKS and name != "context_tokens":
                     raise ValueError(f"use case {case!r} names unknown benchmark {name!r}")

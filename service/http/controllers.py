@@ -93,7 +93,9 @@ class CatalogueController(Controller):
         if model is None:
             raise UnknownModelError("model", model_id)
         return model_out(
-            model, engine.catalogue.organisations[model.organisation], engine.rules.licences[model.licence.value]
+            model,
+            engine.catalogue.organisations[model.organisation],
+            engine.rules.licences[model.licence.value],
         )
 
     @get("/licences", operation_id="listLicences", summary="Every licence the catalogue uses")
@@ -124,9 +126,13 @@ class CatalogueController(Controller):
     async def list_rules(self, engine: Engine) -> dict[str, Any]:
         return {
             "rules_version": engine.rules_version,
-            "eligibility": [engine.rules.eligibility[i].model_dump(mode="json") for i in sorted(engine.rules.eligibility)],
-            "criteria": [engine.rules.criteria[i].model_dump(mode="json", exclude_none=True)
-                         for i in sorted(engine.rules.criteria)],
+            "eligibility": [
+                engine.rules.eligibility[i].model_dump(mode="json") for i in sorted(engine.rules.eligibility)
+            ],
+            "criteria": [
+                engine.rules.criteria[i].model_dump(mode="json", exclude_none=True)
+                for i in sorted(engine.rules.criteria)
+            ],
         }
 
 

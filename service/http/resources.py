@@ -73,8 +73,9 @@ class ProfileOut(_Out):
 
 def model_out(model: Model, organisation: Organisation, licence: Licence) -> ModelOut:
     """The public view of a model."""
-    facts = model.model_dump(mode="json", exclude={"id", "name", "family", "organisation", "review_by", "notes"},
-                             exclude_none=True)
+    facts = model.model_dump(
+        mode="json", exclude={"id", "name", "family", "organisation", "review_by", "notes"}, exclude_none=True
+    )
     facts["origin_country"] = organisation.country.model_dump(mode="json", exclude_none=True)
     return ModelOut(
         id=model.id,

@@ -83,16 +83,16 @@ def load_catalogue(directory: Path) -> Catalogue:
     problems: Problems = []
     if not (directory / "models").is_dir():
         raise DataError([(str(directory), "(directory)", "has no models/ folder")])
-    organisations = _load_dir(
-        directory / "organisations", "*.toml", Organisation, problems, lambda p: {"id": p.stem}
-    )
-    models = _load_dir(
-        directory / "models", "*/*.toml", Model, problems, lambda p: {"id": f"{p.parent.name}/{p.stem}"}
-    )
+    organisations = _load_dir(directory / "organisations", "*.toml", Organisation, problems, lambda p: {"id": p.stem})
+    models = _load_dir(directory / "models", "*/*.toml", Model, problems, lambda p: {"id": f"{p.parent.name}/{p.stem}"})
     for model_id, model in models.items():
         if model.organisation not in organisations:
             problems.append(
-                (str(model_path(directory, model_id)), "organisation", f"unknown organisation {model.organisation!r}")
+                (
+                    str(model_path(directory, model_id)),
+                    "organisation",
+                    f"unknown organisation {model.organisation!r}",
+                )
             )
     if problems:
         raise DataError(problems)
@@ -116,7 +116,13 @@ def load_rules(directory: Path, licence_ids_in_use: Iterable[str] = ()) -> RuleS
         hardware = _validate(HardwarePolicy, hardware_path, read_toml(hardware_path), problems)
         policy = _validate(Policy, policy_path, read_toml(policy_path), problems)
     for licence_id in sorted(set(licence_ids_in_use) - set(licences)):
-        problems.append((str(directory / "licences" / f"{licence_id}.toml"), "(file)", "licence used by the catalogue has no file"))
+        problems.append(
+            (
+                str(directory / "licences" / f"{licence_id}.toml"),
+                "(file)",
+                "licence used by the catalogue has no file",
+            )
+        )
     if problems or hardware is None or policy is None:
         raise DataError(problems)
     try:
