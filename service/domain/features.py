@@ -70,6 +70,30 @@ def licence_evidence(licence: Licence, field: str) -> tuple[Evidence, ...]:
     return (Evidence(fact=f"licence {licence.id}: {field}", value=value, source=licence.source, as_of=licence.as_of),)
 
 
+def _offer_evidence(model: Model) -> tuple[Evidence, ...]:
+    """The recorded offers; when there are none, the catalogue entry itself is the evidence of absence."""
+    if model.offers:
+        return tuple(
+            Evidence(
+                fact=f"offer: {o.provider}",
+                value=f"{o.input_usd_per_m}/{o.output_usd_per_m} USD per M input/output tokens",
+                source=o.source,
+                as_of=o.as_of,
+            )
+            for o in model.offers
+        )
+    dates = [f.as_of for f in (model.released, model.licence, model.parameters_total_b, model.context_tokens) if f]
+    return (
+        Evidence(
+            fact="offers",
+            value="none recorded",
+            source=f"catalogue entry {model.id}",
+            as_of=max(dates),
+            note="No hosted offer is recorded; a catalogue sync from OpenRouter adds offers that exist.",
+        ),
+    )
+
+
 def _log_scale(raw: FloatArray, known: BoolArray, invert: bool) -> FloatArray:
     """Map known positive values to 0-1 on a log scale between the catalogue's min and max."""
     out = np.zeros_like(raw)
@@ -124,16 +148,7 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
     columns["model.input_modalities"] = obj_column([frozenset(v) if v is not None else None for v in values], evidence)
     for field in ("context_tokens", "parameters_total_b"):
         columns[f"model.{field}"] = num_column(*model_fact(field))
-    columns["model.has_offer"] = obj_column(
-        [bool(m.offers) for m in models],
-        [
-            tuple(
-                Evidence(fact=f"offer: {o.provider}", value=o.input_usd_per_m, source=o.source, as_of=o.as_of)
-                for o in m.offers
-            )
-            for m in models
-        ],
-    )
+    columns["model.has_offer"] = obj_column([bool(m.offers) for m in models], [_offer_evidence(m) for m in models])
     for field in ("id", "kind", "commercial_use", "derivatives_permitted", "outputs_training"):
         raw = [getattr(lic, field) for lic in licences]
         if field == "outputs_training":

@@ -1,0 +1,1 @@
+"""Decision records: storage behind a small interface (SQLite by default)."""

@@ -1,0 +1,22 @@
+"""Shared fixtures: the shipped data and an engine built from it once per session."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from service.domain.engine import Engine
+from service.loading.engine import build_engine
+
+REPO = Path(__file__).resolve().parent.parent
+CATALOGUE = REPO / "catalogue"
+RULES = REPO / "rules"
+TODAY = dt.date(2026, 11, 25)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    """The engine on the shipped catalogue and rules."""
+    return build_engine(CATALOGUE, RULES)

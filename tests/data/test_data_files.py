@@ -1,0 +1,175 @@
+"""The shipped data: every file validates, every reference resolves, schemas match the models."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from service.domain.errors import DataError
+from service.loading.files import load_catalogue, load_rules, read_toml
+from service.loading.schema import render_schemas
+from tests.conftest import CATALOGUE, RULES
+
+FAMILIES = {
+    "DeepSeek",
+    "Qwen",
+    "Kimi",
+    "GLM",
+    "MiMo",
+    "MiniMax",
+    "Llama",
+    "Mistral",
+    "Gemma",
+    "gpt-oss",
+    "Phi",
+    "Granite",
+    "OLMo",
+}
+
+
+def test_the_catalogue_holds_at_least_45_models_from_every_family() -> None:
+    catalogue = load_catalogue(CATALOGUE)
+    assert len(catalogue.models) >= 45
+    assert {m.family for m in catalogue.models.values()} >= FAMILIES
+
+
+def test_every_model_names_an_existing_licence_and_organisation() -> None:
+    catalogue = load_catalogue(CATALOGUE)
+    rules = load_rules(RULES, {m.licence.value for m in catalogue.models.values()})
+    for model in catalogue.models.values():
+        assert model.licence.value in rules.licences, model.id
+        assert model.organisation in catalogue.organisations, model.id
+
+
+def test_every_licence_file_is_used_by_the_catalogue() -> None:
+    catalogue = load_catalogue(CATALOGUE)
+    used = {m.licence.value for m in catalogue.models.values()}
+    assert {p.stem for p in (RULES / "licences").glob("*.toml")} == used
+
+
+def test_a_model_id_is_its_hugging_face_repo_id_from_the_path() -> None:
+    catalogue = load_catalogue(CATALOGUE)
+    for path in (CATALOGUE / "models").glob("*/*.toml"):
+        assert f"{path.parent.name}/{path.stem}" in catalogue.models
+
+
+def test_every_ranking_fact_carries_a_source_and_a_date() -> None:
+    def walk(node: object, where: str) -> None:
+        if isinstance(node, dict):
+            if "value" in node:
+                assert node.get("source"), where
+                assert node.get("as_of"), where
+            for key, child in node.items():
+                walk(child, f"{where}.{key}")
+        elif isinstance(node, list):
+            for i, child in enumerate(node):
+                walk(child, f"{where}[{i}]")
+
+    for path in sorted(CATALOGUE.rglob("*.toml")):
+        data = read_toml(path)
+        walk(data, str(path))
+        for offer in data.get("offers", []):
+            assert offer["source"] and offer["as_of"], path
+
+
+@pytest.mark.parametrize(("name", "text"), sorted(render_schemas().items()))
+def test_the_committed_json_schemas_match_the_models(name: str, text: str) -> None:
+    committed = RULES / "schema" / name
+    assert committed.is_file(), f"{name} is missing: run `advisor schema`"
+    assert committed.read_text(encoding="utf-8") == text, f"{name} drifted: run `advisor schema`"
+
+
+def test_every_schema_is_valid_json_with_a_dialect() -> None:
+    for path in (RULES / "schema").glob("*.json"):
+        assert json.loads(path.read_text())["$schema"].startswith("https://json-schema.org/")
+
+
+def _copy(tmp_path: Path) -> Path:
+    target = tmp_path / "catalogue"
+    shutil.copytree(CATALOGUE, target)
+    return target
+
+
+def test_a_bad_model_file_is_refused_with_its_path_field_and_problem(tmp_path: Path) -> None:
+    catalogue = _copy(tmp_path)
+    path = catalogue / "models" / "Qwen" / "Qwen3-8B.toml"
+    path.write_text(path.read_text().replace('value = "hybrid"', 'value = "sometimes"'))
+    with pytest.raises(DataError) as caught:
+        load_catalogue(catalogue)
+    [(where, field, problem)] = caught.value.problems
+    assert where == str(path)
+    assert field == "reasoning.value"
+    assert "'none', 'hybrid' or 'always'" in problem
+
+
+def test_an_unknown_key_in_a_data_file_is_refused(tmp_path: Path) -> None:
+    catalogue = _copy(tmp_path)
+    path = catalogue / "models" / "Qwen" / "Qwen3-8B.toml"
+    path.write_text('familly = "Qwen"\n' + path.read_text())
+    with pytest.raises(DataError) as caught:
+        load_catalogue(catalogue)
+    assert (str(path), "familly", "Extra inputs are not permitted") in caught.value.problems
+
+
+def test_a_fact_without_a_source_is_refused(tmp_path: Path) -> None:
+    catalogue = _copy(tmp_path)
+    path = catalogue / "models" / "openai" / "gpt-oss-20b.toml"
+    text = path.read_text()
+    start = text.index("[context_tokens]")
+    source_line = text.index("source =", start)
+    end = text.index("\n", source_line)
+    path.write_text(text[:source_line] + text[end + 1 :])
+    with pytest.raises(DataError) as caught:
+        load_catalogue(catalogue)
+    assert (str(path), "context_tokens.source", "Field required") in caught.value.problems
+
+
+def test_broken_toml_is_refused_with_its_path(tmp_path: Path) -> None:
+    catalogue = _copy(tmp_path)
+    path = catalogue / "organisations" / "google.toml"
+    path.write_text("name = \n")
+    with pytest.raises(DataError) as caught:
+        load_catalogue(catalogue)
+    assert caught.value.problems[0][0] == str(path)
+    assert "not valid TOML" in caught.value.problems[0][2]
+
+
+def test_a_model_of_an_unknown_organisation_is_refused(tmp_path: Path) -> None:
+    catalogue = _copy(tmp_path)
+    (catalogue / "organisations" / "allenai.toml").unlink()
+    with pytest.raises(DataError) as caught:
+        load_catalogue(catalogue)
+    assert any(field == "organisation" and "allenai" in problem for _, field, problem in caught.value.problems)
+
+
+def test_active_parameters_above_total_are_refused(tmp_path: Path) -> None:
+    catalogue = _copy(tmp_path)
+    path = catalogue / "models" / "openai" / "gpt-oss-20b.toml"
+    text = path.read_text()
+    start = text.index("[parameters_active_b]")
+    path.write_text(text[:start] + text[start:].replace("value = 3.6", "value = 99.0", 1))
+    with pytest.raises(DataError) as caught:
+        load_catalogue(catalogue)
+    assert any("exceeds parameters_total_b" in problem for _, _, problem in caught.value.problems)
+
+
+def test_a_licence_used_by_the_catalogue_must_have_a_file(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    (rules / "licences" / "gemma-terms.toml").unlink()
+    with pytest.raises(DataError) as caught:
+        load_rules(rules, {"gemma-terms", "mit"})
+    assert any("gemma-terms" in where for where, _, _ in caught.value.problems)
+
+
+def test_a_permissive_licence_must_be_osi_approved(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    path = rules / "licences" / "modified-mit-moonshot.toml"
+    path.write_text(path.read_text().replace('kind = "custom"', 'kind = "permissive"'))
+    with pytest.raises(DataError) as caught:
+        load_rules(rules)
+    assert any(where == str(path) and "OSI-approved" in problem for where, _, problem in caught.value.problems)

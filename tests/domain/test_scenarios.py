@@ -1,0 +1,155 @@
+"""The typical questions of the design brief, answered on the shipped catalogue."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from service.domain.engine import Engine
+from service.domain.requirements import Requirements
+from tests.conftest import TODAY
+
+
+def ask(engine: Engine, request: dict[str, Any]) -> Any:
+    return engine.recommend(Requirements.model_validate(request), TODAY)
+
+
+def test_a_hospital_on_two_80gb_gpus_gets_models_that_fit_and_their_licence_duties(engine: Engine) -> None:
+    answer = ask(
+        engine,
+        {
+            "use_cases": ["chat", "reasoning"],
+            "privacy": {"deployment": "self_hosted"},
+            "customisation": {"fine_tuning": "lora"},
+            "hardware": {"gpu_memory_gb": 80, "gpu_count": 2, "precision": "bf16"},
+            "profile": "regulated-data",
+        },
+    )
+    assert answer.recommendations
+    for rec in answer.recommendations:
+        assert rec.fit.fits is True
+        assert rec.fit.gpus_needed is not None and rec.fit.gpus_needed <= 2
+        assert rec.fit.memory_gb is not None and rec.fit.memory_gb <= 160
+        assert rec.fit.fine_tuning == "lora" and "LoRA" in rec.fit.allows_for
+        assert rec.obligations, "every licence imposes at least a notice duty"
+    big = {e.model_id for e in answer.excluded}
+    assert "deepseek-ai/DeepSeek-V3.1" in big
+
+
+def test_lora_memory_is_the_weights_plus_the_stated_allowance(engine: Engine) -> None:
+    answer = ask(
+        engine,
+        {
+            "customisation": {"fine_tuning": "lora"},
+            "hardware": {"precision": "fp8"},
+            "explain": ["openai/gpt-oss-120b"],
+        },
+    )
+    fit = answer.explained[0].fit
+    hw = engine.rules.hardware
+    assert fit.weights_gb == round(116.8 * hw.bytes_per_parameter["fp8"], 1)
+    assert fit.memory_gb == round(116.8 * (1 + hw.lora_overhead_fraction), 1)
+    assert fit.gpu_memory_assumed and fit.gpus_needed == math.ceil(116.8 * 1.3 / hw.reference_gpu_memory_gb)
+
+
+def test_a_commercial_product_wanting_a_permissive_licence_is_told_why_not_kimi(engine: Engine) -> None:
+    answer = ask(
+        engine,
+        {
+            "use_cases": ["coding"],
+            "ip": {"commercial_use": True, "licence_kinds": ["permissive"], "monthly_active_users": 3_000_000},
+            "profile": "product-embedding",
+            "explain": ["moonshotai/Kimi-K2-Instruct"],
+        },
+    )
+    for rec in answer.recommendations:
+        assert engine.rules.licences[rec.licence].kind == "permissive"
+    kimi = answer.explained[0]
+    assert kimi.status == "excluded"
+    failing = [o for o in kimi.rules if o.outcome != "passed"]
+    assert [o.rule_id for o in failing] == ["licence.kind"]
+    assert "custom" in failing[0].message
+    assert failing[0].evidence[0].source == engine.rules.licences["modified-mit-moonshot"].source
+
+
+def test_an_agency_excluding_a_jurisdiction_sees_every_exclusion_and_its_source(engine: Engine) -> None:
+    answer = ask(engine, {"privacy": {"excluded_origin_countries": ["CN"]}, "limit": 100})
+    chinese = {
+        m.id
+        for m in engine.catalogue.models.values()
+        if engine.catalogue.organisations[m.organisation].country.value == "CN"
+    }
+    excluded = {e.model_id: e for e in answer.excluded}
+    assert chinese <= set(excluded)
+    assert not chinese & {r.model_id for r in answer.recommendations}
+    for model_id in chinese:
+        [reason] = [r for r in excluded[model_id].reasons if r.rule_id == "origin.excluded-country"]
+        assert reason.evidence[0].fact.endswith("country") and reason.evidence[0].source and reason.evidence[0].as_of
+
+
+def test_a_lab_that_audits_training_data_gets_only_fully_open_models(engine: Engine) -> None:
+    answer = ask(engine, {"privacy": {"require_open_training_data": True}})
+    assert [r.model_id for r in answer.recommendations] == ["allenai/OLMo-2-0325-32B-Instruct"]
+
+
+def test_long_documents_over_an_api_get_the_cheapest_acceptable_model_with_its_price_date(engine: Engine) -> None:
+    answer = ask(engine, {"privacy": {"deployment": "api"}, "min_context_tokens": 500_000, "weights": {"cost": 1}})
+    top = answer.recommendations[0]
+    cost = next(c for c in top.criteria if c.criterion == "cost")
+    assert "price as of" in cost.explanation
+    assert all(e.as_of for e in cost.evidence)
+    prices = {}
+    for rec in answer.recommendations:
+        model = engine.catalogue.models[rec.model_id]
+        assert model.context_tokens is not None and model.context_tokens.value >= 500_000
+        prices[rec.model_id] = min(0.75 * o.input_usd_per_m + 0.25 * o.output_usd_per_m for o in model.offers)
+    assert min(prices, key=prices.__getitem__) == top.model_id
+
+
+def test_an_empty_request_uses_the_balanced_profile_and_excludes_nobody(engine: Engine) -> None:
+    answer = ask(engine, {})
+    assert answer.profile == "balanced"
+    assert answer.excluded == []
+    assert answer.eligible_count == len(engine.catalogue.models)
+    assert len(answer.recommendations) == 5
+    assert answer.catalogue_version.startswith("sha256:") and answer.rules_version.startswith("sha256:")
+
+
+def test_every_recommendation_reason_names_its_evidence(engine: Engine) -> None:
+    answer = ask(engine, {"ip": {"commercial_use": True}, "use_cases": ["coding"]})
+    for rec in answer.recommendations:
+        rule_reasons = [r for r in rec.reasons if r.startswith("[licence.")]
+        assert rule_reasons and all("Evidence:" in r and "as of" in r for r in rule_reasons)
+        for criterion in rec.criteria:
+            assert math.isclose(criterion.contribution, criterion.value * criterion.weight, abs_tol=1e-5)
+
+
+def test_unknown_facts_exclude_with_the_missing_fact_named(engine: Engine) -> None:
+    answer = ask(engine, {"ip": {"train_on_outputs": True}, "explain": ["Qwen/Qwen3.8-2.4T-A95B"]})
+    [reason] = [r for r in answer.explained[0].rules if r.outcome == "unknown"]
+    assert reason.missing_facts == ["licence.outputs_training"]
+    assert "not established" in reason.message
+
+
+def test_missing_benchmarks_are_said_not_guessed(engine: Engine) -> None:
+    answer = ask(engine, {"use_cases": ["coding"], "explain": ["Qwen/Qwen3-8B"]})
+    qwen = answer.explained[0]
+    capability = next(c for c in qwen.criteria if c.criterion == "capability")
+    assert capability.value == 0 and capability.missing_data
+    assert any(c.kind == "missing_data" and c.fact == "capability.coding" for c in qwen.caveats)
+
+
+def test_stale_signals_are_flagged_against_the_evaluation_date(engine: Engine) -> None:
+    import datetime as dt
+
+    answer = engine.recommend(Requirements(explain=["deepseek-ai/DeepSeek-V4-Flash"]), dt.date(2027, 6, 1))
+    stale = [c for c in answer.explained[0].caveats if c.kind == "stale"]
+    assert any(c.fact == "adoption.hf_likes" for c in stale)
+    fresh = engine.recommend(Requirements(explain=["deepseek-ai/DeepSeek-V4-Flash"]), dt.date(2026, 8, 20))
+    assert not [c for c in fresh.explained[0].caveats if c.kind == "stale" and c.fact == "adoption.hf_likes"]
+
+
+def test_preferring_reasoning_adds_the_reasoning_criterion(engine: Engine) -> None:
+    answer = ask(engine, {"reasoning": "preferred"})
+    assert answer.weights["reasoning"] > 0
+    assert ask(engine, {}).weights["reasoning"] == 0
