@@ -244,11 +244,12 @@ class _Context:
         self.evaluated_on = evaluated_on
 
     # -------------------------------------------------------------------------------- rule outcomes
-    def _display(self, i: int) -> dict[str, str]:
-        values = dict(self.f.display[i])
-        known = bool(self.f.columns["model.parameters_total_b"].known[i])
-        values["fit.memory_gb"] = f"{self.memory[i]:,.0f}" if known else "unknown"
-        values["fit.gpus_needed"] = f"{int(self.gpus[i])}" if known else "unknown"
+    def _request_display(self) -> dict[str, str]:
+        """Request values as message placeholders, computed once per request."""
+        cached: dict[str, str] | None = getattr(self, "_request_text", None)
+        if cached is not None:
+            return cached
+        values: dict[str, str] = {}
         for path in (
             "ip.licence_kinds",
             "ip.allowed_licences",
@@ -269,6 +270,14 @@ class _Context:
             else:
                 text = str(node)
             values[f"request.{path}"] = text
+        self._request_text = values
+        return values
+
+    def _display(self, i: int) -> dict[str, str]:
+        values = {**self.f.display[i], **self._request_display()}
+        known = bool(self.f.columns["model.parameters_total_b"].known[i])
+        values["fit.memory_gb"] = f"{self.memory[i]:,.0f}" if known else "unknown"
+        values["fit.gpus_needed"] = f"{int(self.gpus[i])}" if known else "unknown"
         return values
 
     def _rule_evidence(self, rule: Any, i: int) -> tuple[list[Evidence], list[str]]:
@@ -297,12 +306,14 @@ class _Context:
                 missing.append(check.field)
         return evidence, missing
 
-    def outcomes(self, i: int) -> list[RuleOutcome]:
-        """Every applied rule's outcome for model ``i``, in rule-id order."""
+    def outcomes(self, i: int, only_failures: bool = False) -> list[RuleOutcome]:
+        """Every applied rule's outcome for model ``i`` (or only the failed and unknown ones), by rule id."""
         display = self._display(i)
         result = []
         for rule in self.applied:
             failed, unknown = self.verdicts[rule.id]
+            if only_failures and not (failed[i] or unknown[i]):
+                continue
             evidence, missing = self._rule_evidence(rule, i)
             if failed[i]:
                 outcome, template = "failed", rule.message
@@ -328,7 +339,7 @@ class _Context:
 
     def failures(self, i: int) -> list[RuleOutcome]:
         """The failed and unknown outcomes: why model ``i`` is excluded."""
-        return [o for o in self.outcomes(i) if o.outcome != "passed"]
+        return self.outcomes(i, only_failures=True)
 
     # ------------------------------------------------------------------------------------ criteria
     def _criterion_evidence(self, criterion: str, i: int) -> tuple[str, list[Evidence]]:
