@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 from tenacity.wait import wait_random_exponential
 
 from service import __version__
@@ -115,13 +116,14 @@ class UpstreamError(Exception):
         retryable: bool = False,
         status: int | None = None,
         retry_after: float | None = None,
+        attempts: int = 0,
     ) -> None:
         self.url = url
         self.problem = problem
         self.retryable = retryable
         self.status = status
         self.retry_after = retry_after
-        self.attempts = 0
+        self.attempts = attempts
         self.gave_up: str | None = None
         super().__init__(problem)
 
@@ -142,6 +144,8 @@ class JsonResponse:
     data: Any
     next_url: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: How many attempts it took (so that a later problem with the body can say so).
+    attempts: int = 1
 
 
 def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
@@ -178,6 +182,25 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
+class _StopAtDeadline(stop_base):
+    """Stop when the run deadline has passed, or when the wait a ``Retry-After`` asks for would pass it."""
+
+    def __init__(self, deadline: Deadline) -> None:
+        self.deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        remaining = self.deadline.remaining()
+        asked = exc.retry_after if isinstance(exc, UpstreamError) and exc.retry_after is not None else 0.0
+        if remaining > 0 and asked < remaining:
+            return False
+        if isinstance(exc, UpstreamError):
+            exc.gave_up = (
+                f"Retry-After {asked:g} s is beyond the run deadline" if remaining > 0 else "run deadline reached"
+            )
+        return True
+
+
 def _should_retry(exc: BaseException) -> bool:
     return isinstance(exc, UpstreamError) and exc.retryable
 
@@ -185,9 +208,7 @@ def _should_retry(exc: BaseException) -> bool:
 class Fetcher:
     """GETs JSON with the run's retry policy, concurrency bound and deadline, recording every attempt."""
 
-    def __init__(
-        self, client: httpx.AsyncClient, policy: RetryPolicy, deadline: Deadline | None = None
-    ) -> None:
+    def __init__(self, client: httpx.AsyncClient, policy: RetryPolicy, deadline: Deadline | None = None) -> None:
         self.client = client
         self.policy = policy
         self.deadline = deadline or Deadline(policy.deadline_s)
@@ -214,53 +235,37 @@ class Fetcher:
             backoff = float(self._backoff(state))
             asked = exc.retry_after if isinstance(exc, UpstreamError) and exc.retry_after is not None else 0.0
             # Never sleep past the deadline: the stop condition then ends the retries.
-            seconds = max(0.0, min(max(backoff, asked), self.deadline.remaining()))
+            return max(0.0, min(max(backoff, asked), self.deadline.remaining()))
+
+        def before_sleep(state: RetryCallState) -> None:
+            # Called only when a retry really follows, with the wait chosen for it.
+            seconds = state.next_action.sleep if state.next_action is not None else state.upcoming_sleep
             if trace:
                 trace[-1].wait_s = seconds
-            return seconds
-
-        def stop_at_deadline(state: RetryCallState) -> bool:
             exc = state.outcome.exception() if state.outcome else None
-            remaining = self.deadline.remaining()
-            asked = exc.retry_after if isinstance(exc, UpstreamError) and exc.retry_after is not None else 0.0
-            if remaining <= 0 or asked >= remaining:
-                if isinstance(exc, UpstreamError):
-                    exc.gave_up = (
-                        f"Retry-After {asked:g} s is beyond the run deadline"
-                        if asked and remaining > 0
-                        else "run deadline reached"
-                    )
-                return True
-            return False
+            _log.warning(
+                "retrying %s after attempt %d: %s (waiting %.2f s)",
+                getattr(exc, "url", url),
+                state.attempt_number,
+                getattr(exc, "problem", exc),
+                seconds,
+            )
 
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.policy.max_attempts) | stop_at_deadline,
+            stop=stop_after_attempt(self.policy.max_attempts) | _StopAtDeadline(self.deadline),
             wait=wait,
             retry=retry_if_exception(_should_retry),
-            before_sleep=self._log_retry,
+            before_sleep=before_sleep,
             reraise=True,
         )
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._attempt(
-                        url, params, headers, attempt.retry_state.attempt_number, trace
-                    )
+                    return await self._attempt(url, params, headers, attempt.retry_state.attempt_number, trace)
         except UpstreamError as exc:
             exc.attempts = len(trace)
             raise
         raise AssertionError("unreachable: tenacity either returns a result or re-raises")  # pragma: no cover
-
-    @staticmethod
-    def _log_retry(state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        _log.warning(
-            "retrying %s after attempt %d: %s (waiting %.2f s)",
-            getattr(exc, "url", "?"),
-            state.attempt_number,
-            getattr(exc, "problem", exc),
-            state.upcoming_sleep,
-        )
 
     async def _attempt(
         self,
@@ -287,22 +292,21 @@ class Fetcher:
                     response = await self.client.send(request)
         except (TimeoutError, httpx.TimeoutException) as exc:
             record.outcome = type(exc).__name__
-            raise UpstreamError(
-                full_url, f"no complete answer within {timeout:.3g} s", retryable=True
-            ) from exc
+            raise UpstreamError(full_url, f"no complete answer within {timeout:.3g} s", retryable=True) from exc
         except _RETRYABLE_TRANSPORT as exc:
             record.outcome = type(exc).__name__
-            raise UpstreamError(full_url, f"{type(exc).__name__}: {exc}", retryable=True) from exc
+            detail = str(exc) or "connection closed or reset"
+            raise UpstreamError(full_url, f"{type(exc).__name__}: {detail}", retryable=True) from exc
         except httpx.HTTPError as exc:
             record.outcome = type(exc).__name__
             raise UpstreamError(full_url, f"{type(exc).__name__}: {exc}") from exc
         finally:
             record.elapsed_s = time.monotonic() - started
         record.outcome = str(response.status_code)
-        return self._decode(response)
+        return self._decode(response, number)
 
     @staticmethod
-    def _decode(response: httpx.Response) -> JsonResponse:
+    def _decode(response: httpx.Response, attempts: int) -> JsonResponse:
         url, status = str(response.url), response.status_code
         if status == 429 or status >= 500:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -315,9 +319,7 @@ class Fetcher:
             )
         if 300 <= status < 400:
             location = response.headers.get("Location", "?")
-            raise UpstreamError(
-                url, f"HTTP {status}: redirected to {location} (renamed repo?)", status=status
-            )
+            raise UpstreamError(url, f"HTTP {status}: redirected to {location} (renamed repo?)", status=status)
         if status == 404:
             raise UpstreamError(url, "HTTP 404: not found upstream", status=status)
         if status >= 400:
@@ -330,4 +332,4 @@ class Fetcher:
         except (ValueError, UnicodeDecodeError) as exc:
             raise UpstreamError(url, f"malformed JSON: {exc}") from exc
         next_url = response.links.get("next", {}).get("url")
-        return JsonResponse(url=url, data=data, next_url=next_url, headers=dict(response.headers))
+        return JsonResponse(url=url, data=data, next_url=next_url, headers=dict(response.headers), attempts=attempts)

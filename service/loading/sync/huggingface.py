@@ -18,12 +18,11 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from service.loading.sync.diff import DerivativeCount, HubObservation
+from service.loading.sync.diff import DERIVATIVE_KINDS, DerivativeCount, HubObservation
 from service.loading.sync.http import Fetcher, UpstreamError
 
 __all__ = [
     "DEFAULT_HF_ENDPOINT",
-    "DERIVATIVE_KINDS",
     "HfCardData",
     "HfModelInfo",
     "HfSafetensors",
@@ -33,14 +32,6 @@ __all__ = [
 ]
 
 DEFAULT_HF_ENDPOINT = "https://huggingface.co"
-
-#: Relation kinds of the Hub's ``base_model:<kind>:<repo>`` tags, with the words used in reports.
-DERIVATIVE_KINDS: dict[str, str] = {
-    "finetune": "fine-tunes",
-    "adapter": "adapters",
-    "quantized": "quantisations",
-    "merge": "merges",
-}
 
 Count = Annotated[int, Field(strict=True, ge=0)]
 # Hub search pages are at most 1000 results long; a guard against a server that never stops paging.
@@ -129,9 +120,11 @@ class HuggingFaceClient:
         try:
             info = HfModelInfo.model_validate(response.data)
         except ValidationError as exc:
-            raise UpstreamError(url, f"answer does not match the Hub model schema: {_errors(exc)}") from exc
+            raise UpstreamError(
+                url, f"answer does not match the Hub model schema: {_errors(exc)}", attempts=response.attempts
+            ) from exc
         if info.id.lower() != repo_id.lower():
-            raise UpstreamError(url, f"the Hub answered for {info.id!r}, not {repo_id!r}")
+            raise UpstreamError(url, f"the Hub answered for {info.id!r}, not {repo_id!r}", attempts=response.attempts)
         return info, url
 
     async def derivatives(self, repo_id: str) -> DerivativeCount:
@@ -147,13 +140,17 @@ class HuggingFaceClient:
                 raise UpstreamError(url, f"derivative search did not end within {self.max_pages} pages")
             response = await self.fetcher.get_json(url, params=params, headers=self._headers(url))
             if not isinstance(response.data, list):
-                raise UpstreamError(response.url, "derivative search did not answer a JSON list")
+                raise UpstreamError(
+                    response.url, "derivative search did not answer a JSON list", attempts=response.attempts
+                )
             for item in response.data:
                 try:
                     result = HfSearchResult.model_validate(item)
                 except ValidationError as exc:
                     raise UpstreamError(
-                        response.url, f"search result does not match the Hub schema: {_errors(exc)}"
+                        response.url,
+                        f"search result does not match the Hub schema: {_errors(exc)}",
+                        attempts=response.attempts,
                     ) from exc
                 if result.id in seen or result.id.lower() == repo_id.lower():
                     continue

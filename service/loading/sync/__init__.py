@@ -1,0 +1,198 @@
+"""Catalogue sync from the Hugging Face Hub and OpenRouter: fault-tolerant, reviewable, never a partial write.
+
+:func:`sync_catalogue` reads the catalogue, asks the selected upstreams about each model over one shared
+HTTP client, and returns a :class:`~service.loading.sync.diff.SyncReport`: per model file the changes to
+signals, the identity conflicts left to a person, or why the model failed. Nothing is written until
+:func:`write_report`, which replaces the files of every synced model with changes atomically (all or
+none); a model that failed on any upstream is never written. The command line is in
+:mod:`service.loading.sync.cli`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from service.domain.errors import UnknownModelError
+from service.loading.files import dump_model_file, load_catalogue, model_path
+from service.loading.sync.apply import AtomicWriteError, CatalogueChangedError, write_files_atomically
+from service.loading.sync.diff import (
+    Failure,
+    HubObservation,
+    ModelResult,
+    SyncReport,
+    Upstream,
+    diff_model,
+)
+from service.loading.sync.http import Deadline, Fetcher, RetryPolicy, UpstreamError, create_client
+from service.loading.sync.huggingface import DEFAULT_HF_ENDPOINT, HuggingFaceClient
+from service.loading.sync.openrouter import DEFAULT_OPENROUTER_BASE_URL, OpenRouterClient, OpenRouterListing
+
+__all__ = [
+    "UPSTREAMS",
+    "AtomicWriteError",
+    "CatalogueChangedError",
+    "RetryPolicy",
+    "SyncConfig",
+    "SyncReport",
+    "sync_catalogue",
+    "write_report",
+]
+
+#: ``--source`` values and the upstreams they select.
+UPSTREAMS: dict[str, tuple[Upstream, ...]] = {
+    "hf": ("huggingface",),
+    "openrouter": ("openrouter",),
+    "all": ("huggingface", "openrouter"),
+}
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """Where the upstreams are and how patient the run is with them."""
+
+    hf_endpoint: str = DEFAULT_HF_ENDPOINT
+    hf_token: str | None = field(default=None, repr=False)
+    openrouter_base_url: str = DEFAULT_OPENROUTER_BASE_URL
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    #: Relative gap between the Hub's safetensors count and the curated parameter count still taken as equal.
+    parameter_tolerance: float = 0.05
+    derivatives: bool = True
+    max_pages: int = 200
+    #: The sync date written as ``as_of``; None means today (UTC) when the run starts.
+    as_of: dt.date | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> SyncConfig:
+        """Read ``HF_ENDPOINT``, ``HF_TOKEN`` and ``OPENROUTER_BASE_URL``; ``overrides`` win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {
+            "hf_endpoint": env.get("HF_ENDPOINT") or DEFAULT_HF_ENDPOINT,
+            "hf_token": env.get("HF_TOKEN") or None,
+            "openrouter_base_url": env.get("OPENROUTER_BASE_URL") or DEFAULT_OPENROUTER_BASE_URL,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    def with_policy(self, **changes: Any) -> SyncConfig:
+        """A copy with some retry-policy settings replaced (None values are ignored)."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, policy=dataclasses.replace(self.policy, **given)) if given else self
+
+
+async def sync_catalogue(
+    catalogue_dir: Path,
+    config: SyncConfig,
+    *,
+    upstreams: Sequence[Upstream] = ("huggingface", "openrouter"),
+    model_ids: Sequence[str] | None = None,
+    as_of: dt.date | None = None,
+) -> SyncReport:
+    """Ask the upstreams about the catalogue's models and return what would change; writes nothing.
+
+    Raises :class:`~service.domain.errors.DataError` if the catalogue does not load and
+    :class:`~service.domain.errors.UnknownModelError` for an id in ``model_ids`` it does not hold (before
+    any request is made). Upstream failures never raise: they are recorded per model in the report.
+    """
+    catalogue = load_catalogue(catalogue_dir)
+    if model_ids:
+        for model_id in model_ids:
+            if model_id not in catalogue.models:
+                raise UnknownModelError("model", model_id)
+        selected = [catalogue.models[m] for m in dict.fromkeys(model_ids)]
+    else:
+        selected = list(catalogue.models.values())
+    # Read now, so that write_report can refuse to overwrite a file edited while the sync was running.
+    originals = {model.id: model_path(catalogue_dir, model.id).read_bytes() for model in selected}
+    today = as_of or config.as_of or dt.datetime.now(dt.UTC).date()
+    chosen: tuple[Upstream, ...] = tuple(u for u in UPSTREAMS["all"] if u in upstreams)
+
+    hub: dict[str, HubObservation | Failure] = {}
+    listing: OpenRouterListing | Failure | None = None
+    async with create_client(config.policy) as client:
+        fetcher = Fetcher(client, config.policy, Deadline(config.policy.deadline_s))
+        hf_client = HuggingFaceClient(fetcher, config.hf_endpoint, config.hf_token, max_pages=config.max_pages)
+        or_client = OpenRouterClient(fetcher, config.openrouter_base_url)
+
+        async def observe_hub(model_id: str) -> None:
+            try:
+                hub[model_id] = await hf_client.observe(model_id, with_derivatives=config.derivatives)
+            except UpstreamError as exc:
+                hub[model_id] = Failure("huggingface", exc.url, str(exc), exc.attempts)
+
+        async def observe_openrouter() -> None:
+            nonlocal listing
+            try:
+                listing = await or_client.listing()
+            except UpstreamError as exc:
+                listing = Failure("openrouter", exc.url, str(exc), exc.attempts)
+
+        async with asyncio.TaskGroup() as group:
+            if "openrouter" in chosen:
+                group.create_task(observe_openrouter())
+            if "huggingface" in chosen:
+                for model in selected:
+                    group.create_task(observe_hub(model.id))
+
+    results: list[ModelResult] = []
+    for model in selected:
+        path = model_path(catalogue_dir, model.id)
+        result = ModelResult(model_id=model.id, path=path, original=originals[model.id])
+        results.append(result)
+        observation = hub.get(model.id)
+        if isinstance(observation, Failure):
+            result.failures.append(observation)
+        offers = None
+        if isinstance(listing, Failure):
+            result.failures.append(listing)
+        elif listing is not None:
+            problems = listing.problems_for(model.id)
+            if problems:
+                attempts = len(fetcher.attempts_for(or_client.models_url))
+                result.failures.append(Failure("openrouter", listing.source, "; ".join(problems), attempts))
+            offers = listing.for_model(model.id)
+        if result.failures:
+            continue
+        try:
+            result.diff = diff_model(
+                model,
+                hub=observation if isinstance(observation, HubObservation) else None,
+                openrouter=offers,
+                openrouter_source=or_client.models_url,
+                as_of=today,
+                parameter_tolerance=config.parameter_tolerance,
+            )
+        except ValidationError as exc:
+            # Upstream schemas should already stop such values; this keeps a surprise from being written.
+            result.failures.append(
+                Failure(chosen[0], "", f"upstream values fail the catalogue schema: {exc.errors()[0]['msg']}", 0)
+            )
+    return SyncReport(
+        catalogue_dir=catalogue_dir,
+        as_of=today,
+        upstreams=chosen,
+        results=results,
+        attempts=list(fetcher.attempts),
+    )
+
+
+def write_report(report: SyncReport) -> list[Path]:
+    """Write every synced model with changes, atomically (all files or none); returns the paths written.
+
+    Raises :class:`AtomicWriteError` (the catalogue is then unchanged) or :class:`CatalogueChangedError`
+    when a file was edited after the sync read it.
+    """
+    pending = [r for r in report.to_write if r.diff is not None]
+    files = {r.path: dump_model_file(r.diff.updated).encode("utf-8") for r in pending if r.diff is not None}
+    expected = {r.path: r.original for r in pending if r.original is not None}
+    if not files:
+        return []
+    return write_files_atomically(files, expected=expected)

@@ -1,0 +1,645 @@
+"""What a sync would change in each model file, and what it leaves to a person.
+
+Facts fall in two classes:
+
+* **signals** change by nature (likes, downloads, derivative counts, last-modified date, hosted prices):
+  sync replaces them, each with the upstream URL as ``source`` and the sync date as ``as_of``;
+* **identity facts** (licence, parameter count, context length, gating) are curated: when an upstream
+  disagrees, or states one the catalogue does not hold, sync reports it for review and changes nothing.
+
+This module is pure: it turns observations (plain values read from the upstreams) and a catalogue model
+into a :class:`ModelDiff`, and renders run reports as text or JSON. It does no I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from service.domain.catalogue import Model, ModelFile, Offer
+from service.domain.facts import Fact
+
+__all__ = [
+    "DERIVATIVE_KINDS",
+    "HUB_LICENCE_IDS",
+    "IDENTITY_FIELDS",
+    "OPENROUTER_PROVIDER_PREFIX",
+    "SIGNAL_FIELDS",
+    "Change",
+    "Conflict",
+    "DerivativeCount",
+    "Failure",
+    "HubObservation",
+    "ModelDiff",
+    "ModelResult",
+    "OpenRouterObservation",
+    "SyncReport",
+    "Upstream",
+    "diff_model",
+    "licence_candidates",
+    "openrouter_provider",
+    "render_text",
+    "report_json",
+]
+
+Upstream = Literal["huggingface", "openrouter"]
+ChangeKind = Literal["add", "update", "refresh"]
+#: disagrees: upstream and curated values differ; unmapped: the upstream value has no catalogue equivalent;
+#: not_curated: upstream states a value the catalogue lacks; not_listed: a synced offer is no longer listed.
+ConflictKind = Literal["disagrees", "unmapped", "not_curated", "not_listed"]
+
+#: Facts sync refreshes (dotted paths in a model file).
+SIGNAL_FIELDS: tuple[str, ...] = (
+    "adoption.hf_likes",
+    "adoption.hf_downloads_30d",
+    "adoption.hf_derivatives",
+    "adoption.hf_last_modified",
+    "offers",
+)
+#: Curated facts sync compares but never writes.
+IDENTITY_FIELDS: tuple[str, ...] = ("licence", "parameters_total_b", "context_tokens", "gated")
+
+#: Hub licence ids (the ``license:`` tag) whose catalogue licence is unambiguous. Ids such as ``other`` are
+#: deliberately absent: they say nothing about which licence applies, so they are left to a person.
+HUB_LICENCE_IDS: dict[str, frozenset[str]] = {
+    "apache-2.0": frozenset({"apache-2.0"}),
+    "mit": frozenset({"mit"}),
+    "llama3.1": frozenset({"llama-3.1-community"}),
+    "llama3.3": frozenset({"llama-3.3-community"}),
+    "llama4": frozenset({"llama-4-community"}),
+    "gemma": frozenset({"gemma-terms"}),
+}
+
+OPENROUTER_PROVIDER_PREFIX = "OpenRouter ("
+
+#: Relation kinds of the Hub's ``base_model:<kind>:<repo>`` tags, with the words used in reports.
+DERIVATIVE_KINDS: dict[str, str] = {
+    "finetune": "fine-tunes",
+    "adapter": "adapters",
+    "quantized": "quantisations",
+    "merge": "merges",
+}
+
+_NOTES = {
+    "hf_likes": "likes of the Hugging Face Hub model API",
+    "hf_downloads_30d": "downloads of the Hugging Face Hub model API (downloads over the last 30 days)",
+    "hf_last_modified": "lastModified of the Hugging Face Hub model API (UTC date)",
+}
+_OFFER_NOTE = (
+    "OpenRouter models API: pricing.prompt and pricing.completion (USD per token) converted to USD per "
+    "million tokens; context_tokens from context_length"
+)
+_OFFER_FIELDS = ("input_usd_per_m", "output_usd_per_m", "context_tokens")
+
+
+@dataclass(frozen=True)
+class DerivativeCount:
+    """Hub repos naming a model as base model, by relation (finetune, adapter, quantized, merge, other)."""
+
+    total: int
+    by_kind: Mapping[str, int]
+    source: str
+
+
+@dataclass(frozen=True)
+class HubObservation:
+    """What the Hugging Face Hub states about one repo."""
+
+    repo_id: str
+    source: str
+    likes: int
+    downloads_30d: int
+    last_modified: dt.date | None
+    licence: str | None
+    licence_name: str | None
+    parameters_total: int | None
+    gated: bool | None
+    derivatives: DerivativeCount | None
+
+
+@dataclass(frozen=True)
+class OpenRouterObservation:
+    """One OpenRouter listing of a model, prices already in USD per million tokens."""
+
+    openrouter_id: str
+    input_usd_per_m: float
+    output_usd_per_m: float
+    context_tokens: int | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """One value sync writes: ``refresh`` re-dates an unchanged value with the upstream as source."""
+
+    field: str
+    kind: ChangeKind
+    old: Any
+    new: Any
+    upstream: Upstream
+    source: str
+    as_of: dt.date
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready form."""
+        return {
+            "field": self.field,
+            "kind": self.kind,
+            "old": _jsonable(self.old),
+            "new": _jsonable(self.new),
+            "upstream": self.upstream,
+            "source": self.source,
+            "as_of": self.as_of.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """An identity fact where an upstream and the curated catalogue part ways; never applied."""
+
+    field: str
+    kind: ConflictKind
+    curated: Any
+    upstream_value: Any
+    upstream: Upstream
+    source: str
+    note: str
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready form."""
+        return {
+            "field": self.field,
+            "kind": self.kind,
+            "curated": _jsonable(self.curated),
+            "upstream_value": _jsonable(self.upstream_value),
+            "upstream": self.upstream,
+            "source": self.source,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class ModelDiff:
+    """The changes and conflicts for one model, and its file content with the changes applied."""
+
+    model_id: str
+    changes: tuple[Change, ...]
+    conflicts: tuple[Conflict, ...]
+    updated: ModelFile
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why one model could not be synced from one upstream."""
+
+    upstream: Upstream
+    url: str
+    error: str
+    attempts: int
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready form."""
+        return {"upstream": self.upstream, "url": self.url, "error": self.error, "attempts": self.attempts}
+
+
+class _JsonRecord(Protocol):
+    def to_json(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class ModelResult:
+    """The outcome of a sync for one model file (``original`` is its bytes when it was read)."""
+
+    model_id: str
+    path: Path
+    original: bytes | None = None
+    failures: list[Failure] = field(default_factory=list)
+    diff: ModelDiff | None = None
+
+    @property
+    def synced(self) -> bool:
+        """True when every selected upstream answered usably."""
+        return not self.failures and self.diff is not None
+
+    @property
+    def changes(self) -> tuple[Change, ...]:
+        """What would be written (nothing for a model that failed)."""
+        return self.diff.changes if self.diff is not None and self.synced else ()
+
+    @property
+    def conflicts(self) -> tuple[Conflict, ...]:
+        """What is left to a person."""
+        return self.diff.conflicts if self.diff is not None and self.synced else ()
+
+
+@dataclass
+class SyncReport:
+    """The outcome of a sync run."""
+
+    catalogue_dir: Path
+    as_of: dt.date
+    upstreams: tuple[Upstream, ...]
+    results: list[ModelResult]
+    attempts: Sequence[_JsonRecord] = ()
+    written: list[Path] | None = None
+    write_error: str | None = None
+
+    @property
+    def failed(self) -> list[ModelResult]:
+        """Models not synced."""
+        return [r for r in self.results if not r.synced]
+
+    @property
+    def to_write(self) -> list[ModelResult]:
+        """Synced models whose file would change."""
+        return [r for r in self.results if r.synced and r.changes]
+
+    @property
+    def exit_status(self) -> int:
+        """0 when everything synced (conflicts alone do not fail a run), 1 otherwise."""
+        return 1 if self.failed or self.write_error else 0
+
+
+def openrouter_provider(openrouter_id: str) -> str:
+    """The ``provider`` of the offer that records an OpenRouter listing."""
+    return f"{OPENROUTER_PROVIDER_PREFIX}{openrouter_id})"
+
+
+def licence_candidates(hub_licence: str | None) -> frozenset[str] | None:
+    """Catalogue licence ids a Hub licence id stands for; None when it cannot be mapped."""
+    if hub_licence is None:
+        return None
+    return HUB_LICENCE_IDS.get(hub_licence.lower())
+
+
+def diff_model(
+    model: Model,
+    *,
+    hub: HubObservation | None,
+    openrouter: Sequence[OpenRouterObservation] | None,
+    as_of: dt.date,
+    openrouter_source: str = "",
+    parameter_tolerance: float = 0.05,
+) -> ModelDiff:
+    """Apply signals from the observations to ``model`` and report identity facts that disagree.
+
+    ``hub`` / ``openrouter`` are None when that upstream was not part of the run; ``openrouter_source`` is
+    the URL of the OpenRouter list (cited when a synced offer is no longer listed). ``parameter_tolerance``
+    is the relative difference between the Hub's safetensors count and the curated parameter count that
+    is still taken as agreement (curated counts are nominal, such as 8.0 for 8.03 billion).
+    """
+    data = model.model_dump(exclude={"id"})
+    changes: list[Change] = []
+    conflicts: list[Conflict] = []
+    if hub is not None:
+        changes.extend(_hub_signals(data, hub, as_of))
+        conflicts.extend(_hub_identity(model, hub, parameter_tolerance))
+    if openrouter is not None:
+        offer_changes, offer_conflicts = _openrouter(data, model, openrouter, as_of, openrouter_source)
+        changes.extend(offer_changes)
+        conflicts.extend(offer_conflicts)
+    updated = ModelFile.model_validate(data)
+    return ModelDiff(model_id=model.id, changes=tuple(changes), conflicts=tuple(conflicts), updated=updated)
+
+
+def _set_fact(container: dict[str, Any], key: str, label: str, new: Fact[Any], upstream: Upstream) -> Change | None:
+    old = container.get(key)
+    fresh = new.model_dump()
+    if old == fresh:
+        return None
+    container[key] = fresh
+    if old is None:
+        kind: ChangeKind = "add"
+    elif old["value"] != new.value:
+        kind = "update"
+    else:
+        kind = "refresh"
+    return Change(
+        field=label,
+        kind=kind,
+        old=None if old is None else old["value"],
+        new=new.value,
+        upstream=upstream,
+        source=new.source,
+        as_of=new.as_of,
+    )
+
+
+def _hub_signals(data: dict[str, Any], hub: HubObservation, as_of: dt.date) -> list[Change]:
+    adoption: dict[str, Any] = dict(data.get("adoption") or {})
+    facts: list[tuple[str, Fact[Any]]] = [
+        ("hf_likes", Fact[int](value=hub.likes, source=hub.source, as_of=as_of, note=_NOTES["hf_likes"])),
+        (
+            "hf_downloads_30d",
+            Fact[int](value=hub.downloads_30d, source=hub.source, as_of=as_of, note=_NOTES["hf_downloads_30d"]),
+        ),
+    ]
+    if hub.derivatives is not None:
+        count = hub.derivatives
+        facts.append(
+            (
+                "hf_derivatives",
+                Fact[int](value=count.total, source=count.source, as_of=as_of, note=_derivatives_note(count)),
+            )
+        )
+    if hub.last_modified is not None:
+        facts.append(
+            (
+                "hf_last_modified",
+                Fact[dt.date](value=hub.last_modified, source=hub.source, as_of=as_of, note=_NOTES["hf_last_modified"]),
+            )
+        )
+    changes = [
+        change
+        for key, fact in facts
+        if (change := _set_fact(adoption, key, f"adoption.{key}", fact, "huggingface")) is not None
+    ]
+    data["adoption"] = adoption
+    return changes
+
+
+def _derivatives_note(count: DerivativeCount) -> str:
+    order = [*DERIVATIVE_KINDS, *sorted(set(count.by_kind) - set(DERIVATIVE_KINDS))]
+    parts = [
+        f"{DERIVATIVE_KINDS.get(kind, 'without a stated relation')} {count.by_kind[kind]}"
+        for kind in order
+        if count.by_kind.get(kind)
+    ]
+    detail = f": {', '.join(parts)}" if parts else ""
+    return f"Hub repos whose metadata name this model as base model (Hub model search by base model){detail}"
+
+
+def _hub_identity(model: Model, hub: HubObservation, tolerance: float) -> list[Conflict]:
+    conflicts: list[Conflict] = []
+    source = hub.source
+    if hub.licence is not None:
+        candidates = licence_candidates(hub.licence)
+        shown = hub.licence + (f" (license_name {hub.licence_name!r})" if hub.licence_name else "")
+        curated = model.licence.value
+        if candidates is None:
+            conflicts.append(
+                Conflict(
+                    "licence",
+                    "unmapped",
+                    curated,
+                    hub.licence,
+                    "huggingface",
+                    source,
+                    f"the Hub licence {shown} has no unambiguous catalogue licence; curated {curated!r} kept, "
+                    "check the licence text",
+                )
+            )
+        elif curated not in candidates:
+            conflicts.append(
+                Conflict(
+                    "licence",
+                    "disagrees",
+                    curated,
+                    hub.licence,
+                    "huggingface",
+                    source,
+                    f"the Hub states licence {shown} (catalogue id {', '.join(sorted(candidates))}); "
+                    f"curated {curated!r} kept",
+                )
+            )
+    if hub.parameters_total is not None:
+        billions = hub.parameters_total / 1e9
+        shown = f"safetensors.total {hub.parameters_total:,} ({billions:.3f} B)"
+        caveat = (
+            "safetensors.total counts stored tensor elements: quantised or packed weights and extra modules can "
+            "make it differ from the nominal count"
+        )
+        curated_params = model.parameters_total_b
+        if curated_params is None:
+            conflicts.append(
+                Conflict(
+                    "parameters_total_b",
+                    "not_curated",
+                    None,
+                    round(billions, 3),
+                    "huggingface",
+                    source,
+                    f"no curated value; the Hub states {shown}; {caveat}",
+                )
+            )
+        elif abs(billions - curated_params.value) > tolerance * curated_params.value:
+            conflicts.append(
+                Conflict(
+                    "parameters_total_b",
+                    "disagrees",
+                    curated_params.value,
+                    round(billions, 3),
+                    "huggingface",
+                    source,
+                    f"the Hub states {shown}, more than {tolerance:.0%} from the curated "
+                    f"{curated_params.value:g} B; {caveat}",
+                )
+            )
+    if hub.gated is not None:
+        curated_gate = model.gated
+        if curated_gate is None:
+            conflicts.append(
+                Conflict(
+                    "gated",
+                    "not_curated",
+                    None,
+                    hub.gated,
+                    "huggingface",
+                    source,
+                    f"no curated value; the Hub states gated={str(hub.gated).lower()}",
+                )
+            )
+        elif curated_gate.value != hub.gated:
+            conflicts.append(
+                Conflict(
+                    "gated",
+                    "disagrees",
+                    curated_gate.value,
+                    hub.gated,
+                    "huggingface",
+                    source,
+                    f"the Hub states gated={str(hub.gated).lower()}; curated value kept",
+                )
+            )
+    return conflicts
+
+
+def _openrouter(
+    data: dict[str, Any],
+    model: Model,
+    listings: Sequence[OpenRouterObservation],
+    as_of: dt.date,
+    list_source: str,
+) -> tuple[list[Change], list[Conflict]]:
+    offers: list[dict[str, Any]] = [dict(offer) for offer in data.get("offers") or []]
+    index = {offer["provider"]: i for i, offer in enumerate(offers)}
+    changes: list[Change] = []
+    conflicts: list[Conflict] = []
+    listed: set[str] = set()
+    curated_context = model.context_tokens.value if model.context_tokens is not None else None
+    for listing in sorted(listings, key=lambda o: o.openrouter_id):
+        provider = openrouter_provider(listing.openrouter_id)
+        listed.add(provider)
+        fresh = Offer(
+            provider=provider,
+            input_usd_per_m=listing.input_usd_per_m,
+            output_usd_per_m=listing.output_usd_per_m,
+            context_tokens=listing.context_tokens,
+            source=listing.source,
+            as_of=as_of,
+            note=_OFFER_NOTE,
+        ).model_dump()
+        old = offers[index[provider]] if provider in index else None
+        if old != fresh:
+            for name in _OFFER_FIELDS:
+                before = None if old is None else old.get(name)
+                after = fresh[name]
+                if old is None and after is None:
+                    continue
+                kind: ChangeKind = "add" if old is None else ("update" if before != after else "refresh")
+                changes.append(
+                    Change(f"offers[{provider}].{name}", kind, before, after, "openrouter", listing.source, as_of)
+                )
+            if old is None:
+                index[provider] = len(offers)
+                offers.append(fresh)
+            else:
+                offers[index[provider]] = fresh
+        if listing.context_tokens is not None and listing.context_tokens != curated_context:
+            conflicts.append(
+                Conflict(
+                    "context_tokens",
+                    "not_curated" if curated_context is None else "disagrees",
+                    curated_context,
+                    listing.context_tokens,
+                    "openrouter",
+                    listing.source,
+                    f"context_length of {listing.openrouter_id} on OpenRouter; recorded on its offer only"
+                    + ("" if curated_context is None else ", curated value kept")
+                    + " (a host may serve less than the model's full context)",
+                )
+            )
+    for offer in offers:
+        provider = offer["provider"]
+        if provider.startswith(OPENROUTER_PROVIDER_PREFIX) and provider not in listed:
+            conflicts.append(
+                Conflict(
+                    f"offers[{provider}]",
+                    "not_listed",
+                    None,
+                    None,
+                    "openrouter",
+                    list_source,
+                    "OpenRouter no longer lists this model id for the repo; the offer is kept for a person to "
+                    "remove or update",
+                )
+            )
+    data["offers"] = offers
+    return changes, conflicts
+
+
+# --- rendering -----------------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _relative(report: SyncReport, path: Path) -> str:
+    try:
+        return path.relative_to(report.catalogue_dir).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def render_text(report: SyncReport, *, dry_run: bool) -> str:
+    """A reviewable diff per model file, then the conflicts, failures and a summary."""
+    lines: list[str] = []
+    for result in report.results:
+        if not (result.changes or result.conflicts or result.failures):
+            continue
+        lines.append(f"--- {_relative(report, result.path)}  ({result.model_id})")
+        refreshed = [c for c in result.changes if c.kind == "refresh"]
+        for change in result.changes:
+            if change.kind == "refresh":
+                continue
+            marker = "+" if change.kind == "add" else "~"
+            lines.append(
+                f"  {marker} {change.field}: {_show(change.old)} -> {_show(change.new)}"
+                f"  [{change.upstream}, as_of {change.as_of.isoformat()}, source {change.source}]"
+            )
+        for change in refreshed:
+            lines.append(
+                f"  = {change.field}: {_show(change.new)} unchanged, re-dated"
+                f"  [{change.upstream}, as_of {change.as_of.isoformat()}, source {change.source}]"
+            )
+        for conflict in result.conflicts:
+            lines.append(f"  ! {conflict.field} ({conflict.kind}, not applied): {conflict.note}  [{conflict.source}]")
+        for failure in result.failures:
+            lines.append(f"  x {failure.upstream} failed: {failure.error}  [{failure.url}]")
+        lines.append("")
+    lines.extend(_summary(report, dry_run=dry_run))
+    return "\n".join(lines) + "\n"
+
+
+def _summary(report: SyncReport, *, dry_run: bool) -> list[str]:
+    results = report.results
+    synced = [r for r in results if r.synced]
+    disagreements = sum(1 for r in results for c in r.conflicts if c.kind == "disagrees")
+    notices = sum(1 for r in results for c in r.conflicts if c.kind != "disagrees")
+    lines = [
+        f"Sync of {len(results)} model(s) from {', '.join(report.upstreams)} as of {report.as_of.isoformat()}: "
+        f"{len(synced)} synced, {len(report.to_write)} with changes, {len(report.failed)} failed; "
+        f"{disagreements} conflict(s) and {notices} notice(s) for review (not applied).",
+    ]
+    if report.failed:
+        lines.append("Failed (model, upstream, last error):")
+        for result in report.failed:
+            for failure in result.failures:
+                lines.append(f"  {result.model_id}  {failure.upstream}  {failure.error}")
+    if report.write_error:
+        lines.append(f"Write failed, the catalogue is unchanged: {report.write_error}")
+    elif report.written is not None:
+        lines.append(f"Wrote {len(report.written)} file(s).")
+    elif dry_run:
+        lines.append("Dry run: nothing written. Run again with --write to apply the changes above.")
+    return lines
+
+
+def report_json(report: SyncReport, *, dry_run: bool) -> dict[str, Any]:
+    """The run as JSON-ready data, for machines."""
+    return {
+        "catalogue_dir": str(report.catalogue_dir),
+        "as_of": report.as_of.isoformat(),
+        "upstreams": list(report.upstreams),
+        "dry_run": dry_run,
+        "exit_status": report.exit_status,
+        "models": [
+            {
+                "id": r.model_id,
+                "path": _relative(report, r.path),
+                "synced": r.synced,
+                "changes": [c.to_json() for c in r.changes],
+                "conflicts": [c.to_json() for c in r.conflicts],
+                "failures": [f.to_json() for f in r.failures],
+            }
+            for r in report.results
+        ],
+        "written": None if report.written is None else [_relative(report, p) for p in report.written],
+        "write_error": report.write_error,
+        "attempts": [a.to_json() for a in report.attempts],
+    }
