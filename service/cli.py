@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from service.domain.errors import DataError
+from service.loading.sync.cli import add_sync_parser
 from service.settings import get_settings
 
 __all__ = ["main"]
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="regenerate the JSON Schemas of the data files")
     schema.add_argument("--check", action="store_true", help="fail if the committed schemas are out of date")
     schema.set_defaults(handler=_schema)
+    add_sync_parser(commands)
     return parser
 
 
