@@ -1,0 +1,192 @@
+"""The real server, started as `advisor serve` in its own process and called over the network.
+
+The public contract's key checks are repeated here so that this test needs nothing outside the repository;
+when the contract checker itself sits beside the checkout (``../shared/contract/check``), it runs too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACT_CHECK = ROOT.parent / "shared" / "contract" / "check"
+READY_TIMEOUT_S = 30.0
+MODEL_FIELDS = [
+    "id",
+    "name",
+    "family",
+    "organisation",
+    "origin_country",
+    "licence",
+    "parameters_total_b",
+    "parameters_active_b",
+    "context_tokens",
+    "released",
+]
+LICENCE_FIELDS = ["id", "name", "kind", "commercial_use"]
+ANSWER_FIELDS = ["id", "catalogue_version", "rules_version", "recommendations", "excluded"]
+RECOMMENDATION_FIELDS = ["rank", "model_id", "score", "reasons", "criteria", "obligations", "fit", "caveats"]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _serve_command(port: int) -> list[str]:
+    """The installed console script next to this interpreter, or the module when it is not installed."""
+    script = shutil.which("advisor", path=str(Path(sys.executable).parent))
+    base = [script] if script else [sys.executable, "-m", "service.cli"]
+    return [*base, "serve", "--host", "127.0.0.1", "--port", str(port)]
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start the server, wait until /ready answers, and always stop it afterwards."""
+    workdir = tmp_path_factory.mktemp("served")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "ADVISOR_CATALOGUE_DIR": str(ROOT / "catalogue"),
+        "ADVISOR_RULES_DIR": str(ROOT / "rules"),
+        "ADVISOR_DATABASE_URL": f"sqlite:///{workdir / 'advisor.db'}",
+        "ADVISOR_LOG_LEVEL": "warning",
+    }
+    url = f"http://127.0.0.1:{port}"
+    log_path = workdir / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            _serve_command(port), cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        try:
+            _wait_until_ready(process, url, log_path)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=15)
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    with httpx.Client(base_url=url, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
+            try:
+                if client.get("/ready").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)  # polling interval while the server starts; nothing is timed
+    pytest.fail(f"the server was not ready within {READY_TIMEOUT_S:.0f} s:\n{log_path.read_text(errors='replace')}")
+
+
+@pytest.fixture
+def client(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=30.0) as http:
+        yield http
+
+
+def _items(payload: Any) -> list[dict[str, Any]]:
+    assert isinstance(payload, dict)
+    items = payload["items"]
+    assert isinstance(items, list)
+    return items
+
+
+def test_the_served_app_is_healthy_and_ready(client: httpx.Client) -> None:
+    assert client.get("/health").status_code == 200
+    ready = client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["models"] > 0
+
+
+def test_the_served_app_answers_a_recommendation_request(client: httpx.Client) -> None:
+    hardware = {"gpu_memory_gb": 80, "gpu_count": 2}
+    request = {"use_cases": ["coding"], "ip": {"commercial_use": True}, "hardware": hardware}
+    response = client.post("/v1/recommendations", json=request)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["recommendations"]
+    assert body["recommendations"][0]["rank"] == 1
+    assert body["catalogue_version"] == client.get("/ready").json()["catalogue_version"]
+
+
+def test_the_served_app_keeps_the_public_contract(client: httpx.Client) -> None:
+    models = _items(client.get("/v1/models").json())
+    assert models
+    for model in models:
+        assert not [f for f in MODEL_FIELDS if f not in model], model.get("id")
+    first = models[0]["id"]
+    one = client.get(f"/v1/models/{first}")
+    assert one.status_code == 200
+    assert one.json()["id"] == first
+    assert client.get("/v1/models/no-such-org/no-such-model").status_code == 404
+
+    licences = _items(client.get("/v1/licences").json())
+    assert licences
+    for licence in licences:
+        assert not [f for f in LICENCE_FIELDS if f not in licence], licence.get("id")
+        assert licence["kind"] in ("permissive", "copyleft", "custom")
+    assert {m["licence"] for m in models} <= {lic["id"] for lic in licences}
+    assert _items(client.get("/v1/profiles").json())
+
+    empty = client.post("/v1/recommendations", json={})
+    assert empty.status_code in (200, 201)
+    answer = empty.json()
+    assert not [f for f in ANSWER_FIELDS if f not in answer]
+    for recommendation in answer["recommendations"]:
+        assert not [f for f in RECOMMENDATION_FIELDS if f not in recommendation], recommendation["model_id"]
+        for criterion in recommendation["criteria"]:
+            assert {"criterion", "value", "weight", "contribution"} <= set(criterion)
+    for exclusion in answer["excluded"]:
+        assert {"model_id", "reasons"} <= set(exclusion)
+
+    full = {
+        "use_cases": ["coding"],
+        "ip": {"commercial_use": True, "licence_kinds": ["permissive"], "monthly_active_users": 1000},
+        "privacy": {"deployment": "self_hosted", "excluded_origin_countries": [], "require_open_training_data": False},
+        "customisation": {"fine_tuning": "lora"},
+        "hardware": {"gpu_memory_gb": 80, "gpu_count": 2, "precision": "fp8"},
+        "min_context_tokens": 32000,
+        "reasoning": "any",
+        "limit": 3,
+    }
+    assert client.post("/v1/recommendations", json=full).status_code in (200, 201)
+    misspelt = client.post("/v1/recommendations", json={"ip": {"comercial_use": True}})
+    assert 400 <= misspelt.status_code < 500
+    assert "comercial_use" in json.dumps(misspelt.json())
+    malformed = client.post("/v1/recommendations", content=b"{oops", headers={"Content-Type": "application/json"})
+    assert malformed.status_code == 400
+
+
+def test_the_public_contract_checker_passes_when_it_is_beside_the_checkout(base_url: str) -> None:
+    if not CONTRACT_CHECK.is_file():
+        pytest.skip("the public contract checker is not beside this checkout; its key checks run above")
+    result = subprocess.run(
+        [sys.executable, str(CONTRACT_CHECK), base_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
