@@ -11,7 +11,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from service.domain.facts import Evidence, Strict
+from service.domain.facts import Evidence, SourceKind, Strict
+from service.domain.regulatory import EuAiActStatus
 from service.domain.requirements import Requirements
 
 __all__ = [
@@ -26,8 +27,10 @@ __all__ = [
 ]
 
 DISCLAIMER = (
-    "Decision support, not legal advice: licence terms are paraphrased from the cited sources; read the "
-    "licence itself and take legal advice before relying on it."
+    "Decision support, not legal advice: licence terms and regulatory statements (EU AI Act status, "
+    "public-sector restrictions, export controls, data-access laws) are paraphrased from the cited sources, "
+    "some of them secondary and each dated; provenance allegations are reported as allegations, not findings. "
+    "Read the licences and legal texts themselves and take legal advice before relying on them."
 )
 
 
@@ -85,11 +88,26 @@ class Fit(Strict):
 class Caveat(Strict):
     """Something a reviewer should know: missing or stale data, non-comparable benchmarks, unverified terms."""
 
-    kind: Literal["missing_data", "stale", "review_overdue", "comparability", "unverified_terms", "hosting"]
+    kind: Literal[
+        "missing_data",
+        "stale",
+        "review_overdue",
+        "comparability",
+        "unverified_terms",
+        "hosting",
+        "eu_ai_act",
+        "public_sector",
+        "export_control",
+        "provenance",
+        "data_access",
+        "stale_regulatory",
+    ]
     message: str
     fact: str | None = None
     source: str | None = None
     as_of: dt.date | None = None
+    rule_id: str | None = Field(default=None, description="The rule that raised it, for regulatory caveats.")
+    source_kind: SourceKind | None = Field(default=None, description="primary or secondary, where recorded.")
 
 
 class Assessment(Strict):
@@ -107,6 +125,9 @@ class Assessment(Strict):
     obligations: list[Obligation]
     fit: Fit
     caveats: list[Caveat]
+    eu_ai_act: EuAiActStatus | None = Field(
+        default=None, description="EU AI Act status of the model: systemic-risk presumption, exemption, questions."
+    )
 
 
 class Exclusion(Strict):

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from service.domain.facts import Fact, Strict
+from service.domain.regulatory import CodeOfPractice, ComputeEstimate, ExportControls, ProvenanceAllegation
 
 __all__ = [
     "BENCHMARKS",
@@ -115,6 +116,11 @@ class Offer(Strict):
     source: str = Field(min_length=1)
     as_of: dt.date
     note: str | None = None
+    developer_hosted: bool | None = Field(
+        default=None,
+        description="True when the model's developer runs this service itself (its own API); public-sector "
+        "restrictions on a developer's hosted service turn on it. Null when not recorded.",
+    )
 
 
 class ModelFile(Strict):
@@ -135,6 +141,9 @@ class ModelFile(Strict):
     reasoning: Fact[ReasoningMode] | None = None
     training_data: Fact[TrainingData] | None = None
     gated: Fact[bool] | None = Field(default=None, description="Hugging Face asks users to accept terms first.")
+    training_compute_flop: ComputeEstimate | None = Field(
+        default=None, description="Estimated cumulative training compute (FLOP); null when no estimate exists."
+    )
     benchmarks: Benchmarks = Benchmarks()
     adoption: Adoption = Adoption()
     offers: list[Offer] = []
@@ -181,6 +190,15 @@ class OrganisationFile(Strict):
     derivative_models: Fact[int] | None = Field(
         default=None,
         description="Hub repos derived from the organisation's models (organisation-wide count).",
+    )
+    code_of_practice: CodeOfPractice | None = Field(
+        default=None, description="EU General-Purpose AI Code of Practice status; null when not recorded."
+    )
+    export_controls: ExportControls | None = Field(
+        default=None, description="Export-control lists checked and listings found; null when never checked."
+    )
+    provenance_allegations: list[ProvenanceAllegation] = Field(
+        default=[], description="Public, dated allegations about how its models were built (allegations only)."
     )
     notes: str | None = None
 

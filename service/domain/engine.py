@@ -28,6 +28,7 @@ from service.domain.answer import (
     RuleOutcome,
 )
 from service.domain.catalogue import BENCHMARKS, Catalogue
+from service.domain.compliance import ComplianceFeatures, ComplianceRequest
 from service.domain.conditions import evaluate_checks, format_message, rule_applies
 from service.domain.errors import RequirementError
 from service.domain.facts import Evidence
@@ -55,6 +56,7 @@ class Engine:
         self.catalogue_version = catalogue_version
         self.rules_version = rules_version
         self.features: Features = compile_features(catalogue, rules)
+        self.compliance = ComplianceFeatures(catalogue, rules, self.features)
         self._rules = [rules.eligibility[rule_id] for rule_id in sorted(rules.eligibility)]
 
     # ----------------------------------------------------------------------------------- requests
@@ -72,6 +74,9 @@ class Engine:
             raw = {str(k): v for k, v in self.rules.profiles[profile].weights.items()}
         if req.reasoning == "preferred" and "reasoning" not in raw:
             raw["reasoning"] = self.rules.policy.preferred_reasoning_weight
+        if req.compliance.eu_ai_act and "eu_ai_act" not in raw:
+            # A deployer subject to the EU AI Act weighs the provider's readiness unless it chose a weight itself.
+            raw["eu_ai_act"] = self.rules.regulatory.eu_ai_act.criterion_weight
         total = sum(raw.values())
         return profile, {c: raw.get(c, 0.0) / total for c in CRITERIA}
 
@@ -115,6 +120,7 @@ class Engine:
         values["cost"], known["cost"] = f.criterion_value[cost_key], f.criterion_known[cost_key]
         for name in ("adoption", "ecosystem", "reasoning"):
             values[name], known[name] = f.criterion_value[name], f.criterion_known[name]
+        values["eu_ai_act"], known["eu_ai_act"] = self.compliance.criterion_value, self.compliance.criterion_known
         key = (req.hardware.precision, req.customisation.fine_tuning)
         values["hardware_efficiency"] = f.hardware_efficiency[key]
         known["hardware_efficiency"] = f.columns["model.parameters_total_b"].known
@@ -139,6 +145,8 @@ class Engine:
         memory_known = f.columns["model.parameters_total_b"].known
         columns["fit.memory_gb"] = (memory, memory_known, True)
         columns["fit.gpus_needed"] = (gpus, memory_known, True)
+        regulatory = self.compliance.for_request(req, evaluated_on)
+        columns.update(regulatory.columns)
 
         applied = [rule for rule in self._rules if rule_applies(rule, request)]
         verdicts = {rule.id: evaluate_checks(rule, columns, request) for rule in applied}
@@ -171,6 +179,7 @@ class Engine:
             applied,
             verdicts,
             evaluated_on,
+            regulatory,
         )
         recommendations = [context.assess(i, "recommended", rank_of[i], float(score[i])) for i in order[: req.limit]]
         excluded = [
@@ -234,8 +243,10 @@ class _Context:
         applied: list[Any],
         verdicts: dict[str, tuple[BoolArray, BoolArray]],
         evaluated_on: dt.date,
+        regulatory: ComplianceRequest | None = None,
     ) -> None:
         self.engine, self.req, self.request = engine, req, request
+        self.regulatory = regulatory or engine.compliance.for_request(req, evaluated_on)
         self.f = engine.features
         self.weights, self.profile = weights, profile
         self.values, self.known, self.cases = values, known, cases
@@ -274,7 +285,7 @@ class _Context:
         return values
 
     def _display(self, i: int) -> dict[str, str]:
-        values = {**self.f.display[i], **self._request_display()}
+        values = {**self.f.display[i], **self._request_display(), **self.regulatory.display(i)}
         known = bool(self.f.columns["model.parameters_total_b"].known[i])
         values["fit.memory_gb"] = f"{self.memory[i]:,.0f}" if known else "unknown"
         values["fit.gpus_needed"] = f"{int(self.gpus[i])}" if known else "unknown"
@@ -284,6 +295,11 @@ class _Context:
         evidence: list[Evidence] = []
         missing: list[str] = []
         for check in rule.checks:
+            if check.field in self.regulatory.columns:
+                found, absent = self.regulatory.evidence(check.field, i)
+                evidence.extend(found)
+                missing.extend(absent)
+                continue
             if check.field.startswith("fit."):
                 model = self.f.models[i]
                 evidence.extend(fact_evidence("parameters_total_b", model.parameters_total_b))
@@ -422,6 +438,8 @@ class _Context:
             return f"released {m.released.value}, {age} days before {self.evaluated_on.isoformat()}", list(
                 fact_evidence("released", m.released)
             )
+        if criterion == "eu_ai_act":
+            return self.engine.compliance.criterion_explanation(i)
         reasoning = m.reasoning.value if m.reasoning else "unknown"
         return f"reasoning mode {reasoning}", list(fact_evidence("reasoning", m.reasoning))
 
@@ -632,6 +650,7 @@ class _Context:
                         message=f"Rule {rule.rule_id} was due for review on {rule_spec.review_by.isoformat()}.",
                     )
                 )
+        result.extend(self.regulatory.caveats(i))
         return result
 
     # ----------------------------------------------------------------------------------- assembling
@@ -676,6 +695,7 @@ class _Context:
             obligations=self.obligations(i),
             fit=self.fit(i),
             caveats=self.caveats(i, criteria, rules),
+            eu_ai_act=self.engine.compliance.eu_ai_act[i],
         )
 
     def method(self) -> list[str]:
@@ -691,6 +711,7 @@ class _Context:
             f"({hw.source}); GPUs of {self.gpu_size:g} GB"
             + (" (reference size: none was given)." if self.req.hardware.gpu_memory_gb is None else "."),
             f"Evaluated on {self.evaluated_on.isoformat()}; freshness and staleness are measured to that date.",
+            *self.regulatory.method(),
         ]
         if math.isfinite(self.gpu_size):
             return lines

@@ -41,3 +41,4 @@ class Evidence(Strict):
     source: str
     as_of: dt.date
     note: str | None = None
+    source_kind: SourceKind | None = Field(default=None, description="primary or secondary, where recorded.")

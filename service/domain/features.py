@@ -59,7 +59,16 @@ def fact_evidence(name: str, fact: Fact[Any] | None) -> tuple[Evidence, ...]:
     """Evidence for a fact, or nothing when the fact is unknown."""
     if fact is None:
         return ()
-    return (Evidence(fact=name, value=fact.value, source=fact.source, as_of=fact.as_of, note=fact.note),)
+    return (
+        Evidence(
+            fact=name,
+            value=fact.value,
+            source=fact.source,
+            as_of=fact.as_of,
+            note=fact.note,
+            source_kind=fact.source_kind,
+        ),
+    )
 
 
 def licence_evidence(licence: Licence, field: str) -> tuple[Evidence, ...]:
@@ -162,6 +171,30 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
     columns["organisation.country"] = obj_column(
         [o.country.value for o in orgs],
         [fact_evidence(f"organisation {o.id}: country", o.country) for o in orgs],
+    )
+    # Regulatory facts (see service.domain.compliance). An organisation never checked against export-control
+    # lists is unknown, so a rule that needs the fact excludes it with the missing fact named.
+    columns["model.training_compute_flop"] = num_column(*model_fact("training_compute_flop"))
+    columns["organisation.export_restricted"] = obj_column(
+        [o.export_controls.restricted if o.export_controls else None for o in orgs],
+        [o.export_controls.evidence(o.id) if o.export_controls else () for o in orgs],
+    )
+    searched_on = rules.regulatory.provenance.searched_on
+    columns["organisation.provenance_disputed"] = obj_column(
+        [bool(o.provenance_allegations) for o in orgs],
+        [
+            tuple(a.evidence(o.id) for a in o.provenance_allegations)
+            or (
+                Evidence(
+                    fact=f"organisation {o.id}: provenance allegations",
+                    value="none recorded",
+                    source=f"catalogue entry organisations/{o.id}",
+                    as_of=searched_on,
+                    note=rules.regulatory.provenance.search_note,
+                ),
+            )
+            for o in orgs
+        ],
     )
 
     display = tuple(

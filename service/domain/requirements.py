@@ -11,6 +11,7 @@ from service.domain.rules import Criterion_, LicenceKind, UseCase
 
 __all__ = [
     "IP",
+    "Compliance",
     "Customisation",
     "Hardware",
     "Precision",
@@ -70,6 +71,27 @@ class Hardware(_Section):
     precision: Precision = Field(default="bf16", description="Weight precision: bf16, fp8 or int4.")
 
 
+class Compliance(_Section):
+    """Regulatory and provenance constraints: EU AI Act, public-sector restrictions, export controls and
+    provenance allegations. Every answer reports these facts; this section makes them constraints."""
+
+    eu_ai_act: bool = Field(
+        default=False,
+        description="The deployer is subject to the EU AI Act: each model's status becomes a criterion and a caveat.",
+    )
+    public_sector_jurisdictions: list[CountryCode] = Field(
+        default=[],
+        max_length=50,
+        description="ISO 3166-1 alpha-2 codes where the deployer is a public body; their restrictions apply.",
+    )
+    exclude_export_restricted: bool = Field(
+        default=False, description="Exclude models whose developer is on an export-control list."
+    )
+    exclude_provenance_disputes: bool = Field(
+        default=False, description="Exclude models whose developer faces a dated, public provenance allegation."
+    )
+
+
 class Requirements(_Section):
     """A request for recommendations."""
 
@@ -78,6 +100,7 @@ class Requirements(_Section):
     privacy: Privacy = Privacy()
     customisation: Customisation = Customisation()
     hardware: Hardware = Hardware()
+    compliance: Compliance = Compliance()
     min_context_tokens: int | None = Field(default=None, ge=1, le=100_000_000)
     reasoning: Literal["required", "preferred", "any"] = "any"
     weights: dict[Criterion_, Annotated[float, Field(ge=0, le=1_000_000)]] | None = Field(
@@ -122,6 +145,9 @@ class Requirements(_Section):
                 ),
                 "privacy": self.privacy.model_copy(
                     update={"excluded_origin_countries": sorted(set(self.privacy.excluded_origin_countries))}
+                ),
+                "compliance": self.compliance.model_copy(
+                    update={"public_sector_jurisdictions": sorted(set(self.compliance.public_sector_jurisdictions))}
                 ),
             }
         )

@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 
 from service.domain.catalogue import BENCHMARKS
 from service.domain.facts import Strict
+from service.domain.regulatory import Jurisdiction, RegulatoryPolicy
 
 __all__ = [
     "CRITERIA",
@@ -38,7 +39,15 @@ LicenceKind = Literal["permissive", "copyleft", "custom"]
 UseCase = Literal["coding", "reasoning", "math", "agentic", "chat", "multilingual", "long_context", "vision"]
 OutputsTraining = Literal["permitted", "conditional", "prohibited", "unknown"]
 Criterion_ = Literal[
-    "capability", "openness", "cost", "adoption", "ecosystem", "hardware_efficiency", "freshness", "reasoning"
+    "capability",
+    "openness",
+    "cost",
+    "adoption",
+    "ecosystem",
+    "hardware_efficiency",
+    "freshness",
+    "reasoning",
+    "eu_ai_act",
 ]
 USE_CASES: tuple[str, ...] = get_args(UseCase)
 #: The scoring criteria, in the order answers list them.
@@ -51,6 +60,7 @@ CRITERIA: tuple[str, ...] = (
     "hardware_efficiency",
     "freshness",
     "reasoning",
+    "eu_ai_act",
 )
 
 #: Model-side fields a rule may test, with what they mean. The engine computes one column per field.
@@ -73,6 +83,11 @@ MODEL_FIELDS: dict[str, str] = {
     "organisation.country": "ISO 3166-1 alpha-2 country of the developer",
     "fit.memory_gb": "estimated memory at the requested precision and fine-tuning mode",
     "fit.gpus_needed": "GPUs of the requested size needed to hold that memory",
+    "model.training_compute_flop": "estimated cumulative training compute in FLOP",
+    "organisation.export_restricted": "whether an export-control list names the developer (unknown if never checked)",
+    "organisation.provenance_disputed": "whether the developer faces a dated, public provenance allegation",
+    "compliance.public_sector_restricted": "whether a public-sector restriction in a requested jurisdiction "
+    "excludes the model for the requested deployment (computed per request)",
 }
 
 #: Request fields a rule may read, by dotted path.
@@ -93,6 +108,10 @@ REQUEST_FIELDS: frozenset[str] = frozenset(
         "hardware.precision",
         "min_context_tokens",
         "reasoning",
+        "compliance.eu_ai_act",
+        "compliance.public_sector_jurisdictions",
+        "compliance.exclude_export_restricted",
+        "compliance.exclude_provenance_disputes",
     }
 )
 
@@ -244,6 +263,9 @@ class Criterion(Strict):
     input_share: float | None = Field(default=None, ge=0, le=1)
     horizon_days: int | None = Field(default=None, gt=0)
     reasoning_scores: dict[str, float] | None = None
+    code_of_practice_scores: dict[str, float] | None = Field(
+        default=None, description="EU GPAI Code of Practice status -> score (eu_ai_act criterion)."
+    )
 
     @model_validator(mode="after")
     def _benchmarks_known(self) -> Criterion:
@@ -307,6 +329,8 @@ class RuleSet(Strict):
     profiles: dict[str, Profile]
     hardware: HardwarePolicy
     policy: Policy
+    regulatory: RegulatoryPolicy
+    jurisdictions: dict[str, Jurisdiction] = {}
 
     @model_validator(mode="after")
     def _complete(self) -> RuleSet:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from service.domain.catalogue import Catalogue, Model, ModelFile, Organisation, OrganisationFile
 from service.domain.errors import DataError
+from service.domain.regulatory import Jurisdiction, RegulatoryPolicy
 from service.domain.rules import (
     Criterion,
     EligibilityRule,
@@ -107,14 +108,17 @@ def load_rules(directory: Path, licence_ids_in_use: Iterable[str] = ()) -> RuleS
     eligibility = _load_dir(directory / "eligibility", "*.toml", EligibilityRule, problems, by_id)
     criteria = _load_dir(directory / "criteria", "*.toml", Criterion, problems, by_id)
     profiles = _load_dir(directory / "profiles", "*.toml", Profile, problems, by_id)
+    jurisdictions = _load_dir(directory / "jurisdictions", "*.toml", Jurisdiction, problems, by_id)
     hardware_path, policy_path = directory / "hardware.toml", directory / "policy.toml"
-    hardware = policy = None
-    for path in (hardware_path, policy_path):
+    regulatory_path = directory / "regulatory.toml"
+    hardware = policy = regulatory = None
+    for path in (hardware_path, policy_path, regulatory_path):
         if not path.is_file():
             problems.append((str(path), "(file)", "missing"))
     if not problems:
         hardware = _validate(HardwarePolicy, hardware_path, read_toml(hardware_path), problems)
         policy = _validate(Policy, policy_path, read_toml(policy_path), problems)
+        regulatory = _validate(RegulatoryPolicy, regulatory_path, read_toml(regulatory_path), problems)
     for licence_id in sorted(set(licence_ids_in_use) - set(licences)):
         problems.append(
             (
@@ -123,7 +127,7 @@ def load_rules(directory: Path, licence_ids_in_use: Iterable[str] = ()) -> RuleS
                 "licence used by the catalogue has no file",
             )
         )
-    if problems or hardware is None or policy is None:
+    if problems or hardware is None or policy is None or regulatory is None:
         raise DataError(problems)
     try:
         return RuleSet(
@@ -133,6 +137,8 @@ def load_rules(directory: Path, licence_ids_in_use: Iterable[str] = ()) -> RuleS
             profiles=profiles,
             hardware=hardware,
             policy=policy,
+            regulatory=regulatory,
+            jurisdictions=jurisdictions,
         )
     except ValidationError as exc:
         raise DataError([(str(directory), "(rules)", e["msg"]) for e in exc.errors()]) from exc
@@ -163,4 +169,6 @@ def dump_model_file(model: ModelFile) -> str:
 def dump_organisation_file(organisation: OrganisationFile) -> str:
     """The canonical TOML text of an organisation file."""
     data = OrganisationFile.model_validate(organisation.model_dump(exclude={"id"})).model_dump(exclude_none=True)
+    if not data.get("provenance_allegations"):
+        data.pop("provenance_allegations", None)
     return tomli_w.dumps(data)

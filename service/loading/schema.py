@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from service.domain.catalogue import ModelFile, OrganisationFile
+from service.domain.regulatory import JurisdictionFile, RegulatoryPolicy
 from service.domain.rules import Criterion, EligibilityRule, HardwarePolicy, Licence, Policy, Profile
 
 __all__ = ["SCHEMAS", "render_schemas", "write_schemas"]
@@ -22,6 +23,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "profile.schema.json": Profile,
     "hardware.schema.json": HardwarePolicy,
     "policy.schema.json": Policy,
+    "jurisdiction.schema.json": JurisdictionFile,
+    "regulatory.schema.json": RegulatoryPolicy,
 }
 _DERIVED = {"id"}  # the id comes from the file path, never from the file
 
