@@ -1,4 +1,4 @@
-"""The ``advisor`` command line: ``advisor serve``, ``advisor check``, ``advisor schema``."""
+"""The ``advisor`` command line: ``advisor serve``, ``advisor check``, ``advisor schema``, ``advisor report``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from service.domain.errors import DataError
 from service.loading.sync.cli import add_sync_parser
+from service.records_cli import add_report_parser
 from service.settings import get_settings
 
 __all__ = ["main"]
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--check", action="store_true", help="fail if the committed schemas are out of date")
     schema.set_defaults(handler=_schema)
     add_sync_parser(commands)
+    add_report_parser(commands)
     return parser
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "default_data_dir", "get_settings"]
+__all__ = ["Settings", "default_data_dir", "default_database_url", "get_settings"]
 
 
 def default_data_dir(name: str) -> Path:
@@ -19,6 +20,21 @@ def default_data_dir(name: str) -> Path:
     return Path(__file__).resolve().parent.parent / name
 
 
+def default_database_url() -> str:
+    """SQLite in the user's data directory: ``$XDG_DATA_HOME/open-model-advisor/advisor.db``.
+
+    ``XDG_DATA_HOME`` defaults to ``~/.local/share``. A per-user location (rather than the working directory)
+    means ``advisor serve`` and ``advisor report`` find the same records wherever they are started.
+    """
+    base = os.environ.get("XDG_DATA_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".local" / "share")
+        except RuntimeError:  # no home directory (some containers): fall back to the working directory
+            return "sqlite:///advisor.db"
+    return f"sqlite:///{Path(base).resolve() / 'open-model-advisor' / 'advisor.db'}"
+
+
 class Settings(BaseSettings):
     """Service settings. ``ADVISOR_CATALOGUE_DIR=/path`` overrides ``catalogue_dir``, and so on."""
 
@@ -26,7 +42,11 @@ class Settings(BaseSettings):
 
     catalogue_dir: Path = Field(default_factory=lambda: default_data_dir("catalogue"))
     rules_dir: Path = Field(default_factory=lambda: default_data_dir("rules"))
-    database_url: str = Field(default="sqlite:///advisor.db", description="Decision records database.")
+    database_url: str = Field(
+        default_factory=default_database_url,
+        description="Decision records database: sqlite:///path/advisor.db (default: in the user data directory) "
+        "or a PostgreSQL URL.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "info"

@@ -19,11 +19,19 @@ __all__ = [
     "Answer",
     "Assessment",
     "Caveat",
+    "ComparedModel",
+    "Comparison",
     "CriterionScore",
     "Exclusion",
     "Fit",
+    "ModelSensitivity",
     "Obligation",
+    "ParetoFront",
+    "ParetoPoint",
     "RuleOutcome",
+    "Sensitivity",
+    "Tradeoffs",
+    "WeightChange",
 ]
 
 DISCLAIMER = (
@@ -137,6 +145,76 @@ class Exclusion(Strict):
     reasons: list[RuleOutcome]
 
 
+class ParetoPoint(Strict):
+    """An eligible model on the Pareto front, with the criterion values the front is computed over."""
+
+    model_id: str
+    rank: int = Field(description="Position among eligible models.")
+    values: dict[str, float] = Field(description="Criterion values (0-1, higher is better) used for the front.")
+
+
+class ParetoFront(Strict):
+    """The eligible models that no other eligible model beats on every trade-off criterion at once."""
+
+    criteria: list[str]
+    size: int = Field(description="How many eligible models are on the front.")
+    models: list[ParetoPoint] = Field(description="Every model on the front, best ranked first.")
+    dominated: dict[str, str] = Field(
+        description="For each recommended model not on the front: the best-ranked front model that dominates it."
+    )
+    method: str
+
+
+class ModelSensitivity(Strict):
+    """How often a recommended model stays first, and in the top 3, when the weights are perturbed."""
+
+    model_id: str
+    rank: int
+    first_count: int = Field(description="Samples under which the model ranks first.")
+    first_share: float = Field(description="first_count / samples, rounded to 4 places.")
+    top3_count: int = Field(description="Samples under which the model ranks in the top 3.")
+    top3_share: float = Field(description="top3_count / samples, rounded to 4 places.")
+
+
+class WeightChange(Strict):
+    """The smallest change of one criterion's weight (others rescaled in proportion) that changes first place."""
+
+    criterion: str
+    direction: Literal["raise", "lower"]
+    from_weight: float = Field(description="The criterion's normalised weight in this answer.")
+    to_weight: float = Field(description="The normalised weight at which new_leader ties the leader.")
+    change: float = Field(description="abs(to_weight - from_weight).")
+    new_leader: str = Field(description="The model that ties, then overtakes, the leader past to_weight.")
+
+
+class Sensitivity(Strict):
+    """Robustness of the ranking under uncertain weights."""
+
+    samples: int
+    seed: int
+    concentration: float = Field(description="Total Dirichlet concentration: alpha = concentration x weight.")
+    perturbed: list[str] = Field(description="The criteria whose weights were perturbed (the weighted ones).")
+    leader: str | None = Field(description="The first-ranked model; null when no model is eligible.")
+    models: list[ModelSensitivity] = Field(description="The recommended models, in rank order.")
+    first_elsewhere: int = Field(description="Samples under which a model outside the recommendations ranks first.")
+    top3_places: int = Field(description="samples x min(3, eligible models): the top-3 places handed out.")
+    top3_elsewhere: int = Field(description="Top-3 places taken by models outside the recommendations.")
+    smallest_change: WeightChange | None = Field(
+        description="The smallest single-weight change that changes first place; null when none does."
+    )
+    changes: list[WeightChange] = Field(
+        description="Per criterion and direction, the smallest change that changes first place (where one exists)."
+    )
+    method: str
+
+
+class Tradeoffs(Strict):
+    """Trade-offs among the eligible models: the Pareto front and the ranking's sensitivity to the weights."""
+
+    pareto: ParetoFront
+    sensitivity: Sensitivity
+
+
 class Answer(Strict):
     """A complete decision."""
 
@@ -151,5 +229,27 @@ class Answer(Strict):
     recommendations: list[Assessment]
     excluded: list[Exclusion]
     explained: list[Assessment]
+    tradeoffs: Tradeoffs
+    method: list[str]
+    disclaimer: str = DISCLAIMER
+
+
+class ComparedModel(Assessment):
+    """A model in a side-by-side comparison: its assessment with every criterion, and the rules it fails."""
+
+    fails: list[RuleOutcome] = Field(description="The failed and unknown rule outcomes: why it would be excluded.")
+
+
+class Comparison(Strict):
+    """Two to six models side by side under one set of requirements."""
+
+    catalogue_version: str
+    rules_version: str
+    evaluated_on: dt.date
+    requirements: Requirements
+    profile: str
+    weights: dict[str, float]
+    criteria: list[str] = Field(description="Every scoring criterion, in the order each model lists them.")
+    models: list[ComparedModel]
     method: list[str]
     disclaimer: str = DISCLAIMER

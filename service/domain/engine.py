@@ -21,6 +21,8 @@ from service.domain.answer import (
     Answer,
     Assessment,
     Caveat,
+    ComparedModel,
+    Comparison,
     CriterionScore,
     Exclusion,
     Fit,
@@ -35,6 +37,7 @@ from service.domain.facts import Evidence
 from service.domain.features import Features, compile_features, fact_evidence
 from service.domain.requirements import Requirements
 from service.domain.rules import CRITERIA, RuleSet
+from service.domain.tradeoffs import analyse
 
 __all__ = ["Engine"]
 
@@ -130,8 +133,12 @@ class Engine:
         known["freshness"] = np.ones(len(f.ids), dtype=bool)
         return values, known, cases
 
-    def recommend(self, requirements: Requirements, evaluated_on: dt.date) -> Answer:
-        """Rank the catalogue against ``requirements`` as of ``evaluated_on`` (which dates staleness)."""
+    def recommend(self, requirements: Requirements, evaluated_on: dt.date, *, every_criterion: bool = False) -> Answer:
+        """Rank the catalogue against ``requirements`` as of ``evaluated_on`` (which dates staleness).
+
+        ``every_criterion`` (used by :meth:`compare`) lists every criterion in each assessment, weighted or not,
+        and scores excluded models too.
+        """
         req = requirements.normalised()
         self._check_ids(req)
         profile, weights = self._weights(req)
@@ -181,6 +188,7 @@ class Engine:
             evaluated_on,
             regulatory,
         )
+        context.every_criterion = every_criterion
         recommendations = [context.assess(i, "recommended", rank_of[i], float(score[i])) for i in order[: req.limit]]
         excluded = [
             Exclusion(model_id=f.ids[i], reasons=context.failures(i)) for i in np.flatnonzero(excluded_mask).tolist()
@@ -194,6 +202,7 @@ class Engine:
                 status: Literal["recommended", "eligible"] = "recommended" if rank_of[i] <= req.limit else "eligible"
                 explained.append(context.assess(i, status, rank_of[i], float(score[i])))
         answer_id = self.decision_id(req, evaluated_on)
+        tradeoffs = analyse(f.ids, values, weights, order, req.limit)
         return Answer(
             id=answer_id,
             catalogue_version=self.catalogue_version,
@@ -206,7 +215,37 @@ class Engine:
             recommendations=recommendations,
             excluded=excluded,
             explained=explained,
-            method=context.method(),
+            tradeoffs=tradeoffs,
+            method=[*context.method(), tradeoffs.pareto.method, tradeoffs.sensitivity.method],
+        )
+
+    def compare(self, model_ids: list[str], requirements: Requirements, evaluated_on: dt.date) -> Comparison:
+        """``model_ids`` side by side under ``requirements``: every criterion, every rule, and what each fails.
+
+        Runs :meth:`recommend` with the models as ``explain``, so the figures are exactly those a
+        recommendation would show (ranks and scores among the eligible models; null when excluded).
+        """
+        for i, model_id in enumerate(model_ids):
+            if model_id not in self.features.index:
+                raise RequirementError(f"models[{i}]", f"unknown model id {model_id!r}; see GET /v1/models")
+        req = requirements.normalised().model_copy(update={"explain": sorted(set(model_ids))})
+        answer = self.recommend(req, evaluated_on, every_criterion=True)
+        by_id = {a.model_id: a for a in answer.explained}
+        trade = answer.tradeoffs.sensitivity
+        return Comparison(
+            catalogue_version=answer.catalogue_version,
+            rules_version=answer.rules_version,
+            evaluated_on=answer.evaluated_on,
+            requirements=answer.requirements,
+            profile=answer.profile,
+            weights=answer.weights,
+            criteria=list(answer.weights),
+            models=[
+                ComparedModel(**dict(by_id[m]), fails=[r for r in by_id[m].rules if r.outcome != "passed"])
+                for m in model_ids
+            ],
+            # The trade-off statements describe a ranking's robustness, not this comparison.
+            method=[m for m in answer.method if m not in (answer.tradeoffs.pareto.method, trade.method)],
         )
 
     def decision_id(self, requirements: Requirements, evaluated_on: dt.date) -> str:
@@ -253,6 +292,7 @@ class _Context:
         self.memory, self.gpus, self.gpu_size = memory, gpus, gpu_size
         self.applied, self.verdicts = applied, verdicts
         self.evaluated_on = evaluated_on
+        self.every_criterion = False
 
     # -------------------------------------------------------------------------------- rule outcomes
     def _request_display(self) -> dict[str, str]:
@@ -448,7 +488,7 @@ class _Context:
         scores = []
         for criterion in CRITERIA:
             weight = self.weights[criterion]
-            if not weight:
+            if not weight and not self.every_criterion:
                 continue
             spec = self.engine.rules.criteria[criterion]
             value = float(self.values[criterion][i])
@@ -660,7 +700,7 @@ class _Context:
         """The full explanation of model ``i``."""
         m = self.f.models[i]
         rules = self.outcomes(i)
-        criteria = self.criteria(i) if status != "excluded" else []
+        criteria = self.criteria(i) if status != "excluded" or self.every_criterion else []
         reasons: list[str] = []
         if rank is not None and score is not None:
             reasons.append(

@@ -6,14 +6,15 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import Parameter
 
-from service.domain.answer import Answer
 from service.domain.engine import Engine
 from service.domain.errors import UnknownModelError
 from service.domain.requirements import Requirements
+from service.http.records import RecordedAnswer, RecordPage, answer_response, record_page
 from service.http.resources import LicenceOut, ModelOut, ProfileOut, licence_out, model_out, profile_out
+from service.storage import DecisionStore
 
 __all__ = ["CatalogueController", "HealthController", "RecommendationController"]
 
@@ -33,12 +34,27 @@ class RecommendationController(Controller):
         description=(
             "Every section is optional; an empty body means no constraints and the default (balanced) profile. "
             "Unknown fields are refused. The answer names, for every recommendation and exclusion, the rule, "
-            "the fact, its source and its date."
+            "the fact, its source and its date. Every answer is stored as a decision record (its `id` is a "
+            "content hash: the same request on the same day with the same catalogue and rules gives the same id) "
+            "and carries a `record` object with links to fetch it, report on it and re-run it."
         ),
         status_code=200,
+        sync_to_thread=True,  # the answer is written to the decision records database
     )
-    async def create(self, engine: Engine, clock: Clock, data: Requirements | None = None) -> Answer:
-        return engine.recommend(data or Requirements(), clock())
+    def create(
+        self, engine: Engine, clock: Clock, records: DecisionStore, data: Requirements | None = None
+    ) -> Response[RecordedAnswer]:
+        return answer_response(engine.recommend(data or Requirements(), clock()), engine, records)  # type: ignore[return-value]
+
+    @get("/", operation_id="listRecommendations", summary="List stored decisions, newest first", sync_to_thread=True)
+    def list_records(
+        self,
+        engine: Engine,
+        records: DecisionStore,
+        limit: Annotated[int, Parameter(ge=1, le=100, description="Records per page.")] = 20,
+        offset: Annotated[int, Parameter(ge=0, description="Records to skip.")] = 0,
+    ) -> RecordPage:
+        return record_page(engine, records, limit, offset)
 
 
 class CatalogueController(Controller):

@@ -1,0 +1,401 @@
+"""Trade-offs among the eligible models: the Pareto front and the ranking's sensitivity to the weights.
+
+Pure NumPy and deterministic. The sensitivity analysis draws weight vectors from a Dirichlet distribution
+centred on the requested weights with a fixed seed, so the same answer always carries the same figures.
+
+Everything is vectorised: one (samples x criteria) by (criteria x candidates) product, computed as a sum of
+element-wise products so identical models get bit-identical scores, then argmax and a partition for the top
+3. Candidates are the eligible models that can reach the top 3 under at least one drawn weight vector; the
+bound that decides it is exact (see :func:`_candidates`), so restricting to them changes no figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from service.domain.answer import (
+    ModelSensitivity,
+    ParetoFront,
+    ParetoPoint,
+    Sensitivity,
+    Tradeoffs,
+    WeightChange,
+)
+
+__all__ = ["CONCENTRATION", "PARETO_CRITERIA", "SAMPLES", "SEED", "analyse", "pareto_front", "perturbed_weights"]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.intp]
+
+#: The criteria the Pareto front is computed over.
+PARETO_CRITERIA: tuple[str, ...] = ("capability", "openness", "cost")
+#: Weight vectors drawn per answer.
+SAMPLES = 1000
+#: Seed of the ``numpy.random.PCG64`` generator the weight vectors are drawn from.
+SEED = 20240604
+#: Total Dirichlet concentration. With alpha = 50 x weight, a weight of 1/3 varies with a standard deviation of
+#: about 0.066 (a fifth of itself) and a weight of 1/12 with about 0.039: "roughly right, not exact".
+CONCENTRATION = 50.0
+#: Slack added to the candidate bound so floating-point rounding can never drop a true candidate.
+_EPSILON = 1e-9
+#: Grid points on which the candidate bound's envelope is evaluated.
+_GRID = 17
+#: Up to this many eligible models, the Pareto front compares all pairs at once.
+_PAIRWISE_UP_TO = 256
+#: Below this many eligible models, scoring them all is cheaper than bounding which can reach the top 3.
+_PRUNE_ABOVE = 256
+
+
+def _round(value: float, places: int = 6) -> float:
+    return float(round(value, places)) + 0.0
+
+
+def _rounded(values: FloatArray, places: int = 6) -> list[Any]:
+    """``values`` rounded like :func:`_round`, as (nested) Python floats."""
+    result: list[Any] = (np.round(values, places) + 0.0).tolist()
+    return result
+
+
+# ------------------------------------------------------------------------------------------------ Pareto
+def pareto_front(points: FloatArray) -> BoolArray:
+    """Mask of the rows of ``points`` (models x criteria, larger is better) that no other row dominates.
+
+    Row q dominates row p when q >= p on every criterion and q > p on at least one. Identical rows do not
+    dominate each other, so duplicates of a front point are all on the front.
+    """
+    n = points.shape[0]
+    mask = np.zeros(n, dtype=bool)
+    if n == 0:
+        return mask
+    if n <= _PAIRWISE_UP_TO:
+        # All pairs at once: cheaper than the sweep below for catalogue-sized sets.
+        at_least = np.ones((n, n), dtype=bool)  # [q, p]: q >= p on every criterion
+        better = np.zeros((n, n), dtype=bool)  # [q, p]: q > p on some criterion
+        for c in range(points.shape[1]):
+            column = points[:, c]
+            at_least &= column[:, None] >= column[None, :]
+            better |= column[:, None] > column[None, :]
+        dominated: BoolArray = np.any(at_least & better, axis=0)
+        return ~dominated
+    # Lexicographically descending: a dominator always sorts before the point it dominates, so the first
+    # remaining row is never dominated (anything dominating it was removed with it, by transitivity).
+    order = np.lexsort(tuple(-points[:, c] for c in reversed(range(points.shape[1]))))
+    remaining = order
+    rest_points = points[order]
+    while remaining.size:
+        head = rest_points[0]
+        at_most = np.all(rest_points <= head, axis=1)
+        equal = at_most & np.all(rest_points == head, axis=1)
+        mask[remaining[equal]] = True
+        keep = ~at_most
+        remaining = remaining[keep]
+        rest_points = rest_points[keep]
+    return mask
+
+
+def _pareto(
+    ids: Sequence[str], values: Mapping[str, FloatArray], order: IntArray, rank_of: Mapping[int, int], top: int
+) -> ParetoFront:
+    points = np.stack([values[c][order] for c in PARETO_CRITERIA], axis=1) if order.size else np.zeros((0, 3))
+    on_front = pareto_front(points)
+    front_positions = np.flatnonzero(on_front)  # positions in `order`, so already in rank order
+    front_points = points[front_positions]
+    rounded = _rounded(front_points)
+    models = [
+        ParetoPoint(
+            model_id=ids[order[p]],
+            rank=rank_of[int(order[p])],
+            values=dict(zip(PARETO_CRITERIA, rounded[k], strict=True)),
+        )
+        for k, p in enumerate(front_positions.tolist())
+    ]
+    dominated: dict[str, str] = {}
+    for p in range(min(top, order.size)):
+        if on_front[p]:
+            continue
+        beats = np.all(front_points >= points[p], axis=1) & np.any(front_points > points[p], axis=1)
+        # Every dominated point is dominated by some front point (the order is finite and transitive).
+        dominated[ids[order[p]]] = ids[order[front_positions[int(np.argmax(beats))]]]
+    return ParetoFront(
+        criteria=list(PARETO_CRITERIA),
+        size=int(front_positions.size),
+        models=models,
+        dominated=dominated,
+        method=(
+            f"A model is on the Pareto front when no other eligible model is at least as good on all of "
+            f"{', '.join(PARETO_CRITERIA)} and better on one. Values are the criterion values used for scoring "
+            "(0-1, higher is better; cheaper is better for cost), so missing data counts as the criterion's "
+            "missing-data policy says."
+        ),
+    )
+
+
+# ------------------------------------------------------------------------------------------- sensitivity
+@lru_cache(maxsize=64)
+def _draw(alpha: tuple[float, ...], samples: int, seed: int) -> FloatArray:
+    if not alpha:  # a single weighted criterion: nothing to perturb
+        ones: FloatArray = np.ones((samples, 1))
+        ones.setflags(write=False)
+        return ones
+    rng = np.random.Generator(np.random.PCG64(seed))
+    # Dirichlet(alpha) drawn as normalised Gamma(alpha_i, 1) variables: the same distribution as
+    # Generator.dirichlet, in one vectorised call.
+    gamma = rng.standard_gamma(np.asarray(alpha), size=(samples, len(alpha)))
+    draws: FloatArray = gamma / gamma.sum(axis=1, keepdims=True)
+    draws.setflags(write=False)  # cached and shared between answers
+    return draws
+
+
+def perturbed_weights(
+    weights: Sequence[float], samples: int = SAMPLES, seed: int = SEED, concentration: float = CONCENTRATION
+) -> FloatArray:
+    """``samples`` weight vectors from Dirichlet(concentration x weights) over the positive weights.
+
+    ``weights`` must be non-negative and sum to 1. Zero weights stay zero: a criterion the request does not
+    weight is not brought in by the perturbation. With one positive weight every sample equals ``weights``.
+    """
+    w = np.asarray(weights, dtype=float)
+    out = np.zeros((samples, w.size))
+    out[:, w > 0] = _active_draws(w, samples, seed, concentration)
+    return out
+
+
+def _active_draws(weights: FloatArray, samples: int, seed: int, concentration: float) -> FloatArray:
+    """The drawn vectors restricted to the positive weights (samples x positive weights), read-only."""
+    positive = weights[weights > 0]
+    if positive.size == 1:
+        return _draw((), samples, seed)
+    return _draw(tuple(_round(float(a), 12) for a in concentration * positive), samples, seed)
+
+
+def _candidates(base: FloatArray, weighted: FloatArray, draws: FloatArray, weights: FloatArray) -> IntArray:
+    """Positions (in rank order) of the models that can rank in the top 3 under at least one drawn vector.
+
+    For a draw w' with d = w' - w (both sum to 1 over the weighted criteria), d . v lies within
+    +-P x spread(v), where P = sum(|d|) / 2 and spread is the model's max - min value over the weighted
+    criteria. Under draw s the base top 3 score at least floor_s (their exact minimum), so model j can only
+    reach the top 3 if base_j + P_s x spread_j >= floor_s for some s, i.e. if E(spread_j) >= -base_j with
+    E(x) = max_s (P_s x - floor_s). E is convex, so on a grid cell it is at most the larger end value: the
+    test below keeps a superset of the true candidates, and restricting to them changes no figure.
+
+    ``weighted`` holds the values of the weighted criteria only (rows aligned with ``draws`` and ``weights``).
+    """
+    n = base.size
+    if n <= _PRUNE_ABOVE:
+        return np.arange(n)
+    spread = weighted.max(axis=0) - weighted.min(axis=0)
+    shift = np.abs(draws - weights).sum(axis=1) / 2
+    floor = (draws @ weighted[:, :3]).min(axis=1)
+    grid = np.linspace(0.0, float(spread.max()) + _EPSILON, _GRID)
+    envelope = (np.outer(shift, grid) - floor[:, None]).max(axis=0)
+    cell = np.minimum(np.searchsorted(grid, spread, side="right"), _GRID - 1)
+    bound = np.maximum(envelope[cell - 1], envelope[cell])
+    keep = base + bound >= -_EPSILON
+    keep[:3] = True
+    return np.flatnonzero(keep)
+
+
+def _duplicates(matrix: FloatArray) -> tuple[FloatArray, IntArray] | None:
+    """The distinct columns of ``matrix`` and each column's index among them; None when all are distinct."""
+    n = matrix.shape[1]
+    order = np.lexsort(matrix[::-1])
+    ordered = matrix[:, order]
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = (ordered[:, 1:] != ordered[:, :-1]).any(axis=0)
+    if starts.all():
+        return None
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = np.cumsum(starts) - 1
+    return np.ascontiguousarray(ordered[:, starts]), inverse
+
+
+def _rank_counts(draws: FloatArray, matrix: FloatArray) -> tuple[IntArray, IntArray]:
+    """How often each column of ``matrix`` (criteria x models, in rank order) ranks first and in the top 3.
+
+    Identical columns are scored once, so their scores tie exactly, and ties go to the lower column (better
+    base rank, then model id), as in the ranking itself. Only the first three copies of a column can reach
+    the top 3, so later copies are not scored at all.
+    """
+    n = matrix.shape[1]
+    first = np.zeros(n, dtype=np.intp)
+    top3 = np.zeros(n, dtype=np.intp)
+    deduplicated = _duplicates(matrix)
+    if deduplicated is None:
+        scored = np.arange(n)
+        scores = draws @ matrix
+    else:
+        unique, inverse = deduplicated
+        by_group = np.argsort(inverse, kind="stable")
+        starts = np.searchsorted(inverse[by_group], np.arange(unique.shape[1]))
+        copy = np.empty(n, dtype=np.intp)
+        copy[by_group] = np.arange(n) - starts[inverse[by_group]]
+        scored = np.flatnonzero(copy < 3)
+        scores = np.take(draws @ unique, inverse[scored], axis=1)
+    rows = np.arange(scores.shape[0])
+    for place in range(min(3, scored.size)):
+        best = np.argmax(scores, axis=1)  # the first maximum: ties go to the lower column
+        counts = np.bincount(best, minlength=scored.size)
+        top3[scored] += counts
+        if place == 0:
+            first[scored] = counts
+        scores[rows, best] = -np.inf
+    return first, top3
+
+
+def _weight_changes(
+    ids: Sequence[str],
+    criteria: Sequence[str],
+    matrix: FloatArray,
+    base: FloatArray,
+    weights: FloatArray,
+    order: IntArray,
+) -> list[WeightChange]:
+    """For each criterion and direction, the smallest change of its weight after which first place changes.
+
+    Adding ``delta`` to one normalised weight (then dividing all by 1 + delta) ranks like the scores
+    base + delta x value, so challenger j ties leader a at delta = (base_a - base_j) / (v_j - v_a).
+    """
+    if order.size < 2:
+        return []
+    gap = np.maximum(base[0] - base[1:], 0.0)
+    step = matrix[:, 1:] - matrix[:, :1]  # criteria x challengers
+    with np.errstate(divide="ignore", invalid="ignore"):
+        up = np.where(step > 0, gap / step, np.inf)
+        down = np.where(step < 0, gap / -step, np.inf)
+    # Lowering can take a weight to zero, but not the last positive weight (no weights would be left).
+    w = weights[:, None]
+    down = np.where((w > 0) & (down <= w) & (down < 1.0), down, np.inf)
+    deltas = np.stack([up, down])  # direction x criteria x challengers
+    best = np.argmin(deltas, axis=2)
+    smallest = np.take_along_axis(deltas, best[..., None], axis=2)[..., 0]
+    finite = np.isfinite(smallest)
+    delta = np.where(finite, smallest, 0.0)
+    to = np.stack([(weights + delta[0]) / (1 + delta[0]), (weights - delta[1]) / np.maximum(1 - delta[1], _EPSILON)])
+    # Rounded as arrays: one call instead of three per change (this runs on every answer).
+    from_weights = _rounded(weights)
+    to_weights, change = _rounded(to), _rounded(np.abs(to - weights))
+    changes: list[WeightChange] = []
+    for c, criterion in enumerate(criteria):
+        for d, direction in enumerate(("raise", "lower")):
+            if finite[d, c]:
+                changes.append(
+                    WeightChange(
+                        criterion=criterion,
+                        direction="raise" if direction == "raise" else "lower",
+                        from_weight=from_weights[c],
+                        to_weight=to_weights[d][c],
+                        change=change[d][c],
+                        new_leader=ids[order[int(best[d, c]) + 1]],
+                    )
+                )
+    return changes
+
+
+def _sensitivity(
+    ids: Sequence[str],
+    values: Mapping[str, FloatArray],
+    weights: Mapping[str, float],
+    order: IntArray,
+    rank_of: Mapping[int, int],
+    top: int,
+    samples: int,
+    seed: int,
+    concentration: float,
+) -> Sensitivity:
+    criteria = list(weights)  # the engine's criterion order
+    w = np.array([weights[c] for c in criteria], dtype=float)
+    active = np.flatnonzero(w > 0)
+    perturbed = [criteria[c] for c in active.tolist()]
+    method = (
+        f"{samples:,} weight vectors drawn from a Dirichlet distribution centred on the weights of this answer: "
+        f"alpha = {concentration:g} x weight for each weighted criterion ({', '.join(perturbed)}); unweighted "
+        f"criteria stay at 0. Generator: numpy.random.PCG64 with seed {seed}, so the figures are reproducible. "
+        "Under each vector every eligible model is scored and ranked (ties by model id); counts are exact. "
+        "Weight changes: one criterion's weight moves, the others are rescaled in proportion to keep the sum 1; "
+        "to_weight is where new_leader ties the leader."
+    )
+    eligible = order.size
+    top_n = min(top, eligible)
+    if eligible == 0:
+        return Sensitivity(
+            samples=samples,
+            seed=seed,
+            concentration=concentration,
+            perturbed=perturbed,
+            leader=None,
+            models=[],
+            first_elsewhere=0,
+            top3_places=0,
+            top3_elsewhere=0,
+            smallest_change=None,
+            changes=[],
+            method=method,
+        )
+    matrix = np.stack([values[c][order] for c in criteria])  # criteria x eligible, in rank order
+    base = w @ matrix
+    draws = _active_draws(w, samples, seed, concentration)
+    weighted = matrix[active]
+    keep = _candidates(base, weighted, draws, w[active])
+    first, top3 = _rank_counts(draws, weighted[:, keep] if keep.size < eligible else weighted)
+    first_count = np.zeros(eligible, dtype=np.intp)
+    top3_count = np.zeros(eligible, dtype=np.intp)
+    first_count[keep] = first
+    top3_count[keep] = top3
+    models = [
+        ModelSensitivity(
+            model_id=ids[order[p]],
+            rank=rank_of[int(order[p])],
+            first_count=int(first_count[p]),
+            first_share=_round(first_count[p] / samples, 4),
+            top3_count=int(top3_count[p]),
+            top3_share=_round(top3_count[p] / samples, 4),
+        )
+        for p in range(top_n)
+    ]
+    changes = _weight_changes(ids, criteria, matrix, base, w, order)
+    places = samples * min(3, eligible)
+    return Sensitivity(
+        samples=samples,
+        seed=seed,
+        concentration=concentration,
+        perturbed=perturbed,
+        leader=ids[order[0]],
+        models=models,
+        first_elsewhere=samples - int(first_count[:top_n].sum()),
+        top3_places=places,
+        top3_elsewhere=places - int(top3_count[:top_n].sum()),
+        smallest_change=min(changes, key=lambda ch: (ch.change, ch.criterion, ch.direction)) if changes else None,
+        changes=changes,
+        method=method,
+    )
+
+
+def analyse(
+    ids: Sequence[str],
+    values: Mapping[str, FloatArray],
+    weights: Mapping[str, float],
+    order: Sequence[int],
+    top: int,
+    *,
+    samples: int = SAMPLES,
+    seed: int = SEED,
+    concentration: float = CONCENTRATION,
+) -> Tradeoffs:
+    """The Pareto front and weight sensitivity of the eligible models.
+
+    ``values`` maps each criterion to its 0-1 value per model (aligned with ``ids``); ``weights`` are the
+    normalised weights of the answer; ``order`` lists the eligible models' indices best first; ``top`` is how
+    many of them the answer recommends (those get per-model sensitivity figures).
+    """
+    positions = np.asarray(order, dtype=np.intp)
+    rank_of = {int(i): r + 1 for r, i in enumerate(positions.tolist())}
+    return Tradeoffs(
+        pareto=_pareto(ids, values, positions, rank_of, top),
+        sensitivity=_sensitivity(ids, values, weights, positions, rank_of, top, samples, seed, concentration),
+    )

@@ -1,0 +1,401 @@
+"""Decision records, re-runs, procurement reports and side-by-side comparison.
+
+A stored answer is served as the exact bytes first returned, with a ``record`` object appended: when it
+was stored, whether the catalogue or rules have changed since (``superseded``), and links to its report
+and to a re-run on today's data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, MediaType, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import JSONBody, PathParameter, QueryParameter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from service.domain.answer import DISCLAIMER, Answer, ComparedModel
+from service.domain.engine import Engine
+from service.domain.errors import RequirementError
+from service.domain.requirements import ModelId, Requirements
+from service.http.errors import problem
+from service.http.resources import ModelOut, model_out
+from service.reporting import MEDIA_TYPES, RecordInfo, render
+from service.storage import DecisionRecord, DecisionStore, RecordSummary, open_store
+
+__all__ = [
+    "CompareController",
+    "CompareOut",
+    "CompareRequest",
+    "RecordController",
+    "RecordEnvelope",
+    "RecordedAnswer",
+    "StoreOpener",
+    "answer_response",
+    "record_page",
+]
+
+Clock = Callable[[], dt.date]
+RECORDS = "/v1/recommendations"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class RecordEnvelope(_Out):
+    """What the record adds to a stored answer."""
+
+    id: str
+    stored_at: dt.datetime = Field(description="When the decision was first stored (UTC).")
+    superseded: bool = Field(description="True when today's catalogue or rules differ from the ones decided on.")
+    superseded_because: list[str] = Field(description="Which of catalogue and rules changed; empty when current.")
+    current_catalogue_version: str
+    current_rules_version: str
+    rerun_of: str | None = Field(description="The record this one re-ran on newer data, if any.")
+    links: dict[str, str] = Field(description="self, report_md, report_html, rerun (and rerun_of when set).")
+
+
+class RecordedAnswer(Answer):
+    """A stored answer: the answer exactly as first returned, plus its ``record`` envelope."""
+
+    record: RecordEnvelope
+
+
+class RecordItem(_Out):
+    """One record in a listing (the answer itself is fetched by id)."""
+
+    id: str
+    stored_at: dt.datetime
+    evaluated_on: dt.date
+    catalogue_version: str
+    rules_version: str
+    superseded: bool
+    profile: str
+    top_models: list[str]
+    rerun_of: str | None
+    links: dict[str, str]
+
+
+class RecordPage(_Out):
+    """A page of records, newest first."""
+
+    count: int = Field(description="Records stored in total.")
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="The offset of the next page; null on the last page.")
+    items: list[RecordItem]
+
+
+class CompareRequest(BaseModel):
+    """Two to six catalogue models to put side by side, optionally under a set of requirements."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    models: list[ModelId] = Field(min_length=2, max_length=6, description="Hugging Face repo ids, 2 to 6, unique.")
+    requirements: Requirements | None = Field(
+        default=None, description="Same schema as POST /v1/recommendations; decides which rules each model fails."
+    )
+
+    @field_validator("models")
+    @classmethod
+    def _unique(cls, values: list[str]) -> list[str]:
+        if len(set(values)) != len(values):
+            raise ValueError("list contains duplicates")
+        return values
+
+
+class CompareItem(ComparedModel):
+    """One compared model: its assessment, what it fails, and its catalogue entry with every sourced fact."""
+
+    entry: ModelOut
+
+
+class CompareOut(_Out):
+    """The models side by side, in the order requested."""
+
+    catalogue_version: str
+    rules_version: str
+    evaluated_on: dt.date
+    requirements: Requirements
+    profile: str
+    weights: dict[str, float]
+    criteria: list[str]
+    models: list[CompareItem]
+    method: list[str]
+    disclaimer: str = DISCLAIMER
+
+
+# ------------------------------------------------------------------------------------------- helpers
+def _links(record_id: str, rerun_of: str | None) -> dict[str, str]:
+    links = {
+        "self": f"{RECORDS}/{record_id}",
+        "report_md": f"{RECORDS}/{record_id}/report?format=md",
+        "report_html": f"{RECORDS}/{record_id}/report?format=html",
+        "rerun": f"{RECORDS}/{record_id}/rerun",
+    }
+    if rerun_of:
+        links["rerun_of"] = f"{RECORDS}/{rerun_of}"
+    return links
+
+
+def _superseded_because(record: RecordSummary, engine: Engine) -> list[str]:
+    because = []
+    if record.catalogue_version != engine.catalogue_version:
+        because.append("catalogue changed")
+    if record.rules_version != engine.rules_version:
+        because.append("rules changed")
+    return because
+
+
+def _envelope(record: RecordSummary, engine: Engine) -> RecordEnvelope:
+    because = _superseded_because(record, engine)
+    return RecordEnvelope(
+        id=record.id,
+        stored_at=record.stored_at,
+        superseded=bool(because),
+        superseded_because=because,
+        current_catalogue_version=engine.catalogue_version,
+        current_rules_version=engine.rules_version,
+        rerun_of=record.rerun_of,
+        links=_links(record.id, record.rerun_of),
+    )
+
+
+def _recorded(record: DecisionRecord, engine: Engine, status: int, headers: dict[str, str]) -> Response[bytes]:
+    """The stored answer bytes with ``"record": {...}`` appended as the last member of the object."""
+    envelope = _envelope(record, engine).model_dump_json()
+    # The answer is served as stored, not re-serialised, so it stays byte-identical to the first response
+    # and to what a procurement file cites, even if the answer model gains fields later.
+    body = record.answer[: record.answer.rindex("}")] + ',"record":' + envelope + "}"
+    return Response(body.encode(), status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def _store(answer: Answer, records: DecisionStore, rerun_of: str | None = None) -> tuple[DecisionRecord, bool]:
+    record = DecisionRecord(
+        id=answer.id,
+        stored_at=dt.datetime.now(dt.UTC),
+        evaluated_on=answer.evaluated_on,
+        catalogue_version=answer.catalogue_version,
+        rules_version=answer.rules_version,
+        profile=answer.profile,
+        top_models=tuple(a.model_id for a in answer.recommendations),
+        rerun_of=rerun_of,
+        requirements=answer.requirements.model_dump_json(),
+        answer=answer.model_dump_json(),
+    )
+    return records.save(record)
+
+
+def answer_response(answer: Answer, engine: Engine, records: DecisionStore) -> Response[bytes]:
+    """Store ``answer`` (idempotently: its id is a content hash) and return it with its record envelope."""
+    record, _ = _store(answer, records)
+    return _recorded(record, engine, 200, {"Content-Location": f"{RECORDS}/{record.id}"})
+
+
+def record_page(engine: Engine, records: DecisionStore, limit: int, offset: int) -> RecordPage:
+    """A page of stored decisions, newest first, each marked superseded or current against ``engine``."""
+    total = records.count()
+    items = [
+        RecordItem(
+            id=r.id,
+            stored_at=r.stored_at,
+            evaluated_on=r.evaluated_on,
+            catalogue_version=r.catalogue_version,
+            rules_version=r.rules_version,
+            superseded=bool(_superseded_because(r, engine)),
+            profile=r.profile,
+            top_models=list(r.top_models),
+            rerun_of=r.rerun_of,
+            links=_links(r.id, r.rerun_of),
+        )
+        for r in records.list_recent(limit, offset)
+    ]
+    return RecordPage(
+        count=total,
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if offset + limit < total else None,
+        items=items,
+    )
+
+
+def _get(records: DecisionStore, record_id: str) -> DecisionRecord:
+    record = records.get(record_id)
+    if record is None:
+        raise NotFoundException(detail=f"no decision record with id {record_id!r}")
+    return record
+
+
+RecordId = Annotated[
+    str, PathParameter(description="A decision record id (rec_ followed by 32 hex digits).", max_length=100)
+]
+
+
+class RecordController(Controller):
+    """Stored decisions: fetch, re-run on today's data, and export as a procurement report.
+
+    Listing (``GET /v1/recommendations``) lives on the recommendation controller: Litestar allows one
+    controller per path, and that path is shared with ``POST /v1/recommendations``.
+    """
+
+    path = RECORDS
+    tags = ["records"]
+
+    @get(
+        "/{record_id:str}",
+        operation_id="getRecommendation",
+        summary="A stored decision, exactly as decided",
+        description=(
+            "The answer bytes as first returned, plus a `record` object: when it was stored, whether the catalogue "
+            "or rules have changed since (`superseded`), and links to its report and to a re-run on today's data."
+        ),
+        sync_to_thread=True,
+        response_description="The stored answer with its record envelope.",
+    )
+    def get_record(
+        self, engine: NamedDependency[Engine], records: NamedDependency[DecisionStore], record_id: RecordId
+    ) -> Response[RecordedAnswer]:
+        return _recorded(_get(records, record_id), engine, 200, {})  # type: ignore[return-value]
+
+    @post(
+        "/{record_id:str}/rerun",
+        operation_id="rerunRecommendation",
+        summary="Decide a stored request again on today's catalogue and rules",
+        description=(
+            "Runs the stored requirements on today's data and date and stores the result, linked to the original "
+            "by `record.rerun_of`. 201 when that creates a record; 200 when the same decision is already stored "
+            "(same requirements, catalogue, rules and day)."
+        ),
+        status_code=201,
+        sync_to_thread=True,
+    )
+    def rerun(
+        self,
+        engine: NamedDependency[Engine],
+        clock: NamedDependency[Clock],
+        records: NamedDependency[DecisionStore],
+        record_id: RecordId,
+    ) -> Response[RecordedAnswer]:
+        original = _get(records, record_id)
+        try:
+            requirements = Requirements.model_validate_json(original.requirements)
+        except ValidationError as exc:
+            raise RequirementError(
+                "requirements", f"the stored requirements are not valid under today's schema: {exc.errors()[0]['msg']}"
+            ) from exc
+        answer = engine.recommend(requirements, clock())
+        record, created = _store(answer, records, rerun_of=original.id if answer.id != original.id else None)
+        headers = {"Location": f"{RECORDS}/{record.id}"}
+        return _recorded(record, engine, 201 if created else 200, headers)  # type: ignore[return-value]
+
+    @get(
+        "/{record_id:str}/report",
+        operation_id="getRecommendationReport",
+        summary="A procurement report on a stored decision (Markdown or printable HTML)",
+        description=(
+            "The requirements in plain words, the shortlist with reasons, the criteria breakdown with a chart, "
+            "licence obligations, hardware fit, exclusions with rule ids, trade-offs and sensitivity, caveats, "
+            "every source cited with its date, and the catalogue and rules versions."
+        ),
+        media_type=MediaType.TEXT,
+        sync_to_thread=True,
+    )
+    def report(
+        self,
+        engine: NamedDependency[Engine],
+        records: NamedDependency[DecisionStore],
+        record_id: RecordId,
+        # Named like the query parameter so that a refusal names it ("format"), shadowing the builtin here.
+        format: Annotated[
+            Literal["md", "html"], QueryParameter(description="md (text/markdown) or html (text/html, printable).")
+        ] = "md",
+    ) -> Response[str]:
+        record = _get(records, record_id)
+        try:
+            answer = Answer.model_validate_json(record.answer)
+        except ValidationError as exc:
+            return problem(
+                409,
+                "Record cannot be rendered",
+                f"decision record {record_id!r} was stored in an answer format this version cannot read: "
+                f"{exc.errors()[0]['msg']}; fetch it as JSON or re-run it",
+            )
+        envelope = _envelope(record, engine)
+        info = RecordInfo(
+            stored_at=record.stored_at,
+            superseded=envelope.superseded,
+            current_catalogue_version=engine.catalogue_version,
+            current_rules_version=engine.rules_version,
+            rerun_of=record.rerun_of,
+        )
+        return Response(
+            render(answer, format, info),
+            media_type=MEDIA_TYPES[format],
+            headers={"Content-Disposition": f'inline; filename="{record.id}.{format}"'},
+        )
+
+
+class CompareController(Controller):
+    """Models side by side."""
+
+    path = "/v1/compare"
+    tags = ["recommendations"]
+
+    @post(
+        "/",
+        operation_id="compareModels",
+        summary="Compare 2 to 6 models on every criterion and fact",
+        description=(
+            "Every criterion (weighted or not) with its value and evidence, every rule outcome, the rules each model "
+            "fails under the given requirements, and each model's catalogue entry with every sourced fact."
+        ),
+        status_code=200,
+    )
+    async def compare(
+        self, engine: NamedDependency[Engine], clock: NamedDependency[Clock], data: JSONBody[CompareRequest]
+    ) -> CompareOut:
+        comparison = engine.compare(list(data.models), data.requirements or Requirements(), clock())
+        catalogue, rules = engine.catalogue, engine.rules
+        items = []
+        for compared in comparison.models:
+            model = catalogue.models[compared.model_id]
+            entry = model_out(model, catalogue.organisations[model.organisation], rules.licences[model.licence.value])
+            items.append(CompareItem(**dict(compared), entry=entry))
+        fields: dict[str, Any] = {
+            name: getattr(comparison, name) for name in CompareOut.model_fields if name != "models"
+        }
+        return CompareOut(**fields, models=items)
+
+
+class StoreOpener:
+    """Opens the decision records database on first use, once, for every request thread.
+
+    Lazily, so an app that never stores a decision (a health check, a catalogue query) creates no file.
+    """
+
+    def __init__(self, database_url: str, store: DecisionStore | None = None) -> None:
+        self._url = database_url
+        self._store = store
+        self._owned = False
+        self._lock = threading.Lock()
+
+    def __call__(self) -> DecisionStore:
+        """The store, opened (and its database created) on the first call."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = open_store(self._url)
+                    self._owned = True
+        return self._store
+
+    def close(self) -> None:
+        """Close the store if this opener opened it (a store passed in belongs to the caller)."""
+        with self._lock:
+            if self._owned and self._store is not None:
+                self._store.close()
+                self._store, self._owned = None, False

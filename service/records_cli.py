@@ -1,0 +1,113 @@
+"""``advisor report ID --format md|html -o FILE``: a procurement report on a stored decision."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from service.domain.answer import Answer
+from service.loading.files import content_hash
+from service.reporting import FORMATS, RecordInfo, render
+from service.reporting.render import Format
+from service.settings import get_settings
+from service.storage import StorageError, open_store
+
+__all__ = ["add_report_parser", "write_atomically"]
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename.
+
+    A reader never sees a half-written report, and a failure leaves any previous file untouched.
+    """
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        # mkstemp makes the file private; give the report the mode an ordinary new file (or the old one) has.
+        os.chmod(temporary, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _current_version(directory: Path) -> str | None:
+    return content_hash(directory) if directory.is_dir() else None
+
+
+def _report(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    output: Path | None = None if args.output in (None, "-") else Path(args.output)
+    fmt: Format = args.format or ("html" if output is not None and output.suffix.lower() in {".html", ".htm"} else "md")
+    try:
+        store = open_store(settings.database_url)
+        try:
+            record = store.get(args.id)
+        finally:
+            store.close()
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if record is None:
+        print(f"error: no decision record with id {args.id!r} (ADVISOR_DATABASE_URL={store.url})", file=sys.stderr)
+        return 1
+    try:
+        answer = Answer.model_validate_json(record.answer)
+    except ValidationError as exc:
+        print(
+            f"error: record {args.id} was stored in an answer format this version cannot read: {exc}", file=sys.stderr
+        )
+        return 1
+    catalogue, rules = _current_version(settings.catalogue_dir), _current_version(settings.rules_dir)
+    info = RecordInfo(
+        stored_at=record.stored_at,
+        superseded=(catalogue is not None and catalogue != record.catalogue_version)
+        or (rules is not None and rules != record.rules_version),
+        current_catalogue_version=catalogue,
+        current_rules_version=rules,
+        rerun_of=record.rerun_of,
+    )
+    text = render(answer, fmt, info)
+    if output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        write_atomically(output, text)
+    except OSError as exc:
+        print(f"error: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {output} ({fmt}, decision {record.id})", file=sys.stderr)
+    return 0
+
+
+def add_report_parser(commands: Any) -> None:
+    """Register ``advisor report`` on the ``advisor`` sub-command parsers."""
+    report = commands.add_parser(
+        "report",
+        help="write the procurement report of a stored decision",
+        description="Render a stored decision record (from ADVISOR_DATABASE_URL) as Markdown or printable HTML.",
+    )
+    report.add_argument("id", help="the decision record id, e.g. rec_0123...")
+    report.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="md or html (default: html when the output file ends in .html, else md)",
+    )
+    report.add_argument("-o", "--output", default=None, help="the file to write (default: standard output)")
+    report.set_defaults(handler=_report)

@@ -1,0 +1,226 @@
+"""Trade-offs: the Pareto front and the sensitivity of the ranking to the weights."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from service.domain import tradeoffs
+from service.domain.answer import Answer
+from service.domain.engine import Engine
+from service.domain.requirements import Requirements
+from service.domain.tradeoffs import PARETO_CRITERIA, analyse, pareto_front, perturbed_weights
+
+TODAY = dt.date(2026, 11, 25)
+# Values on a coarse grid so that ties and duplicate models are common, as in a real catalogue.
+GRID_VALUES = st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0])
+
+
+def _dominates(q: np.ndarray[Any, Any], p: np.ndarray[Any, Any]) -> bool:
+    return bool(np.all(q >= p) and np.any(q > p))
+
+
+@settings(max_examples=200, deadline=None)
+@given(hnp.arrays(np.float64, st.tuples(st.integers(0, 40), st.integers(1, 4)), elements=GRID_VALUES))
+def test_the_pareto_front_holds_exactly_the_models_no_other_model_dominates(points: np.ndarray[Any, Any]) -> None:
+    front = pareto_front(points)
+    for p in range(points.shape[0]):
+        dominated = any(_dominates(points[q], points[p]) for q in range(points.shape[0]) if q != p)
+        assert front[p] == (not dominated)
+
+
+@settings(max_examples=20, deadline=None)
+@given(hnp.arrays(np.float64, st.tuples(st.integers(257, 400), st.just(3)), elements=GRID_VALUES))
+def test_the_sweep_for_large_sets_agrees_with_the_pairwise_front(points: np.ndarray[Any, Any]) -> None:
+    small_front = tradeoffs._PAIRWISE_UP_TO
+    try:
+        tradeoffs._PAIRWISE_UP_TO = 10**9
+        pairwise = pareto_front(points)
+    finally:
+        tradeoffs._PAIRWISE_UP_TO = small_front
+    assert np.array_equal(pareto_front(points), pairwise)
+
+
+def _answer(engine: Engine, **request: Any) -> Answer:
+    return engine.recommend(Requirements.model_validate(request), TODAY)
+
+
+def _criterion_points(engine: Engine, answer: Answer, model_ids: list[str]) -> dict[str, np.ndarray[Any, Any]]:
+    values, _, _ = engine._criteria_matrix(answer.requirements, TODAY)
+    return {m: np.array([values[c][engine.features.index[m]] for c in PARETO_CRITERIA]) for m in model_ids}
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {},
+        {"use_cases": ["coding"], "ip": {"commercial_use": True, "licence_kinds": ["permissive"]}},
+        {"privacy": {"deployment": "api"}, "profile": "product-embedding"},
+    ],
+)
+def test_no_model_on_an_answers_front_is_dominated_by_an_eligible_model(
+    engine: Engine, request_: dict[str, Any]
+) -> None:
+    answer = _answer(engine, **request_, limit=100)
+    eligible = [a.model_id for a in answer.recommendations]
+    assert len(eligible) == answer.eligible_count
+    points = _criterion_points(engine, answer, eligible)
+    front = {p.model_id for p in answer.tradeoffs.pareto.models}
+    assert front
+    assert answer.tradeoffs.pareto.size == len(front)
+    for model_id in eligible:
+        dominated = any(_dominates(points[o], points[model_id]) for o in eligible if o != model_id)
+        assert (model_id in front) == (not dominated), model_id
+    for model_id, by in answer.tradeoffs.pareto.dominated.items():
+        assert model_id not in front
+        assert by in front
+        assert _dominates(points[by], points[model_id])
+
+
+def test_the_sensitivity_figures_are_reproducible(engine: Engine) -> None:
+    first = _answer(engine, use_cases=["reasoning"]).tradeoffs
+    tradeoffs._draw.cache_clear()  # draw the weight vectors afresh: the seed alone must give the same figures
+    second = _answer(engine, use_cases=["reasoning"]).tradeoffs
+    assert first.model_dump_json() == second.model_dump_json()
+
+
+@pytest.mark.parametrize("limit", [1, 3, 5, 100])
+def test_the_sensitivity_counts_add_up(engine: Engine, limit: int) -> None:
+    answer = _answer(engine, limit=limit)
+    s = answer.tradeoffs.sensitivity
+    assert s.samples >= 1000
+    assert [m.model_id for m in s.models] == [r.model_id for r in answer.recommendations]
+    assert sum(m.first_count for m in s.models) + s.first_elsewhere == s.samples
+    assert s.top3_places == s.samples * min(3, answer.eligible_count)
+    assert sum(m.top3_count for m in s.models) + s.top3_elsewhere == s.top3_places
+    for m in s.models:
+        assert 0 <= m.first_count <= m.top3_count <= s.samples
+        assert m.first_share == round(m.first_count / s.samples, 4)
+        assert m.top3_share == round(m.top3_count / s.samples, 4)
+    if limit >= answer.eligible_count:
+        assert s.first_elsewhere == 0
+        assert s.top3_elsewhere == 0
+
+
+def test_the_answer_states_how_the_weights_were_perturbed(engine: Engine) -> None:
+    s = _answer(engine).tradeoffs.sensitivity
+    assert f"seed {s.seed}" in s.method
+    assert "Dirichlet" in s.method
+    assert f"{s.concentration:g} x weight" in s.method
+    assert s.method in _answer(engine).method
+
+
+def _naive_counts(draws: np.ndarray[Any, Any], matrix: np.ndarray[Any, Any]) -> tuple[list[int], list[int]]:
+    """Rank every model under every draw the slow way: score, then column (rank order) for ties."""
+    n = matrix.shape[1]
+    first, top3 = [0] * n, [0] * n
+    for w in draws:
+        scores = [sum(float(w[c]) * float(matrix[c, j]) for c in range(matrix.shape[0])) for j in range(n)]
+        order = sorted(range(n), key=lambda j: (-scores[j], j))
+        first[order[0]] += 1
+        for j in order[:3]:
+            top3[j] += 1
+    return first, top3
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(2, 4).flatmap(
+        lambda c: st.tuples(
+            hnp.arrays(np.float64, st.tuples(st.just(c), st.integers(1, 12)), elements=GRID_VALUES),
+            st.integers(0, 2**32 - 1),
+        )
+    )
+)
+def test_the_vectorised_counts_match_a_naive_ranking_even_with_duplicate_models(
+    case: tuple[np.ndarray[Any, Any], int],
+) -> None:
+    matrix, seed = case
+    draws = np.random.default_rng(seed).dirichlet(np.ones(matrix.shape[0]), size=40)
+    # Duplicates score bit-identically in the vectorised path; the naive path sums in the same order.
+    first, top3 = tradeoffs._rank_counts(draws, matrix)
+    naive_first, naive_top3 = _naive_counts(draws, matrix)
+    assert first.tolist() == naive_first
+    assert top3.tolist() == naive_top3
+
+
+def test_restricting_to_candidates_changes_no_figure() -> None:
+    rng = np.random.default_rng(7)
+    n = 3000
+    ids = [f"org/model-{i:05d}" for i in range(n)]
+    criteria = ["capability", "openness", "cost", "adoption"]
+    values = {c: np.round(rng.random(n), 2) for c in criteria}
+    weights = {"capability": 0.5, "openness": 0.2, "cost": 0.2, "adoption": 0.1}
+    score: np.ndarray[Any, Any] = np.sum([weights[c] * values[c] for c in criteria], axis=0)
+    order = sorted(range(n), key=lambda i: (-score[i], ids[i]))
+    pruned = analyse(ids, values, weights, order, 10)
+    keep = tradeoffs._candidates(
+        np.array([score[i] for i in order]),
+        np.stack([values[c][order] for c in criteria]),
+        tradeoffs._active_draws(np.array(list(weights.values())), tradeoffs.SAMPLES, tradeoffs.SEED, 50.0),
+        np.array(list(weights.values())),
+    )
+    assert keep.size < n  # the bound does prune
+    limit = tradeoffs._PRUNE_ABOVE
+    try:
+        tradeoffs._PRUNE_ABOVE = 10**9
+        full = analyse(ids, values, weights, order, 10)
+    finally:
+        tradeoffs._PRUNE_ABOVE = limit
+    assert pruned.model_dump_json() == full.model_dump_json()
+
+
+def _leader(values: dict[str, np.ndarray[Any, Any]], weights: dict[str, float], ids: list[str]) -> str:
+    score: np.ndarray[Any, Any] = np.sum([w * values[c] for c, w in weights.items()], axis=0)
+    return ids[min(range(len(ids)), key=lambda i: (-score[i], ids[i]))]
+
+
+def _moved(weights: dict[str, float], criterion: str, to: float) -> dict[str, float]:
+    rest = 1 - weights[criterion]
+    return {c: (to if c == criterion else w * (1 - to) / rest) for c, w in weights.items()}
+
+
+@pytest.mark.parametrize("request_", [{}, {"use_cases": ["coding"]}, {"profile": "regulated-data"}])
+def test_the_smallest_weight_change_is_where_first_place_changes(engine: Engine, request_: dict[str, Any]) -> None:
+    answer = _answer(engine, **request_, limit=100)
+    s = answer.tradeoffs.sensitivity
+    values, _, _ = engine._criteria_matrix(answer.requirements, TODAY)
+    eligible = [a.model_id for a in answer.recommendations]
+    rows = [engine.features.index[m] for m in eligible]
+    sub = {c: values[c][rows] for c in answer.weights}
+    assert s.leader == eligible[0]
+    assert s.smallest_change is not None
+    assert s.smallest_change == min(s.changes, key=lambda ch: (ch.change, ch.criterion, ch.direction))
+    for change in s.changes:
+        # to_weight is rounded to 6 places, so probe a little either side of it.
+        step = 2e-6 if change.direction == "raise" else -2e-6
+        if change.change > 2 * abs(step):
+            before = _moved(answer.weights, change.criterion, change.to_weight - step)
+            assert _leader(sub, before, eligible) == s.leader, change
+        if 0 <= change.to_weight + step <= 1:
+            after = _moved(answer.weights, change.criterion, change.to_weight + step)
+            assert _leader(sub, after, eligible) == change.new_leader, change
+
+
+def test_perturbed_weights_keep_zero_weights_at_zero_and_sum_to_one() -> None:
+    weights = [0.5, 0.0, 0.3, 0.2]
+    draws = perturbed_weights(weights)
+    assert draws.shape == (tradeoffs.SAMPLES, 4)
+    assert np.all(draws[:, 1] == 0)
+    assert np.allclose(draws.sum(axis=1), 1.0)
+    assert np.allclose(draws.mean(axis=0), weights, atol=0.01)
+    assert np.array_equal(perturbed_weights([0.0, 1.0]), np.tile([0.0, 1.0], (tradeoffs.SAMPLES, 1)))
+
+
+def test_with_no_eligible_model_the_trade_offs_are_empty(engine: Engine) -> None:
+    answer = _answer(engine, min_context_tokens=100_000_000)
+    assert answer.eligible_count == 0
+    assert answer.tradeoffs.pareto.models == []
+    assert answer.tradeoffs.sensitivity.leader is None
+    assert answer.tradeoffs.sensitivity.smallest_change is None
