@@ -11,6 +11,8 @@ bound that decides it is exact (see :func:`_candidates`), so restricting to them
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -46,6 +48,10 @@ CONCENTRATION = 50.0
 _EPSILON = 1e-9
 #: Grid points on which the candidate bound's envelope is evaluated.
 _GRID = 17
+#: Results kept for reuse (see :func:`analyse`); answers are immutable, so sharing them is safe.
+_MEMO_SIZE = 256
+_MEMO: dict[tuple[int, bytes, int, int, int, float], tuple[Sequence[str], Tradeoffs]] = {}
+_MEMO_LOCK = threading.Lock()
 #: Up to this many eligible models, the Pareto front compares all pairs at once.
 _PAIRWISE_UP_TO = 256
 #: Below this many eligible models, scoring them all is cheaper than bounding which can reach the top 3.
@@ -85,23 +91,22 @@ def pareto_front(points: FloatArray) -> BoolArray:
         return ~dominated
     # Lexicographically descending: a dominator always sorts before the point it dominates, so the first
     # remaining row is never dominated (anything dominating it was removed with it, by transitivity).
-    order = np.lexsort(tuple(-points[:, c] for c in reversed(range(points.shape[1]))))
-    remaining = order
-    rest_points = points[order]
+    remaining = np.lexsort(tuple(-points[:, c] for c in reversed(range(points.shape[1]))))
+    columns = [points[remaining, c] for c in range(points.shape[1])]  # one array per criterion: fast compares
     while remaining.size:
-        head = rest_points[0]
-        at_most = np.all(rest_points <= head, axis=1)
-        equal = at_most & np.all(rest_points == head, axis=1)
-        mask[remaining[equal]] = True
-        keep = ~at_most
+        at_most = columns[0] <= columns[0][0]
+        equal = columns[0] == columns[0][0]
+        for column in columns[1:]:
+            at_most &= column <= column[0]
+            equal &= column == column[0]
+        mask[remaining[equal]] = True  # the head and its duplicates
+        keep = ~at_most  # drop them and everything the head dominates
         remaining = remaining[keep]
-        rest_points = rest_points[keep]
+        columns = [column[keep] for column in columns]
     return mask
 
 
-def _pareto(
-    ids: Sequence[str], values: Mapping[str, FloatArray], order: IntArray, rank_of: Mapping[int, int], top: int
-) -> ParetoFront:
+def _pareto(ids: Sequence[str], values: Mapping[str, FloatArray], order: IntArray, top: int) -> ParetoFront:
     points = np.stack([values[c][order] for c in PARETO_CRITERIA], axis=1) if order.size else np.zeros((0, 3))
     on_front = pareto_front(points)
     front_positions = np.flatnonzero(on_front)  # positions in `order`, so already in rank order
@@ -110,7 +115,7 @@ def _pareto(
     models = [
         ParetoPoint(
             model_id=ids[order[p]],
-            rank=rank_of[int(order[p])],
+            rank=p + 1,  # positions in `order` are ranks - 1
             values=dict(zip(PARETO_CRITERIA, rounded[k], strict=True)),
         )
         for k, p in enumerate(front_positions.tolist())
@@ -171,7 +176,7 @@ def _active_draws(weights: FloatArray, samples: int, seed: int, concentration: f
     positive = weights[weights > 0]
     if positive.size == 1:
         return _draw((), samples, seed)
-    return _draw(tuple(_round(float(a), 12) for a in concentration * positive), samples, seed)
+    return _draw(tuple(np.round(concentration * positive, 12).tolist()), samples, seed)
 
 
 def _candidates(base: FloatArray, weighted: FloatArray, draws: FloatArray, weights: FloatArray) -> IntArray:
@@ -302,7 +307,6 @@ def _sensitivity(
     values: Mapping[str, FloatArray],
     weights: Mapping[str, float],
     order: IntArray,
-    rank_of: Mapping[int, int],
     top: int,
     samples: int,
     seed: int,
@@ -347,14 +351,16 @@ def _sensitivity(
     top3_count = np.zeros(eligible, dtype=np.intp)
     first_count[keep] = first
     top3_count[keep] = top3
+    first_shares = _rounded(first_count[:top_n] / samples, 4)
+    top3_shares = _rounded(top3_count[:top_n] / samples, 4)
     models = [
         ModelSensitivity(
             model_id=ids[order[p]],
-            rank=rank_of[int(order[p])],
+            rank=p + 1,
             first_count=int(first_count[p]),
-            first_share=_round(first_count[p] / samples, 4),
+            first_share=first_shares[p],
             top3_count=int(top3_count[p]),
-            top3_share=_round(top3_count[p] / samples, 4),
+            top3_share=top3_shares[p],
         )
         for p in range(top_n)
     ]
@@ -394,8 +400,25 @@ def analyse(
     many of them the answer recommends (those get per-model sensitivity figures).
     """
     positions = np.asarray(order, dtype=np.intp)
-    rank_of = {int(i): r + 1 for r, i in enumerate(positions.tolist())}
-    return Tradeoffs(
-        pareto=_pareto(ids, values, positions, rank_of, top),
-        sensitivity=_sensitivity(ids, values, weights, positions, rank_of, top, samples, seed, concentration),
+    # The result depends only on these inputs, so answers that share them (the same request again, or
+    # requests differing only in fields the ranking ignores) reuse it. The key digests the eligible models'
+    # positions and values; the ids are the engine's own tuple, identified by object (kept alive in the entry,
+    # so its id cannot be reused while the entry exists).
+    digest = hashlib.blake2b(positions.tobytes(), digest_size=20)
+    for criterion, weight in weights.items():
+        digest.update(f"{criterion}={weight!r};".encode())
+        digest.update(np.ascontiguousarray(values[criterion][positions]).tobytes())
+    key = (id(ids), digest.digest(), top, samples, seed, concentration)
+    with _MEMO_LOCK:
+        cached = _MEMO.get(key)
+    if cached is not None and cached[0] is ids:
+        return cached[1]
+    result = Tradeoffs(
+        pareto=_pareto(ids, values, positions, top),
+        sensitivity=_sensitivity(ids, values, weights, positions, top, samples, seed, concentration),
     )
+    with _MEMO_LOCK:
+        _MEMO[key] = (ids, result)
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.pop(next(iter(_MEMO)))  # the oldest entry: dicts keep insertion order
+    return result

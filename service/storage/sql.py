@@ -127,16 +127,17 @@ class SqlDecisionStore:
     def _insert(self, conn: Connection, row: dict[str, Any]) -> bool:
         # Both SQLite and PostgreSQL have INSERT ... ON CONFLICT DO NOTHING, so concurrent saves of one id
         # (two replicas answering the same request) cannot fail; other databases fall back to a savepoint.
+        # RETURNING says whether a row went in (drivers differ on rowcount for this statement).
         if conn.dialect.name == "sqlite":
             from sqlalchemy.dialects import sqlite
 
             lite = sqlite.insert(records).values(**row).on_conflict_do_nothing(index_elements=["id"])
-            return conn.execute(lite).rowcount == 1
+            return conn.execute(lite.returning(records.c.id)).first() is not None
         if conn.dialect.name == "postgresql":
             from sqlalchemy.dialects import postgresql
 
             pg = postgresql.insert(records).values(**row).on_conflict_do_nothing(index_elements=["id"])
-            return conn.execute(pg).rowcount == 1
+            return conn.execute(pg.returning(records.c.id)).first() is not None
         try:
             with conn.begin_nested():
                 conn.execute(insert(records).values(**row))

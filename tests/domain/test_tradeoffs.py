@@ -85,7 +85,9 @@ def test_no_model_on_an_answers_front_is_dominated_by_an_eligible_model(
 
 def test_the_sensitivity_figures_are_reproducible(engine: Engine) -> None:
     first = _answer(engine, use_cases=["reasoning"]).tradeoffs
-    tradeoffs._draw.cache_clear()  # draw the weight vectors afresh: the seed alone must give the same figures
+    # Draw the weight vectors afresh and recompute: the seed alone must give the same figures.
+    tradeoffs._draw.cache_clear()
+    tradeoffs._MEMO.clear()
     second = _answer(engine, use_cases=["reasoning"]).tradeoffs
     assert first.model_dump_json() == second.model_dump_json()
 
@@ -170,6 +172,7 @@ def test_restricting_to_candidates_changes_no_figure() -> None:
     limit = tradeoffs._PRUNE_ABOVE
     try:
         tradeoffs._PRUNE_ABOVE = 10**9
+        tradeoffs._MEMO.clear()  # or the pruned result would be served again
         full = analyse(ids, values, weights, order, 10)
     finally:
         tradeoffs._PRUNE_ABOVE = limit
@@ -224,3 +227,12 @@ def test_with_no_eligible_model_the_trade_offs_are_empty(engine: Engine) -> None
     assert answer.tradeoffs.pareto.models == []
     assert answer.tradeoffs.sensitivity.leader is None
     assert answer.tradeoffs.sensitivity.smallest_change is None
+
+
+def test_a_repeated_analysis_is_served_from_memory_and_equals_a_fresh_one(engine: Engine) -> None:
+    first = _answer(engine, use_cases=["math"], limit=7).tradeoffs
+    assert _answer(engine, use_cases=["math"], limit=7).tradeoffs is first
+    tradeoffs._MEMO.clear()
+    assert _answer(engine, use_cases=["math"], limit=7).tradeoffs == first
+    other = _answer(engine, use_cases=["math"], limit=6).tradeoffs
+    assert len(other.sensitivity.models) == 6
