@@ -10,6 +10,7 @@ from litestar.exceptions import HTTPException, NotFoundException, ValidationExce
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from service.domain.errors import RequirementError, UnknownModelError
+from service.storage import StorageError
 
 __all__ = ["EXCEPTION_HANDLERS", "problem"]
 
@@ -54,6 +55,12 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     return problem(exc.status_code, "Request refused", str(exc.detail))
 
 
+def _storage(request: Request[Any, Any, Any], exc: StorageError) -> Response[Any]:
+    # The message names the (password-redacted) database URL: log it, do not send it to the caller.
+    log.error("decision records unavailable", path=request.url.path, error=str(exc))
+    return problem(503, "Decision records unavailable", "the decision records database could not be used; see the log")
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error", path=request.url.path)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "an unexpected error was logged")
@@ -64,5 +71,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     RequirementError: _requirement,
     UnknownModelError: _unknown,
     HTTPException: _http,
+    StorageError: _storage,
     Exception: _unexpected,
 }

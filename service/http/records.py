@@ -244,7 +244,7 @@ class RecordController(Controller):
     """
 
     path = RECORDS
-    tags = ["records"]
+    tags = ["recommendations"]
 
     @get(
         "/{record_id:str}",

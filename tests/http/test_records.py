@@ -280,3 +280,19 @@ def test_the_openapi_document_describes_the_record_routes(client: TestClient[Lit
     assert operations[("/v1/compare", "post")] == "compareModels"
     get_record = paths[f"{RECORDS}/{{record_id}}"]["get"]["responses"]["200"]["content"]["application/json"]
     assert get_record["schema"]["$ref"].endswith("/RecordedAnswer")
+
+
+def test_an_unusable_records_database_gives_503_not_500(engine: Engine, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    settings = Settings(
+        catalogue_dir=ROOT / "catalogue",
+        rules_dir=ROOT / "rules",
+        database_url=f"sqlite:///{blocker / 'advisor.db'}",
+    )
+    with TestClient(create_app(settings, engine=engine, clock=lambda: TODAY)) as client:
+        assert client.get("/v1/models").status_code == 200  # the catalogue works without the database
+        response = client.post(RECORDS, json=REQUEST)
+    assert response.status_code == 503
+    assert response.json()["title"] == "Decision records unavailable"
+    assert "a-file" not in response.text  # the database location stays in the log
