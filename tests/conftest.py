@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
 
 from service.domain.engine import Engine
 from service.loading.engine import build_engine
+
+# Tests that build an app without naming a database keep their decision records in memory, never in the
+# user's data directory.
+os.environ.setdefault("ADVISOR_DATABASE_URL", "sqlite://")
 
 REPO = Path(__file__).resolve().parent.parent
 CATALOGUE = REPO / "catalogue"

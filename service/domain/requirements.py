@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 from service.domain.rules import Criterion_, LicenceKind, UseCase
 
@@ -34,11 +34,18 @@ class IP(_Section):
 
     commercial_use: bool | None = Field(default=None, description="The model will be used commercially.")
     licence_kinds: list[LicenceKind] | None = Field(
-        default=None, description="Acceptable licence kinds: permissive, copyleft, custom."
+        default=None,
+        min_length=1,
+        description="Acceptable licence kinds: permissive, copyleft, custom. Omit for no constraint.",
     )
-    allowed_licences: list[str] | None = Field(default=None, description="Acceptable licence ids.")
+    allowed_licences: list[str] | None = Field(
+        default=None, min_length=1, description="Acceptable licence ids. Omit for no constraint."
+    )
     monthly_active_users: int | None = Field(
-        default=None, ge=0, description="Expected monthly active users, checked against licence user caps."
+        default=None,
+        ge=0,
+        le=100_000_000_000,
+        description="Expected monthly active users, checked against licence user caps.",
     )
     train_on_outputs: bool | None = Field(default=None, description="Outputs will be used to train other models.")
 
@@ -66,7 +73,7 @@ class Customisation(_Section):
 class Hardware(_Section):
     """The GPUs available for self-hosting."""
 
-    gpu_memory_gb: float | None = Field(default=None, gt=0, le=4096, description="Memory of one GPU in GB.")
+    gpu_memory_gb: float | None = Field(default=None, ge=1, le=4096, description="Memory of one GPU in GB.")
     gpu_count: int | None = Field(default=None, ge=1, le=100_000, description="Number of GPUs.")
     precision: Precision = Field(default="bf16", description="Weight precision: bf16, fp8 or int4.")
 
@@ -119,13 +126,20 @@ class Requirements(_Section):
             raise ValueError("list contains duplicates")
         return values
 
-    @model_validator(mode="after")
-    def _weights_or_profile(self) -> Requirements:
-        if self.weights is not None and self.profile is not None:
+    @field_validator("weights")
+    @classmethod
+    def _some_weight(cls, weights: dict[str, float] | None) -> dict[str, float] | None:
+        if weights is not None and not any(weights.values()):
+            raise ValueError("at least one weight must be positive")
+        return weights
+
+    @field_validator("profile")
+    @classmethod
+    def _not_with_weights(cls, profile: str | None, info: ValidationInfo) -> str | None:
+        # 'weights' is declared before 'profile', so it has been validated by now.
+        if profile is not None and info.data.get("weights") is not None:
             raise ValueError("give either 'weights' or 'profile', not both")
-        if self.weights is not None and not any(self.weights.values()):
-            raise ValueError("weights: at least one weight must be positive")
-        return self
+        return profile
 
     def normalised(self) -> Requirements:
         """The same request with list fields sorted, so equal requests compare and hash equal."""

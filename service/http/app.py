@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import get_args
 
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import RequestBody
 from litestar.plugins.pydantic import PydanticPlugin
+from pydantic import BaseModel
 
 from service import __version__
 from service.domain.engine import Engine
+from service.domain.requirements import Requirements
 from service.http.controllers import CatalogueController, HealthController, RecommendationController
 from service.http.errors import EXCEPTION_HANDLERS
 from service.http.records import CompareController, RecordController, StoreOpener
@@ -51,7 +55,7 @@ def create_app(
     def provide_records() -> DecisionStore:
         return open_records()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             RecommendationController,
             RecordController,
@@ -78,3 +82,33 @@ def create_app(
             path="/schema",
         ),
     )
+    _document_strictness(app)
+    return app
+
+
+def _request_models(root: type[BaseModel]) -> set[str]:
+    """Names of the pydantic models a request body is made of (the root and its nested sections)."""
+    names, stack = set(), [root]
+    while stack:
+        model = stack.pop()
+        if model.__name__ in names:
+            continue
+        names.add(model.__name__)
+        for field in model.model_fields.values():
+            for candidate in (field.annotation, *get_args(field.annotation)):
+                if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                    stack.append(candidate)
+    return names
+
+
+def _document_strictness(app: Litestar) -> None:
+    """Make the OpenAPI document say what the service does: request sections refuse unknown fields, and the
+    recommendation body may be omitted (it means "no constraints")."""
+    document = app.openapi_schema
+    schemas = document.components.schemas if document.components and document.components.schemas else {}
+    for name in _request_models(Requirements):
+        if name in schemas:
+            schemas[name].additional_properties = False
+    path = (document.paths or {}).get("/v1/recommendations")
+    if path is not None and path.post is not None and isinstance(path.post.request_body, RequestBody):
+        path.post.request_body.required = False

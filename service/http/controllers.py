@@ -6,8 +6,10 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Response, get, post
-from litestar.params import Parameter
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from service.domain.engine import Engine
 from service.domain.errors import UnknownModelError
@@ -19,6 +21,7 @@ from service.storage import DecisionStore
 __all__ = ["CatalogueController", "HealthController", "RecommendationController"]
 
 Clock = Callable[[], dt.date]
+_MODEL_FILTERS = frozenset({"family", "organisation", "licence", "licence_kind", "origin_country", "limit", "offset"})
 
 
 class RecommendationController(Controller):
@@ -42,17 +45,21 @@ class RecommendationController(Controller):
         sync_to_thread=True,  # the answer is written to the decision records database
     )
     def create(
-        self, engine: Engine, clock: Clock, records: DecisionStore, data: Requirements | None = None
+        self,
+        engine: NamedDependency[Engine],
+        clock: NamedDependency[Clock],
+        records: NamedDependency[DecisionStore],
+        data: JSONBody[Requirements | None] = None,
     ) -> Response[RecordedAnswer]:
         return answer_response(engine.recommend(data or Requirements(), clock()), engine, records)  # type: ignore[return-value]
 
     @get("/", operation_id="listRecommendations", summary="List stored decisions, newest first", sync_to_thread=True)
     def list_records(
         self,
-        engine: Engine,
-        records: DecisionStore,
-        limit: Annotated[int, Parameter(ge=1, le=100, description="Records per page.")] = 20,
-        offset: Annotated[int, Parameter(ge=0, description="Records to skip.")] = 0,
+        engine: NamedDependency[Engine],
+        records: NamedDependency[DecisionStore],
+        limit: Annotated[int, QueryParameter(ge=1, le=100, description="Records per page.")] = 20,
+        offset: Annotated[int, QueryParameter(ge=0, description="Records to skip.")] = 0,
     ) -> RecordPage:
         return record_page(engine, records, limit, offset)
 
@@ -66,15 +73,25 @@ class CatalogueController(Controller):
     @get("/models", operation_id="listModels", summary="List catalogue models, optionally filtered")
     async def list_models(
         self,
-        engine: Engine,
-        family: str | None = None,
-        organisation: str | None = None,
-        licence: str | None = None,
-        licence_kind: Literal["permissive", "copyleft", "custom"] | None = None,
-        origin_country: Annotated[str | None, Parameter(pattern=r"^[A-Z]{2}$")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=10_000)] = 1000,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        engine: NamedDependency[Engine],
+        request: Request[Any, Any, Any],
+        family: Annotated[str | None, QueryParameter(description="Model family, e.g. Qwen")] = None,
+        organisation: Annotated[str | None, QueryParameter(description="Organisation id, e.g. deepseek-ai")] = None,
+        licence: Annotated[str | None, QueryParameter(description="Licence id, e.g. mit")] = None,
+        licence_kind: Annotated[Literal["permissive", "copyleft", "custom"] | None, QueryParameter()] = None,
+        origin_country: Annotated[str | None, QueryParameter(pattern=r"^[A-Z]{2}$")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> dict[str, Any]:
+        unknown = sorted(set(request.query_params) - _MODEL_FILTERS)
+        if unknown:
+            raise ValidationException(
+                detail="unknown query parameter",
+                extra=[
+                    {"key": name, "message": f"unknown query parameter; known: {', '.join(sorted(_MODEL_FILTERS))}"}
+                    for name in unknown
+                ],
+            )
         items = []
         catalogue, rules = engine.catalogue, engine.rules
         for model_id in sorted(catalogue.models):
@@ -103,7 +120,7 @@ class CatalogueController(Controller):
         }
 
     @get("/models/{owner:str}/{name:str}", operation_id="getModel", summary="One model with every sourced fact")
-    async def get_model(self, engine: Engine, owner: str, name: str) -> ModelOut:
+    async def get_model(self, engine: NamedDependency[Engine], owner: FromPath[str], name: FromPath[str]) -> ModelOut:
         model_id = f"{owner}/{name}"
         model = engine.catalogue.models.get(model_id)
         if model is None:
@@ -115,31 +132,31 @@ class CatalogueController(Controller):
         )
 
     @get("/licences", operation_id="listLicences", summary="Every licence the catalogue uses")
-    async def list_licences(self, engine: Engine) -> dict[str, Any]:
+    async def list_licences(self, engine: NamedDependency[Engine]) -> dict[str, Any]:
         items = [licence_out(engine.rules.licences[i]) for i in sorted(engine.rules.licences)]
         return {"count": len(items), "items": items, "rules_version": engine.rules_version}
 
     @get("/licences/{licence_id:str}", operation_id="getLicence", summary="One licence and its duties")
-    async def get_licence(self, engine: Engine, licence_id: str) -> LicenceOut:
+    async def get_licence(self, engine: NamedDependency[Engine], licence_id: FromPath[str]) -> LicenceOut:
         licence = engine.rules.licences.get(licence_id)
         if licence is None:
             raise UnknownModelError("licence", licence_id)
         return licence_out(licence)
 
     @get("/profiles", operation_id="listProfiles", summary="Named weight sets")
-    async def list_profiles(self, engine: Engine) -> dict[str, Any]:
+    async def list_profiles(self, engine: NamedDependency[Engine]) -> dict[str, Any]:
         items = [profile_out(engine.rules.profiles[i]) for i in sorted(engine.rules.profiles)]
         return {"count": len(items), "items": items, "default": engine.rules.policy.default_profile}
 
     @get("/profiles/{profile_id:str}", operation_id="getProfile", summary="One profile")
-    async def get_profile(self, engine: Engine, profile_id: str) -> ProfileOut:
+    async def get_profile(self, engine: NamedDependency[Engine], profile_id: FromPath[str]) -> ProfileOut:
         profile = engine.rules.profiles.get(profile_id)
         if profile is None:
             raise UnknownModelError("profile", profile_id)
         return profile_out(profile)
 
     @get("/rules", operation_id="listRules", summary="Eligibility rules and scoring criteria")
-    async def list_rules(self, engine: Engine) -> dict[str, Any]:
+    async def list_rules(self, engine: NamedDependency[Engine]) -> dict[str, Any]:
         return {
             "rules_version": engine.rules_version,
             "eligibility": [
@@ -162,7 +179,7 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/ready", operation_id="ready", summary="Catalogue and rules are loaded")
-    async def ready(self, engine: Engine) -> dict[str, Any]:
+    async def ready(self, engine: NamedDependency[Engine]) -> dict[str, Any]:
         return {
             "status": "ready",
             "models": len(engine.catalogue.models),

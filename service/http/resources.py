@@ -77,6 +77,8 @@ def model_out(model: Model, organisation: Organisation, licence: Licence) -> Mod
         mode="json", exclude={"id", "name", "family", "organisation", "review_by", "notes"}, exclude_none=True
     )
     facts["origin_country"] = organisation.country.model_dump(mode="json", exclude_none=True)
+    # The developer's regulatory and provenance facts (Code of Practice, export controls, allegations), sourced.
+    facts["organisation"] = organisation.model_dump(mode="json", exclude={"id"}, exclude_none=True)
     return ModelOut(
         id=model.id,
         name=model.name,
