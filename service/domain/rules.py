@@ -51,17 +51,7 @@ Criterion_ = Literal[
 ]
 USE_CASES: tuple[str, ...] = get_args(UseCase)
 #: The scoring criteria, in the order answers list them.
-CRITERIA: tuple[str, ...] = (
-    "capability",
-    "openness",
-    "cost",
-    "adoption",
-    "ecosystem",
-    "hardware_efficiency",
-    "freshness",
-    "reasoning",
-    "eu_ai_act",
-)
+CRITERIA: tuple[str, ...] = get_args(Criterion_)
 
 #: Model-side fields a rule may test, with what they mean. The engine computes one column per field.
 MODEL_FIELDS: dict[str, str] = {
