@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from service.domain.errors import DataError
 from service.loading.sync.cli import add_sync_parser
 from service.records_cli import add_report_parser
@@ -14,12 +16,34 @@ from service.settings import get_settings
 __all__ = ["main"]
 
 
+def configure_logging(level: str) -> None:
+    """One JSON object per log line, for log shippers. Tracebacks are structured and carry no local
+    variables, so a request's data never lands in the log."""
+    import logging
+
+    import structlog
+    from structlog.tracebacks import ExceptionDictTransformer
+
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
+        cache_logger_on_first_use=True,
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.http.app import create_app
 
     settings = get_settings()
+    configure_logging(settings.log_level)
     try:
         app = create_app(settings)
     except DataError as exc:
@@ -77,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``advisor`` console script."""
     args = build_parser().parse_args(argv)
+    try:
+        get_settings()
+    except ValidationError as exc:
+        # Settings come from ADVISOR_* environment variables: name the variable and the problem.
+        for error in exc.errors():
+            name = "ADVISOR_" + "_".join(str(part) for part in error["loc"]).upper()
+            print(f"invalid setting {name}: {error['msg']}", file=sys.stderr)
+        return 2
     status: int = args.handler(args)
     return status
 

@@ -22,7 +22,7 @@ __all__ = [
 Precision = Literal["bf16", "fp8", "int4"]
 Deployment = Literal["self_hosted", "private_cloud", "api"]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-ModelId = Annotated[str, StringConstraints(min_length=3, max_length=200, pattern=r"^[^/\s]+/[^/\s]+$")]
+ModelId = Annotated[str, Field(min_length=3, max_length=200, pattern=r"^[^/\s]+/[^/\s]+$")]
 
 
 class _Section(BaseModel):
@@ -111,7 +111,7 @@ class Requirements(_Section):
     min_context_tokens: int | None = Field(default=None, ge=1, le=100_000_000)
     reasoning: Literal["required", "preferred", "any"] = "any"
     weights: dict[Criterion_, Annotated[float, Field(ge=0, le=1_000_000)]] | None = Field(
-        default=None, description="Criterion weights; give this or a profile, not both."
+        default=None, min_length=1, description="Criterion weights; give this or a profile, not both."
     )
     profile: str | None = Field(default=None, description="Profile id (see GET /v1/profiles).")
     limit: int = Field(default=5, ge=1, le=100, description="How many recommendations to return.")

@@ -9,7 +9,15 @@ from typing import get_args
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import RequestBody
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Reference,
+    RequestBody,
+    Schema,
+)
 from litestar.plugins.pydantic import PydanticPlugin
 from pydantic import BaseModel
 
@@ -17,7 +25,7 @@ from service import __version__
 from service.domain.engine import Engine
 from service.domain.requirements import Requirements
 from service.http.controllers import CatalogueController, HealthController, RecommendationController
-from service.http.errors import EXCEPTION_HANDLERS
+from service.http.errors import EXCEPTION_HANDLERS, PROBLEM_SCHEMA
 from service.http.records import CompareController, RecordController, StoreOpener
 from service.loading.engine import build_engine
 from service.settings import Settings, get_settings
@@ -102,13 +110,62 @@ def _request_models(root: type[BaseModel]) -> set[str]:
 
 
 def _document_strictness(app: Litestar) -> None:
-    """Make the OpenAPI document say what the service does: request sections refuse unknown fields, and the
-    recommendation body may be omitted (it means "no constraints")."""
+    """Make the OpenAPI document say what the service does: request sections refuse unknown fields, the
+    recommendation body may be omitted (it means "no constraints"), and every error has the same body."""
     document = app.openapi_schema
-    schemas = document.components.schemas if document.components and document.components.schemas else {}
+    if document.components is None:
+        document.components = Components()
+    if document.components.schemas is None:
+        document.components.schemas = {}
+    schemas = document.components.schemas
     for name in _request_models(Requirements):
         if name in schemas:
             schemas[name].additional_properties = False
+    schemas["Problem"] = PROBLEM_SCHEMA
+    for route, item in (document.paths or {}).items():
+        for method in ("get", "post"):
+            operation = getattr(item, method)
+            if operation is None:
+                continue
+            responses = operation.responses if operation.responses is not None else {}
+            operation.responses = responses
+            codes = {code for code in responses if code.startswith(("4", "5"))}
+            if "{" in route:
+                codes.add("404")
+            if method == "post":
+                codes |= {"400", "413", "422"}
+            if route.startswith("/v1/recommendations") and route != "/v1/recommendations/{record_id}/report":
+                codes.add("503")
+            if route.endswith("/rerun"):
+                responses["200"] = OpenAPIResponse(
+                    description="That decision is already stored: the stored record",
+                    content=responses["201"].content if isinstance(responses.get("201"), OpenAPIResponse) else None,
+                )
+            if route.endswith("/report"):
+                codes |= {"400", "503"}
+                responses["200"] = OpenAPIResponse(
+                    description="The procurement report",
+                    content={
+                        "text/markdown": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
+                        "text/html": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
+                    },
+                )
+            for code in sorted(codes):
+                responses[code] = OpenAPIResponse(
+                    description=_ERROR_DESCRIPTIONS.get(code, "Error"),
+                    content={
+                        "application/json": OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))
+                    },
+                )
     path = (document.paths or {}).get("/v1/recommendations")
     if path is not None and path.post is not None and isinstance(path.post.request_body, RequestBody):
         path.post.request_body.required = False
+
+
+_ERROR_DESCRIPTIONS = {
+    "400": "Malformed JSON, an unknown field, a wrong type or an out-of-range value; errors[] names each field",
+    "404": "No such id",
+    "413": "The request body is larger than the configured limit",
+    "422": "Well-formed, but names an unknown profile, licence or model id; errors[] names the field",
+    "503": "The decision-record store is unavailable",
+}

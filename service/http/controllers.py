@@ -59,7 +59,7 @@ class RecommendationController(Controller):
         engine: NamedDependency[Engine],
         records: NamedDependency[DecisionStore],
         limit: Annotated[int, QueryParameter(ge=1, le=100, description="Records per page.")] = 20,
-        offset: Annotated[int, QueryParameter(ge=0, description="Records to skip.")] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000_000, description="Records to skip.")] = 0,
     ) -> RecordPage:
         return record_page(engine, records, limit, offset)
 
@@ -81,7 +81,7 @@ class CatalogueController(Controller):
         licence_kind: Annotated[Literal["permissive", "copyleft", "custom"] | None, QueryParameter()] = None,
         origin_country: Annotated[str | None, QueryParameter(pattern=r"^[A-Z]{2}$")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000_000)] = 0,
     ) -> dict[str, Any]:
         unknown = sorted(set(request.query_params) - _MODEL_FILTERS)
         if unknown:

@@ -7,22 +7,53 @@ from typing import Any
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from service.domain.errors import RequirementError, UnknownModelError
 from service.storage import StorageError
 
-__all__ = ["EXCEPTION_HANDLERS", "problem"]
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_SCHEMA", "problem"]
 
 log = structlog.get_logger("advisor.http")
 
 
-def problem(status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None) -> Response[Any]:
+#: The OpenAPI schema of every error body this module produces.
+PROBLEM_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["status", "title", "detail"],
+    properties={
+        "status": Schema(type=OpenAPIType.INTEGER, description="The HTTP status code"),
+        "title": Schema(type=OpenAPIType.STRING),
+        "detail": Schema(type=OpenAPIType.STRING),
+        "errors": Schema(
+            type=OpenAPIType.ARRAY,
+            description="For input errors: each field that is wrong and what is wrong with it",
+            items=Schema(
+                type=OpenAPIType.OBJECT,
+                required=["field", "problem"],
+                properties={
+                    "field": Schema(type=OpenAPIType.STRING, description="Dotted path, e.g. ip.commercial_use"),
+                    "problem": Schema(type=OpenAPIType.STRING),
+                },
+            ),
+        ),
+    },
+)
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
     """A JSON error body: ``status``, ``title``, ``detail`` and, for input errors, ``errors[].field/problem``."""
     body: dict[str, Any] = {"status": status, "title": title, "detail": detail}
     if errors is not None:
         body["errors"] = errors
-    return Response(body, status_code=status, media_type=MediaType.JSON)
+    return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
 def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -52,7 +83,8 @@ def _unknown(_: Request[Any, Any, Any], exc: UnknownModelError) -> Response[Any]
 def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if isinstance(exc, NotFoundException):
         return problem(404, "Not found", str(exc.detail))
-    return problem(exc.status_code, "Request refused", str(exc.detail))
+    # Keep the exception's headers: a 405 must say which methods are allowed (Allow).
+    return problem(exc.status_code, "Request refused", str(exc.detail), headers=dict(exc.headers or {}))
 
 
 def _storage(request: Request[Any, Any, Any], exc: StorageError) -> Response[Any]:
