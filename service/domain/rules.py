@@ -274,6 +274,7 @@ class Profile(Strict):
     id: str
     name: str
     description: str
+    review_by: dt.date = Field(description="Date by which a person should re-check these weights.")
     weights: dict[Criterion_, Annotated[float, Field(ge=0)]]
 
     @model_validator(mode="after")

@@ -68,6 +68,7 @@ class ProfileOut(_Out):
     id: str
     name: str
     description: str
+    review_by: dt.date
     weights: dict[str, float]
 
 
