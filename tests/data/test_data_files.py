@@ -173,3 +173,11 @@ def test_a_permissive_licence_must_be_osi_approved(tmp_path: Path) -> None:
     with pytest.raises(DataError) as caught:
         load_rules(rules)
     assert any(where == str(path) and "OSI-approved" in problem for where, _, problem in caught.value.problems)
+
+
+def test_every_model_file_is_in_canonical_form_so_sync_diffs_show_only_real_changes() -> None:
+    from service.loading.files import dump_model_file, model_path
+
+    catalogue = load_catalogue(CATALOGUE)
+    for model_id, model in catalogue.models.items():
+        assert model_path(CATALOGUE, model_id).read_text(encoding="utf-8") == dump_model_file(model), model_id
