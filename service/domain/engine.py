@@ -44,6 +44,22 @@ __all__ = ["Engine"]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 SIGNAL_PREFIXES = ("adoption.", "offer:")
+#: Facts about a published checkpoint that do not change once true (its size, window, release date, scores
+#: as reported). An old date on them is not staleness; the entry's review_by date covers re-checking them.
+FIXED_FACTS = frozenset(
+    {
+        "parameters_total_b",
+        "parameters_active_b",
+        "context_tokens",
+        "released",
+        "architecture",
+        "input_modalities",
+        "output_modalities",
+        "reasoning",
+        "training_data",
+        "training_compute_flop",
+    }
+)
 
 
 def _round(value: float, places: int = 6) -> float:
@@ -642,6 +658,8 @@ class _Context:
             if key in seen:
                 continue
             seen.add(key)
+            if item.fact in FIXED_FACTS or item.fact.startswith("benchmark "):
+                continue
             age = (today - item.as_of).days
             limit = (
                 policy.signal_max_age_days

@@ -153,3 +153,16 @@ def test_preferring_reasoning_adds_the_reasoning_criterion(engine: Engine) -> No
     answer = ask(engine, {"reasoning": "preferred"})
     assert answer.weights["reasoning"] > 0
     assert ask(engine, {}).weights["reasoning"] == 0
+
+
+def test_an_old_date_on_a_fixed_fact_is_not_called_stale(engine: Engine) -> None:
+    import datetime as dt
+
+    later = dt.date(2028, 1, 1)
+    answer = engine.recommend(
+        Requirements(explain=["moonshotai/Kimi-K2-Instruct"], hardware={"gpu_memory_gb": 80, "gpu_count": 2}), later
+    )
+    stale = {c.fact for c in answer.explained[0].caveats if c.kind == "stale"}
+    assert "parameters_total_b" not in stale
+    overdue = {c.fact for c in answer.explained[0].caveats if c.kind == "review_overdue"}
+    assert "model moonshotai/Kimi-K2-Instruct" in overdue, "the entry's review date still asks for a re-check"
