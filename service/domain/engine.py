@@ -207,7 +207,8 @@ class Engine:
         context.every_criterion = every_criterion
         recommendations = [context.assess(i, "recommended", rank_of[i], float(score[i])) for i in order[: req.limit]]
         excluded = [
-            Exclusion(model_id=f.ids[i], reasons=context.failures(i)) for i in np.flatnonzero(excluded_mask).tolist()
+            Exclusion.model_construct(model_id=f.ids[i], reasons=context.failures(i))
+            for i in np.flatnonzero(excluded_mask).tolist()
         ]
         explained = []
         for model_id in req.explain:
@@ -347,6 +348,20 @@ class _Context:
         values["fit.gpus_needed"] = f"{int(self.gpus[i])}" if known else "unknown"
         return values
 
+    def _hardware_evidence(self) -> Evidence:
+        """The memory rule as evidence, built once per request."""
+        cached: Evidence | None = getattr(self, "_hw_evidence", None)
+        if cached is None:
+            hw = self.engine.rules.hardware
+            cached = Evidence(
+                fact="hardware memory rule",
+                value=f"{hw.bytes_per_parameter[self.req.hardware.precision]} bytes per parameter plus stated allowances",
+                source=hw.source,
+                as_of=hw.as_of,
+            )
+            self._hw_evidence = cached
+        return cached
+
     def _rule_evidence(self, rule: Any, i: int) -> tuple[list[Evidence], list[str]]:
         evidence: list[Evidence] = []
         missing: list[str] = []
@@ -358,17 +373,8 @@ class _Context:
                 continue
             if check.field.startswith("fit."):
                 model = self.f.models[i]
-                evidence.extend(fact_evidence("parameters_total_b", model.parameters_total_b))
-                hw = self.engine.rules.hardware
-                evidence.append(
-                    Evidence(
-                        fact="hardware memory rule",
-                        value=f"{hw.bytes_per_parameter[self.req.hardware.precision]} "
-                        "bytes per parameter plus stated allowances",
-                        source=hw.source,
-                        as_of=hw.as_of,
-                    )
-                )
+                evidence.extend(self.f.columns["model.parameters_total_b"].evidence[i])
+                evidence.append(self._hardware_evidence())
                 if model.parameters_total_b is None:
                     missing.append("parameters_total_b")
                 continue
@@ -387,6 +393,7 @@ class _Context:
             if only_failures and not (failed[i] or unknown[i]):
                 continue
             evidence, missing = self._rule_evidence(rule, i)
+            outcome: Literal["passed", "failed", "unknown"]
             if failed[i]:
                 outcome, template = "failed", rule.message
             elif unknown[i]:
@@ -396,8 +403,9 @@ class _Context:
                 )
             else:
                 outcome, template = "passed", rule.pass_message
+            # Built from validated data only, so validation is skipped: a strict request can exclude thousands.
             result.append(
-                RuleOutcome(
+                RuleOutcome.model_construct(
                     rule_id=rule.id,
                     rule_version=rule.version,
                     requirement=rule.requirement,
