@@ -353,9 +353,10 @@ class _Context:
         cached: Evidence | None = getattr(self, "_hw_evidence", None)
         if cached is None:
             hw = self.engine.rules.hardware
+            per_parameter = hw.bytes_per_parameter[self.req.hardware.precision]
             cached = Evidence(
                 fact="hardware memory rule",
-                value=f"{hw.bytes_per_parameter[self.req.hardware.precision]} bytes per parameter plus stated allowances",
+                value=f"{per_parameter} bytes per parameter plus stated allowances",
                 source=hw.source,
                 as_of=hw.as_of,
             )
