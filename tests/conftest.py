@@ -7,9 +7,16 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from service.domain.engine import Engine
 from service.loading.engine import build_engine
+
+# CI runs a fixed sequence of examples (HYPOTHESIS_PROFILE=ci, set by .ci/run) so that a landing never
+# depends on luck; local runs explore new examples each time.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 # Tests that build an app without naming a database keep their decision records in memory, never in the
 # user's data directory.

@@ -93,6 +93,16 @@ def _storage(request: Request[Any, Any, Any], exc: StorageError) -> Response[Any
     return problem(503, "Decision records unavailable", "the decision records database could not be used; see the log")
 
 
+def _undecodable(_: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[Any]:
+    # The JSON decoder lets invalid UTF-8 inside a string escape as UnicodeDecodeError: it is still bad input.
+    return problem(
+        400,
+        "Invalid request",
+        "the body is not valid UTF-8",
+        [{"field": "(body)", "problem": f"not valid UTF-8: {exc.reason}"}],
+    )
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error", path=request.url.path)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "an unexpected error was logged")
@@ -104,5 +114,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     UnknownModelError: _unknown,
     HTTPException: _http,
     StorageError: _storage,
+    UnicodeDecodeError: _undecodable,
     Exception: _unexpected,
 }

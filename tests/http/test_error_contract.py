@@ -69,3 +69,10 @@ def test_routes_with_ids_document_404_and_posts_document_422(document: dict[str,
 def test_the_report_is_documented_as_markdown_or_html(document: dict[str, Any]) -> None:
     content = document["paths"]["/v1/recommendations/{record_id}/report"]["get"]["responses"]["200"]["content"]
     assert set(content) == {"text/markdown", "text/html"}
+
+
+@pytest.mark.parametrize("body", [b'"\x80"', b'{"profile": "\xff"}', b'{"ip": {"allowed_licences": ["\xc3("]}}'])
+def test_invalid_utf8_inside_json_is_a_400_not_a_server_error(client: TestClient[Any], body: bytes) -> None:
+    response = client.post("/v1/recommendations", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "(body)"
