@@ -1,4 +1,4 @@
-"""The ``advisor`` command line: ``advisor serve``, ``advisor check``, ``advisor schema``, ``advisor report``."""
+"""The ``advisor`` command line: ``serve``, ``check``, ``schema``, ``catalogue sync`` and ``report``."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from service.domain.rules import Check, Condition, EligibilityRule
+from service.domain.rules import Condition, EligibilityRule
 
 __all__ = ["Verdict", "evaluate_checks", "format_message", "request_value", "rule_applies"]
 
@@ -110,14 +110,6 @@ def evaluate_checks(
     return failed, unknown
 
 
-def check_fields(rule: EligibilityRule) -> list[str]:
-    """The model fields a rule reads."""
-    return [check.field for check in rule.checks]
-
-
 def format_message(template: str, values: Mapping[str, str]) -> str:
     """Fill ``{field.path}`` placeholders from ``values``; an unknown placeholder reads 'unknown'."""
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), "unknown"), template)
-
-
-__all__ += ["Check", "check_fields"]

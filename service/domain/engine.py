@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -688,33 +687,22 @@ class _Context:
                         ),
                     )
                 )
-        if m.review_by < today:
-            result.append(
-                Caveat(
-                    kind="review_overdue",
-                    fact=f"model {m.id}",
-                    as_of=m.review_by,
-                    message=(f"The catalogue entry for {m.name} was due for review on {m.review_by.isoformat()}."),
-                )
-            )
-        if lic.review_by < today:
-            result.append(
-                Caveat(
-                    kind="review_overdue",
-                    fact=f"licence {lic.id}",
-                    as_of=lic.review_by,
-                    message=(f"The licence summary of {lic.name} was due for review on {lic.review_by.isoformat()}."),
-                )
-            )
-        for rule in rules:
-            rule_spec = self.engine.rules.eligibility[rule.rule_id]
-            if rule_spec.review_by < today:
+        due = [
+            (m.review_by, f"model {m.id}", f"The catalogue entry for {m.name}"),
+            (lic.review_by, f"licence {lic.id}", f"The licence summary of {lic.name}"),
+            *(
+                (self.engine.rules.eligibility[r.rule_id].review_by, f"rule {r.rule_id}", f"Rule {r.rule_id}")
+                for r in rules
+            ),
+        ]
+        for review_by, fact, what in due:
+            if review_by < today:
                 result.append(
                     Caveat(
                         kind="review_overdue",
-                        fact=f"rule {rule.rule_id}",
-                        as_of=rule_spec.review_by,
-                        message=f"Rule {rule.rule_id} was due for review on {rule_spec.review_by.isoformat()}.",
+                        fact=fact,
+                        as_of=review_by,
+                        message=f"{what} was due for review on {review_by.isoformat()}.",
                     )
                 )
         result.extend(self.regulatory.caveats(i))
@@ -780,6 +768,4 @@ class _Context:
             f"Evaluated on {self.evaluated_on.isoformat()}; freshness and staleness are measured to that date.",
             *self.regulatory.method(),
         ]
-        if math.isfinite(self.gpu_size):
-            return lines
-        return lines  # pragma: no cover
+        return lines

@@ -305,7 +305,13 @@ class Policy(Strict):
 
     default_profile: str
     signal_max_age_days: int = Field(gt=0, description="Adoption and price facts older than this are stale.")
-    fact_max_age_days: int = Field(gt=0, description="Other facts older than this are flagged for review.")
+    fact_max_age_days: int = Field(
+        gt=0,
+        description=(
+            "Other facts that can change (licence terms, country, counts) older than this are flagged; a "
+            "checkpoint's fixed facts (size, context, release, reported scores) are not."
+        ),
+    )
     max_limit: int = Field(gt=0)
     preferred_reasoning_weight: float = Field(ge=0)
     review_by: dt.date

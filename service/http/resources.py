@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from service.domain.catalogue import Model, Organisation
-from service.domain.rules import Criterion, EligibilityRule, Licence, Profile
+from service.domain.rules import Licence, Profile
 
 __all__ = ["LicenceOut", "ModelOut", "ProfileOut", "licence_out", "model_out", "profile_out"]
 
@@ -110,6 +110,3 @@ def licence_out(licence: Licence) -> LicenceOut:
 def profile_out(profile: Profile) -> ProfileOut:
     """The public view of a profile."""
     return ProfileOut.model_validate(profile.model_dump())
-
-
-__all__ += ["Criterion", "EligibilityRule"]

@@ -20,24 +20,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.contract_fields import ANSWER_FIELDS, LICENCE_FIELDS, MODEL_FIELDS, RECOMMENDATION_FIELDS
+
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT_CHECK = ROOT.parent / "shared" / "contract" / "check"
 READY_TIMEOUT_S = 30.0
-MODEL_FIELDS = [
-    "id",
-    "name",
-    "family",
-    "organisation",
-    "origin_country",
-    "licence",
-    "parameters_total_b",
-    "parameters_active_b",
-    "context_tokens",
-    "released",
-]
-LICENCE_FIELDS = ["id", "name", "kind", "commercial_use"]
-ANSWER_FIELDS = ["id", "catalogue_version", "rules_version", "recommendations", "excluded"]
-RECOMMENDATION_FIELDS = ["rank", "model_id", "score", "reasons", "criteria", "obligations", "fit", "caveats"]
 
 
 def _free_port() -> int:

@@ -23,6 +23,7 @@ from service.domain.requirements import IP, Customisation, Hardware, Privacy, Re
 from service.domain.rules import CRITERIA, USE_CASES
 from service.http.app import create_app
 from service.settings import Settings
+from tests.contract_fields import ANSWER_FIELDS, LICENCE_FIELDS, MODEL_FIELDS, RECOMMENDATION_FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 25)
@@ -30,21 +31,6 @@ SETTINGS = Settings(catalogue_dir=ROOT / "catalogue", rules_dir=ROOT / "rules")
 RECOMMENDATIONS = "/v1/recommendations"
 JSON_HEADERS = {"Content-Type": "application/json"}
 
-MODEL_FIELDS = [
-    "id",
-    "name",
-    "family",
-    "organisation",
-    "origin_country",
-    "licence",
-    "parameters_total_b",
-    "parameters_active_b",
-    "context_tokens",
-    "released",
-]
-LICENCE_FIELDS = ["id", "name", "kind", "commercial_use"]
-ANSWER_FIELDS = ["id", "catalogue_version", "rules_version", "recommendations", "excluded"]
-RECOMMENDATION_FIELDS = ["rank", "model_id", "score", "reasons", "criteria", "obligations", "fit", "caveats"]
 FIT_FIELDS = ["precision", "memory_gb", "gpus_needed", "allows_for"]
 
 # A request that sets every field of the request sketch in the design.
