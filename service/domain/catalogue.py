@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from service.domain.architecture import Transformer, WeightFormat
 from service.domain.facts import Fact, Strict
 from service.domain.regulatory import CodeOfPractice, ComputeEstimate, ExportControls, ProvenanceAllegation
 
@@ -144,6 +145,16 @@ class ModelFile(Strict):
     training_compute_flop: ComputeEstimate | None = Field(
         default=None, description="Estimated cumulative training compute (FLOP); null when no estimate exists."
     )
+    transformer: Transformer | None = Field(
+        default=None,
+        description="Architecture facts from the model's config.json (layers, attention and its dimensions, "
+        "experts) with one source and date; null when not recorded.",
+    )
+    released_formats: Fact[list[WeightFormat]] | None = Field(
+        default=None,
+        description="Weight formats the developer itself releases checkpoints in (bf16, fp8, mxfp4, nvfp4, "
+        "int4); third-party quantisations do not count.",
+    )
     benchmarks: Benchmarks = Benchmarks()
     adoption: Adoption = Adoption()
     offers: list[Offer] = []
@@ -167,6 +178,9 @@ class ModelFile(Strict):
             raise ValueError(f"parameters_active_b ({active.value}) exceeds parameters_total_b ({total.value})")
         if self.context_tokens is not None and self.context_tokens.value <= 0:
             raise ValueError("context_tokens must be positive")
+        formats = self.released_formats
+        if formats is not None and (not formats.value or len(set(formats.value)) != len(formats.value)):
+            raise ValueError("released_formats must list each format once and at least one")
         return self
 
 
