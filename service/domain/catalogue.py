@@ -1,4 +1,4 @@
-"""Catalogue records: organisations, models and the hosted offers for them.
+"""Catalogue records: organisations, models, the hosted offers for them and leaderboard snapshots.
 
 A model's id is its Hugging Face repo id (``owner/name``) and comes from its file path
 (``catalogue/models/<owner>/<name>.toml``); an organisation's id is its Hugging Face namespace
@@ -16,12 +16,11 @@ from pydantic import Field, field_validator, model_validator
 
 from service.domain.architecture import Transformer, WeightFormat
 from service.domain.facts import Fact, Strict
+from service.domain.measurements import Leaderboard, Measurement
 from service.domain.regulatory import CodeOfPractice, ComputeEstimate, ExportControls, ProvenanceAllegation
 
 __all__ = [
-    "BENCHMARKS",
     "Adoption",
-    "Benchmarks",
     "Catalogue",
     "Model",
     "ModelFile",
@@ -36,19 +35,6 @@ Modality = Literal["text", "image", "audio", "video"]
 ReasoningMode = Literal["none", "hybrid", "always"]
 TrainingData = Literal["weights_only", "open"]
 
-#: Benchmarks the catalogue records, with their display names. Scores are on a 0-100 scale.
-BENCHMARKS: dict[str, str] = {
-    "mmlu_pro": "MMLU-Pro",
-    "gpqa_diamond": "GPQA Diamond",
-    "aime_2025": "AIME 2025",
-    "aime_2024": "AIME 2024",
-    "livecodebench": "LiveCodeBench",
-    "swe_bench_verified": "SWE-bench Verified",
-    "hle": "Humanity's Last Exam",
-    "bfcl": "BFCL",
-    "tau_bench": "tau-bench",
-}
-
 _RELEASED = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
@@ -58,28 +44,6 @@ def parse_released(text: str) -> dt.date:
     if len(text) == 7:
         return dt.date.fromisoformat(text + "-01")
     return dt.date.fromisoformat(text)
-
-
-class Benchmarks(Strict):
-    """Developer- or third-party-reported scores (0-100). Not comparable across models: see each note."""
-
-    mmlu_pro: Fact[float] | None = None
-    gpqa_diamond: Fact[float] | None = None
-    aime_2025: Fact[float] | None = None
-    aime_2024: Fact[float] | None = None
-    livecodebench: Fact[float] | None = None
-    swe_bench_verified: Fact[float] | None = None
-    hle: Fact[float] | None = None
-    bfcl: Fact[float] | None = None
-    tau_bench: Fact[float] | None = None
-
-    @model_validator(mode="after")
-    def _scores_are_percentages(self) -> Benchmarks:
-        for name in BENCHMARKS:
-            fact = getattr(self, name)
-            if fact is not None and not 0 <= fact.value <= 100:
-                raise ValueError(f"{name}: score {fact.value} is outside 0-100")
-        return self
 
 
 class Adoption(Strict):
@@ -155,7 +119,9 @@ class ModelFile(Strict):
         description="Weight formats the developer itself releases checkpoints in (bf16, fp8, mxfp4, nvfp4, "
         "int4); third-party quantisations do not count.",
     )
-    benchmarks: Benchmarks = Benchmarks()
+    measurements: list[Measurement] = Field(
+        default=[], description="Results on benchmark variants (rules/benchmarks/), each sourced and dated."
+    )
     adoption: Adoption = Adoption()
     offers: list[Offer] = []
     notes: str | None = None
@@ -231,7 +197,16 @@ class Organisation(OrganisationFile):
 
 
 class Catalogue(Strict):
-    """Every model and organisation, keyed by id, in a stable order."""
+    """Every model, organisation and leaderboard snapshot, keyed by id, in a stable order."""
 
     models: dict[str, Model]
     organisations: dict[str, Organisation]
+    leaderboards: dict[str, Leaderboard] = {}
+
+    def measurements(self) -> dict[str, list[Measurement]]:
+        """Every model's measurements: its own file's, then each leaderboard snapshot's entry (by snapshot id)."""
+        result = {model_id: list(model.measurements) for model_id, model in self.models.items()}
+        for snapshot_id in sorted(self.leaderboards):
+            for model_id, measurement in self.leaderboards[snapshot_id].measurements(snapshot_id).items():
+                result[model_id].append(measurement)
+        return result

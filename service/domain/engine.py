@@ -28,12 +28,12 @@ from service.domain.answer import (
     Obligation,
     RuleOutcome,
 )
-from service.domain.catalogue import BENCHMARKS, Catalogue
+from service.domain.catalogue import Catalogue
 from service.domain.compliance import ComplianceFeatures, ComplianceRequest
 from service.domain.conditions import evaluate_checks, format_message, rule_applies
 from service.domain.errors import RequirementError
 from service.domain.facts import Evidence
-from service.domain.features import Features, compile_features, fact_evidence
+from service.domain.features import Features, compile_features, fact_evidence, measurement_evidence
 from service.domain.requirements import Requirements
 from service.domain.rules import CRITERIA, RuleSet
 from service.domain.tradeoffs import analyse
@@ -427,18 +427,18 @@ class _Context:
         org = self.engine.catalogue.organisations[m.organisation]
         if criterion == "capability":
             spec = self.engine.rules.criteria["capability"].use_cases or {}
+            benchmarks = self.engine.rules.benchmarks
             evidence: list[Evidence] = []
             parts = []
             for case in self.cases:
                 names = spec.get(case, [])
-                recorded = [n for n in names if n == "context_tokens" or getattr(m.benchmarks, n) is not None]
                 if "context_tokens" in names:
                     evidence.extend(fact_evidence("context_tokens", m.context_tokens))
-                for name in recorded:
-                    if name != "context_tokens":
-                        evidence.extend(fact_evidence(f"benchmark {BENCHMARKS[name]}", getattr(m.benchmarks, name)))
-                shown = ", ".join(BENCHMARKS.get(n, n) for n in names)
-                parts.append(f"{case}: {self.f.use_case_value[case][i]:.2f} from {len(recorded)} of [{shown}]")
+                used = [x for x in self.f.measurements[i] if x.benchmark in names]
+                evidence.extend(measurement_evidence(x, benchmarks[x.benchmark].name) for x in used)
+                shown = ", ".join(benchmarks[n].name if n in benchmarks else n for n in names)
+                count = len(used) + (1 if "context_tokens" in names and m.context_tokens else 0)
+                parts.append(f"{case}: {self.f.use_case_value[case][i]:.2f} from {count} measurement(s) on [{shown}]")
             return "; ".join(parts), evidence
         if criterion == "openness":
             lic = self.f.licences[i]

@@ -13,11 +13,12 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from service.domain.catalogue import BENCHMARKS, Catalogue, Model
+from service.domain.catalogue import Catalogue, Model
 from service.domain.facts import Evidence, Fact
+from service.domain.measurements import Measurement
 from service.domain.rules import Licence, RuleSet
 
-__all__ = ["Column", "Features", "compile_features", "fact_evidence"]
+__all__ = ["Column", "Features", "compile_features", "fact_evidence", "measurement_evidence"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -53,6 +54,7 @@ class Features:
     criterion_known: dict[str, BoolArray]
     released_ordinal: FloatArray
     hardware_efficiency: dict[tuple[str, str], FloatArray]
+    measurements: tuple[tuple[Measurement, ...], ...]
 
 
 def fact_evidence(name: str, fact: Fact[Any] | None) -> tuple[Evidence, ...]:
@@ -68,6 +70,25 @@ def fact_evidence(name: str, fact: Fact[Any] | None) -> tuple[Evidence, ...]:
             note=fact.note,
             source_kind=fact.source_kind,
         ),
+    )
+
+
+def measurement_evidence(measurement: Measurement, name: str) -> Evidence:
+    """A measurement as cited in an answer: the variant's name, who measured it, mode and setting."""
+    detail = [f"measured by {measurement.measured_by.replace('_', ' ')}"]
+    if measurement.mode:
+        detail.append(f"{measurement.mode.replace('_', '-')} mode")
+    if measurement.setting:
+        detail.append(measurement.setting)
+    if measurement.note:
+        detail.append(measurement.note)
+    return Evidence(
+        fact=f"benchmark {name}",
+        value=measurement.value,
+        source=measurement.source,
+        as_of=measurement.as_of,
+        note="; ".join(detail),
+        source_kind=measurement.source_kind,
     )
 
 
@@ -230,11 +251,19 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
         key: _log_scale(np.nan_to_num(mem, nan=1.0), total_known, invert=True) for key, mem in memory_gb.items()
     }
 
-    # Capability per use case: mean of the use case's recorded benchmarks (percent / 100).
+    # Capability per use case: mean of the model's measurements on the use case's variants (percent / 100).
     capability = rules.criteria["capability"]
     use_case_value: dict[str, FloatArray] = {}
     use_case_known: dict[str, BoolArray] = {}
-    bench = {name: _num([getattr(m.benchmarks, name) for m in models]) for name in BENCHMARKS}
+    measured = catalogue.measurements()
+    bench: dict[str, tuple[FloatArray, BoolArray]] = {}
+    for name, benchmark in rules.benchmarks.items():
+        if benchmark.scale != "percent":
+            continue
+        found = [[x.value for x in measured[m.id] if x.benchmark == name] for m in models]
+        mean = np.array([float(np.mean(v)) if v else np.nan for v in found], dtype=np.float64)
+        bench[name] = (mean, ~np.isnan(mean))
+    absent = (np.full(n, np.nan), np.zeros(n, dtype=bool))
     context, context_known = _num([m.context_tokens for m in models])
     low, high = capability.long_context_bounds or (32_768, 1_048_576)
     context_scaled = np.clip((np.log2(np.nan_to_num(context, nan=1.0)) - math.log2(low)) / math.log2(high / low), 0, 1)
@@ -244,7 +273,7 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
             if name == "context_tokens":
                 parts.append((context_scaled, context_known))
             else:
-                scores, known = bench[name]
+                scores, known = bench.get(name, absent)
                 parts.append((np.nan_to_num(scores / 100.0), known))
         if not parts:
             continue
@@ -340,4 +369,5 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
         criterion_known=criterion_known,
         released_ordinal=released_ordinal,
         hardware_efficiency=hardware_efficiency,
+        measurements=tuple(tuple(measured[m.id]) for m in models),
     )

@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, model_validator
 
-from service.domain.catalogue import BENCHMARKS
 from service.domain.facts import Strict
+from service.domain.measurements import USE_CASES, Benchmark, UseCase
 from service.domain.regulatory import Jurisdiction, RegulatoryPolicy
 
 __all__ = [
@@ -36,7 +36,6 @@ __all__ = [
 ]
 
 LicenceKind = Literal["permissive", "copyleft", "custom"]
-UseCase = Literal["coding", "reasoning", "math", "agentic", "chat", "multilingual", "long_context", "vision"]
 OutputsTraining = Literal["permitted", "conditional", "prohibited", "unknown"]
 Criterion_ = Literal[
     "capability",
@@ -49,7 +48,6 @@ Criterion_ = Literal[
     "reasoning",
     "eu_ai_act",
 ]
-USE_CASES: tuple[str, ...] = get_args(UseCase)
 #: The scoring criteria, in the order answers list them.
 CRITERIA: tuple[str, ...] = get_args(Criterion_)
 
@@ -244,7 +242,9 @@ class Criterion(Strict):
     missing_note: str
     review_by: dt.date
     # Per-kind parameters; only the ones the criterion uses are set.
-    use_cases: dict[str, list[str]] | None = Field(default=None, description="Use case -> benchmarks.")
+    use_cases: dict[str, list[str]] | None = Field(
+        default=None, description="Use case -> benchmark variant ids (file stems under rules/benchmarks/)."
+    )
     default_use_cases: list[UseCase] | None = None
     long_context_bounds: tuple[int, int] | None = None
     licence_kind_scores: dict[LicenceKind, float] | None = None
@@ -258,13 +258,10 @@ class Criterion(Strict):
     )
 
     @model_validator(mode="after")
-    def _benchmarks_known(self) -> Criterion:
-        for case, names in (self.use_cases or {}).items():
+    def _use_cases_known(self) -> Criterion:
+        for case in self.use_cases or {}:
             if case not in USE_CASES:
                 raise ValueError(f"unknown use case {case!r}; known: {', '.join(USE_CASES)}")
-            for name in names:
-                if name not in BENCHMARKS and name != "context_tokens":
-                    raise ValueError(f"use case {case!r} names unknown benchmark {name!r}")
         return self
 
 
@@ -328,9 +325,18 @@ class RuleSet(Strict):
     policy: Policy
     regulatory: RegulatoryPolicy
     jurisdictions: dict[str, Jurisdiction] = {}
+    benchmarks: dict[str, Benchmark] = {}
 
     @model_validator(mode="after")
     def _complete(self) -> RuleSet:
+        for criterion in self.criteria.values():
+            for case, names in (criterion.use_cases or {}).items():
+                for name in names:
+                    if name not in self.benchmarks and name != "context_tokens":
+                        raise ValueError(
+                            f"criteria/{criterion.id}: use case {case!r} names unknown benchmark {name!r}; "
+                            f"add rules/benchmarks/{name}.toml or fix the id"
+                        )
         missing = [c for c in CRITERIA if c not in self.criteria]
         if missing:
             raise ValueError(f"criteria files missing for {missing}")

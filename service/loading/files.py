@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from service.domain.catalogue import Catalogue, Model, ModelFile, Organisation, OrganisationFile
 from service.domain.errors import DataError
+from service.domain.measurements import Benchmark, Leaderboard
 from service.domain.regulatory import Jurisdiction, RegulatoryPolicy
 from service.domain.rules import (
     Criterion,
@@ -28,7 +29,15 @@ from service.domain.rules import (
     RuleSet,
 )
 
-__all__ = ["content_hash", "dump_model_file", "load_catalogue", "load_rules", "model_path", "read_toml"]
+__all__ = [
+    "content_hash",
+    "dump_model_file",
+    "load_benchmarks",
+    "load_catalogue",
+    "load_rules",
+    "model_path",
+    "read_toml",
+]
 
 M = TypeVar("M", bound=BaseModel)
 Problems = list[tuple[str, str, str]]
@@ -79,13 +88,64 @@ def model_path(catalogue_dir: Path, model_id: str) -> Path:
     return catalogue_dir / "models" / owner / f"{name}.toml"
 
 
-def load_catalogue(directory: Path) -> Catalogue:
-    """Load and cross-check ``models/`` and ``organisations/`` under ``directory``."""
+def load_benchmarks(rules_dir: Path) -> dict[str, Benchmark]:
+    """Load the benchmark-variant registry ``rules_dir/benchmarks/*.toml`` (id = file stem)."""
+    problems: Problems = []
+    benchmarks = _load_dir(rules_dir / "benchmarks", "*.toml", Benchmark, problems, lambda p: {"id": p.stem})
+    if problems:
+        raise DataError(problems)
+    return benchmarks
+
+
+def _check_measurements(
+    directory: Path,
+    models: Mapping[str, Model],
+    leaderboards: Mapping[str, Leaderboard],
+    benchmarks: Mapping[str, Benchmark],
+    problems: Problems,
+) -> None:
+    """Every measurement names a known benchmark variant and a value its scale allows."""
+
+    def check(path: Path, field: str, benchmark_id: str, values: list[tuple[str, float]]) -> None:
+        benchmark = benchmarks.get(benchmark_id)
+        if benchmark is None:
+            problems.append(
+                (str(path), field, f"unknown benchmark {benchmark_id!r}: add rules/benchmarks/{benchmark_id}.toml")
+            )
+            return
+        for value_field, value in values:
+            problem = benchmark.out_of_range(value)
+            if problem:
+                problems.append((str(path), value_field, problem))
+
+    for model_id, model in models.items():
+        path = model_path(directory, model_id)
+        for i, measurement in enumerate(model.measurements):
+            check(
+                path,
+                f"measurements.{i}.benchmark",
+                measurement.benchmark,
+                [(f"measurements.{i}.value", measurement.value)],
+            )
+    for snapshot_id, board in leaderboards.items():
+        path = directory / "leaderboards" / f"{snapshot_id}.toml"
+        check(
+            path, "benchmark", board.benchmark, [(f"entries.{i}.value", e.value) for i, e in enumerate(board.entries)]
+        )
+
+
+def load_catalogue(directory: Path, benchmarks: Mapping[str, Benchmark] | None = None) -> Catalogue:
+    """Load and cross-check ``models/``, ``organisations/`` and ``leaderboards/`` under ``directory``.
+
+    With ``benchmarks`` (the registry from :func:`load_benchmarks`), every measurement's benchmark id and
+    value are checked against it too.
+    """
     problems: Problems = []
     if not (directory / "models").is_dir():
         raise DataError([(str(directory), "(directory)", "has no models/ folder")])
     organisations = _load_dir(directory / "organisations", "*.toml", Organisation, problems, lambda p: {"id": p.stem})
     models = _load_dir(directory / "models", "*/*.toml", Model, problems, lambda p: {"id": f"{p.parent.name}/{p.stem}"})
+    leaderboards = _load_dir(directory / "leaderboards", "*.toml", Leaderboard, problems, lambda p: {"id": p.stem})
     for model_id, model in models.items():
         if model.organisation not in organisations:
             problems.append(
@@ -95,9 +155,21 @@ def load_catalogue(directory: Path) -> Catalogue:
                     f"unknown organisation {model.organisation!r}",
                 )
             )
+    for snapshot_id, board in leaderboards.items():
+        for i, entry in enumerate(board.entries):
+            if entry.model not in models:
+                problems.append(
+                    (
+                        str(directory / "leaderboards" / f"{snapshot_id}.toml"),
+                        f"entries.{i}.model",
+                        f"unknown model id {entry.model!r}: no catalogue/models/{entry.model}.toml",
+                    )
+                )
+    if benchmarks is not None:
+        _check_measurements(directory, models, leaderboards, benchmarks, problems)
     if problems:
         raise DataError(problems)
-    return Catalogue(models=models, organisations=organisations)
+    return Catalogue(models=models, organisations=organisations, leaderboards=leaderboards)
 
 
 def load_rules(directory: Path, licence_ids_in_use: Iterable[str] = ()) -> RuleSet:
@@ -109,6 +181,7 @@ def load_rules(directory: Path, licence_ids_in_use: Iterable[str] = ()) -> RuleS
     criteria = _load_dir(directory / "criteria", "*.toml", Criterion, problems, by_id)
     profiles = _load_dir(directory / "profiles", "*.toml", Profile, problems, by_id)
     jurisdictions = _load_dir(directory / "jurisdictions", "*.toml", Jurisdiction, problems, by_id)
+    benchmarks = _load_dir(directory / "benchmarks", "*.toml", Benchmark, problems, by_id)
     hardware_path, policy_path = directory / "hardware.toml", directory / "policy.toml"
     regulatory_path = directory / "regulatory.toml"
     hardware = policy = regulatory = None
@@ -139,6 +212,7 @@ def load_rules(directory: Path, licence_ids_in_use: Iterable[str] = ()) -> RuleS
             policy=policy,
             regulatory=regulatory,
             jurisdictions=jurisdictions,
+            benchmarks=benchmarks,
         )
     except ValidationError as exc:
         raise DataError([(str(directory), "(rules)", e["msg"]) for e in exc.errors()]) from exc
@@ -160,10 +234,15 @@ def dump_model_file(model: ModelFile) -> str:
     data = ModelFile.model_validate(model.model_dump(exclude={"id"})).model_dump(mode="python", exclude_none=True)
     if not data.get("offers"):
         data.pop("offers", None)
-    for key in ("benchmarks", "adoption"):
+    for key in ("measurements", "adoption"):
         if not data.get(key):
             data.pop(key, None)
     return tomli_w.dumps(data)
+
+
+def dump_leaderboard_file(board: Leaderboard) -> str:
+    """The canonical TOML text of a leaderboard snapshot file (the id is not written: it is the path)."""
+    return tomli_w.dumps(board.model_dump(mode="python", exclude={"id"}, exclude_none=True))
 
 
 def dump_organisation_file(organisation: OrganisationFile) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from service.domain.catalogue import ModelFile, OrganisationFile
+from service.domain.measurements import Benchmark, LeaderboardFile
 from service.domain.regulatory import JurisdictionFile, RegulatoryPolicy
 from service.domain.rules import Criterion, EligibilityRule, HardwarePolicy, Licence, Policy, Profile
 
@@ -17,6 +18,8 @@ __all__ = ["SCHEMAS", "render_schemas", "write_schemas"]
 SCHEMAS: dict[str, type[BaseModel]] = {
     "model.schema.json": ModelFile,
     "organisation.schema.json": OrganisationFile,
+    "leaderboard.schema.json": LeaderboardFile,
+    "benchmark.schema.json": Benchmark,
     "licence.schema.json": Licence,
     "eligibility-rule.schema.json": EligibilityRule,
     "criterion.schema.json": Criterion,
