@@ -14,6 +14,7 @@ from litestar.openapi.spec import (
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
+    Parameter,
     Reference,
     RequestBody,
     Schema,
@@ -24,6 +25,7 @@ from pydantic import BaseModel
 from service import __version__
 from service.domain.engine import Engine
 from service.domain.requirements import Requirements
+from service.http.boundary import RequestBoundary
 from service.http.controllers import CatalogueController, HealthController, RecommendationController
 from service.http.errors import EXCEPTION_HANDLERS, PROBLEM_SCHEMA
 from service.http.records import CompareController, RecordController, StoreOpener
@@ -63,6 +65,7 @@ def create_app(
     def provide_records() -> DecisionStore:
         return open_records()
 
+    boundary = RequestBoundary()
     app = Litestar(
         route_handlers=[
             RecommendationController,
@@ -79,6 +82,7 @@ def create_app(
         },
         plugins=[PydanticPlugin(validate_strict=True)],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=boundary,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Open-model selection advisor",
@@ -91,7 +95,22 @@ def create_app(
         ),
     )
     _document_strictness(app)
+    boundary.query_parameters = _query_parameters(app)
     return app
+
+
+def _query_parameters(app: Litestar) -> dict[str, frozenset[str]]:
+    """Each operation id with the query parameter names its OpenAPI description declares."""
+    declared: dict[str, frozenset[str]] = {}
+    for item in (app.openapi_schema.paths or {}).values():
+        for method in ("get", "post", "put", "patch", "delete"):
+            operation = getattr(item, method)
+            if operation is not None and operation.operation_id:
+                names = {
+                    p.name for p in operation.parameters or [] if isinstance(p, Parameter) and p.param_in == "query"
+                }
+                declared[operation.operation_id] = frozenset(names)
+    return declared
 
 
 def _request_models(root: type[BaseModel]) -> set[str]:

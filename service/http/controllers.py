@@ -6,9 +6,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from service.domain.engine import Engine
@@ -21,7 +20,6 @@ from service.storage import DecisionStore
 __all__ = ["CatalogueController", "HealthController", "RecommendationController"]
 
 Clock = Callable[[], dt.date]
-_MODEL_FILTERS = frozenset({"family", "organisation", "licence", "licence_kind", "origin_country", "limit", "offset"})
 
 
 class RecommendationController(Controller):
@@ -74,7 +72,6 @@ class CatalogueController(Controller):
     async def list_models(
         self,
         engine: NamedDependency[Engine],
-        request: Request[Any, Any, Any],
         family: Annotated[str | None, QueryParameter(description="Model family, e.g. Qwen")] = None,
         organisation: Annotated[str | None, QueryParameter(description="Organisation id, e.g. deepseek-ai")] = None,
         licence: Annotated[str | None, QueryParameter(description="Licence id, e.g. mit")] = None,
@@ -83,15 +80,6 @@ class CatalogueController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
         offset: Annotated[int, QueryParameter(ge=0, le=1_000_000_000)] = 0,
     ) -> dict[str, Any]:
-        unknown = sorted(set(request.query_params) - _MODEL_FILTERS)
-        if unknown:
-            raise ValidationException(
-                detail="unknown query parameter",
-                extra=[
-                    {"key": name, "message": f"unknown query parameter; known: {', '.join(sorted(_MODEL_FILTERS))}"}
-                    for name in unknown
-                ],
-            )
         items = []
         catalogue, rules = engine.catalogue, engine.rules
         for model_id in sorted(catalogue.models):

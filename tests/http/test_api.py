@@ -681,7 +681,10 @@ FUZZ_SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=
 def assert_handled(response: httpx.Response) -> None:
     assert response.status_code < 500, response.text[:500]
     if response.status_code >= 400:
-        assert response.json()["status"] == response.status_code
+        body = response.json()
+        assert body["status"] == response.status_code
+        assert body["title"] and body["detail"]
+        assert body["errors"] and all(e["field"] and e["problem"] for e in body["errors"]), body
 
 
 @FUZZ_SETTINGS

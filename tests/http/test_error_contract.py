@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,6 +10,8 @@ import pytest
 from litestar.testing import TestClient
 
 from service.http.app import create_app
+from service.http.boundary import MAX_JSON_DEPTH, json_depth
+from service.http.errors import field_path
 from tests.conftest import TODAY
 
 
@@ -48,7 +51,7 @@ def test_empty_weights_are_refused_and_named(client: TestClient[Any]) -> None:
 
 def test_every_error_response_in_the_openapi_document_uses_the_problem_schema(document: dict[str, Any]) -> None:
     problem = document["components"]["schemas"]["Problem"]
-    assert set(problem["required"]) == {"status", "title", "detail"}
+    assert set(problem["required"]) == {"status", "title", "detail", "errors"}
     for path, item in document["paths"].items():
         for method, operation in item.items():
             for code, response in operation["responses"].items():
@@ -76,3 +79,166 @@ def test_invalid_utf8_inside_json_is_a_400_not_a_server_error(client: TestClient
     response = client.post("/v1/recommendations", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "(body)"
+
+
+# ------------------------------------------------------------------------------ one contract for every 4xx
+POSTS = ["/v1/recommendations", "/v1/compare"]
+JSON = {"content-type": "application/json"}
+
+
+def assert_problem(response: Any, status: int, field: str | None = None) -> list[dict[str, str]]:
+    """The response is a problem body with ``status`` and at least one error (naming ``field`` if given)."""
+    assert response.status_code == status, response.text[:500]
+    body = response.json()
+    assert body["status"] == status
+    assert isinstance(body["title"], str) and body["title"]
+    assert isinstance(body["detail"], str) and body["detail"]
+    errors: list[dict[str, str]] = body["errors"]
+    assert errors, body
+    assert all(set(e) == {"field", "problem"} and e["field"] and e["problem"] for e in errors), errors
+    if field is not None:
+        assert field in [e["field"] for e in errors], errors
+    return errors
+
+
+@pytest.mark.parametrize("path", POSTS)
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"profile": "\xff"}',
+        b'{"profile": "\\ud800"}',
+        b'{"profile": "\\udc00x"}',
+        b'{"limit": NaN}',
+        b'{"limit": Infinity}',
+        b'{"limit": -Infinity}',
+        b'{"limit": 1e999}',
+        b'\xef\xbb\xbf{"limit": 5}',
+        b"{oops",
+        b'{"limit": 5',
+        b'{"limit": 5,}',
+    ],
+    ids=["bad UTF-8", "lone high surrogate", "lone low surrogate", "NaN", "Infinity", "-Infinity", "1e999", "BOM",
+         "unquoted", "unclosed", "trailing comma"],
+)  # fmt: skip
+def test_a_body_the_json_decoder_refuses_is_a_400_naming_the_body(
+    client: TestClient[Any], path: str, raw: bytes
+) -> None:
+    assert_problem(client.post(path, content=raw, headers=JSON), 400, "(body)")
+
+
+@pytest.mark.parametrize("path", POSTS)
+@pytest.mark.parametrize("depth", [65, 975, 5000, 10_000])
+@pytest.mark.parametrize("opening", [b"[", b'{"a":'])
+def test_json_nested_beyond_the_bound_is_a_400_before_decoding(
+    client: TestClient[Any], path: str, depth: int, opening: bytes
+) -> None:
+    closing = b"]" if opening == b"[" else b"}"
+    raw = opening * depth + b"1" + closing * depth
+    errors = assert_problem(client.post(path, content=raw, headers=JSON), 400, "(body)")
+    assert f"more than {MAX_JSON_DEPTH}" in errors[0]["problem"]
+
+
+def test_json_nested_to_the_bound_is_decoded_and_judged_on_its_fields(client: TestClient[Any]) -> None:
+    raw = b'{"explain": ' + b"[" * (MAX_JSON_DEPTH - 1) + b"]" * (MAX_JSON_DEPTH - 1) + b"}"
+    assert json_depth(raw) == MAX_JSON_DEPTH
+    assert_problem(client.post("/v1/recommendations", content=raw, headers=JSON), 400, "explain[0]")
+
+
+@pytest.mark.parametrize(
+    ("raw", "depth"),
+    [
+        (b"{}", 1),
+        (b'{"a": [1, {"b": []}]}', 4),
+        (b'{"a": "[[[[{{{{"}', 1),
+        (b'{"a": "\\"[[[["}', 1),
+        (b'["\\\\", [[]]]', 3),
+        (b"", 0),
+        (b"[[[", 3),
+    ],
+)
+def test_json_depth_counts_brackets_outside_strings_only(raw: bytes, depth: int) -> None:
+    assert json_depth(raw) == depth
+
+
+@pytest.mark.parametrize("path", POSTS)
+def test_a_body_over_the_size_limit_is_a_413_naming_the_body(client: TestClient[Any], path: str) -> None:
+    raw = json.dumps({"profile": "x" * 70_000}).encode()
+    errors = assert_problem(client.post(path, content=raw, headers=JSON), 413, "(body)")
+    assert "65536" in errors[0]["problem"]
+
+
+@pytest.mark.parametrize(
+    ("body", "bad_type_field", "unknown_id_field"),
+    [
+        ({"explain": [1]}, "explain[0]", None),
+        ({"explain": ["nope/nope"]}, None, "explain[0]"),
+        ({"ip": {"allowed_licences": ["mit", 7]}}, "ip.allowed_licences[1]", None),
+        ({"ip": {"allowed_licences": ["mit", "no-such-licence"]}}, None, "ip.allowed_licences[1]"),
+    ],
+)
+def test_400_and_422_spell_a_list_item_the_same_way(
+    client: TestClient[Any], body: dict[str, Any], bad_type_field: str | None, unknown_id_field: str | None
+) -> None:
+    response = client.post("/v1/recommendations", json=body)
+    if bad_type_field is not None:
+        assert_problem(response, 400, bad_type_field)
+    else:
+        assert_problem(response, 422, unknown_id_field)
+
+
+def test_a_nested_list_item_in_compare_is_spelt_with_brackets(client: TestClient[Any]) -> None:
+    body = {"models": ["Qwen/Qwen3-8B", "Qwen/Qwen3-32B"], "requirements": {"explain": ["x/y", 3]}}
+    assert_problem(client.post("/v1/compare", json=body), 400, "requirements.explain[1]")
+
+
+def test_field_path_spells_members_with_dots_and_items_with_brackets() -> None:
+    assert field_path(("ip", "allowed_licences", 2)) == "ip.allowed_licences[2]"
+    assert field_path(("weights", "bogus", "[key]")) == "weights.bogus"
+    assert field_path(()) == "(body)"
+
+
+# -------------------------------------------------------------------------------------- content type
+@pytest.mark.parametrize("path", POSTS)
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/json; charset=latin-1",
+        "application/jsonx",
+        "",
+    ],
+)
+def test_a_json_route_refuses_other_media_types_with_415(client: TestClient[Any], path: str, content_type: str) -> None:
+    response = client.post(path, content=b"{}", headers={"content-type": content_type})
+    assert_problem(response, 415, "(body)")
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8", "Application/JSON"])
+def test_a_json_route_accepts_json_with_or_without_a_utf8_charset(client: TestClient[Any], content_type: str) -> None:
+    response = client.post("/v1/recommendations", content=b"{}", headers={"content-type": content_type})
+    assert response.status_code == 200, response.text
+
+
+def test_a_form_post_from_another_site_creates_no_record(client: TestClient[Any]) -> None:
+    before = client.get("/v1/recommendations").json()["count"]
+    response = client.post("/v1/recommendations", data={"limit": "3"})
+    assert_problem(response, 415, "(body)")
+    assert client.get("/v1/recommendations").json()["count"] == before
+
+
+def test_a_body_without_a_content_type_is_refused(client: TestClient[Any]) -> None:
+    response = client.post("/v1/recommendations", content=b'{"limit": 3}', headers={"content-type": ""})
+    assert_problem(response, 415, "(body)")
+
+
+# ------------------------------------------------------------------------------- every other 4xx
+def test_not_found_wrong_method_and_unknown_ids_keep_the_contract(client: TestClient[Any]) -> None:
+    assert_problem(client.get("/v1/nothing-here"), 404, "(path)")
+    assert_problem(client.delete("/v1/models"), 405, "(method)")
+    assert_problem(client.get("/v1/models/nobody/nothing"), 404, "(path)")
+    assert_problem(client.get("/v1/licences/nothing"), 404, "(path)")
+    assert_problem(client.get("/v1/profiles/nothing"), 404, "(path)")
+    assert_problem(client.get("/v1/recommendations/rec_" + "0" * 32), 404, "(path)")
+    assert_problem(client.post("/v1/recommendations", json={"profile": "nothing"}), 422, "profile")

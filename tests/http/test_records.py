@@ -251,7 +251,7 @@ def test_compare_without_requirements_uses_no_constraints(client: TestClient[Lit
         ({"models": [f"org/model-{i}" for i in range(7)]}, 400, "models"),
         ({"models": ["Qwen/Qwen3-32B", "Qwen/Qwen3-32B"]}, 400, "models"),
         ({"models": ["Qwen/Qwen3-32B", "no-such/model"]}, 422, "models[1]"),
-        ({"models": ["Qwen/Qwen3-32B", "not an id"]}, 400, "models.1"),
+        ({"models": ["Qwen/Qwen3-32B", "not an id"]}, 400, "models[1]"),
         ({"models": COMPARED[:2], "colour": "red"}, 400, "colour"),
         ({"models": COMPARED[:2], "requirements": {"limit": 0}}, 400, "requirements.limit"),
         ({}, 400, "models"),
