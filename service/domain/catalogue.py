@@ -1,9 +1,12 @@
-"""Catalogue records: organisations, models, the hosted offers for them and leaderboard snapshots.
+"""Catalogue records: organisations, models, leaderboard snapshots, and the providers that host models.
 
 A model's id is its Hugging Face repo id (``owner/name``) and comes from its file path
 (``catalogue/models/<owner>/<name>.toml``); an organisation's id is its Hugging Face namespace
-(``catalogue/organisations/<owner>.toml``). Facts that a ranking can depend on are :class:`Fact` values
-with a source and a date; a fact that is not known is left out and stays null.
+(``catalogue/organisations/<owner>.toml``); a provider's id is its file stem
+(``catalogue/providers/<id>.toml``). Who hosts a model at what price is a separate kind of fact from
+the model's own facts, so offers live in provider files, one per provider's pricing page at one date.
+Facts that a ranking can depend on are :class:`Fact` values with a source and a date; a fact that is
+not known is left out and stays null.
 """
 
 from __future__ import annotations
@@ -12,21 +15,26 @@ import datetime as dt
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from service.domain.architecture import Transformer, WeightFormat
-from service.domain.facts import Fact, Strict
+from service.domain.facts import Fact, SourceKind, Strict
 from service.domain.measurements import Leaderboard, Measurement
 from service.domain.regulatory import CodeOfPractice, ComputeEstimate, ExportControls, ProvenanceAllegation
 
 __all__ = [
     "Adoption",
     "Catalogue",
+    "ContextExtension",
+    "HostedOffer",
     "Model",
     "ModelFile",
     "Offer",
     "Organisation",
     "OrganisationFile",
+    "PriceBasis",
+    "Provider",
+    "ProviderFile",
     "parse_released",
 ]
 
@@ -34,6 +42,12 @@ Architecture = Literal["dense", "moe"]
 Modality = Literal["text", "image", "audio", "video"]
 ReasoningMode = Literal["none", "hybrid", "always"]
 TrainingData = Literal["weights_only", "open"]
+#: flat: one price at all hours; peak / off_peak: a price that holds only in the provider's stated hours.
+PriceBasis = Literal["flat", "peak", "off_peak"]
+#: active: on sale at ``as_of``; retired: withdrawn; superseded: replaced by another offer. Only active ranks.
+OfferStatus = Literal["active", "retired", "superseded"]
+#: Number formats a provider states it serves the weights in.
+Quantisation = Literal["fp32", "bf16", "fp16", "fp8", "fp6", "fp4", "mxfp4", "nvfp4", "int8", "int4"]
 
 _RELEASED = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -71,21 +85,15 @@ class Adoption(Strict):
         return fact
 
 
-class Offer(Strict):
-    """A hosted API offer for a model: who serves it, at what price, stated when."""
+class ContextExtension(Strict):
+    """A context window beyond the native one, reached by a stated method (e.g. YaRN rope scaling)."""
 
-    provider: str = Field(min_length=1)
-    input_usd_per_m: float = Field(ge=0, description="USD per million input tokens.")
-    output_usd_per_m: float = Field(ge=0, description="USD per million output tokens.")
-    context_tokens: int | None = Field(default=None, gt=0)
-    source: str = Field(min_length=1)
-    as_of: dt.date
+    tokens: int = Field(gt=0, description="The extended context window in tokens.")
+    method: str = Field(min_length=1, description="The extension method the source names, e.g. 'YaRN'.")
+    source: str = Field(min_length=1, description="Public URL that states the extended window and its method.")
+    as_of: dt.date = Field(description="Date on which the source stated it (or was read).")
+    source_kind: SourceKind | None = None
     note: str | None = None
-    developer_hosted: bool | None = Field(
-        default=None,
-        description="True when the model's developer runs this service itself (its own API); public-sector "
-        "restrictions on a developer's hosted service turn on it. Null when not recorded.",
-    )
 
 
 class ModelFile(Strict):
@@ -100,7 +108,12 @@ class ModelFile(Strict):
     architecture: Fact[Architecture] | None = None
     parameters_total_b: Fact[float] | None = None
     parameters_active_b: Fact[float] | None = None
-    context_tokens: Fact[int] | None = None
+    context_tokens: Fact[int] | None = Field(
+        default=None, description="The native context window in tokens (without extension methods)."
+    )
+    context_extension: ContextExtension | None = Field(
+        default=None, description="An extended context window and the method that reaches it, where stated."
+    )
     input_modalities: Fact[list[Modality]] | None = None
     output_modalities: Fact[list[Modality]] | None = None
     reasoning: Fact[ReasoningMode] | None = None
@@ -123,7 +136,6 @@ class ModelFile(Strict):
         default=[], description="Results on benchmark variants (rules/benchmarks/), each sourced and dated."
     )
     adoption: Adoption = Adoption()
-    offers: list[Offer] = []
     notes: str | None = None
 
     @field_validator("released")
@@ -147,6 +159,12 @@ class ModelFile(Strict):
         formats = self.released_formats
         if formats is not None and (not formats.value or len(set(formats.value)) != len(formats.value)):
             raise ValueError("released_formats must list each format once and at least one")
+        extension = self.context_extension
+        if extension is not None and self.context_tokens is not None and extension.tokens <= self.context_tokens.value:
+            raise ValueError(
+                f"context_extension.tokens ({extension.tokens}) must exceed the native context_tokens "
+                f"({self.context_tokens.value})"
+            )
         return self
 
 
@@ -196,12 +214,117 @@ class Organisation(OrganisationFile):
     id: str
 
 
+class Offer(Strict):
+    """One hosted offer of a provider: a model, its price per million tokens on one basis, stated when."""
+
+    model: str = Field(min_length=1, description="Catalogue model id (Hugging Face repo id) the offer serves.")
+    input_usd_per_m: float = Field(ge=0, description="USD per million input tokens (cache miss).")
+    output_usd_per_m: float = Field(ge=0, description="USD per million output tokens.")
+    cached_input_usd_per_m: float | None = Field(default=None, ge=0, description="USD per million cached input tokens.")
+    price_basis: PriceBasis = Field(
+        description="flat: one price at all hours; peak / off_peak: the price of the provider's stated hours."
+    )
+    context_tokens: int | None = Field(default=None, gt=0, description="Context window the provider serves.")
+    max_output_tokens: int | None = Field(default=None, gt=0, description="Longest output the provider serves.")
+    quantisation: Quantisation | None = Field(default=None, description="Number format served, where stated.")
+    status: OfferStatus = Field(
+        default="active", description="active, retired or superseded; only active offers are used to rank."
+    )
+    source: str = Field(min_length=1, description="Public URL of the pricing page (or listing) that states it.")
+    as_of: dt.date = Field(description="Date on which the source stated the price (or was read).")
+    source_kind: SourceKind | None = None
+    note: str | None = None
+
+
+def _iso_countries(fact: Fact[list[str]] | None) -> Fact[list[str]] | None:
+    if fact is not None:
+        for code in fact.value:
+            if not _COUNTRY.match(code):
+                raise ValueError(f"country {code!r} is not an ISO 3166-1 alpha-2 code such as 'CN' or 'US'")
+    return fact
+
+
+class ProviderFile(Strict):
+    """The content of one ``catalogue/providers/<id>.toml`` file: a provider and its offers at one date."""
+
+    name: str = Field(min_length=1)
+    review_by: dt.date = Field(description="Date by which a person should re-check this file.")
+    organisation: str | None = Field(
+        default=None,
+        description="Organisation id when the provider is a model developer's own API (its hosted service).",
+    )
+    country: Fact[str] | None = Field(
+        default=None, description="ISO 3166-1 alpha-2 code of where the provider is based; null when not known."
+    )
+    regions: Fact[list[str]] | None = Field(
+        default=None, description="ISO 3166-1 alpha-2 codes of where the provider states it serves or keeps data."
+    )
+    offers: list[Offer] = []
+    notes: str | None = None
+
+    @field_validator("country")
+    @classmethod
+    def _iso_country(cls, fact: Fact[str] | None) -> Fact[str] | None:
+        if fact is not None and not _COUNTRY.match(fact.value):
+            raise ValueError(f"country {fact.value!r} is not an ISO 3166-1 alpha-2 code such as 'CN' or 'US'")
+        return fact
+
+    @field_validator("regions")
+    @classmethod
+    def _iso_regions(cls, fact: Fact[list[str]] | None) -> Fact[list[str]] | None:
+        return _iso_countries(fact)
+
+    @model_validator(mode="after")
+    def _one_active_offer_per_model_and_basis(self) -> ProviderFile:
+        seen: set[tuple[str, str]] = set()
+        for k, offer in enumerate(self.offers):
+            if offer.status != "active":
+                continue
+            key = (offer.model, offer.price_basis)
+            if key in seen:
+                raise ValueError(
+                    f"offers[{k}]: a second active {offer.price_basis} offer for {offer.model!r}; "
+                    "mark the older one retired or superseded"
+                )
+            seen.add(key)
+        return self
+
+
+class Provider(ProviderFile):
+    """A provider record with its id (the file stem)."""
+
+    id: str
+
+
+class HostedOffer(Strict):
+    """An offer as the engine sees it: the offer with the provider that serves it."""
+
+    provider_id: str
+    provider: str = Field(description="The provider's name.")
+    country: Fact[str] | None
+    developer_hosted: bool = Field(description="True when the provider is the model developer's own API.")
+    offer: Offer
+
+    @property
+    def usable(self) -> bool:
+        """Whether the offer may rank (only active offers do)."""
+        return self.offer.status == "active"
+
+    @property
+    def label(self) -> str:
+        """Provider and price basis, as answers name the offer."""
+        basis = "" if self.offer.price_basis == "flat" else f", {self.offer.price_basis.replace('_', '-')} price"
+        return f"{self.provider}{basis}"
+
+
 class Catalogue(Strict):
-    """Every model, organisation and leaderboard snapshot, keyed by id, in a stable order."""
+    """Every model, organisation, leaderboard snapshot and provider, keyed by id, in a stable order."""
 
     models: dict[str, Model]
     organisations: dict[str, Organisation]
     leaderboards: dict[str, Leaderboard] = {}
+    providers: dict[str, Provider] = {}
+    _offers: dict[str, tuple[HostedOffer, ...]] = PrivateAttr(default_factory=dict)
 
     def measurements(self) -> dict[str, list[Measurement]]:
         """Every model's measurements: its own file's, then each leaderboard snapshot's entry (by snapshot id)."""
@@ -210,3 +333,25 @@ class Catalogue(Strict):
             for model_id, measurement in self.leaderboards[snapshot_id].measurements(snapshot_id).items():
                 result[model_id].append(measurement)
         return result
+
+    def model_post_init(self, context: object, /) -> None:
+        """Index every offer by model id (provider id order, then file order)."""
+        index: dict[str, list[HostedOffer]] = {}
+        for provider_id in sorted(self.providers):
+            provider = self.providers[provider_id]
+            for offer in provider.offers:
+                model = self.models.get(offer.model)
+                hosted = HostedOffer(
+                    provider_id=provider_id,
+                    provider=provider.name,
+                    country=provider.country,
+                    developer_hosted=model is not None and provider.organisation == model.organisation,
+                    offer=offer,
+                )
+                index.setdefault(offer.model, []).append(hosted)
+        self._offers = {model_id: tuple(offers) for model_id, offers in index.items()}
+
+    def offers_for(self, model_id: str, *, usable_only: bool = False) -> tuple[HostedOffer, ...]:
+        """Every recorded offer of a model (with ``usable_only``: only the active ones that may rank)."""
+        offers = self._offers.get(model_id, ())
+        return tuple(o for o in offers if o.usable) if usable_only else offers

@@ -106,13 +106,15 @@ class ComplianceFeatures:
         self.orgs: tuple[Organisation, ...] = tuple(catalogue.organisations[m.organisation] for m in models)
         org_index = np.array([m.organisation for m in models], dtype=object)
 
-        # Which service an API request would use: the developer's own (every recorded offer is run by the
-        # developer), a third party's (at least one offer is known to be), or not known.
-        self.has_offer = np.array([bool(m.offers) for m in models], dtype=bool)
+        # Which service an API request would use: the developer's own (every active offer is run by the
+        # developer), a third party's (at least one active offer is), or not known. A provider file names the
+        # organisation when it is a developer's own API, so every recorded offer's host is known.
+        active = [tuple(o for o in offers if o.usable) for offers in features.offers]
+        self.has_offer = np.array([bool(offers) for offers in active], dtype=bool)
         self.developer_only = np.array(
-            [bool(m.offers) and all(o.developer_hosted is True for o in m.offers) for m in models], dtype=bool
+            [bool(offers) and all(o.developer_hosted for o in offers) for offers in active], dtype=bool
         )
-        self.third_party = np.array([any(o.developer_hosted is False for o in m.offers) for m in models], dtype=bool)
+        self.third_party = np.array([any(not o.developer_hosted for o in offers) for offers in active], dtype=bool)
         self.host_unknown = self.has_offer & ~self.developer_only & ~self.third_party
 
         self.restrictions: dict[str, list[tuple[Jurisdiction, PublicSectorRestriction, BoolArray]]] = {}
@@ -603,10 +605,10 @@ class ComplianceRequest:
         if self.deployment != "api":
             return []
         cf = self.cf
-        org, model = cf.orgs[i], cf.features.models[i]
+        org, offers = cf.orgs[i], [o for o in cf.features.offers[i] if o.usable]
         laws = cf.laws_by_country.get(org.country.value, [])
-        own = [o.provider for o in model.offers if o.developer_hosted is True]
-        others = [o.provider for o in model.offers if o.developer_hosted is not True]
+        own = list(dict.fromkeys(o.provider for o in offers if o.developer_hosted))
+        others = list(dict.fromkeys(o.provider for o in offers if not o.developer_hosted))
         result = []
         for law in laws:
             cited = "; ".join(f"{c.regulator} ({c.date.isoformat()}, {c.source})" for c in law.cited_by)

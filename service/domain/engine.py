@@ -28,12 +28,19 @@ from service.domain.answer import (
     Obligation,
     RuleOutcome,
 )
-from service.domain.catalogue import Catalogue
+from service.domain.catalogue import Catalogue, HostedOffer
 from service.domain.compliance import ComplianceFeatures, ComplianceRequest
 from service.domain.conditions import evaluate_checks, format_message, rule_applies
 from service.domain.errors import RequirementError
 from service.domain.facts import Evidence
-from service.domain.features import Features, compile_features, fact_evidence, measurement_evidence
+from service.domain.features import (
+    Features,
+    compile_features,
+    fact_evidence,
+    measurement_evidence,
+    offer_evidence,
+    priced_offers,
+)
 from service.domain.requirements import Requirements
 from service.domain.rules import CRITERIA, RuleSet
 from service.domain.tradeoffs import analyse
@@ -448,24 +455,22 @@ class _Context:
             return f"{lic.kind} licence, training data {data}", ev
         if criterion == "cost":
             if self.req.privacy.deployment == "api":
-                if not m.offers:
-                    return "no hosted price recorded", []
-                share = self.engine.rules.criteria["cost"].input_share or 0.75
-                best = min(m.offers, key=lambda o: share * o.input_usd_per_m + (1 - share) * o.output_usd_per_m)
-                ev = [
-                    Evidence(
-                        fact=f"price at {o.provider} (USD per M input/output tokens)",
-                        value=f"{o.input_usd_per_m}/{o.output_usd_per_m}",
-                        source=o.source,
-                        as_of=o.as_of,
-                        note=o.note,
-                    )
-                    for o in m.offers
-                ]
-                blended = share * best.input_usd_per_m + (1 - share) * best.output_usd_per_m
+                cost = self.engine.rules.criteria["cost"]
+                offers = priced_offers(self.f.offers[i], cost)
+                if not offers:
+                    return "no hosted price recorded on a basis that ranks", [
+                        offer_evidence(o) for o in self.f.offers[i]
+                    ]
+                share = cost.input_share if cost.input_share is not None else 0.75
+
+                def blend(o: HostedOffer) -> float:
+                    return share * o.offer.input_usd_per_m + (1 - share) * o.offer.output_usd_per_m
+
+                best = min(offers, key=lambda o: (blend(o), o.provider_id))
+                ev = [offer_evidence(o) for o in self.f.offers[i]]
                 return (
-                    f"cheapest blended price {blended:.3f} USD per M tokens at {best.provider} "
-                    f"(price as of {best.as_of.isoformat()})",
+                    f"cheapest blended price {blend(best):.3f} USD per M tokens at {best.label} "
+                    f"(price as of {best.offer.as_of.isoformat()})",
                     ev,
                 )
             fact = m.parameters_active_b or m.parameters_total_b

@@ -13,12 +13,20 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from service.domain.catalogue import Catalogue, Model
+from service.domain.catalogue import Catalogue, HostedOffer, Model
 from service.domain.facts import Evidence, Fact
 from service.domain.measurements import Measurement
-from service.domain.rules import Licence, RuleSet
+from service.domain.rules import Criterion, Licence, RuleSet
 
-__all__ = ["Column", "Features", "compile_features", "fact_evidence", "measurement_evidence"]
+__all__ = [
+    "Column",
+    "Features",
+    "compile_features",
+    "fact_evidence",
+    "measurement_evidence",
+    "offer_evidence",
+    "priced_offers",
+]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -55,6 +63,7 @@ class Features:
     released_ordinal: FloatArray
     hardware_efficiency: dict[tuple[str, str], FloatArray]
     measurements: tuple[tuple[Measurement, ...], ...]
+    offers: tuple[tuple[HostedOffer, ...], ...]
 
 
 def fact_evidence(name: str, fact: Fact[Any] | None) -> tuple[Evidence, ...]:
@@ -100,27 +109,52 @@ def licence_evidence(licence: Licence, field: str) -> tuple[Evidence, ...]:
     return (Evidence(fact=f"licence {licence.id}: {field}", value=value, source=licence.source, as_of=licence.as_of),)
 
 
-def _offer_evidence(model: Model) -> tuple[Evidence, ...]:
-    """The recorded offers; when there are none, the catalogue entry itself is the evidence of absence."""
-    if model.offers:
-        return tuple(
-            Evidence(
-                fact=f"offer: {o.provider}",
-                value=f"{o.input_usd_per_m}/{o.output_usd_per_m} USD per M input/output tokens",
-                source=o.source,
-                as_of=o.as_of,
-            )
-            for o in model.offers
-        )
+def offer_evidence(hosted: HostedOffer) -> Evidence:
+    """An offer as evidence: provider, basis, price, status, source and date."""
+    o = hosted.offer
+    parts = [f"{o.input_usd_per_m}/{o.output_usd_per_m} USD per M input/output tokens"]
+    if o.cached_input_usd_per_m is not None:
+        parts.append(f"cached input {o.cached_input_usd_per_m}")
+    if o.status != "active":
+        parts.append(o.status)
+    return Evidence(
+        fact=f"offer: {hosted.label}",
+        value=", ".join(parts),
+        source=o.source,
+        as_of=o.as_of,
+        note=o.note,
+        source_kind=o.source_kind,
+    )
+
+
+def priced_offers(offers: tuple[HostedOffer, ...], cost: Criterion) -> tuple[HostedOffer, ...]:
+    """The offers a cost comparison may use: active, on a price basis the cost criterion compares."""
+    bases = cost.price_bases or ["flat", "peak"]
+    return tuple(o for o in offers if o.usable and o.offer.price_basis in bases)
+
+
+def _offer_evidence(model: Model, offers: tuple[HostedOffer, ...]) -> tuple[Evidence, ...]:
+    """The active offers; when there are none, the catalogue entry itself is the evidence of absence."""
+    active = [o for o in offers if o.usable]
+    if active:
+        return tuple(offer_evidence(o) for o in active)
     dates = [f.as_of for f in (model.released, model.licence, model.parameters_total_b, model.context_tokens) if f]
+    inactive = [o for o in offers if not o.usable]
     return (
         Evidence(
             fact="offers",
-            value="none recorded",
+            value="none active" if inactive else "none recorded",
             source=f"catalogue entry {model.id}",
             as_of=max(dates),
-            note="No hosted offer is recorded; a catalogue sync from OpenRouter adds offers that exist.",
+            note=(
+                "Only retired or superseded offers are recorded ("
+                + "; ".join(f"{o.provider}: {o.offer.status} as of {o.offer.as_of.isoformat()}" for o in inactive)
+                + "); they are never used."
+                if inactive
+                else "No hosted offer is recorded; a catalogue sync from OpenRouter adds offers that exist."
+            ),
         ),
+        *(offer_evidence(o) for o in inactive),
     )
 
 
@@ -155,6 +189,7 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
     licences = tuple(rules.licences[m.licence.value] for m in models)
     orgs = tuple(catalogue.organisations[m.organisation] for m in models)
     columns: dict[str, Column] = {}
+    offers = tuple(catalogue.offers_for(m.id) for m in models)
 
     def obj_column(values: list[Any], evidence: list[tuple[Evidence, ...]]) -> Column:
         array = np.empty(n, dtype=object)
@@ -178,7 +213,10 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
     columns["model.input_modalities"] = obj_column([frozenset(v) if v is not None else None for v in values], evidence)
     for field in ("context_tokens", "parameters_total_b"):
         columns[f"model.{field}"] = num_column(*model_fact(field))
-    columns["model.has_offer"] = obj_column([bool(m.offers) for m in models], [_offer_evidence(m) for m in models])
+    columns["model.has_offer"] = obj_column(
+        [any(o.usable for o in offered) for offered in offers],
+        [_offer_evidence(m, offered) for m, offered in zip(models, offers, strict=True)],
+    )
     for field in ("id", "kind", "commercial_use", "derivatives_permitted", "outputs_training"):
         raw = [getattr(lic, field) for lic in licences]
         if field == "outputs_training":
@@ -302,10 +340,13 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
     blended = np.array(
         [
             min(
-                (share * o.input_usd_per_m + (1 - share) * o.output_usd_per_m for o in m.offers),
+                (
+                    share * o.offer.input_usd_per_m + (1 - share) * o.offer.output_usd_per_m
+                    for o in priced_offers(offered, cost)
+                ),
                 default=np.nan,
             )
-            for m in models
+            for offered in offers
         ]
     )
     price_known = ~np.isnan(blended)
@@ -370,4 +411,5 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
         released_ordinal=released_ordinal,
         hardware_efficiency=hardware_efficiency,
         measurements=tuple(tuple(measured[m.id]) for m in models),
+        offers=offers,
     )

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, model_validator
 
+from service.domain.catalogue import PriceBasis
 from service.domain.facts import Strict
 from service.domain.measurements import USE_CASES, Benchmark, UseCase
 from service.domain.regulatory import Jurisdiction, RegulatoryPolicy
@@ -59,7 +60,7 @@ MODEL_FIELDS: dict[str, str] = {
     "model.input_modalities": "input modalities (text, image, audio, video)",
     "model.reasoning": "reasoning mode (none, hybrid, always)",
     "model.training_data": "training data openness (weights_only, open)",
-    "model.has_offer": "whether a hosted API offer is recorded",
+    "model.has_offer": "whether an active hosted API offer is recorded (retired and superseded offers do not count)",
     "model.parameters_total_b": "total parameters in billions",
     "licence.id": "licence id",
     "licence.kind": "licence kind (permissive, copyleft, custom)",
@@ -251,6 +252,10 @@ class Criterion(Strict):
     training_data_scores: dict[str, float] | None = None
     part_weights: dict[str, float] | None = None
     input_share: float | None = Field(default=None, ge=0, le=1)
+    price_bases: list[PriceBasis] | None = Field(
+        default=None,
+        description="Price bases a ranking compares (cost): prices that hold at every hour, not off-peak discounts.",
+    )
     horizon_days: int | None = Field(default=None, gt=0)
     reasoning_scores: dict[str, float] | None = None
     code_of_practice_scores: dict[str, float] | None = Field(

@@ -102,7 +102,13 @@ class CatalogueController(Controller):
             "count": len(items),
             "offset": offset,
             "items": [
-                model_out(m, catalogue.organisations[m.organisation], rules.licences[m.licence.value]) for m in page
+                model_out(
+                    m,
+                    catalogue.organisations[m.organisation],
+                    rules.licences[m.licence.value],
+                    catalogue.offers_for(m.id),
+                )
+                for m in page
             ],
             "catalogue_version": engine.catalogue_version,
         }
@@ -117,6 +123,7 @@ class CatalogueController(Controller):
             model,
             engine.catalogue.organisations[model.organisation],
             engine.rules.licences[model.licence.value],
+            engine.catalogue.offers_for(model.id),
         )
 
     @get("/licences", operation_id="listLicences", summary="Every licence the catalogue uses")

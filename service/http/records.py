@@ -364,7 +364,12 @@ class CompareController(Controller):
         items = []
         for compared in comparison.models:
             model = catalogue.models[compared.model_id]
-            entry = model_out(model, catalogue.organisations[model.organisation], rules.licences[model.licence.value])
+            entry = model_out(
+                model,
+                catalogue.organisations[model.organisation],
+                rules.licences[model.licence.value],
+                catalogue.offers_for(model.id),
+            )
             items.append(CompareItem(**dict(compared), entry=entry))
         fields: dict[str, Any] = {
             name: getattr(comparison, name) for name in CompareOut.model_fields if name != "models"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from service.domain.catalogue import Model, Organisation
+from service.domain.catalogue import HostedOffer, Model, Organisation
 from service.domain.rules import Licence, Profile
 
 __all__ = ["LicenceOut", "ModelOut", "ProfileOut", "licence_out", "model_out", "profile_out"]
@@ -72,14 +73,27 @@ class ProfileOut(_Out):
     weights: dict[str, float]
 
 
-def model_out(model: Model, organisation: Organisation, licence: Licence) -> ModelOut:
-    """The public view of a model."""
+def model_out(
+    model: Model, organisation: Organisation, licence: Licence, offers: Sequence[HostedOffer] = ()
+) -> ModelOut:
+    """The public view of a model, with the hosted offers recorded for it (from the provider files)."""
     facts = model.model_dump(
         mode="json", exclude={"id", "name", "family", "organisation", "review_by", "notes"}, exclude_none=True
     )
     facts["origin_country"] = organisation.country.model_dump(mode="json", exclude_none=True)
     # The developer's regulatory and provenance facts (Code of Practice, export controls, allegations), sourced.
     facts["organisation"] = organisation.model_dump(mode="json", exclude={"id"}, exclude_none=True)
+    if offers:
+        facts["offers"] = [
+            {
+                "provider_id": o.provider_id,
+                "provider": o.provider,
+                "provider_country": o.country.model_dump(mode="json", exclude_none=True) if o.country else None,
+                "developer_hosted": o.developer_hosted,
+                **o.offer.model_dump(mode="json", exclude={"model"}, exclude_none=True),
+            }
+            for o in offers
+        ]
     return ModelOut(
         id=model.id,
         name=model.name,

@@ -15,7 +15,15 @@ from typing import Any, TypeVar
 import tomli_w
 from pydantic import BaseModel, ValidationError
 
-from service.domain.catalogue import Catalogue, Model, ModelFile, Organisation, OrganisationFile
+from service.domain.catalogue import (
+    Catalogue,
+    Model,
+    ModelFile,
+    Organisation,
+    OrganisationFile,
+    Provider,
+    ProviderFile,
+)
 from service.domain.errors import DataError
 from service.domain.measurements import Benchmark, Leaderboard
 from service.domain.regulatory import Jurisdiction, RegulatoryPolicy
@@ -32,10 +40,13 @@ from service.domain.rules import (
 __all__ = [
     "content_hash",
     "dump_model_file",
+    "dump_organisation_file",
+    "dump_provider_file",
     "load_benchmarks",
     "load_catalogue",
     "load_rules",
     "model_path",
+    "provider_path",
     "read_toml",
 ]
 
@@ -134,11 +145,23 @@ def _check_measurements(
         )
 
 
+def provider_path(catalogue_dir: Path, provider_id: str) -> Path:
+    """Where the file of a provider id lives."""
+    return catalogue_dir / "providers" / f"{provider_id}.toml"
+
+
+def _model_file_exists(directory: Path, model_id: str) -> bool:
+    return "/" in model_id and model_path(directory, model_id).is_file()
+
+
 def load_catalogue(directory: Path, benchmarks: Mapping[str, Benchmark] | None = None) -> Catalogue:
-    """Load and cross-check ``models/``, ``organisations/`` and ``leaderboards/`` under ``directory``.
+    """Load and cross-check ``models/``, ``organisations/``, ``leaderboards/`` and ``providers/`` under
+    ``directory``.
 
     With ``benchmarks`` (the registry from :func:`load_benchmarks`), every measurement's benchmark id and
-    value are checked against it too.
+    value are checked against it too. Every offer must name a catalogue model, and a provider that is a
+    developer's own API must name a catalogue organisation; a problem is reported with the provider file and
+    the offer's index.
     """
     problems: Problems = []
     if not (directory / "models").is_dir():
@@ -167,9 +190,18 @@ def load_catalogue(directory: Path, benchmarks: Mapping[str, Benchmark] | None =
                 )
     if benchmarks is not None:
         _check_measurements(directory, models, leaderboards, benchmarks, problems)
+    providers = _load_dir(directory / "providers", "*.toml", Provider, problems, lambda p: {"id": p.stem})
+    for provider_id, provider in providers.items():
+        path = str(provider_path(directory, provider_id))
+        if provider.organisation is not None and provider.organisation not in organisations:
+            problems.append((path, "organisation", f"unknown organisation {provider.organisation!r}"))
+        for k, offer in enumerate(provider.offers):
+            # A model whose file exists but failed validation is already reported; only a missing file is.
+            if offer.model not in models and not _model_file_exists(directory, offer.model):
+                problems.append((path, f"offers.{k}.model", f"unknown model {offer.model!r} (no catalogue file)"))
     if problems:
         raise DataError(problems)
-    return Catalogue(models=models, organisations=organisations, leaderboards=leaderboards)
+    return Catalogue(models=models, organisations=organisations, leaderboards=leaderboards, providers=providers)
 
 
 def load_rules(directory: Path, licence_ids_in_use: Iterable[str] = ()) -> RuleSet:
@@ -232,8 +264,6 @@ def content_hash(directory: Path) -> str:
 def dump_model_file(model: ModelFile) -> str:
     """The canonical TOML text of a model file (the id is not written: it is the path)."""
     data = ModelFile.model_validate(model.model_dump(exclude={"id"})).model_dump(mode="python", exclude_none=True)
-    if not data.get("offers"):
-        data.pop("offers", None)
     for key in ("measurements", "adoption"):
         if not data.get(key):
             data.pop(key, None)
@@ -250,4 +280,17 @@ def dump_organisation_file(organisation: OrganisationFile) -> str:
     data = OrganisationFile.model_validate(organisation.model_dump(exclude={"id"})).model_dump(exclude_none=True)
     if not data.get("provenance_allegations"):
         data.pop("provenance_allegations", None)
+    return tomli_w.dumps(data)
+
+
+def dump_provider_file(provider: ProviderFile) -> str:
+    """The canonical TOML text of a provider file: offers sorted by model, then status and basis."""
+    data = ProviderFile.model_validate(provider.model_dump(exclude={"id"})).model_dump(exclude_none=True)
+    order = {"active": 0, "superseded": 1, "retired": 2}
+    data["offers"] = sorted(
+        data.get("offers", []),
+        key=lambda o: (o["model"], order[o["status"]], o["price_basis"], o["as_of"], o.get("quantisation", "")),
+    )
+    if not data["offers"]:
+        data.pop("offers")
     return tomli_w.dumps(data)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from service.domain.catalogue import ModelFile, OrganisationFile
+from service.domain.catalogue import ModelFile, OrganisationFile, ProviderFile
 from service.domain.measurements import Benchmark, LeaderboardFile
 from service.domain.regulatory import JurisdictionFile, RegulatoryPolicy
 from service.domain.rules import Criterion, EligibilityRule, HardwarePolicy, Licence, Policy, Profile
@@ -20,6 +20,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "organisation.schema.json": OrganisationFile,
     "leaderboard.schema.json": LeaderboardFile,
     "benchmark.schema.json": Benchmark,
+    "provider.schema.json": ProviderFile,
     "licence.schema.json": Licence,
     "eligibility-rule.schema.json": EligibilityRule,
     "criterion.schema.json": Criterion,

@@ -181,3 +181,85 @@ def test_every_model_file_is_in_canonical_form_so_sync_diffs_show_only_real_chan
     catalogue = load_catalogue(CATALOGUE)
     for model_id, model in catalogue.models.items():
         assert model_path(CATALOGUE, model_id).read_text(encoding="utf-8") == dump_model_file(model), model_id
+
+
+def test_every_provider_file_is_in_canonical_form() -> None:
+    from service.loading.files import dump_provider_file, provider_path
+
+    catalogue = load_catalogue(CATALOGUE)
+    assert catalogue.providers, "no provider files"
+    for provider_id, provider in catalogue.providers.items():
+        text = provider_path(CATALOGUE, provider_id).read_text(encoding="utf-8")
+        assert text == dump_provider_file(provider), provider_id
+
+
+def test_offers_live_in_provider_files_not_in_model_files() -> None:
+    for path in (CATALOGUE / "models").glob("*/*.toml"):
+        assert "offers" not in read_toml(path), path
+
+
+def test_an_offer_for_a_model_the_catalogue_lacks_is_refused_with_the_provider_file_and_offer_index(
+    tmp_path: Path,
+) -> None:
+    catalogue = _copy(tmp_path)
+    path = catalogue / "providers" / "mistral.toml"
+    path.write_text(path.read_text().replace('model = "mistralai/', 'model = "mistralai/No-Such-'))
+    with pytest.raises(DataError) as caught:
+        load_catalogue(catalogue)
+    [(where, field, problem)] = caught.value.problems
+    assert (where, field) == (str(path), "offers.0.model")
+    assert "unknown model 'mistralai/No-Such-Mistral-Large-3-675B-Instruct-2512'" in problem
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "problem"),
+    [
+        ('price_basis = "flat"', 'price_basis = "nightly"', "offers.0.price_basis", "'flat', 'peak' or 'off_peak'"),
+        ('status = "active"', 'status = "paused"', "offers.0.status", "'active', 'retired' or 'superseded'"),
+        ('value = "FR"', 'value = "France"', "country", "ISO 3166-1 alpha-2"),
+        ("input_usd_per_m = 0.5", "input_usd_per_m = -0.5", "offers.0.input_usd_per_m", "greater than or equal"),
+    ],
+)
+def test_a_bad_provider_file_is_refused_with_its_path_field_and_problem(
+    tmp_path: Path, old: str, new: str, field: str, problem: str
+) -> None:
+    catalogue = _copy(tmp_path)
+    path = catalogue / "providers" / "mistral.toml"
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new))
+    with pytest.raises(DataError) as caught:
+        load_catalogue(catalogue)
+    [(where, got_field, got_problem)] = caught.value.problems
+    assert (where, got_field) == (str(path), field)
+    assert problem in got_problem
+
+
+def test_two_active_offers_for_one_model_on_one_basis_are_refused(tmp_path: Path) -> None:
+    catalogue = _copy(tmp_path)
+    path = catalogue / "providers" / "mistral.toml"
+    text = path.read_text()
+    offer = text[text.index("[[offers]]") :]
+    path.write_text(text + "\n" + offer.replace("input_usd_per_m = 0.5", "input_usd_per_m = 0.4"))
+    with pytest.raises(DataError) as caught:
+        load_catalogue(catalogue)
+    [(where, _, problem)] = caught.value.problems
+    assert where == str(path)
+    assert "a second active flat offer" in problem
+    # Marking the older one retired keeps both: the history stays, only one ranks.
+    path.write_text(text.replace('status = "active"', 'status = "retired"') + "\n" + offer)
+    assert len(load_catalogue(catalogue).providers["mistral"].offers) == 2
+
+
+def test_a_context_extension_must_exceed_the_native_window(tmp_path: Path) -> None:
+    catalogue = _copy(tmp_path)
+    path = catalogue / "models" / "microsoft" / "phi-4.toml"  # native 16,384
+    extension = (
+        '\n[context_extension]\ntokens = 16384\nmethod = "YaRN"\nsource = "https://example.org/card"\n'
+        "as_of = 2026-11-25\n"
+    )
+    path.write_text(path.read_text() + extension)
+    with pytest.raises(DataError) as caught:
+        load_catalogue(catalogue)
+    [(where, _, problem)] = caught.value.problems
+    assert where == str(path)
+    assert "must exceed the native context_tokens" in problem

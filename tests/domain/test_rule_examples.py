@@ -115,8 +115,8 @@ ON_THE_CATALOGUE: dict[str, tuple[dict[str, Any], str, str, str]] = {
     ),
     "deployment.hosted-offer": (
         {"privacy": {"deployment": "api"}},
-        "deepseek-ai/DeepSeek-V4-Flash",
-        "Qwen/Qwen3-32B",
+        "deepseek-ai/DeepSeek-V4-Pro",
+        "deepseek-ai/DeepSeek-V4-Flash",  # its only offer is retired
         "failed",
     ),
     "hardware.fits": (

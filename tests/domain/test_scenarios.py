@@ -110,7 +110,13 @@ def test_long_documents_over_an_api_get_the_cheapest_acceptable_model_with_its_p
     for rec in answer.recommendations:
         model = engine.catalogue.models[rec.model_id]
         assert model.context_tokens is not None and model.context_tokens.value >= 500_000
-        prices[rec.model_id] = min(0.75 * o.input_usd_per_m + 0.25 * o.output_usd_per_m for o in model.offers)
+        # Only active offers on a price that holds at every hour (flat or peak) rank; off-peak and retired do not.
+        ranked = [
+            h.offer
+            for h in engine.catalogue.offers_for(rec.model_id)
+            if h.offer.status == "active" and h.offer.price_basis in ("flat", "peak")
+        ]
+        prices[rec.model_id] = min(0.75 * o.input_usd_per_m + 0.25 * o.output_usd_per_m for o in ranked)
     assert min(prices, key=prices.__getitem__) == top.model_id
 
 

@@ -453,6 +453,20 @@ def test_every_model_is_served_by_its_repo_id_with_sourced_facts(
             assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(fact.get("as_of"))), f"{listed['id']}: {path} has no date"
 
 
+def test_a_model_resource_lists_its_offers_with_provider_country_basis_and_status(client: TestClient[Any]) -> None:
+    offers = client.get("/v1/models/deepseek-ai/DeepSeek-V4-Pro").json()["facts"]["offers"]
+    assert {(o["provider_id"], o["price_basis"], o["status"]) for o in offers} == {
+        ("deepseek", "peak", "active"),
+        ("deepseek", "off_peak", "active"),
+    }
+    for offer in offers:
+        assert offer["developer_hosted"] is True
+        assert offer["provider_country"]["value"] == "CN" and offer["provider_country"]["source"]
+        assert offer["source"] and offer["as_of"]
+    (retired,) = client.get("/v1/models/deepseek-ai/DeepSeek-V4-Flash").json()["facts"]["offers"]
+    assert retired["status"] == "retired"
+
+
 def _facts(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
     """Every sourced fact (a mapping with a ``value``) in a model's ``facts``."""
     if isinstance(node, dict):

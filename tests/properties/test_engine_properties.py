@@ -193,7 +193,8 @@ def independent_verdicts(model: Model, req: Requirements) -> dict[str, Verdict]:
             model.input_modalities.value if model.input_modalities else None, lambda v: "image" in v
         )
     if privacy.deployment == "api":
-        verdicts["deployment.hosted-offer"] = "passed" if model.offers else "failed"
+        active = [h for h in ENGINE.catalogue.offers_for(model.id) if h.offer.status == "active"]
+        verdicts["deployment.hosted-offer"] = "passed" if active else "failed"
     if hardware.gpu_count is not None and hardware.gpu_memory_gb is not None and privacy.deployment != "api":
         count, size = hardware.gpu_count, hardware.gpu_memory_gb
         verdicts["hardware.fits"] = _known(

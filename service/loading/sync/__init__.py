@@ -2,10 +2,10 @@
 
 :func:`sync_catalogue` reads the catalogue, asks the selected upstreams about each model over one shared
 HTTP client, and returns a :class:`~service.loading.sync.diff.SyncReport`: per model file the changes to
-signals, the identity conflicts left to a person, or why the model failed. Nothing is written until
-:func:`write_report`, which replaces the files of every synced model with changes atomically (all or
-none); a model that failed on any upstream is never written. The command line is in
-:mod:`service.loading.sync.cli`.
+signals and hosted offers, the identity conflicts left to a person, or why the model failed. Nothing is
+written until :func:`write_report`, which replaces the model files and provider files of every synced
+model with changes atomically (all or none); a model that failed on any upstream is never written. The
+command line is in :mod:`service.loading.sync.cli`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import os
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +22,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from service.domain.catalogue import Offer, ProviderFile
 from service.domain.errors import UnknownModelError
-from service.loading.files import dump_model_file, load_catalogue, model_path
+from service.loading.files import dump_model_file, dump_provider_file, load_catalogue, model_path, provider_path
 from service.loading.sync.apply import AtomicWriteError, CatalogueChangedError, write_files_atomically
 from service.loading.sync.diff import (
     Failure,
@@ -112,6 +114,7 @@ async def sync_catalogue(
         selected = list(catalogue.models.values())
     # Read now, so that write_report can refuse to overwrite a file edited while the sync was running.
     originals = {model.id: model_path(catalogue_dir, model.id).read_bytes() for model in selected}
+    providers = {pid: provider_path(catalogue_dir, pid).read_bytes() for pid in catalogue.providers}
     today = as_of or config.as_of or dt.datetime.now(dt.UTC).date()
     chosen: tuple[Upstream, ...] = tuple(u for u in UPSTREAMS["all"] if u in upstreams)
 
@@ -131,7 +134,7 @@ async def sync_catalogue(
         async def observe_openrouter() -> None:
             nonlocal listing
             try:
-                listing = await or_client.listing()
+                listing = await or_client.listing(model.id for model in selected)
             except UpstreamError as exc:
                 listing = Failure("openrouter", exc.url, str(exc), exc.attempts)
 
@@ -156,8 +159,9 @@ async def sync_catalogue(
         elif listing is not None:
             problems = listing.problems_for(model.id)
             if problems:
-                attempts = len(fetcher.attempts_for(or_client.models_url))
-                result.failures.append(Failure("openrouter", listing.source, "; ".join(problems), attempts))
+                url = listing.failed_url(model.id)
+                attempts = len(fetcher.attempts_for(url))
+                result.failures.append(Failure("openrouter", url, "; ".join(problems), attempts))
             offers = listing.for_model(model.id)
         if result.failures:
             continue
@@ -166,7 +170,8 @@ async def sync_catalogue(
                 model,
                 hub=observation if isinstance(observation, HubObservation) else None,
                 openrouter=offers,
-                openrouter_source=or_client.models_url,
+                openrouter_source=or_client.api_prefix,
+                providers=catalogue.providers,
                 as_of=today,
                 parameter_tolerance=config.parameter_tolerance,
             )
@@ -181,18 +186,62 @@ async def sync_catalogue(
         upstreams=chosen,
         results=results,
         attempts=list(fetcher.attempts),
+        provider_originals=providers,
     )
 
 
+def provider_files(report: SyncReport) -> dict[Path, bytes]:
+    """The new content of every provider file whose offers the synced models change."""
+    touched: dict[str, dict[str, tuple[Offer, ...]]] = {}
+    names: dict[str, str] = {}
+    for result in report.to_write:
+        if result.diff is None:
+            continue
+        for pid, offers in result.diff.offers.items():
+            touched.setdefault(pid, {})[result.model_id] = offers
+        names.update(result.diff.new_providers)
+    files: dict[Path, bytes] = {}
+    for pid, by_model in sorted(touched.items()):
+        path = provider_path(report.catalogue_dir, pid)
+        original = report.provider_originals.get(pid)
+        if original is not None:
+            current = ProviderFile.model_validate(tomllib.loads(original.decode("utf-8")))
+        else:
+            current = ProviderFile(
+                name=names.get(pid, pid),
+                review_by=report.as_of,
+                notes=f"Created by catalogue sync from OpenRouter on {report.as_of.isoformat()}: the provider's "
+                "country and regions are not yet recorded, so hosting-country requirements exclude its offers "
+                "until a person adds them from the provider's own pages.",
+            )
+        kept = [o for o in current.offers if o.model not in by_model]
+        merged = kept + [o for model_id in sorted(by_model) for o in by_model[model_id]]
+        text = dump_provider_file(current.model_copy(update={"offers": merged})).encode("utf-8")
+        if text != original:
+            files[path] = text
+    return files
+
+
 def write_report(report: SyncReport) -> list[Path]:
-    """Write every synced model with changes, atomically (all files or none); returns the paths written.
+    """Write every synced model with changes and the provider files of their offers, atomically (all files or
+    none); returns the paths written.
 
     Raises :class:`AtomicWriteError` (the catalogue is then unchanged) or :class:`CatalogueChangedError`
     when a file was edited after the sync read it.
     """
     pending = [r for r in report.to_write if r.diff is not None]
-    files = {r.path: dump_model_file(r.diff.updated).encode("utf-8") for r in pending if r.diff is not None}
-    expected = {r.path: r.original for r in pending if r.original is not None}
+    files: dict[Path, bytes] = {}
+    expected: dict[Path, bytes | None] = {}
+    for r in pending:
+        if r.diff is None:
+            continue
+        text = dump_model_file(r.diff.updated).encode("utf-8")
+        if text != r.original:
+            files[r.path] = text
+            expected[r.path] = r.original
+    for path, text in provider_files(report).items():
+        files[path] = text
+        expected[path] = report.provider_originals.get(path.stem)
     if not files:
         return []
     return write_files_atomically(files, expected=expected)

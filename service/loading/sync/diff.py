@@ -1,9 +1,13 @@
-"""What a sync would change in each model file, and what it leaves to a person.
+"""What a sync would change in each model file and in the provider files, and what it leaves to a person.
 
 Facts fall in two classes:
 
-* **signals** change by nature (likes, downloads, derivative counts, last-modified date, hosted prices):
-  sync replaces them, each with the upstream URL as ``source`` and the sync date as ``as_of``;
+* **signals** change by nature (likes, downloads, derivative counts, last-modified date, hosted offers):
+  sync replaces them, each with the upstream URL as ``source`` and the sync date as ``as_of``. Hosted
+  offers live in provider files (``providers/<id>.toml``); sync manages only the offers it wrote itself
+  (their source is the OpenRouter API), adds offers newly listed, and marks ``retired`` an offer it
+  wrote that OpenRouter no longer lists. An offer curated from a provider's own pricing page is never
+  changed: where OpenRouter states a different price for it, that is reported;
 * **identity facts** (licence, parameter count, context length, gating) are curated: when an upstream
   disagrees, or states one the catalogue does not hold, sync reports it for review and changes nothing.
 
@@ -20,14 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from service.domain.catalogue import Model, ModelFile, Offer
+from service.domain.catalogue import Model, ModelFile, Offer, Provider, Quantisation
 from service.domain.facts import Fact
 
 __all__ = [
     "DERIVATIVE_KINDS",
     "HUB_LICENCE_IDS",
     "IDENTITY_FIELDS",
-    "OPENROUTER_PROVIDER_PREFIX",
     "SIGNAL_FIELDS",
     "Change",
     "Conflict",
@@ -41,7 +44,6 @@ __all__ = [
     "Upstream",
     "diff_model",
     "licence_candidates",
-    "openrouter_provider",
     "render_text",
     "report_json",
 ]
@@ -49,8 +51,8 @@ __all__ = [
 Upstream = Literal["huggingface", "openrouter"]
 ChangeKind = Literal["add", "update", "refresh"]
 #: disagrees: upstream and curated values differ; unmapped: the upstream value has no catalogue equivalent;
-#: not_curated: upstream states a value the catalogue lacks; not_listed: a synced offer is no longer listed.
-ConflictKind = Literal["disagrees", "unmapped", "not_curated", "not_listed"]
+#: not_curated: upstream states a value the catalogue lacks.
+ConflictKind = Literal["disagrees", "unmapped", "not_curated"]
 
 #: Facts sync refreshes (dotted paths in a model file).
 SIGNAL_FIELDS: tuple[str, ...] = (
@@ -58,7 +60,7 @@ SIGNAL_FIELDS: tuple[str, ...] = (
     "adoption.hf_downloads_30d",
     "adoption.hf_derivatives",
     "adoption.hf_last_modified",
-    "offers",
+    "providers/<id>.toml offers",
 )
 #: Curated facts sync compares but never writes.
 IDENTITY_FIELDS: tuple[str, ...] = ("licence", "parameters_total_b", "context_tokens", "gated")
@@ -74,8 +76,6 @@ HUB_LICENCE_IDS: dict[str, frozenset[str]] = {
     "gemma": frozenset({"gemma-terms"}),
 }
 
-OPENROUTER_PROVIDER_PREFIX = "OpenRouter ("
-
 #: Relation kinds of the Hub's ``base_model:<kind>:<repo>`` tags, with the words used in reports.
 DERIVATIVE_KINDS: dict[str, str] = {
     "finetune": "fine-tunes",
@@ -89,11 +89,15 @@ _NOTES = {
     "hf_downloads_30d": "downloads of the Hugging Face Hub model API (downloads over the last 30 days)",
     "hf_last_modified": "lastModified of the Hugging Face Hub model API (UTC date)",
 }
-_OFFER_NOTE = (
-    "OpenRouter models API: pricing.prompt and pricing.completion (USD per token) converted to USD per "
-    "million tokens; context_tokens from context_length"
+_OFFER_FIELDS = (
+    "input_usd_per_m",
+    "output_usd_per_m",
+    "cached_input_usd_per_m",
+    "context_tokens",
+    "max_output_tokens",
+    "quantisation",
+    "status",
 )
-_OFFER_FIELDS = ("input_usd_per_m", "output_usd_per_m", "context_tokens")
 
 
 @dataclass(frozen=True)
@@ -123,13 +127,24 @@ class HubObservation:
 
 @dataclass(frozen=True)
 class OpenRouterObservation:
-    """One OpenRouter listing of a model, prices already in USD per million tokens."""
+    """One provider serving a model as OpenRouter lists it, prices already in USD per million tokens.
+
+    ``provider_id`` is the catalogue provider id (a file stem under ``providers/``); ``note`` says how the
+    values were read and is written on the offer.
+    """
 
     openrouter_id: str
+    provider_id: str
+    provider_name: str
     input_usd_per_m: float
     output_usd_per_m: float
     context_tokens: int | None
     source: str
+    note: str
+    cached_input_usd_per_m: float | None = None
+    max_output_tokens: int | None = None
+    quantisation: Quantisation | None = None
+    source_kind: Literal["primary", "secondary"] = "secondary"
 
 
 @dataclass(frozen=True)
@@ -184,12 +199,18 @@ class Conflict:
 
 @dataclass(frozen=True)
 class ModelDiff:
-    """The changes and conflicts for one model, and its file content with the changes applied."""
+    """The changes and conflicts for one model, its file content with the changes applied, and its offers.
+
+    ``offers`` maps each provider id whose offers of this model the sync touched to every offer of the model
+    at that provider after the sync; ``new_providers`` names the providers that have no file yet.
+    """
 
     model_id: str
     changes: tuple[Change, ...]
     conflicts: tuple[Conflict, ...]
     updated: ModelFile
+    offers: Mapping[str, tuple[Offer, ...]] = field(default_factory=dict)
+    new_providers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -247,6 +268,8 @@ class SyncReport:
     attempts: Sequence[_JsonRecord] = ()
     written: list[Path] | None = None
     write_error: str | None = None
+    #: Bytes of every provider file when the sync read it (by provider id), to refuse concurrent edits.
+    provider_originals: Mapping[str, bytes] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[ModelResult]:
@@ -264,11 +287,6 @@ class SyncReport:
         return 1 if self.failed or self.write_error else 0
 
 
-def openrouter_provider(openrouter_id: str) -> str:
-    """The ``provider`` of the offer that records an OpenRouter listing."""
-    return f"{OPENROUTER_PROVIDER_PREFIX}{openrouter_id})"
-
-
 def licence_candidates(hub_licence: str | None) -> frozenset[str] | None:
     """Catalogue licence ids a Hub licence id stands for; None when it cannot be mapped."""
     if hub_licence is None:
@@ -283,27 +301,39 @@ def diff_model(
     openrouter: Sequence[OpenRouterObservation] | None,
     as_of: dt.date,
     openrouter_source: str = "",
+    providers: Mapping[str, Provider] | None = None,
     parameter_tolerance: float = 0.05,
 ) -> ModelDiff:
     """Apply signals from the observations to ``model`` and report identity facts that disagree.
 
     ``hub`` / ``openrouter`` are None when that upstream was not part of the run; ``openrouter_source`` is
-    the URL of the OpenRouter list (cited when a synced offer is no longer listed). ``parameter_tolerance``
-    is the relative difference between the Hub's safetensors count and the curated parameter count that
-    is still taken as agreement (curated counts are nominal, such as 8.0 for 8.03 billion).
+    the prefix of every OpenRouter API URL: an offer whose source starts with it was written by sync and is
+    managed by it (retired when no longer listed). ``providers`` are the catalogue's provider records.
+    ``parameter_tolerance`` is the relative difference between the Hub's safetensors count and the curated
+    parameter count that is still taken as agreement (curated counts are nominal, such as 8.0 for 8.03 billion).
     """
     data = model.model_dump(exclude={"id"})
     changes: list[Change] = []
     conflicts: list[Conflict] = []
+    offers: dict[str, tuple[Offer, ...]] = {}
+    new_providers: dict[str, str] = {}
     if hub is not None:
         changes.extend(_hub_signals(data, hub, as_of))
         conflicts.extend(_hub_identity(model, hub, parameter_tolerance))
     if openrouter is not None:
-        offer_changes, offer_conflicts = _openrouter(data, model, openrouter, as_of, openrouter_source)
-        changes.extend(offer_changes)
-        conflicts.extend(offer_conflicts)
+        result = _openrouter(model, openrouter, providers or {}, as_of, openrouter_source)
+        changes.extend(result.changes)
+        conflicts.extend(result.conflicts)
+        offers, new_providers = result.offers, result.new_providers
     updated = ModelFile.model_validate(data)
-    return ModelDiff(model_id=model.id, changes=tuple(changes), conflicts=tuple(conflicts), updated=updated)
+    return ModelDiff(
+        model_id=model.id,
+        changes=tuple(changes),
+        conflicts=tuple(conflicts),
+        updated=updated,
+        offers=offers,
+        new_providers=new_providers,
+    )
 
 
 def _set_fact(container: dict[str, Any], key: str, label: str, new: Fact[Any], upstream: Upstream) -> Change | None:
@@ -468,78 +498,136 @@ def _hub_identity(model: Model, hub: HubObservation, tolerance: float) -> list[C
     return conflicts
 
 
+@dataclass
+class _OfferDiff:
+    changes: list[Change] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    offers: dict[str, tuple[Offer, ...]] = field(default_factory=dict)
+    new_providers: dict[str, str] = field(default_factory=dict)
+
+
+def _offer_changes(label: str, old: Offer | None, fresh: Offer, upstream: Upstream) -> list[Change]:
+    before_all = {} if old is None else old.model_dump()
+    after_all = fresh.model_dump()
+    changes = []
+    for name in _OFFER_FIELDS:
+        before, after = before_all.get(name), after_all[name]
+        if old is None and (after is None or name == "status"):
+            continue
+        kind: ChangeKind = "add" if old is None else ("update" if before != after else "refresh")
+        if kind == "refresh" and name not in ("input_usd_per_m", "output_usd_per_m"):
+            continue
+        changes.append(Change(f"{label}.{name}", kind, before, after, upstream, fresh.source, fresh.as_of))
+    return changes
+
+
 def _openrouter(
-    data: dict[str, Any],
     model: Model,
     listings: Sequence[OpenRouterObservation],
+    providers: Mapping[str, Provider],
     as_of: dt.date,
-    list_source: str,
-) -> tuple[list[Change], list[Conflict]]:
-    offers: list[dict[str, Any]] = [dict(offer) for offer in data.get("offers") or []]
-    index = {offer["provider"]: i for i, offer in enumerate(offers)}
-    changes: list[Change] = []
-    conflicts: list[Conflict] = []
-    listed: set[str] = set()
+    managed_prefix: str,
+) -> _OfferDiff:
+    """Offers of ``model`` per provider after the sync, with the changes and the conflicts left to a person."""
+    result = _OfferDiff()
+
+    def managed(offer: Offer) -> bool:
+        return bool(managed_prefix) and offer.source.startswith(managed_prefix)
+
+    current: dict[str, list[Offer]] = {
+        pid: [o for o in provider.offers if o.model == model.id] for pid, provider in sorted(providers.items())
+    }
+    observed: dict[str, OpenRouterObservation] = {}
+    for listing in sorted(listings, key=lambda o: (o.provider_id, o.openrouter_id)):
+        observed.setdefault(listing.provider_id, listing)  # one offer per provider: the first OpenRouter id
     curated_context = model.context_tokens.value if model.context_tokens is not None else None
-    for listing in sorted(listings, key=lambda o: o.openrouter_id):
-        provider = openrouter_provider(listing.openrouter_id)
-        listed.add(provider)
-        fresh = Offer(
-            provider=provider,
-            input_usd_per_m=listing.input_usd_per_m,
-            output_usd_per_m=listing.output_usd_per_m,
-            context_tokens=listing.context_tokens,
-            source=listing.source,
-            as_of=as_of,
-            note=_OFFER_NOTE,
-        ).model_dump()
-        old = offers[index[provider]] if provider in index else None
-        if old != fresh:
-            for name in _OFFER_FIELDS:
-                before = None if old is None else old.get(name)
-                after = fresh[name]
-                if old is None and after is None:
-                    continue
-                kind: ChangeKind = "add" if old is None else ("update" if before != after else "refresh")
-                changes.append(
-                    Change(f"offers[{provider}].{name}", kind, before, after, "openrouter", listing.source, as_of)
-                )
-            if old is None:
-                index[provider] = len(offers)
-                offers.append(fresh)
-            else:
-                offers[index[provider]] = fresh
-        if listing.context_tokens is not None and listing.context_tokens != curated_context:
-            conflicts.append(
+    for listing in sorted({(o.openrouter_id, o.context_tokens): o for o in listings}.values(), key=_context_key):
+        if (
+            listing.context_tokens is not None
+            and curated_context is not None
+            and listing.context_tokens > curated_context
+        ):
+            result.conflicts.append(
                 Conflict(
                     "context_tokens",
-                    "not_curated" if curated_context is None else "disagrees",
+                    "disagrees",
                     curated_context,
                     listing.context_tokens,
                     "openrouter",
                     listing.source,
-                    f"context_length of {listing.openrouter_id} on OpenRouter; recorded on its offer only"
-                    + ("" if curated_context is None else ", curated value kept")
-                    + " (a host may serve less than the model's full context)",
+                    f"{listing.provider_name} serves {listing.openrouter_id} with a context of "
+                    f"{listing.context_tokens:,} tokens, more than the curated native window; curated value kept "
+                    "(a host may extend the window, e.g. with YaRN: see context_extension)",
                 )
             )
-    for offer in offers:
-        provider = offer["provider"]
-        if provider.startswith(OPENROUTER_PROVIDER_PREFIX) and provider not in listed:
-            conflicts.append(
-                Conflict(
-                    f"offers[{provider}]",
-                    "not_listed",
-                    None,
-                    None,
-                    "openrouter",
-                    list_source,
-                    "OpenRouter no longer lists this model id for the repo; the offer is kept for a person to "
-                    "remove or update",
-                )
+    for pid, listing in observed.items():
+        offers = list(current.get(pid, []))
+        fresh = Offer(
+            model=model.id,
+            input_usd_per_m=listing.input_usd_per_m,
+            output_usd_per_m=listing.output_usd_per_m,
+            cached_input_usd_per_m=listing.cached_input_usd_per_m,
+            price_basis="flat",
+            context_tokens=listing.context_tokens,
+            max_output_tokens=listing.max_output_tokens,
+            quantisation=listing.quantisation,
+            source=listing.source,
+            as_of=as_of,
+            source_kind=listing.source_kind,
+            note=listing.note,
+        )
+        label = f"offers[{pid}]"
+        mine = [k for k, o in enumerate(offers) if managed(o) and o.price_basis == "flat"]
+        curated = [o for o in offers if not managed(o) and o.status == "active" and o.price_basis == "flat"]
+        if curated and not mine:
+            for o in curated:
+                if (o.input_usd_per_m, o.output_usd_per_m) != (fresh.input_usd_per_m, fresh.output_usd_per_m):
+                    result.conflicts.append(
+                        Conflict(
+                            label,
+                            "disagrees",
+                            f"{o.input_usd_per_m}/{o.output_usd_per_m}",
+                            f"{fresh.input_usd_per_m}/{fresh.output_usd_per_m}",
+                            "openrouter",
+                            listing.source,
+                            f"OpenRouter lists {listing.provider_name} at these USD per M input/output tokens; the "
+                            f"curated offer (source {o.source}, as of {o.as_of.isoformat()}) is kept",
+                        )
+                    )
+            continue
+        old = offers[mine[0]] if mine else None
+        if old == fresh:
+            continue
+        result.changes.extend(_offer_changes(label, old, fresh, "openrouter"))
+        if old is None:
+            offers.append(fresh)
+        else:
+            offers[mine[0]] = fresh
+        result.offers[pid] = tuple(offers)
+        if pid not in providers:
+            result.new_providers[pid] = listing.provider_name
+    for pid, offers in current.items():
+        if pid in observed:
+            continue
+        gone = [k for k, o in enumerate(offers) if managed(o) and o.status == "active"]
+        if not gone:
+            continue
+        updated = list(offers)
+        for k in gone:
+            old = offers[k]
+            note = f"No longer listed by OpenRouter on {as_of.isoformat()}."
+            updated[k] = old.model_copy(
+                update={"status": "retired", "note": f"{old.note} {note}" if old.note else note}
             )
-    data["offers"] = offers
-    return changes, conflicts
+            result.changes.append(
+                Change(f"offers[{pid}].status", "update", "active", "retired", "openrouter", managed_prefix, as_of)
+            )
+        result.offers[pid] = tuple(updated)
+    return result
+
+
+def _context_key(listing: OpenRouterObservation) -> tuple[str, str]:
+    return (listing.provider_id, listing.openrouter_id)
 
 
 # --- rendering -----------------------------------------------------------------------------------------

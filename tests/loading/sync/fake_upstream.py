@@ -2,7 +2,8 @@
 
 By default it answers from state built from a catalogue: ``hub_models[repo_id]`` (a Hub model-info
 document), ``derivatives[repo_id]`` (Hub search results, paged ``page_size`` at a time with a ``Link``
-header) and ``openrouter_models`` (the ``data`` list of the OpenRouter models API). A test changes that
+header), ``openrouter_models`` (the ``data`` list of the OpenRouter models API) and
+``openrouter_endpoints[openrouter_id]`` (the providers serving one OpenRouter model). A test changes that
 state, or scripts a sequence of :class:`Reply` objects for a route; the last scripted reply repeats.
 Values in the documents are synthetic test data, shaped like the real APIs' answers.
 """
@@ -140,6 +141,38 @@ def openrouter_entry(
     }
 
 
+def openrouter_endpoint(
+    provider_name: str,
+    tag: str | None,
+    prompt: str,
+    completion: str,
+    context_length: int | None,
+    *,
+    max_completion_tokens: int | None = None,
+    quantization: str | None = None,
+    input_cache_read: str | None = None,
+) -> dict[str, Any]:
+    """One provider of the OpenRouter endpoints answer."""
+    pricing: dict[str, Any] = {"prompt": prompt, "completion": completion, "request": "0", "image": "0"}
+    if input_cache_read is not None:
+        pricing["input_cache_read"] = input_cache_read
+    return {
+        "name": f"{provider_name} | synthetic",
+        "model_name": "synthetic test model",
+        "context_length": context_length,
+        "pricing": pricing,
+        "provider_name": provider_name,
+        "tag": tag,
+        "quantization": quantization,
+        "max_completion_tokens": max_completion_tokens,
+        "max_prompt_tokens": None,
+        "supported_parameters": ["max_tokens", "temperature"],
+        "status": 0,
+        "uptime_last_30m": 99.5,
+        "supports_implicit_caching": input_cache_read is not None,
+    }
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     upstream: FakeUpstream
@@ -202,6 +235,7 @@ class FakeUpstream:
             openrouter_entry("openrouter/auto", "", "-1", "-1", 2000000),
             openrouter_entry("example/closed-model", None, "0.000001", "0.000002", 128000),
         ]
+        self.openrouter_endpoints: dict[str, list[dict[str, Any]]] = {}
         self.page_size = page_size
         self.stopping = threading.Event()
         self._scripts: dict[str, list[Reply]] = {}
@@ -244,6 +278,20 @@ class FakeUpstream:
         return f"/api/models?filter=base_model:{repo_id}"
 
     OPENROUTER_KEY = "/api/v1/models"
+
+    @staticmethod
+    def endpoints_key(openrouter_id: str) -> str:
+        return f"/api/v1/models/{openrouter_id}/endpoints"
+
+    def serve_openrouter(self, openrouter_id: str, hugging_face_id: str | None, *endpoints: dict[str, Any]) -> None:
+        """List a model (its own price is the routed one) and the providers serving it."""
+        first = endpoints[0] if endpoints else None
+        price = first["pricing"] if first else {"prompt": "0.000001", "completion": "0.000002"}
+        context = first["context_length"] if first else None
+        self.openrouter_models.append(
+            openrouter_entry(openrouter_id, hugging_face_id, price["prompt"], price["completion"], context)
+        )
+        self.openrouter_endpoints[openrouter_id] = list(endpoints)
 
     def route_key(self, path: str, query: dict[str, list[str]]) -> str:
         if path == "/api/models" and "filter" in query:
@@ -289,6 +337,20 @@ class FakeUpstream:
         document: Any
         if path == "/api/v1/models":
             document = {"data": self.openrouter_models}
+        elif path.startswith("/api/v1/models/") and path.endswith("/endpoints"):
+            openrouter_id = path.removeprefix("/api/v1/models/").removesuffix("/endpoints")
+            if openrouter_id not in self.openrouter_endpoints:
+                return 404, json.dumps({"error": {"code": 404, "message": "No endpoints found"}}).encode(), headers
+            document = {
+                "data": {
+                    "id": openrouter_id,
+                    "name": openrouter_id,
+                    "created": 1750000000,
+                    "description": "synthetic test entry",
+                    "architecture": {"modality": "text->text", "tokenizer": "Other", "instruct_type": None},
+                    "endpoints": self.openrouter_endpoints[openrouter_id],
+                }
+            }
         elif path == "/api/models" and "filter" in query:
             base = query["filter"][0].removeprefix("base_model:")
             results = self.derivatives.get(base, [])

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.domain.catalogue import Model
+from service.domain.catalogue import Model, Offer, Provider
 from service.loading.files import load_catalogue
 from service.loading.sync.diff import (
     IDENTITY_FIELDS,
@@ -26,7 +26,8 @@ from tests.loading.sync.conftest import AS_OF, LLAMA, QWEN, SHIPPED
 from tests.loading.sync.fake_upstream import HUB_TAG
 
 CATALOGUE = load_catalogue(SHIPPED)
-LIST_URL = "https://openrouter.example/api/v1/models"
+PREFIX = "https://openrouter.example/api/v1/"
+MISTRAL = "mistralai/Mistral-Large-3-675B-Instruct-2512"  # a curated flat offer at provider "mistral"
 
 
 def hub_for(model: Model, **changes: object) -> HubObservation:
@@ -48,9 +49,32 @@ def hub_for(model: Model, **changes: object) -> HubObservation:
 
 
 def offer(
-    openrouter_id: str, price_in: float = 0.1, price_out: float = 0.2, context: int | None = None
+    openrouter_id: str,
+    price_in: float = 0.1,
+    price_out: float = 0.2,
+    context: int | None = None,
+    provider: str = "deepinfra",
 ) -> OpenRouterObservation:
-    return OpenRouterObservation(openrouter_id, price_in, price_out, context, LIST_URL)
+    return OpenRouterObservation(
+        openrouter_id=openrouter_id,
+        provider_id=provider,
+        provider_name=provider.title(),
+        input_usd_per_m=price_in,
+        output_usd_per_m=price_out,
+        context_tokens=context,
+        source=f"{PREFIX}models/{openrouter_id}/endpoints",
+        note="synthetic",
+    )
+
+
+def applied(providers: dict[str, Provider], model_id: str, offers: dict[str, tuple[Offer, ...]]) -> dict[str, Provider]:
+    """The providers with a diff's offers of one model written back (as write_report does)."""
+    result = dict(providers)
+    for pid, new in offers.items():
+        base = providers.get(pid) or Provider(id=pid, name=pid, review_by=AS_OF)
+        kept = [o for o in base.offers if o.model != model_id]
+        result[pid] = base.model_copy(update={"offers": [*kept, *new]})
+    return result
 
 
 def test_the_field_classes_do_not_overlap() -> None:
@@ -103,10 +127,13 @@ def test_applying_a_diff_then_diffing_again_changes_nothing(
         derivatives=DerivativeCount(derivatives, {"quantized": derivatives}, "https://hub.example/d"),
     )
     listing = [offer("qwen/qwen3-8b", usd_per_million(str(price)), usd_per_million(str(price * 2)), 32768)]
-    first = diff_model(model, hub=hub, openrouter=listing, as_of=AS_OF)
+    providers = dict(CATALOGUE.providers)
+    first = diff_model(model, hub=hub, openrouter=listing, as_of=AS_OF, openrouter_source=PREFIX, providers=providers)
     again = Model.model_validate({**first.updated.model_dump(), "id": model.id})
-    second = diff_model(again, hub=hub, openrouter=listing, as_of=AS_OF)
+    after = applied(providers, model.id, dict(first.offers))
+    second = diff_model(again, hub=hub, openrouter=listing, as_of=AS_OF, openrouter_source=PREFIX, providers=after)
     assert second.changes == ()
+    assert second.offers == {}
     assert second.updated == first.updated
 
 
@@ -149,26 +176,80 @@ def test_gating_is_reported_when_missing_or_different_and_never_written() -> Non
     assert diff.updated.gated is None
 
 
-def test_openrouter_offers_update_add_and_flag_delisted_ids() -> None:
-    model = CATALOGUE.models[QWEN]  # has "OpenRouter (qwen/qwen3-8b)"
-    diff = diff_model(
-        model, hub=None, openrouter=[offer("qwen/qwen3-8b-v2", context=40960)], as_of=AS_OF, openrouter_source=LIST_URL
+def test_openrouter_offers_are_proposed_per_provider_and_gone_ones_are_retired() -> None:
+    model = CATALOGUE.models[QWEN]
+    listing = [
+        offer("qwen/qwen3-8b", 0.05, 0.25, context=40960, provider="deepinfra"),
+        offer("qwen/qwen3-8b", 0.06, 0.3, context=32768, provider="novita"),
+    ]
+    first = diff_model(
+        model, hub=None, openrouter=listing, as_of=AS_OF, openrouter_source=PREFIX, providers=CATALOGUE.providers
     )
-    providers = [o.provider for o in diff.updated.offers]
-    assert providers == ["OpenRouter (qwen/qwen3-8b)", "OpenRouter (qwen/qwen3-8b-v2)"]
-    assert diff.updated.offers[0] == model.offers[0]  # kept for a person to remove
-    assert {(c.field, c.kind) for c in diff.conflicts} == {
-        ("offers[OpenRouter (qwen/qwen3-8b)]", "not_listed"),
-        ("context_tokens", "disagrees"),
-    }
-    assert all(c.upstream == "openrouter" for c in diff.changes)
-    assert diff.updated.context_tokens == model.context_tokens
+    assert sorted(first.offers) == ["deepinfra", "novita"]
+    assert first.new_providers == {"deepinfra": "Deepinfra", "novita": "Novita"}
+    (deepinfra,) = first.offers["deepinfra"]
+    assert (deepinfra.input_usd_per_m, deepinfra.output_usd_per_m, deepinfra.price_basis) == (0.05, 0.25, "flat")
+    assert (deepinfra.status, deepinfra.as_of, deepinfra.context_tokens) == ("active", AS_OF, 40960)
+    assert {c.kind for c in first.changes} == {"add"}
+    # The curated OpenRouter offer at provider "openrouter" is not the sync's own (not an API source): untouched.
+    assert "openrouter" not in first.offers
+    assert [(c.field, c.kind) for c in first.conflicts] == [("context_tokens", "disagrees")]  # 40960 > 32768
+    assert first.updated.context_tokens == model.context_tokens
+
+    providers = applied(dict(CATALOGUE.providers), QWEN, dict(first.offers))
+    second = diff_model(
+        model,
+        hub=None,
+        openrouter=[offer("qwen/qwen3-8b", 0.07, 0.3, context=32768, provider="novita")],
+        as_of=AS_OF + dt.timedelta(days=7),
+        openrouter_source=PREFIX,
+        providers=providers,
+    )
+    (retired,) = second.offers["deepinfra"]
+    assert retired.status == "retired"
+    assert retired.as_of == AS_OF  # the date its price was stated
+    assert retired.note is not None and "No longer listed by OpenRouter on 2026-12-03" in retired.note
+    (novita,) = second.offers["novita"]
+    assert novita.input_usd_per_m == 0.07
+    assert ("offers[deepinfra].status", "update", "active", "retired") in [
+        (c.field, c.kind, c.old, c.new) for c in second.changes
+    ]
+    assert ("offers[novita].input_usd_per_m", "update", 0.06, 0.07) in [
+        (c.field, c.kind, c.old, c.new) for c in second.changes
+    ]
+    # Retired stays retired: a third run with the same listing changes nothing for it.
+    third = diff_model(
+        model,
+        hub=None,
+        openrouter=[offer("qwen/qwen3-8b", 0.07, 0.3, context=32768, provider="novita")],
+        as_of=AS_OF + dt.timedelta(days=7),
+        openrouter_source=PREFIX,
+        providers=applied(providers, QWEN, dict(second.offers)),
+    )
+    assert third.offers == {} and third.changes == ()
+
+
+def test_a_curated_offer_is_never_overwritten_and_a_different_price_is_reported() -> None:
+    model = CATALOGUE.models[MISTRAL]
+    (curated,) = [o for o in CATALOGUE.providers["mistral"].offers if o.model == MISTRAL]
+    diff = diff_model(
+        model,
+        hub=None,
+        openrouter=[offer("mistralai/mistral-large-3", 0.6, 1.8, provider="mistral")],
+        as_of=AS_OF,
+        openrouter_source=PREFIX,
+        providers=CATALOGUE.providers,
+    )
+    assert diff.offers == {} and diff.changes == ()
+    (conflict,) = diff.conflicts
+    assert (conflict.field, conflict.kind, conflict.upstream_value) == ("offers[mistral]", "disagrees", "0.6/1.8")
+    assert conflict.curated == f"{curated.input_usd_per_m}/{curated.output_usd_per_m}"
 
 
 def test_without_openrouter_in_the_run_offers_are_untouched() -> None:
     model = CATALOGUE.models[QWEN]
-    diff = diff_model(model, hub=hub_for(model), openrouter=None, as_of=AS_OF)
-    assert diff.updated.offers == model.offers
+    diff = diff_model(model, hub=hub_for(model), openrouter=None, as_of=AS_OF, providers=CATALOGUE.providers)
+    assert diff.offers == {}
     assert not any(c.field.startswith("offers") for c in diff.conflicts)
 
 

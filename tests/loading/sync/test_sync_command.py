@@ -12,18 +12,26 @@ from typing import Any
 
 import pytest
 
-from service.loading.files import load_catalogue, model_path
+from service.loading.files import load_catalogue, model_path, provider_path
 from service.loading.sync import SyncConfig
 from service.loading.sync.cli import add_sync_parser
 from service.loading.sync.http import USER_AGENT
 from tests.loading.sync.conftest import AS_OF, LLAMA, PHI, QWEN, TOKEN, Run, snapshot
-from tests.loading.sync.fake_upstream import FakeUpstream, Reply, openrouter_entry, search_result
+from tests.loading.sync.fake_upstream import FakeUpstream, Reply, openrouter_endpoint, search_result
 
 RunSync = Callable[..., Run]
 
 
 def read_model(catalogue_dir: Path, model_id: str) -> dict[str, Any]:
     return tomllib.loads(model_path(catalogue_dir, model_id).read_text(encoding="utf-8"))
+
+
+def read_offers(catalogue_dir: Path, provider_id: str, model_id: str) -> list[dict[str, Any]]:
+    path = provider_path(catalogue_dir, provider_id)
+    if not path.exists():
+        return []
+    offers: list[dict[str, Any]] = tomllib.loads(path.read_text(encoding="utf-8")).get("offers", [])
+    return [o for o in offers if o["model"] == model_id]
 
 
 def failures(run: Run) -> dict[str, list[dict[str, Any]]]:
@@ -64,12 +72,14 @@ def test_write_applies_signals_with_source_and_date_and_a_second_run_changes_not
         search_result(f"someone/qwen-{n}", QWEN, kind)
         for n, kind in enumerate(["finetune", "finetune", "adapter", "quantized", "merge"])
     ]
-    upstream.openrouter_models.append(openrouter_entry("qwen/qwen3-8b", QWEN, "0.000000035", "0.000000138", 32768))
+    upstream.serve_openrouter(
+        "qwen/qwen3-8b", QWEN, openrouter_endpoint("DeepInfra", "deepinfra/fp8", "0.000000035", "0.000000138", 32768)
+    )
 
     run = run_sync("--models", QWEN, LLAMA, "--write")
 
     assert run.status == 0, run.out + run.err
-    assert "Wrote 2 file(s)." in run.out
+    assert "Wrote 3 file(s)." in run.out  # two model files and the new provider file
     load_catalogue(catalogue_dir)  # still a valid catalogue
     qwen = read_model(catalogue_dir, QWEN)
     adoption = qwen["adoption"]
@@ -91,38 +101,89 @@ def test_write_applies_signals_with_source_and_date_and_a_second_run_changes_not
     assert snapshot(catalogue_dir) == after_first
 
 
-def test_openrouter_prices_update_the_matching_offer_and_leave_other_providers_alone(
+def test_openrouter_offers_are_written_per_provider_and_curated_offers_are_left_alone(
     run_sync: RunSync, upstream: FakeUpstream, catalogue_dir: Path
 ) -> None:
-    upstream.openrouter_models += [
-        openrouter_entry("qwen/qwen3-8b", QWEN, "0.0000002", "0.0000008", 32768),
-        openrouter_entry("qwen/qwen3-8b:free", QWEN, "0", "0", 32768),  # a free tier, not an offer
-        openrouter_entry("microsoft/phi-4", "microsoft/PHI-4", "0.00000006", "0.00000014", 16384),
-    ]
-    other_offers = read_model(catalogue_dir, "deepseek-ai/DeepSeek-V4-Pro")["offers"]
+    upstream.serve_openrouter(
+        "qwen/qwen3-8b",
+        QWEN,
+        openrouter_endpoint(
+            "DeepInfra",
+            "deepinfra/fp8",
+            "0.0000002",
+            "0.0000008",
+            32768,
+            max_completion_tokens=16384,
+            quantization="fp8",
+            input_cache_read="0.00000005",
+        ),
+        openrouter_endpoint("Novita", "novita", "0.00000025", "0.0000009", 32768, quantization="unknown"),
+    )
+    upstream.serve_openrouter("qwen/qwen3-8b:free", QWEN, openrouter_endpoint("Free", "free", "0", "0", 32768))
+    upstream.serve_openrouter(
+        "microsoft/phi-4",
+        "microsoft/PHI-4",
+        openrouter_endpoint("DeepInfra", "deepinfra", "0.00000006", "0.00000014", 16384),
+    )
+    curated = provider_path(catalogue_dir, "deepseek").read_bytes()
+    routed = read_offers(catalogue_dir, "openrouter", QWEN)
 
     run = run_sync("--models", QWEN, PHI, "deepseek-ai/DeepSeek-V4-Pro", "--source", "openrouter", "--write")
 
     assert run.status == 0, run.out + run.err
-    qwen_offers = read_model(catalogue_dir, QWEN)["offers"]
-    assert qwen_offers == [
-        {
-            "provider": "OpenRouter (qwen/qwen3-8b)",
-            "input_usd_per_m": 0.2,  # not 0.19999999999999998
-            "output_usd_per_m": 0.8,
-            "context_tokens": 32768,
-            "source": f"{upstream.url}/api/v1/models",
-            "as_of": AS_OF,
-            "note": qwen_offers[0]["note"],
-        }
+    endpoints = f"{upstream.url}/api/v1/models/qwen/qwen3-8b/endpoints"
+    (deepinfra,) = read_offers(catalogue_dir, "deepinfra", QWEN)
+    assert deepinfra == {
+        "model": QWEN,
+        "input_usd_per_m": 0.2,  # not 0.19999999999999998
+        "output_usd_per_m": 0.8,
+        "cached_input_usd_per_m": 0.05,
+        "price_basis": "flat",
+        "context_tokens": 32768,
+        "max_output_tokens": 16384,
+        "quantisation": "fp8",
+        "status": "active",
+        "source": endpoints,
+        "as_of": AS_OF,
+        "source_kind": "secondary",
+        "note": deepinfra["note"],
+    }
+    (novita,) = read_offers(catalogue_dir, "novita", QWEN)
+    assert "quantisation" not in novita  # "unknown" is not a stated format
+    assert [(o["input_usd_per_m"], o["output_usd_per_m"]) for o in read_offers(catalogue_dir, "deepinfra", PHI)] == [
+        (0.06, 0.14)
     ]
-    phi_offers = read_model(catalogue_dir, PHI)["offers"]
-    assert [(o["provider"], o["input_usd_per_m"], o["output_usd_per_m"]) for o in phi_offers] == [
-        ("OpenRouter (microsoft/phi-4)", 0.06, 0.14)
-    ]
-    assert read_model(catalogue_dir, "deepseek-ai/DeepSeek-V4-Pro")["offers"] == other_offers
-    assert "~ offers[OpenRouter (qwen/qwen3-8b)].input_usd_per_m: 0.05 -> 0.2" in run.out
-    assert "+ offers[OpenRouter (microsoft/phi-4)].input_usd_per_m: (none) -> 0.06" in run.out
+    assert not read_offers(catalogue_dir, "free", QWEN)  # a free tier is not an offer
+    assert provider_path(catalogue_dir, "deepseek").read_bytes() == curated
+    assert read_offers(catalogue_dir, "openrouter", QWEN) == routed
+    load_catalogue(catalogue_dir)  # new provider files are valid
+    new_provider = tomllib.loads(provider_path(catalogue_dir, "novita").read_text(encoding="utf-8"))
+    assert new_provider["name"] == "Novita" and "country" not in new_provider
+    assert "+ offers[deepinfra].input_usd_per_m: (none) -> 0.2" in run.out
+
+
+def test_an_offer_gone_upstream_is_marked_retired_in_a_reviewable_diff(
+    run_sync: RunSync, upstream: FakeUpstream, catalogue_dir: Path
+) -> None:
+    upstream.serve_openrouter(
+        "qwen/qwen3-8b",
+        QWEN,
+        openrouter_endpoint("DeepInfra", "deepinfra", "0.0000002", "0.0000008", 32768),
+        openrouter_endpoint("Novita", "novita", "0.00000025", "0.0000009", 32768),
+    )
+    assert run_sync("--models", QWEN, "--source", "openrouter", "--write").status == 0
+    upstream.openrouter_endpoints["qwen/qwen3-8b"].pop()  # Novita stops serving it
+
+    dry = run_sync("--models", QWEN, "--source", "openrouter")
+    assert '~ offers[novita].status: "active" -> "retired"' in dry.out
+    assert read_offers(catalogue_dir, "novita", QWEN)[0]["status"] == "active"  # a dry run writes nothing
+
+    run = run_sync("--models", QWEN, "--source", "openrouter", "--write")
+    assert run.status == 0, run.out
+    (novita,) = read_offers(catalogue_dir, "novita", QWEN)
+    assert novita["status"] == "retired"
+    assert read_offers(catalogue_dir, "deepinfra", QWEN)[0]["status"] == "active"
+    assert "Wrote 1 file(s)." in run.out  # only the provider file changed
 
 
 def test_identity_conflicts_are_reported_not_applied_and_do_not_fail_the_run(
@@ -133,7 +194,9 @@ def test_identity_conflicts_are_reported_not_applied_and_do_not_fail_the_run(
     hub["safetensors"] = {"parameters": {"BF16": 30_000_000_000}, "total": 30_000_000_000}
     hub["gated"] = "auto"
     upstream.hub_models[PHI]["safetensors"] = {"parameters": {"BF16": 14_659_507_200}, "total": 14_659_507_200}
-    upstream.openrouter_models.append(openrouter_entry("qwen/qwen3-8b", QWEN, "0.00000005", "0.0000004", 131072))
+    upstream.serve_openrouter(
+        "qwen/qwen3-8b", QWEN, openrouter_endpoint("DeepInfra", "deepinfra", "0.00000005", "0.0000004", 131072)
+    )
     before = read_model(catalogue_dir, QWEN)
 
     run = run_sync("--models", QWEN, PHI, "--write", "--json")
@@ -150,8 +213,8 @@ def test_identity_conflicts_are_reported_not_applied_and_do_not_fail_the_run(
     for field in ("licence", "parameters_total_b", "context_tokens"):
         assert after[field] == before[field]
     assert "gated" not in after
-    # The offer itself records what OpenRouter serves.
-    assert after["offers"][0]["context_tokens"] == 131072
+    # The offer itself records what the provider serves.
+    assert read_offers(catalogue_dir, "deepinfra", QWEN)[0]["context_tokens"] == 131072
 
 
 def test_a_hub_licence_without_a_catalogue_equivalent_is_a_notice(run_sync: RunSync, catalogue_dir: Path) -> None:
@@ -177,11 +240,12 @@ def test_a_hub_licence_without_a_catalogue_equivalent_is_a_notice(run_sync: RunS
 def test_requests_name_the_service_and_the_token_goes_only_to_the_hub(
     run_sync: RunSync, upstream: FakeUpstream
 ) -> None:
+    upstream.serve_openrouter("qwen/qwen3-8b", QWEN, openrouter_endpoint("DeepInfra", "deepinfra", "0", "0", 32768))
     assert run_sync("--models", QWEN).status == 0
-    assert upstream.seen
+    assert upstream.requests_to(FakeUpstream.endpoints_key("qwen/qwen3-8b"))
     for seen in upstream.seen:
         assert seen.headers["user-agent"] == USER_AGENT
-        if seen.path == "/api/v1/models":
+        if seen.path.startswith("/api/v1/models"):
             assert "authorization" not in seen.headers
         else:
             assert seen.headers["authorization"] == f"Bearer {TOKEN}"
@@ -358,19 +422,31 @@ def test_openrouter_down_fails_every_model_and_write_changes_nothing(
     assert snapshot(catalogue_dir) == before
 
 
-def test_a_bad_openrouter_entry_fails_only_the_model_it_names(
+def test_a_bad_openrouter_endpoint_list_fails_only_the_model_it_names(
     run_sync: RunSync, upstream: FakeUpstream, catalogue_dir: Path
 ) -> None:
-    upstream.openrouter_models += [
-        openrouter_entry("qwen/qwen3-8b", QWEN, "free!", "0.0000004", 32768),
-        openrouter_entry("microsoft/phi-4", PHI, "0.00000006", "0.00000014", 16384),
-    ]
+    upstream.serve_openrouter(
+        "qwen/qwen3-8b", QWEN, openrouter_endpoint("DeepInfra", "deepinfra", "free!", "0.0000004", 32768)
+    )
+    upstream.serve_openrouter(
+        "microsoft/phi-4", PHI, openrouter_endpoint("DeepInfra", "deepinfra", "0.00000006", "0.00000014", 16384)
+    )
     run = run_sync("--models", QWEN, PHI, "--source", "openrouter", "--write", "--json")
     assert run.status == 1
     assert set(failures(run)) == {QWEN}
-    assert "entry 'qwen/qwen3-8b'" in str(failures(run)[QWEN][0]["error"])
-    assert read_model(catalogue_dir, QWEN)["offers"][0]["input_usd_per_m"] == 0.05
-    assert read_model(catalogue_dir, PHI)["offers"][0]["provider"] == "OpenRouter (microsoft/phi-4)"
+    (failure,) = failures(run)[QWEN]
+    assert "endpoints of 'qwen/qwen3-8b'" in str(failure["error"])
+    assert failure["url"].endswith("/api/v1/models/qwen/qwen3-8b/endpoints")
+    assert not read_offers(catalogue_dir, "deepinfra", QWEN)
+    assert read_offers(catalogue_dir, "deepinfra", PHI)[0]["input_usd_per_m"] == 0.06
+
+
+def test_endpoints_of_models_outside_the_run_are_not_fetched(run_sync: RunSync, upstream: FakeUpstream) -> None:
+    upstream.serve_openrouter("qwen/qwen3-8b", QWEN, openrouter_endpoint("DeepInfra", "deepinfra", "0", "0", 32768))
+    upstream.serve_openrouter("microsoft/phi-4", PHI, openrouter_endpoint("DeepInfra", "deepinfra", "0", "0", 16384))
+    assert run_sync("--models", PHI, "--source", "openrouter").status == 0
+    assert upstream.requests_to(FakeUpstream.endpoints_key("microsoft/phi-4"))
+    assert not upstream.requests_to(FakeUpstream.endpoints_key("qwen/qwen3-8b"))
 
 
 def test_the_run_deadline_bounds_retries(run_sync: RunSync, upstream: FakeUpstream, config: SyncConfig) -> None:
