@@ -178,9 +178,11 @@ def load_catalogue(directory: Path, benchmarks: Mapping[str, Benchmark] | None =
                     f"unknown organisation {model.organisation!r}",
                 )
             )
+    # A model file that exists but failed validation is already reported; snapshots naming it are not.
+    model_files = {f"{p.parent.name}/{p.stem}" for p in (directory / "models").glob("*/*.toml")}
     for snapshot_id, board in leaderboards.items():
         for i, entry in enumerate(board.entries):
-            if entry.model not in models:
+            if entry.model not in model_files:
                 problems.append(
                     (
                         str(directory / "leaderboards" / f"{snapshot_id}.toml"),

@@ -114,6 +114,17 @@ def test_a_leaderboard_entry_for_an_unknown_model_is_refused_with_its_index(tmp_
     assert "openai/gpt-oss-999b" in problem
 
 
+def test_a_broken_model_file_named_by_a_snapshot_is_reported_once_at_the_model_file(tmp_path: Path) -> None:
+    catalogue = _copy(tmp_path)
+    _snapshot(catalogue)
+    path = catalogue / "models" / "openai" / "gpt-oss-20b.toml"
+    path.write_text(path.read_text().replace('measured_by = "developer"', 'measured_by = "vendor"', 1))
+    with pytest.raises(DataError) as caught:
+        load_catalogue(catalogue)
+    [(where, field, _)] = caught.value.problems
+    assert (where, field) == (str(path), "measurements.0.measured_by")
+
+
 def test_a_leaderboard_on_an_unknown_benchmark_or_out_of_range_is_refused(tmp_path: Path) -> None:
     catalogue = _copy(tmp_path)
     path = _snapshot(catalogue, value="140.0")
