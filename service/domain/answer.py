@@ -30,6 +30,7 @@ __all__ = [
     "ParetoPoint",
     "RuleOutcome",
     "Sensitivity",
+    "Throughput",
     "Tradeoffs",
     "WeightChange",
 ]
@@ -78,19 +79,47 @@ class Obligation(Strict):
     as_of: dt.date
 
 
-class Fit(Strict):
-    """Hardware fit at the requested precision: what the memory figure allows for and the GPUs it needs."""
+class Throughput(Strict):
+    """Decode speed as an upper bound from memory bandwidth (and dense compute), with its stated efficiency."""
 
-    precision: str
+    tokens_per_second_per_request: float
+    tokens_per_second_total: float
+    limited_by: Literal["memory_bandwidth", "compute"]
+    efficiency: float = Field(description="Share of peak bandwidth and compute assumed reachable.")
+    basis: str = Field(description="How the figure was computed, with its inputs.")
+
+
+class Fit(Strict):
+    """Hardware fit for the workload: weights, KV cache and overhead, the GPUs they need, headroom and speed."""
+
+    precision: str = Field(description="The weight format costed (native resolved to the released format).")
+    precision_requested: str
     fine_tuning: str
     parameters_total_b: float | None
+    parameters_active_b: float | None
+    gpu: str | None = Field(description="GPU profile id, when the request named one.")
+    gpu_name: str | None
+    concurrent_requests: int
+    tokens_per_request: int
+    output_tokens_per_second: float | None
     weights_gb: float | None
-    memory_gb: float | None
+    kv_cache_gb: float | None
+    kv_cache_bytes_per_token: float | None = Field(description="Averaged over the request's tokens.")
+    kv_cache_formula: str = Field(description="The formula and its inputs, or the stated fallback.")
+    overhead_gb: float | None
+    memory_gb: float | None = Field(description="Weights + KV cache + runtime overhead.")
     gpu_memory_gb: float
-    gpu_memory_assumed: bool = Field(description="True when no GPU size was given and the reference size was used.")
+    gpu_memory_assumed: bool = Field(description="True when no GPU was given and the reference size was used.")
+    usable_memory_gb: float | None = Field(description="Memory a fit may use on the GPUs needed (headroom rule).")
+    headroom_gb: float | None = Field(description="Usable memory left on the GPUs needed.")
+    gpus_for_memory: int | None
+    gpus_for_throughput: int | None = Field(description="GPUs the requested decode speed needs, when one was set.")
     gpus_needed: int | None
     fits: bool | None = Field(description="Null when no GPU count was given or the parameter count is unknown.")
+    throughput: Throughput | None = Field(description="Null when the GPU's bandwidth is not known.")
     allows_for: str
+    assumptions: list[str]
+    evidence: list[Evidence] = Field(description="The facts the figures rest on, each with source and date.")
 
 
 class Caveat(Strict):
@@ -109,6 +138,8 @@ class Caveat(Strict):
         "provenance",
         "data_access",
         "stale_regulatory",
+        "quantisation",
+        "hardware",
     ]
     message: str
     fact: str | None = None

@@ -27,7 +27,9 @@ from service.domain.answer import (
     Fit,
     Obligation,
     RuleOutcome,
+    Throughput,
 )
+from service.domain.architecture import Transformer
 from service.domain.catalogue import Catalogue, HostedOffer
 from service.domain.compliance import ComplianceFeatures, ComplianceRequest
 from service.domain.conditions import evaluate_checks, format_message, rule_applies
@@ -41,6 +43,7 @@ from service.domain.features import (
     offer_evidence,
     priced_offers,
 )
+from service.domain.hardware import FitPlan, ResolvedWorkload, plan_fit
 from service.domain.requirements import Requirements
 from service.domain.rules import CRITERIA, RuleSet
 from service.domain.tradeoffs import analyse
@@ -66,6 +69,22 @@ FIXED_FACTS = frozenset(
         "training_compute_flop",
     }
 )
+
+
+def _transformer_summary(t: Transformer) -> str:
+    """The [transformer] facts as one line of evidence."""
+    parts = [f"{t.layers} layers", t.attention]
+    if t.attention == "mla":
+        parts.append(f"kv_lora_rank {t.kv_lora_rank}, qk_rope_head_dim {t.qk_rope_head_dim}")
+    else:
+        parts.append(f"{t.kv_heads} KV heads x {t.head_dim}")
+    if t.sliding_window_layers:
+        parts.append(f"{t.sliding_window_layers} sliding-window layers ({t.sliding_window} tokens)")
+    if t.linear_attention_layers:
+        parts.append(f"{t.linear_attention_layers} linear-attention layers")
+    if t.experts_total:
+        parts.append(f"{t.experts_active} of {t.experts_total} experts per token")
+    return ", ".join(parts)
 
 
 def _round(value: float, places: int = 6) -> float:
@@ -112,6 +131,10 @@ class Engine:
                     f"ip.allowed_licences[{i}]",
                     f"unknown licence id {licence_id!r}; see GET /v1/licences",
                 )
+        if req.hardware.gpu is not None and req.hardware.gpu not in self.rules.gpus:
+            raise RequirementError(
+                "hardware.gpu", f"unknown GPU profile {req.hardware.gpu!r}; known: {', '.join(sorted(self.rules.gpus))}"
+            )
         for i, model_id in enumerate(req.explain):
             if model_id not in self.features.index:
                 raise RequirementError(f"explain[{i}]", f"unknown model id {model_id!r}; see GET /v1/models")
@@ -125,11 +148,31 @@ class Engine:
         defaults = self.rules.criteria["capability"].default_use_cases or []
         return [c for c in defaults if c in self.features.use_case_value]
 
-    def _fit_columns(self, req: Requirements) -> tuple[FloatArray, FloatArray, float]:
-        memory = self.features.memory_gb[(req.hardware.precision, req.customisation.fine_tuning)]
-        gpu = req.hardware.gpu_memory_gb or self.rules.hardware.reference_gpu_memory_gb
-        gpus = np.ceil(memory / gpu)
-        return memory, gpus, gpu
+    def _fit_plan(self, req: Requirements) -> FitPlan:
+        """Memory, GPUs and decode bound of every model for the request's hardware and workload."""
+        hw = self.rules.hardware
+        gpu = self.rules.gpus[req.hardware.gpu] if req.hardware.gpu else None
+        size = gpu.memory_gb.value if gpu is not None else req.hardware.gpu_memory_gb or hw.reference_gpu_memory_gb
+        defaulted = ("tokens_per_request",) if req.workload.tokens_per_request is None else ()
+        workload = ResolvedWorkload(
+            concurrent_requests=req.workload.concurrent_requests,
+            tokens_per_request=req.workload.tokens_per_request or hw.default_tokens_per_request,
+            output_tokens_per_second=req.workload.output_tokens_per_second,
+            defaulted=defaulted,
+        )
+        f = self.features
+        return plan_fit(
+            f.models,
+            f.architecture,
+            f.total_b,
+            f.active_b,
+            precision=req.hardware.precision,
+            fine_tuning=req.customisation.fine_tuning,
+            gpu=gpu,
+            gpu_memory_gb=size,
+            workload=workload,
+            policy=hw,
+        )
 
     def _criteria_matrix(
         self, req: Requirements, evaluated_on: dt.date
@@ -167,7 +210,11 @@ class Engine:
         f = self.features
         n = len(f.ids)
         request = req.model_dump(mode="json")
-        memory, gpus, gpu_size = self._fit_columns(req)
+        plan = self._fit_plan(req)
+        memory, gpus, gpu_size = plan.memory_gb, plan.gpus_needed, plan.gpu_memory_gb
+        if plan.gpu is not None:
+            # Rules read the GPU size from the request; a named GPU profile supplies it.
+            request["hardware"]["gpu_memory_gb"] = plan.gpu_memory_gb
         columns: dict[str, tuple[npt.NDArray[Any], BoolArray, bool]] = {
             name: (col.values, col.known, col.numeric) for name, col in f.columns.items()
         }
@@ -211,6 +258,7 @@ class Engine:
             regulatory,
         )
         context.every_criterion = every_criterion
+        context.plan = plan
         recommendations = [context.assess(i, "recommended", rank_of[i], float(score[i])) for i in order[: req.limit]]
         excluded = [
             Exclusion.model_construct(model_id=f.ids[i], reasons=context.failures(i))
@@ -289,6 +337,8 @@ class Engine:
 class _Context:
     """Per-request state for building explanations of individual models."""
 
+    plan: FitPlan
+
     def __init__(
         self,
         engine: Engine,
@@ -350,24 +400,92 @@ class _Context:
     def _display(self, i: int) -> dict[str, str]:
         values = {**self.f.display[i], **self._request_display(), **self.regulatory.display(i)}
         known = bool(self.f.columns["model.parameters_total_b"].known[i])
+        p = self.plan
         values["fit.memory_gb"] = f"{self.memory[i]:,.0f}" if known else "unknown"
         values["fit.gpus_needed"] = f"{int(self.gpus[i])}" if known else "unknown"
+        values["fit.precision"] = p.precision[i]
+        values["fit.gpu_memory_gb"] = f"{p.gpu_memory_gb:g}"
+        values["fit.breakdown"] = (
+            f"weights {p.weights_gb[i]:,.1f} GB + KV cache {p.kv_cache_gb[i]:,.1f} GB for "
+            f"{p.workload.concurrent_requests:,} x {p.workload.tokens_per_request:,} tokens + overhead "
+            f"{p.overhead_gb[i]:,.1f} GB"
+            if known
+            else "unknown"
+        )
+        values["fit.shortfall"] = self._shortfall(i) if known else "unknown"
         return values
 
-    def _hardware_evidence(self) -> Evidence:
-        """The memory rule as evidence, built once per request."""
-        cached: Evidence | None = getattr(self, "_hw_evidence", None)
+    def _shortfall(self, i: int) -> str:
+        """By how much and for which part a model misses the GPUs available."""
+        p = self.plan
+        count = self.req.hardware.gpu_count
+        if count is None:
+            return "no GPU count given"
+        usable = count * p.usable_gb_per_gpu
+        parts = []
+        if p.gpus_for_memory[i] > count:
+            parts.append(
+                f"memory: {p.memory_gb[i] - usable:,.1f} GB more than the {usable:,.1f} GB usable on {count} GPUs "
+                f"(largest part: {self._largest_part(i)})"
+            )
+        speed = p.gpus_for_throughput[i]
+        if not np.isnan(speed) and speed > count:
+            parts.append(
+                f"speed: {p.workload.output_tokens_per_second:g} tokens/s per request needs {int(speed)} GPUs "
+                f"(about {p.decode_tps_per_request[i]:,.1f} tokens/s on {int(p.gpus_for_memory[i])})"
+            )
+        return "; ".join(parts) or "none"
+
+    def _largest_part(self, i: int) -> str:
+        p = self.plan
+        parts = {"weights": p.weights_gb[i], "KV cache": p.kv_cache_gb[i], "overhead": p.overhead_gb[i]}
+        name = max(parts, key=lambda k: float(parts[k]))
+        return f"{name} {parts[name]:,.1f} GB"
+
+    def _hardware_evidence(self) -> list[Evidence]:
+        """The memory rule and the named GPU's profile as evidence, built once per request."""
+        cached: list[Evidence] | None = getattr(self, "_hw_evidence", None)
         if cached is None:
             hw = self.engine.rules.hardware
-            per_parameter = hw.bytes_per_parameter[self.req.hardware.precision]
-            cached = Evidence(
-                fact="hardware memory rule",
-                value=f"{per_parameter} bytes per parameter plus stated allowances",
-                source=hw.source,
-                as_of=hw.as_of,
-            )
+            cached = [
+                Evidence(
+                    fact="hardware memory rule",
+                    value=(
+                        f"weights x bytes per parameter + KV cache x {hw.kv_cache_bytes_per_element:g} bytes per "
+                        f"element + {hw.runtime_overhead_fraction:.0%} overhead; at most "
+                        f"{hw.usable_memory_fraction:.0%} of each GPU used"
+                    ),
+                    source=hw.source,
+                    as_of=hw.as_of,
+                )
+            ]
+            gpu = self.plan.gpu
+            if gpu is not None:
+                for name in ("memory_gb", "memory_bandwidth_gb_s"):
+                    cached.extend(fact_evidence(f"GPU {gpu.id}: {name}", getattr(gpu, name)))
             self._hw_evidence = cached
         return cached
+
+    def _fit_evidence(self, i: int) -> list[Evidence]:
+        """Facts a model's fit rests on: size, architecture, released formats, the memory rule and GPU."""
+        m = self.f.models[i]
+        evidence = list(self.f.columns["model.parameters_total_b"].evidence[i])
+        evidence.extend(fact_evidence("parameters_active_b", m.parameters_active_b))
+        if m.transformer is not None:
+            t = m.transformer
+            evidence.append(
+                Evidence(
+                    fact="transformer",
+                    value=_transformer_summary(t),
+                    source=t.source,
+                    as_of=t.as_of,
+                    note=t.note,
+                    source_kind=t.source_kind,
+                )
+            )
+        evidence.extend(fact_evidence("released_formats", m.released_formats))
+        evidence.extend(self._hardware_evidence())
+        return evidence
 
     def _rule_evidence(self, rule: Any, i: int) -> tuple[list[Evidence], list[str]]:
         evidence: list[Evidence] = []
@@ -380,8 +498,7 @@ class _Context:
                 continue
             if check.field.startswith("fit."):
                 model = self.f.models[i]
-                evidence.extend(self.f.columns["model.parameters_total_b"].evidence[i])
-                evidence.append(self._hardware_evidence())
+                evidence.extend(self._fit_evidence(i))
                 if model.parameters_total_b is None:
                     missing.append("parameters_total_b")
                 continue
@@ -497,7 +614,7 @@ class _Context:
             return "no derivative count recorded", []
         if criterion == "hardware_efficiency":
             text = (
-                f"about {self.memory[i]:,.0f} GB at {self.req.hardware.precision}"
+                f"about {self.memory[i]:,.0f} GB at {self.plan.precision[i]}"
                 if m.parameters_total_b
                 else "parameter count unknown"
             )
@@ -581,35 +698,121 @@ class _Context:
         return duties
 
     def fit(self, i: int) -> Fit:
-        """Memory estimate at the requested precision and fine-tuning mode, and the GPUs it needs."""
+        """Weights, KV cache and overhead for the workload, the GPUs they need, headroom and decode speed."""
         m = self.f.models[i]
         hw = self.engine.rules.hardware
-        precision, tuning = self.req.hardware.precision, self.req.customisation.fine_tuning
-        known = m.parameters_total_b is not None
+        p = self.plan
+        tuning = self.req.customisation.fine_tuning
+        known = bool(p.known[i])
         if tuning == "full":
             allows = hw.full_fine_tuning_note
         elif tuning == "lora":
             allows = hw.lora_overhead_note
         else:
-            allows = hw.inference_overhead_note
+            allows = hw.runtime_overhead_note
+        precision = p.precision[i]
         allows = (
-            f"Weights: total parameters x {hw.bytes_per_parameter[precision]} bytes ({precision}); every "
-            f"expert of a mixture-of-experts model must be in memory. {allows} GB = 10^9 bytes."
+            f"Weights: total parameters x {p.bytes_per_parameter[i]:g} bytes ({precision}); every expert of a "
+            f"mixture-of-experts model must be in memory. KV cache for {p.workload.concurrent_requests:,} "
+            f"request(s) of {p.workload.tokens_per_request:,} tokens. {allows} GB = 10^9 bytes."
         )
         count = self.req.hardware.gpu_count
-        gpus = int(self.gpus[i]) if known else None
+        gpus = int(p.gpus_needed[i]) if known else None
+        usable = p.usable_gb_per_gpu * gpus if gpus is not None else None
+        speed = p.gpus_for_throughput[i]
         return Fit(
             precision=precision,
+            precision_requested=self.req.hardware.precision,
             fine_tuning=tuning,
             parameters_total_b=m.parameters_total_b.value if m.parameters_total_b else None,
-            weights_gb=_round(float(self.f.weights_gb[precision][i]), 1) if known else None,
-            memory_gb=_round(float(self.memory[i]), 1) if known else None,
-            gpu_memory_gb=self.gpu_size,
-            gpu_memory_assumed=self.req.hardware.gpu_memory_gb is None,
+            parameters_active_b=m.parameters_active_b.value if m.parameters_active_b else None,
+            gpu=p.gpu.id if p.gpu else None,
+            gpu_name=p.gpu.name if p.gpu else None,
+            concurrent_requests=p.workload.concurrent_requests,
+            tokens_per_request=p.workload.tokens_per_request,
+            output_tokens_per_second=p.workload.output_tokens_per_second,
+            weights_gb=_round(float(p.weights_gb[i]), 1) if known else None,
+            kv_cache_gb=_round(float(p.kv_cache_gb[i]), 2),
+            kv_cache_bytes_per_token=_round(float(p.kv_bytes_per_token[i]), 1),
+            kv_cache_formula=self._kv_formula(i),
+            overhead_gb=_round(float(p.overhead_gb[i]), 1) if known else None,
+            memory_gb=_round(float(p.memory_gb[i]), 1) if known else None,
+            gpu_memory_gb=p.gpu_memory_gb,
+            gpu_memory_assumed=p.gpu is None and self.req.hardware.gpu_memory_gb is None,
+            usable_memory_gb=_round(usable, 1) if usable is not None else None,
+            headroom_gb=_round(usable - float(p.memory_gb[i]), 1) if usable is not None else None,
+            gpus_for_memory=int(p.gpus_for_memory[i]) if known else None,
+            gpus_for_throughput=int(speed) if known and not np.isnan(speed) else None,
             gpus_needed=gpus,
             fits=(gpus <= count) if (gpus is not None and count is not None) else None,
+            throughput=self._throughput(i) if known else None,
             allows_for=allows,
+            assumptions=self._fit_assumptions(i),
+            evidence=self._fit_evidence(i),
         )
+
+    def _kv_formula(self, i: int) -> str:
+        m = self.f.models[i]
+        hw = self.engine.rules.hardware
+        t = m.transformer
+        if t is None:
+            return f"Not computed: the model's architecture is not recorded. {hw.fallback_kv_note}"
+        per_layer = (
+            f"(kv_lora_rank {t.kv_lora_rank} + qk_rope_head_dim {t.qk_rope_head_dim})"
+            if t.attention == "mla"
+            else f"2 x {t.kv_heads} KV heads x {t.head_dim} dims"
+        )
+        text = (
+            f"{t.full_attention_layers} full-attention layers x {per_layer} x "
+            f"{hw.kv_cache_bytes_per_element:g} bytes x tokens"
+        )
+        if t.sliding_window_layers:
+            text += (
+                f" + {t.sliding_window_layers} sliding-window layers x the same per layer x "
+                f"min(tokens, {t.sliding_window:,})"
+            )
+        if t.linear_attention_layers:
+            text += f"; {t.linear_attention_layers} linear-attention layers hold a fixed-size state, not counted"
+        return text + f" ({t.attention}; {t.source}, as of {t.as_of.isoformat()})."
+
+    def _throughput(self, i: int) -> Throughput | None:
+        p = self.plan
+        hw = self.engine.rules.hardware
+        if p.gpu is None or np.isnan(p.decode_tps_per_request[i]):
+            return None
+        gpus = int(p.gpus_for_memory[i])
+        return Throughput(
+            tokens_per_second_per_request=_round(float(p.decode_tps_per_request[i]), 1),
+            tokens_per_second_total=_round(float(p.decode_tps_total[i]), 1),
+            limited_by="compute" if p.compute_bound[i] else "memory_bandwidth",
+            efficiency=hw.decode_efficiency,
+            basis=(
+                f"Upper bound: {gpus} x {p.gpu.memory_bandwidth_gb_s.value:,.0f} GB/s x {hw.decode_efficiency:g} / "
+                f"(active parameters x {p.bytes_per_parameter[i]:g} bytes + {p.workload.concurrent_requests:,} x "
+                f"the KV cache of one request) per decode step; {hw.decode_efficiency_note}"
+            ),
+        )
+
+    def _fit_assumptions(self, i: int) -> list[str]:
+        hw = self.engine.rules.hardware
+        p = self.plan
+        lines = [hw.bytes_per_parameter_note, hw.kv_cache_note, hw.runtime_overhead_note, hw.usable_memory_note]
+        if p.workload.defaulted:
+            lines.append(hw.default_workload_note)
+        if p.kv_estimated[i]:
+            lines.append(hw.fallback_kv_note)
+        if p.gpu is None:
+            lines.append(
+                "No GPU profile was named, so no memory bandwidth is known and no decode speed is estimated."
+                + (
+                    f" GPU size {p.gpu_memory_gb:g} GB is the reference size (none was given)."
+                    if self.req.hardware.gpu_memory_gb is None
+                    else ""
+                )
+            )
+        if self.f.models[i].parameters_active_b is None:
+            lines.append("Active parameters are not recorded: the decode bound reads every parameter per token.")
+        return lines
 
     def caveats(self, i: int, criteria: list[CriterionScore], rules: list[RuleOutcome]) -> list[Caveat]:
         """Missing data, stale or overdue facts, unverified licence terms and benchmark comparability."""
@@ -711,6 +914,81 @@ class _Context:
                     )
                 )
         result.extend(self.regulatory.caveats(i))
+        if self.req.privacy.deployment != "api":
+            result.extend(self._hardware_caveats(i))
+        return result
+
+    def _hardware_caveats(self, i: int) -> list[Caveat]:
+        """Precision the model is not released in, formats the GPU does not run natively, estimated caches."""
+        m = self.f.models[i]
+        p = self.plan
+        precision, requested = p.precision[i], self.req.hardware.precision
+        released = m.released_formats
+        result: list[Caveat] = []
+        if p.precision_assumed[i]:
+            result.append(
+                Caveat(
+                    kind="missing_data",
+                    fact="released_formats",
+                    message=(
+                        f"The formats {m.name} is released in are not recorded; its native precision is taken as "
+                        "bf16 (2 bytes per parameter)."
+                    ),
+                )
+            )
+        elif requested != "native" and released is not None and precision not in released.value:
+            result.append(
+                Caveat(
+                    kind="quantisation",
+                    fact="released_formats",
+                    source=released.source,
+                    as_of=released.as_of,
+                    source_kind=released.source_kind,
+                    message=(
+                        f"{m.name} is released as {', '.join(released.value)}, not {precision}: running it at "
+                        f"{precision} means converting or quantising the weights yourself. Quality at {precision} "
+                        "is not the developer's and is not reflected in its reported scores."
+                    ),
+                )
+            )
+        elif requested != "native" and released is None:
+            result.append(
+                Caveat(
+                    kind="quantisation",
+                    fact="released_formats",
+                    message=(
+                        f"The formats {m.name} is released in are not recorded, so whether {precision} is a "
+                        "quantisation by the user cannot be told."
+                    ),
+                )
+            )
+        gpu = p.gpu
+        if gpu is not None and precision != "int4":
+            native = gpu.native_formats
+            if native is None or precision not in native.value:
+                result.append(
+                    Caveat(
+                        kind="hardware",
+                        fact=f"GPU {gpu.id}: native_formats",
+                        source=native.source if native else None,
+                        as_of=native.as_of if native else None,
+                        message=(
+                            f"{gpu.name} is not recorded as running {precision} natively; the weights would be "
+                            "unpacked to a format it runs, which slows decoding below the estimate."
+                        ),
+                    )
+                )
+        if p.kv_estimated[i]:
+            result.append(
+                Caveat(
+                    kind="missing_data",
+                    fact="transformer",
+                    message=(
+                        f"The architecture of {m.name} is not recorded, so its KV cache is the stated conservative "
+                        f"estimate ({self.engine.rules.hardware.fallback_kv_bytes_per_token:,.0f} bytes per token)."
+                    ),
+                )
+            )
         return result
 
     # ----------------------------------------------------------------------------------- assembling
@@ -767,9 +1045,18 @@ class _Context:
             f"Weights ({self.profile}): " + ", ".join(f"{c} {w:.3f}" for c, w in self.weights.items() if w) + ".",
             "Score = sum of weight x criterion value (each 0-1); ties are broken by model id.",
             f"Capability use cases: {', '.join(self.cases)}.",
-            f"Memory: total parameters x bytes per parameter at the requested precision, plus allowances "
-            f"({hw.source}); GPUs of {self.gpu_size:g} GB"
-            + (" (reference size: none was given)." if self.req.hardware.gpu_memory_gb is None else "."),
+            f"Memory: weights (total parameters x bytes per parameter at the {self.req.hardware.precision} "
+            f"precision) + KV cache for {self.plan.workload.concurrent_requests:,} request(s) of "
+            f"{self.plan.workload.tokens_per_request:,} tokens + {hw.runtime_overhead_fraction:.0%} runtime "
+            f"overhead ({hw.source}); a fit uses at most {hw.usable_memory_fraction:.0%} of each GPU of "
+            f"{self.gpu_size:g} GB"
+            + (
+                f" ({self.plan.gpu.name})."
+                if self.plan.gpu is not None
+                else " (reference size: none was given)."
+                if self.req.hardware.gpu_memory_gb is None
+                else "."
+            ),
             f"Evaluated on {self.evaluated_on.isoformat()}; freshness and staleness are measured to that date.",
             *self.regulatory.method(),
         ]

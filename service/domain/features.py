@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from service.domain.architecture import WEIGHT_FORMATS
 from service.domain.catalogue import Catalogue, HostedOffer, Model
 from service.domain.facts import Evidence, Fact
+from service.domain.hardware import ModelArchitecture
 from service.domain.measurements import Measurement
 from service.domain.rules import Criterion, Licence, RuleSet
 
@@ -30,7 +32,7 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
-PRECISIONS: tuple[Literal["bf16", "fp8", "int4"], ...] = ("bf16", "fp8", "int4")
+PRECISIONS: tuple[str, ...] = ("native", *WEIGHT_FORMATS)
 FINE_TUNING = ("none", "lora", "full")
 
 
@@ -62,6 +64,9 @@ class Features:
     criterion_known: dict[str, BoolArray]
     released_ordinal: FloatArray
     hardware_efficiency: dict[tuple[str, str], FloatArray]
+    architecture: ModelArchitecture
+    total_b: FloatArray
+    active_b: FloatArray
     measurements: tuple[tuple[Measurement, ...], ...]
     offers: tuple[tuple[HostedOffer, ...], ...]
 
@@ -279,7 +284,10 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
     # Hardware: weights at each precision, then the allowance for the chosen fine-tuning mode.
     hw = rules.hardware
     total, total_known = _num([m.parameters_total_b for m in models])
-    weights_gb: dict[str, FloatArray] = {p: total * hw.bytes_per_parameter[p] for p in PRECISIONS}
+    architecture = ModelArchitecture.of(models, hw.bytes_per_parameter)
+    per_parameter: dict[str, FloatArray] = {p: np.full(n, hw.bytes_per_parameter[p]) for p in WEIGHT_FORMATS}
+    per_parameter["native"] = np.array([hw.bytes_per_parameter[f or "bf16"] for f in architecture.native])
+    weights_gb: dict[str, FloatArray] = {p: total * per_parameter[p] for p in PRECISIONS}
     memory_gb: dict[tuple[str, str], FloatArray] = {}
     for p in PRECISIONS:
         memory_gb[(p, "none")] = weights_gb[p] * (1 + hw.inference_overhead_fraction)
@@ -412,4 +420,7 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
         hardware_efficiency=hardware_efficiency,
         measurements=tuple(tuple(measured[m.id]) for m in models),
         offers=offers,
+        architecture=architecture,
+        total_b=total,
+        active_b=_num([m.parameters_active_b for m in models])[0],
     )

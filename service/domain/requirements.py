@@ -17,9 +17,10 @@ __all__ = [
     "Precision",
     "Privacy",
     "Requirements",
+    "Workload",
 ]
 
-Precision = Literal["bf16", "fp8", "int4"]
+Precision = Literal["native", "bf16", "fp8", "mxfp4", "nvfp4", "int4"]
 Deployment = Literal["self_hosted", "private_cloud", "api"]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 ModelId = Annotated[str, Field(min_length=3, max_length=200, pattern=r"^[^/\s]+/[^/\s]+$")]
@@ -73,9 +74,43 @@ class Customisation(_Section):
 class Hardware(_Section):
     """The GPUs available for self-hosting."""
 
+    gpu: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="A GPU profile id (see rules/gpus/, e.g. h100-sxm); gives memory, bandwidth and formats. "
+        "Give this or gpu_memory_gb, not both.",
+    )
     gpu_memory_gb: float | None = Field(default=None, ge=1, le=4096, description="Memory of one GPU in GB.")
     gpu_count: int | None = Field(default=None, ge=1, le=100_000, description="Number of GPUs.")
-    precision: Precision = Field(default="bf16", description="Weight precision: bf16, fp8 or int4.")
+    precision: Precision = Field(
+        default="native",
+        description="Weight format: native (the most compact format the developer releases), bf16, fp8, mxfp4, "
+        "nvfp4 or int4. A format the model is not released in is a quantisation by the user.",
+    )
+
+    @field_validator("gpu_memory_gb")
+    @classmethod
+    def _not_with_gpu(cls, size: float | None, info: ValidationInfo) -> float | None:
+        # 'gpu' is declared before 'gpu_memory_gb', so it has been validated by now.
+        if size is not None and info.data.get("gpu") is not None:
+            raise ValueError("give either 'gpu' (a GPU profile id) or 'gpu_memory_gb', not both")
+        return size
+
+
+class Workload(_Section):
+    """What the deployment must serve: the KV cache and the GPUs needed follow from it."""
+
+    concurrent_requests: int = Field(default=1, ge=1, le=100_000, description="Requests served at once.")
+    tokens_per_request: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000_000,
+        description="Context tokens held per request (prompt plus output); omitted: the stated default.",
+    )
+    output_tokens_per_second: float | None = Field(
+        default=None, gt=0, le=100_000, description="Decode speed each request needs; GPUs needed account for it."
+    )
 
 
 class Compliance(_Section):
@@ -107,6 +142,7 @@ class Requirements(_Section):
     privacy: Privacy = Privacy()
     customisation: Customisation = Customisation()
     hardware: Hardware = Hardware()
+    workload: Workload = Workload()
     compliance: Compliance = Compliance()
     min_context_tokens: int | None = Field(default=None, ge=1, le=100_000_000)
     reasoning: Literal["required", "preferred", "any"] = "any"

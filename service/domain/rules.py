@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from service.domain.architecture import WEIGHT_FORMATS, WeightFormat
 from service.domain.catalogue import PriceBasis
 from service.domain.facts import Strict
+from service.domain.hardware import DecodeMeasurement, Gpu
 from service.domain.measurements import USE_CASES, Benchmark, UseCase
 from service.domain.regulatory import Jurisdiction, RegulatoryPolicy
 
@@ -287,9 +289,29 @@ class Profile(Strict):
 
 
 class HardwarePolicy(Strict):
-    """Memory estimation constants (``rules/hardware.toml``), each stated with where it comes from."""
+    """Memory, headroom and decode-speed constants (``rules/hardware.toml``), each stated with its reason."""
 
-    bytes_per_parameter: dict[Literal["bf16", "fp8", "int4"], float]
+    bytes_per_parameter: dict[WeightFormat, float] = Field(
+        description="Bytes per parameter of each weight format (scales included)."
+    )
+    bytes_per_parameter_note: str
+    kv_cache_bytes_per_element: float = Field(gt=0, description="Bytes per cached key/value element.")
+    kv_cache_note: str
+    fallback_kv_bytes_per_token: float = Field(
+        gt=0, description="KV cache bytes per token assumed when a model's [transformer] facts are not recorded."
+    )
+    fallback_kv_note: str
+    runtime_overhead_fraction: float = Field(ge=0, description="Runtime memory as a fraction of weights + cache.")
+    runtime_overhead_note: str
+    usable_memory_fraction: float = Field(gt=0, lt=1, description="Share of each GPU's memory a fit may use.")
+    usable_memory_note: str
+    default_concurrent_requests: int = Field(ge=1)
+    default_tokens_per_request: int = Field(ge=1)
+    default_workload_note: str
+    decode_efficiency: float = Field(gt=0, le=1, description="Share of peak bandwidth (and compute) decoding reaches.")
+    decode_efficiency_note: str
+    decode_tolerance: float = Field(gt=0, lt=1, description="Largest relative gap to a published measurement.")
+    decode_measurements: list[DecodeMeasurement] = Field(min_length=3)
     inference_overhead_fraction: float = Field(ge=0)
     inference_overhead_note: str
     lora_overhead_fraction: float = Field(ge=0)
@@ -300,6 +322,16 @@ class HardwarePolicy(Strict):
     source: str
     as_of: dt.date
     review_by: dt.date
+
+    @field_validator("bytes_per_parameter")
+    @classmethod
+    def _every_format(cls, table: dict[str, float]) -> dict[str, float]:
+        missing = [f for f in WEIGHT_FORMATS if f not in table]
+        if missing:
+            raise ValueError(f"bytes_per_parameter lacks {missing}")
+        if any(v <= 0 for v in table.values()):
+            raise ValueError("bytes per parameter must be positive")
+        return table
 
 
 class Policy(Strict):
@@ -331,6 +363,7 @@ class RuleSet(Strict):
     regulatory: RegulatoryPolicy
     jurisdictions: dict[str, Jurisdiction] = {}
     benchmarks: dict[str, Benchmark] = {}
+    gpus: dict[str, Gpu] = {}
 
     @model_validator(mode="after")
     def _complete(self) -> RuleSet:

@@ -25,6 +25,7 @@ from service.domain.catalogue import (
     ProviderFile,
 )
 from service.domain.errors import DataError
+from service.domain.hardware import Gpu
 from service.domain.measurements import Benchmark, Leaderboard
 from service.domain.regulatory import Jurisdiction, RegulatoryPolicy
 from service.domain.rules import (
@@ -216,6 +217,7 @@ def load_rules(directory: Path, licence_ids_in_use: Iterable[str] = ()) -> RuleS
     profiles = _load_dir(directory / "profiles", "*.toml", Profile, problems, by_id)
     jurisdictions = _load_dir(directory / "jurisdictions", "*.toml", Jurisdiction, problems, by_id)
     benchmarks = _load_dir(directory / "benchmarks", "*.toml", Benchmark, problems, by_id)
+    gpus = _load_dir(directory / "gpus", "*.toml", Gpu, problems, by_id)
     hardware_path, policy_path = directory / "hardware.toml", directory / "policy.toml"
     regulatory_path = directory / "regulatory.toml"
     hardware = policy = regulatory = None
@@ -247,6 +249,7 @@ def load_rules(directory: Path, licence_ids_in_use: Iterable[str] = ()) -> RuleS
             regulatory=regulatory,
             jurisdictions=jurisdictions,
             benchmarks=benchmarks,
+            gpus=gpus,
         )
     except ValidationError as exc:
         raise DataError([(str(directory), "(rules)", e["msg"]) for e in exc.errors()]) from exc

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from service.domain.catalogue import ModelFile, OrganisationFile, ProviderFile
+from service.domain.hardware import GpuProfile
 from service.domain.measurements import Benchmark, LeaderboardFile
 from service.domain.regulatory import JurisdictionFile, RegulatoryPolicy
 from service.domain.rules import Criterion, EligibilityRule, HardwarePolicy, Licence, Policy, Profile
@@ -29,6 +30,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "policy.schema.json": Policy,
     "jurisdiction.schema.json": JurisdictionFile,
     "regulatory.schema.json": RegulatoryPolicy,
+    "gpu.schema.json": GpuProfile,
 }
 _DERIVED = {"id"}  # the id comes from the file path, never from the file
 

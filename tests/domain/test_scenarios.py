@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
+
 from service.domain.engine import Engine
 from service.domain.requirements import Requirements
 from tests.conftest import TODAY
@@ -36,7 +38,7 @@ def test_a_hospital_on_two_80gb_gpus_gets_models_that_fit_and_their_licence_duti
     assert "deepseek-ai/DeepSeek-V3.1" in big
 
 
-def test_lora_memory_is_the_weights_plus_the_stated_allowance(engine: Engine) -> None:
+def test_lora_memory_is_the_weights_plus_the_stated_allowance_cache_and_overhead(engine: Engine) -> None:
     answer = ask(
         engine,
         {
@@ -48,8 +50,12 @@ def test_lora_memory_is_the_weights_plus_the_stated_allowance(engine: Engine) ->
     fit = answer.explained[0].fit
     hw = engine.rules.hardware
     assert fit.weights_gb == round(116.8 * hw.bytes_per_parameter["fp8"], 1)
-    assert fit.memory_gb == round(116.8 * (1 + hw.lora_overhead_fraction), 1)
-    assert fit.gpu_memory_assumed and fit.gpus_needed == math.ceil(116.8 * 1.3 / hw.reference_gpu_memory_gb)
+    assert fit.kv_cache_gb is not None and fit.tokens_per_request == hw.default_tokens_per_request
+    base = 116.8 * (1 + hw.lora_overhead_fraction) + fit.kv_cache_gb
+    expected = base * (1 + hw.runtime_overhead_fraction)
+    assert fit.memory_gb == pytest.approx(expected, abs=0.1)
+    usable = hw.reference_gpu_memory_gb * hw.usable_memory_fraction
+    assert fit.gpu_memory_assumed and fit.gpus_needed == math.ceil(expected / usable)
 
 
 def test_a_commercial_product_wanting_a_permissive_licence_is_told_why_not_kimi(engine: Engine) -> None:

@@ -36,7 +36,7 @@ LICENCE_IDS = sorted(ENGINE.rules.licences)
 PROFILE_IDS = sorted(ENGINE.rules.profiles)
 LICENCE_KINDS: tuple[str, ...] = get_args(LicenceKind)
 ORIGIN_COUNTRIES = sorted({org.country.value for org in ENGINE.catalogue.organisations.values()})
-PRECISIONS_LOOSEST_FIRST = ("int4", "fp8", "bf16")
+PRECISIONS_LOOSEST_FIRST = ("int4", "fp8", "bf16")  # native is at most bf16, so bf16 is never looser
 FINE_TUNING_LOOSEST_FIRST = ("none", "lora", "full")
 PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -137,13 +137,51 @@ def _known(value: Any, holds: Callable[[Any], bool]) -> Verdict:
     return "passed" if holds(value) else "failed"
 
 
-def memory_needed_gb(parameters_b: float, precision: str, fine_tuning: str) -> float:
-    """Memory from the constants of rules/hardware.toml, in the order the file states them."""
+def bytes_per_parameter(model: Model, precision: str) -> float:
+    """The request's precision, or for ``native`` the most compact released format (bf16 when unrecorded)."""
+    table = HARDWARE["bytes_per_parameter"]
+    if precision != "native":
+        return float(table[precision])
+    formats = model.released_formats.value if model.released_formats else ["bf16"]
+    return float(min(table[f] for f in formats))
+
+
+def kv_cache_gb(model: Model, tokens: int) -> float:
+    """One request's cache, from the [transformer] facts as rules/hardware.toml and the README state it."""
+    t = model.transformer
+    if t is None:
+        return float(HARDWARE["fallback_kv_bytes_per_token"]) * tokens / 1e9
+    per_layer = (
+        (t.kv_lora_rank or 0) + (t.qk_rope_head_dim or 0) if t.attention == "mla" else 2 * t.kv_heads * t.head_dim
+    )  # type: ignore[operator]
+    sliding = t.sliding_window_layers or 0
+    full = t.layers - sliding - (t.linear_attention_layers or 0)
+    window_per_layer = (
+        2 * (t.sliding_window_kv_heads or t.kv_heads or 0) * (t.sliding_window_head_dim or t.head_dim or 0)
+    )
+    if t.attention == "mla" and t.sliding_window_kv_heads is None:
+        window_per_layer = per_layer
+    elements = full * per_layer * tokens + sliding * window_per_layer * min(tokens, t.sliding_window or 0)
+    return elements * float(HARDWARE["kv_cache_bytes_per_element"]) / 1e9
+
+
+def memory_needed_gb(model: Model, precision: str, fine_tuning: str) -> float:
+    """Memory from the constants of rules/hardware.toml for the default workload (one request of the default
+    length): base (weights, or the fine-tuning footprint) + KV cache, plus the runtime overhead on both."""
+    parameters_b = model.parameters_total_b.value  # type: ignore[union-attr]
     if fine_tuning == "full":
-        return float(parameters_b * HARDWARE["full_fine_tuning_bytes_per_parameter"])
-    weights_gb = parameters_b * HARDWARE["bytes_per_parameter"][precision]
-    overhead = HARDWARE["lora_overhead_fraction"] if fine_tuning == "lora" else HARDWARE["inference_overhead_fraction"]
-    return float(weights_gb * (1 + overhead))
+        base = parameters_b * HARDWARE["full_fine_tuning_bytes_per_parameter"]
+    else:
+        base = parameters_b * bytes_per_parameter(model, precision)
+        if fine_tuning == "lora":
+            base *= 1 + HARDWARE["lora_overhead_fraction"]
+    cache = HARDWARE["default_concurrent_requests"] * kv_cache_gb(model, HARDWARE["default_tokens_per_request"])
+    return float((base + cache) * (1 + HARDWARE["runtime_overhead_fraction"]))
+
+
+def gpus_needed(memory_gb: float, gpu_memory_gb: float) -> int:
+    """GPUs a memory figure needs when a fit may use only the stated share of each GPU."""
+    return max(1, math.ceil(memory_gb / (gpu_memory_gb * HARDWARE["usable_memory_fraction"])))
 
 
 def independent_verdicts(model: Model, req: Requirements) -> dict[str, Verdict]:
@@ -199,7 +237,9 @@ def independent_verdicts(model: Model, req: Requirements) -> dict[str, Verdict]:
         count, size = hardware.gpu_count, hardware.gpu_memory_gb
         verdicts["hardware.fits"] = _known(
             model.parameters_total_b.value if model.parameters_total_b else None,
-            lambda p: math.ceil(memory_needed_gb(p, hardware.precision, req.customisation.fine_tuning) / size) <= count,
+            lambda _: (
+                gpus_needed(memory_needed_gb(model, hardware.precision, req.customisation.fine_tuning), size) <= count
+            ),
         )
     return verdicts
 
@@ -207,7 +247,7 @@ def independent_verdicts(model: Model, req: Requirements) -> dict[str, Verdict]:
 def assert_fit_follows_the_hardware_rule(fit: Fit, model: Model, req: Requirements) -> None:
     """The answer's own fit figures agree with the hardware constants and, when GPUs are given, fit them."""
     reference = float(HARDWARE["reference_gpu_memory_gb"])
-    assert fit.precision == req.hardware.precision
+    assert fit.precision_requested == req.hardware.precision
     assert fit.fine_tuning == req.customisation.fine_tuning
     assert fit.gpu_memory_gb == (req.hardware.gpu_memory_gb or reference)
     assert fit.gpu_memory_assumed is (req.hardware.gpu_memory_gb is None)
@@ -215,9 +255,9 @@ def assert_fit_follows_the_hardware_rule(fit: Fit, model: Model, req: Requiremen
         assert fit.memory_gb is None
         assert fit.gpus_needed is None
         return
-    expected = memory_needed_gb(model.parameters_total_b.value, req.hardware.precision, req.customisation.fine_tuning)
+    expected = memory_needed_gb(model, req.hardware.precision, req.customisation.fine_tuning)
     assert fit.memory_gb == pytest.approx(expected, abs=0.051)
-    assert fit.gpus_needed == math.ceil(expected / fit.gpu_memory_gb)
+    assert fit.gpus_needed == gpus_needed(expected, fit.gpu_memory_gb)
     if req.hardware.gpu_count is not None:
         assert fit.fits is (fit.gpus_needed <= req.hardware.gpu_count)
     else:

@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol
 
 from service.domain.catalogue import Model, ModelFile, Offer, Provider, Quantisation
 from service.domain.facts import Fact
+from service.loading.sync.architecture import ArchitectureObservation
 
 __all__ = [
     "DERIVATIVE_KINDS",
@@ -123,6 +124,7 @@ class HubObservation:
     parameters_total: int | None
     gated: bool | None
     derivatives: DerivativeCount | None
+    architecture: ArchitectureObservation | None = None
 
 
 @dataclass(frozen=True)
@@ -320,6 +322,10 @@ def diff_model(
     if hub is not None:
         changes.extend(_hub_signals(data, hub, as_of))
         conflicts.extend(_hub_identity(model, hub, parameter_tolerance))
+        if hub.architecture is not None:
+            arch_changes, arch_conflicts = _hub_architecture(data, model, hub.architecture, as_of)
+            changes.extend(arch_changes)
+            conflicts.extend(arch_conflicts)
     if openrouter is not None:
         result = _openrouter(model, openrouter, providers or {}, as_of, openrouter_source)
         changes.extend(result.changes)
@@ -357,6 +363,66 @@ def _set_fact(container: dict[str, Any], key: str, label: str, new: Fact[Any], u
         source=new.source,
         as_of=new.as_of,
     )
+
+
+def _hub_architecture(
+    data: dict[str, Any], model: Model, arch: ArchitectureObservation, as_of: dt.date
+) -> tuple[list[Change], list[Conflict]]:
+    """Propose [transformer] and [released_formats] where the catalogue has none; report disagreements."""
+    changes: list[Change] = []
+    conflicts: list[Conflict] = []
+    proposed = arch.transformer
+    if proposed is not None:
+        curated = model.transformer
+        if curated is None:
+            data["transformer"] = {
+                "source": arch.source,
+                "as_of": as_of,
+                "source_kind": "primary",
+                "note": "Proposed by catalogue sync from the repo's config.json; check before committing.",
+                **proposed,
+            }
+            changes.append(Change("transformer", "add", None, dict(proposed), "huggingface", arch.source, as_of))
+        else:
+            differing = {k: (getattr(curated, k), v) for k, v in proposed.items() if getattr(curated, k) != v}
+            if differing:
+                conflicts.append(
+                    Conflict(
+                        field="transformer",
+                        kind="disagrees",
+                        curated={k: c for k, (c, _) in differing.items()},
+                        upstream_value={k: u for k, (_, u) in differing.items()},
+                        upstream="huggingface",
+                        source=arch.source,
+                        note="config.json and the curated [transformer] table differ; a person decides.",
+                    )
+                )
+    fmt = arch.weight_format
+    if fmt is not None:
+        released = model.released_formats
+        if released is None:
+            data["released_formats"] = {
+                "value": [fmt],
+                "source": arch.source,
+                "as_of": as_of,
+                "source_kind": "primary",
+                "note": "The format of the repo's own checkpoint, from config.json (torch_dtype or "
+                "quantization_config); other official releases are not listed.",
+            }
+            changes.append(Change("released_formats", "add", None, [fmt], "huggingface", arch.source, as_of))
+        elif fmt not in released.value:
+            conflicts.append(
+                Conflict(
+                    field="released_formats",
+                    kind="disagrees",
+                    curated=list(released.value),
+                    upstream_value=[fmt],
+                    upstream="huggingface",
+                    source=arch.source,
+                    note="The repo's checkpoint format is not among the curated released formats.",
+                )
+            )
+    return changes, conflicts
 
 
 def _hub_signals(data: dict[str, Any], hub: HubObservation, as_of: dt.date) -> list[Change]:

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from service.loading.sync.architecture import ArchitectureObservation, read_config
 from service.loading.sync.diff import DERIVATIVE_KINDS, DerivativeCount, HubObservation
 from service.loading.sync.http import Fetcher, UpstreamError
 
@@ -61,6 +62,7 @@ class HfModelInfo(_Upstream):
     """``GET /api/models/{repo_id}``."""
 
     id: str = Field(min_length=1)
+    sha: str | None = Field(default=None, pattern=r"^[0-9a-f]{40}$")
     likes: Count
     downloads: Count
     lastModified: dt.datetime  # noqa: N815 - the API's field name
@@ -161,9 +163,24 @@ class HuggingFaceClient:
             total=len(seen), by_kind=dict(sorted(kinds.items())), source=self.derivatives_url(repo_id)
         )
 
+    async def architecture(self, repo_id: str, revision: str) -> ArchitectureObservation | None:
+        """The repo's config.json at ``revision`` read into a proposal; None when the repo has no config."""
+        url = f"{self.endpoint}/{_quote_repo(repo_id)}/resolve/{revision}/config.json"
+        try:
+            response = await self.fetcher.get_json(url, headers=self._headers(url))
+        except UpstreamError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if not isinstance(response.data, dict):
+            raise UpstreamError(url, "config.json is not a JSON object", attempts=response.attempts)
+        cited = f"{self.endpoint}/{_quote_repo(repo_id)}/blob/{revision}/config.json"
+        return read_config(response.data, cited)
+
     async def observe(self, repo_id: str, *, with_derivatives: bool = True) -> HubObservation:
         """Everything the sync reads from the Hub about one repo."""
         info, url = await self.model_info(repo_id)
+        architecture = await self.architecture(repo_id, info.sha or "main")
         derivatives = await self.derivatives(repo_id) if with_derivatives else None
         licence, licence_name = hub_licence(info)
         return HubObservation(
@@ -179,6 +196,7 @@ class HuggingFaceClient:
             parameters_total=info.safetensors.total if info.safetensors else None,
             gated=info.gated is not False,
             derivatives=derivatives,
+            architecture=architecture,
         )
 
 

@@ -231,6 +231,8 @@ class FakeUpstream:
     def __init__(self, catalogue: Catalogue, *, page_size: int = 2) -> None:
         self.hub_models: dict[str, dict[str, Any]] = {m.id: hub_model_info(m) for m in catalogue.models.values()}
         self.derivatives: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        # config.json documents by repo id, served at /{repo}/resolve/{sha}/config.json; absent: 404.
+        self.hub_configs: dict[str, dict[str, Any]] = {}
         self.openrouter_models: list[dict[str, Any]] = [
             openrouter_entry("openrouter/auto", "", "-1", "-1", 2000000),
             openrouter_entry("example/closed-model", None, "0.000001", "0.000002", 128000),
@@ -361,6 +363,11 @@ class FakeUpstream:
                 headers["Link"] = f'<{self.url}/api/models?{following}>; rel="next"'
         elif path.startswith("/api/models/") and path.removeprefix("/api/models/") in self.hub_models:
             document = self.hub_models[path.removeprefix("/api/models/")]
+        elif path.endswith("/config.json") and "/resolve/" in path:
+            repo_id = path.lstrip("/").split("/resolve/", 1)[0]
+            if repo_id not in self.hub_configs:
+                return 404, json.dumps({"error": "Entry not found"}).encode(), headers
+            document = self.hub_configs[repo_id]
         else:
             return (
                 404,

@@ -1,0 +1,291 @@
+"""Hardware fit and capacity: GPU profiles, memory for a workload, GPUs needed and a decode-speed bound.
+
+Memory for one deployment (GB = 10^9 bytes):
+
+- weights: total parameters x bytes per parameter at the chosen precision (``native``: the most compact
+  format the developer releases; every expert of a mixture-of-experts model must be resident);
+- KV cache: concurrent requests x the cache one request of ``tokens_per_request`` tokens holds, from the
+  model's ``[transformer]`` facts (:func:`service.domain.architecture.kv_cache_elements`) at the cache's bytes
+  per element, or a stated conservative figure per token when the facts are not recorded;
+- runtime overhead: a stated fraction of weights plus cache (activations, CUDA graphs, allocator slack).
+
+A deployment fits on ``n`` GPUs when the total is at most ``n x memory x usable_memory_fraction``: a model
+that would fill the GPUs to 100 % does not fit. Decode speed is an upper bound from memory bandwidth: every
+generated token reads the active weights once and each request's cache once, at a stated efficiency of
+the GPUs' peak bandwidth (and, where the GPU's dense throughput is recorded, at most what its compute allows).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import Field, field_validator
+
+from service.domain.architecture import WEIGHT_FORMATS, WeightFormat
+from service.domain.catalogue import Model
+from service.domain.facts import Fact, SourceKind, Strict
+
+if TYPE_CHECKING:
+    from service.domain.rules import HardwarePolicy
+
+__all__ = [
+    "DecodeMeasurement",
+    "FitPlan",
+    "Gpu",
+    "GpuProfile",
+    "ModelArchitecture",
+    "RequestPrecision",
+    "ResolvedWorkload",
+    "decode_tokens_per_second",
+    "native_format",
+    "plan_fit",
+]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+RequestPrecision = Literal["native", "bf16", "fp8", "mxfp4", "nvfp4", "int4"]
+
+
+class GpuProfile(Strict):
+    """The content of one ``rules/gpus/<id>.toml`` file: what one GPU offers, each figure sourced."""
+
+    name: str = Field(min_length=1)
+    vendor: Literal["nvidia", "amd"]
+    review_by: dt.date
+    memory_gb: Fact[float] = Field(description="Memory of one GPU in GB (10^9 bytes).")
+    memory_bandwidth_gb_s: Fact[float] = Field(description="Peak memory bandwidth in GB/s.")
+    dense_bf16_tflops: Fact[float] | None = Field(default=None, description="Dense (no sparsity) BF16 TFLOPS.")
+    dense_fp8_tflops: Fact[float] | None = Field(default=None, description="Dense (no sparsity) FP8 TFLOPS.")
+    native_formats: Fact[list[WeightFormat]] | None = Field(
+        default=None, description="Weight formats its tensor cores run natively, as the source states them."
+    )
+
+    @field_validator("memory_gb", "memory_bandwidth_gb_s", "dense_bf16_tflops", "dense_fp8_tflops")
+    @classmethod
+    def _positive(cls, fact: Fact[float] | None) -> Fact[float] | None:
+        if fact is not None and fact.value <= 0:
+            raise ValueError("must be positive")
+        return fact
+
+
+class Gpu(GpuProfile):
+    """A GPU profile with its id (the file stem)."""
+
+    id: str
+
+
+class DecodeMeasurement(Strict):
+    """A published single-request decode speed, used to test the bandwidth bound and its efficiency factor."""
+
+    model: str = Field(description="Catalogue model id.")
+    gpu: str = Field(description="GPU profile id.")
+    weights: str = Field(description="The weight format measured, as the source names it.")
+    bits_per_weight: float = Field(gt=0, le=32, description="Bits read per parameter for that format.")
+    bits_note: str
+    context_tokens: int = Field(ge=0, description="Tokens in the cache while decoding (0 when not stated).")
+    tokens_per_second: float = Field(gt=0)
+    engine: str
+    source: str = Field(min_length=1)
+    as_of: dt.date
+    source_kind: SourceKind | None = None
+    note: str | None = None
+
+
+class ResolvedWorkload(Strict):
+    """The workload a fit is computed for, with where each figure came from (the request or a default)."""
+
+    concurrent_requests: int
+    tokens_per_request: int
+    output_tokens_per_second: float | None
+    defaulted: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ModelArchitecture:
+    """Per-model columns computed once: the cache per token and the formats released."""
+
+    full_elements: FloatArray  # cache elements per token over the full-attention layers (NaN: not recorded)
+    sliding_elements: FloatArray  # cache elements per token over the sliding-window layers
+    window: FloatArray  # tokens a sliding-window layer keeps
+    known: BoolArray  # [transformer] recorded
+    native: tuple[WeightFormat | None, ...]  # most compact released format, None when not recorded
+    released: tuple[tuple[WeightFormat, ...] | None, ...]
+
+    @classmethod
+    def of(cls, models: tuple[Model, ...], bytes_per_parameter: dict[WeightFormat, float]) -> ModelArchitecture:
+        """Columns for ``models`` (in order)."""
+        full, sliding, window, known = [], [], [], []
+        native: list[WeightFormat | None] = []
+        released: list[tuple[WeightFormat, ...] | None] = []
+        for m in models:
+            t = m.transformer
+            if t is None:
+                full.append(math.nan)
+                sliding.append(0.0)
+                window.append(0.0)
+                known.append(False)
+            else:
+                full.append(float(t.full_attention_layers * t.per_layer_elements()))
+                sliding.append(float((t.sliding_window_layers or 0) * t.sliding_layer_elements()))
+                window.append(float(t.sliding_window or 0))
+                known.append(True)
+            formats = tuple(m.released_formats.value) if m.released_formats else None
+            released.append(formats)
+            native.append(native_format(formats, bytes_per_parameter))
+        return cls(
+            full_elements=np.array(full),
+            sliding_elements=np.array(sliding),
+            window=np.array(window),
+            known=np.array(known, dtype=bool),
+            native=tuple(native),
+            released=tuple(released),
+        )
+
+
+def native_format(
+    formats: tuple[WeightFormat, ...] | None, bytes_per_parameter: dict[WeightFormat, float]
+) -> WeightFormat | None:
+    """The most compact of the formats a developer releases (ties: the catalogue's format order)."""
+    if not formats:
+        return None
+    return min(formats, key=lambda f: (bytes_per_parameter[f], WEIGHT_FORMATS.index(f)))
+
+
+@dataclass(frozen=True)
+class FitPlan:
+    """Every model's fit for one request, as arrays aligned with the catalogue order."""
+
+    precision: tuple[str, ...]  # the format costed per model (native resolved)
+    precision_assumed: BoolArray  # native asked but released formats not recorded: bf16 assumed
+    bytes_per_parameter: FloatArray
+    weights_gb: FloatArray
+    kv_cache_gb: FloatArray
+    kv_bytes_per_token: FloatArray  # averaged over the request's tokens
+    kv_estimated: BoolArray  # the conservative per-token figure was used
+    overhead_gb: FloatArray
+    memory_gb: FloatArray
+    gpus_for_memory: FloatArray
+    gpus_for_throughput: FloatArray  # NaN when no speed was asked or the GPU's bandwidth is unknown
+    gpus_needed: FloatArray
+    decode_tps_per_request: FloatArray  # NaN when the GPU's bandwidth is unknown
+    decode_tps_total: FloatArray
+    compute_bound: BoolArray  # the compute ceiling, not bandwidth, limits the aggregate speed
+    known: BoolArray  # parameter count recorded
+    gpu: Gpu | None
+    gpu_memory_gb: float
+    usable_gb_per_gpu: float
+    workload: ResolvedWorkload
+
+
+def plan_fit(
+    models: tuple[Model, ...],
+    arch: ModelArchitecture,
+    total_b: FloatArray,
+    active_b: FloatArray,
+    *,
+    precision: RequestPrecision,
+    fine_tuning: str,
+    gpu: Gpu | None,
+    gpu_memory_gb: float,
+    workload: ResolvedWorkload,
+    policy: HardwarePolicy,
+) -> FitPlan:
+    """Memory, GPUs needed and the decode bound for every model under one request."""
+    n = len(models)
+    if precision == "native":
+        labels = tuple(fmt or "bf16" for fmt in arch.native)
+        assumed = np.array([fmt is None for fmt in arch.native], dtype=bool)
+    else:
+        labels = (precision,) * n
+        assumed = np.zeros(n, dtype=bool)
+    bpp = np.array([policy.bytes_per_parameter[p] for p in labels])
+    known = ~np.isnan(total_b)
+    weights = total_b * bpp
+
+    tokens = workload.tokens_per_request
+    elements = arch.full_elements * tokens + arch.sliding_elements * np.minimum(arch.window, tokens)
+    kv_request = np.where(
+        arch.known, elements * policy.kv_cache_bytes_per_element, policy.fallback_kv_bytes_per_token * tokens
+    )
+    kv_gb = workload.concurrent_requests * kv_request / 1e9
+    if fine_tuning == "full":
+        base = total_b * policy.full_fine_tuning_bytes_per_parameter
+    elif fine_tuning == "lora":
+        base = weights * (1 + policy.lora_overhead_fraction)
+    else:
+        base = weights
+    overhead = policy.runtime_overhead_fraction * (base + kv_gb)
+    memory = base + kv_gb + overhead
+    usable = gpu_memory_gb * policy.usable_memory_fraction
+    gpus_memory = np.maximum(1.0, np.ceil(memory / usable))
+
+    # Decode bound: per step, the active weights and every request's cache are read once.
+    active = np.where(np.isnan(active_b), total_b, active_b)
+    bytes_per_step = active * bpp * 1e9 + workload.concurrent_requests * kv_request
+    n_tps = np.full(n, np.nan)
+    total_tps = np.full(n, np.nan)
+    gpus_speed = np.full(n, np.nan)
+    compute_bound = np.zeros(n, dtype=bool)
+    if gpu is not None:
+        bandwidth = gpu.memory_bandwidth_gb_s.value * 1e9 * policy.decode_efficiency
+        flops = _dense_flops(gpu, labels)
+        per_request = (
+            decode_tokens_per_second(gpu.memory_bandwidth_gb_s.value, 1, policy.decode_efficiency, 1.0, 0.0)
+            * gpus_memory
+            / bytes_per_step
+        )
+        aggregate = per_request * workload.concurrent_requests
+        ceiling = gpus_memory * flops * policy.decode_efficiency / (2 * active * 1e9)
+        compute_bound = ~np.isnan(ceiling) & (ceiling < aggregate)
+        aggregate = np.where(compute_bound, ceiling, aggregate)
+        n_tps = aggregate / workload.concurrent_requests
+        total_tps = aggregate
+        wanted = workload.output_tokens_per_second
+        if wanted is not None:
+            need_bw = np.ceil(wanted * bytes_per_step / bandwidth)
+            need_flops = np.ceil(
+                workload.concurrent_requests * wanted * 2 * active * 1e9 / (flops * policy.decode_efficiency)
+            )
+            gpus_speed = np.fmax(need_bw, need_flops)
+    gpus = np.where(np.isnan(gpus_speed), gpus_memory, np.fmax(gpus_memory, gpus_speed))
+    return FitPlan(
+        precision=labels,
+        precision_assumed=assumed,
+        bytes_per_parameter=bpp,
+        weights_gb=weights,
+        kv_cache_gb=kv_gb,
+        kv_bytes_per_token=kv_request / tokens,
+        kv_estimated=~arch.known,
+        overhead_gb=overhead,
+        memory_gb=memory,
+        gpus_for_memory=gpus_memory,
+        gpus_for_throughput=gpus_speed,
+        gpus_needed=gpus,
+        decode_tps_per_request=n_tps,
+        decode_tps_total=total_tps,
+        compute_bound=compute_bound,
+        known=known,
+        gpu=gpu,
+        gpu_memory_gb=gpu_memory_gb,
+        usable_gb_per_gpu=usable,
+        workload=workload,
+    )
+
+
+def decode_tokens_per_second(
+    bandwidth_gb_s: float, gpus: int, efficiency: float, weight_bytes: float, cache_bytes: float
+) -> float:
+    """Bandwidth bound on one request's decode speed: each token reads the active weights and the cache once."""
+    return gpus * bandwidth_gb_s * 1e9 * efficiency / (weight_bytes + cache_bytes)
+
+
+def _dense_flops(gpu: Gpu, labels: tuple[str, ...]) -> FloatArray:
+    """Dense FLOP/s per model's format: FP8 throughput for fp8 weights on a GPU that runs FP8, else BF16."""
+    bf16 = gpu.dense_bf16_tflops.value * 1e12 if gpu.dense_bf16_tflops else math.nan
+    fp8 = gpu.dense_fp8_tflops.value * 1e12 if gpu.dense_fp8_tflops else bf16
+    return np.array([fp8 if p == "fp8" else bf16 for p in labels])
