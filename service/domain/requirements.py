@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic.config import JsonDict
 
 from service.domain.rules import Criterion_, LicenceKind, UseCase
 
@@ -24,6 +25,9 @@ Precision = Literal["native", "bf16", "fp8", "mxfp4", "nvfp4", "int4"]
 Deployment = Literal["self_hosted", "private_cloud", "api"]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 ModelId = Annotated[str, Field(min_length=3, max_length=200, pattern=r"^[^/\s]+/[^/\s]+$")]
+LicenceId = Annotated[str, Field(min_length=1, max_length=64)]
+#: JSON Schema for "a list without repeated items" (a validator refuses duplicates; the schema says so too).
+UNIQUE_ITEMS: JsonDict = {"uniqueItems": True}
 
 
 class _Section(BaseModel):
@@ -37,10 +41,11 @@ class IP(_Section):
     licence_kinds: list[LicenceKind] | None = Field(
         default=None,
         min_length=1,
+        max_length=3,
         description="Acceptable licence kinds: permissive, copyleft, custom. Omit for no constraint.",
     )
-    allowed_licences: list[str] | None = Field(
-        default=None, min_length=1, description="Acceptable licence ids. Omit for no constraint."
+    allowed_licences: list[LicenceId] | None = Field(
+        default=None, min_length=1, max_length=50, description="Acceptable licence ids. Omit for no constraint."
     )
     monthly_active_users: int | None = Field(
         default=None,
@@ -58,7 +63,7 @@ class Privacy(_Section):
         default=None, description="self_hosted, private_cloud (weights on rented hardware) or api (hosted)."
     )
     excluded_origin_countries: list[CountryCode] = Field(
-        default=[], description="ISO 3166-1 alpha-2 codes of developer countries to exclude."
+        default=[], max_length=250, description="ISO 3166-1 alpha-2 codes of developer countries to exclude."
     )
     require_open_training_data: bool = Field(
         default=False, description="Only models whose training data is openly published."
@@ -137,7 +142,19 @@ class Compliance(_Section):
 class Requirements(_Section):
     """A request for recommendations."""
 
-    use_cases: list[UseCase] = Field(default=[], description="What the model is for.")
+    # "Not both weights and profile", said in JSON Schema as well as by the validator below.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "not": {
+                "required": ["weights", "profile"],
+                "properties": {"weights": {"type": "object"}, "profile": {"type": "string"}},
+            }
+        }
+    )
+
+    use_cases: list[UseCase] = Field(
+        default=[], max_length=20, json_schema_extra=UNIQUE_ITEMS, description="What the model is for."
+    )
     ip: IP = IP()
     privacy: Privacy = Privacy()
     customisation: Customisation = Customisation()
@@ -147,12 +164,19 @@ class Requirements(_Section):
     min_context_tokens: int | None = Field(default=None, ge=1, le=100_000_000)
     reasoning: Literal["required", "preferred", "any"] = "any"
     weights: dict[Criterion_, Annotated[float, Field(ge=0, le=1_000_000)]] | None = Field(
-        default=None, min_length=1, description="Criterion weights; give this or a profile, not both."
+        default=None,
+        min_length=1,
+        # "Not every weight is zero", said in JSON Schema so that the document states what validation enforces.
+        json_schema_extra={"not": {"type": "object", "additionalProperties": {"const": 0}}},
+        description="Criterion weights, at least one positive; give this or a profile, not both.",
     )
-    profile: str | None = Field(default=None, description="Profile id (see GET /v1/profiles).")
+    profile: str | None = Field(default=None, max_length=64, description="Profile id (see GET /v1/profiles).")
     limit: int = Field(default=5, ge=1, le=100, description="How many recommendations to return.")
     explain: list[ModelId] = Field(
-        default=[], max_length=50, description="Model ids to explain even when excluded or ranked low."
+        default=[],
+        max_length=50,
+        json_schema_extra=UNIQUE_ITEMS,
+        description="Model ids to explain even when excluded or ranked low.",
     )
 
     @field_validator("use_cases", "explain")

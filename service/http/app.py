@@ -28,7 +28,8 @@ from service.domain.requirements import Requirements
 from service.http.boundary import RequestBoundary
 from service.http.controllers import CatalogueController, HealthController, RecommendationController
 from service.http.errors import EXCEPTION_HANDLERS, PROBLEM_SCHEMA
-from service.http.records import CompareController, RecordController, StoreOpener
+from service.http.openapi import document_request_bodies
+from service.http.records import CompareController, CompareRequest, RecordController, StoreOpener
 from service.loading.engine import build_engine
 from service.settings import Settings, get_settings
 from service.storage import DecisionStore
@@ -95,7 +96,9 @@ def create_app(
         ),
     )
     _document_strictness(app)
+    document_request_bodies(app, loaded, [Requirements, CompareRequest])
     boundary.query_parameters = _query_parameters(app)
+    boundary.learn_routes(app.routes)
     return app
 
 

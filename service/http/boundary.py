@@ -6,15 +6,18 @@
   decoded (a recursive decoder would otherwise run out of stack).
 - Every route refuses query parameters it does not declare, with 400 naming each one. The declared ones are
   read from the OpenAPI document, so the document and the check cannot disagree.
+- ``OPTIONS`` answers with every method of the path in ``Allow`` (Litestar's own answer can miss methods
+  registered by a second handler on the same path).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from litestar import Request
+from litestar import Request, Response
+from litestar.routes import HTTPRoute
 
 __all__ = ["MAX_JSON_DEPTH", "RequestBoundary", "RequestRefused", "json_depth"]
 
@@ -64,14 +67,26 @@ class RequestBoundary:
 
     def __init__(self) -> None:
         self.query_parameters: Mapping[str, frozenset[str]] = {}
+        self.allowed_methods: Mapping[str, str] = {}
 
-    async def __call__(self, request: Request[Any, Any, Any]) -> None:
+    def learn_routes(self, routes: Iterable[Any]) -> None:
+        """Record the methods of every HTTP route, for ``OPTIONS`` answers."""
+        self.allowed_methods = {
+            route.path: ", ".join(sorted(route.methods)) for route in routes if isinstance(route, HTTPRoute)
+        }
+
+    async def __call__(self, request: Request[Any, Any, Any]) -> Response[None] | None:
+        if request.method == "OPTIONS":
+            allowed = self.allowed_methods.get(str(request.scope.get("path_template", "")))
+            if allowed is not None:
+                return Response(None, status_code=204, headers={"Allow": allowed})
         handler = request.route_handler
         operation = handler.operation_id if isinstance(handler.operation_id, str) else None
         if operation is not None and operation in self.query_parameters:
             self._check_query(request, self.query_parameters[operation])
         if "data" in handler.parsed_fn_signature.parameters:
             await self._check_body(request)
+        return None
 
     @staticmethod
     def _check_query(request: Request[Any, Any, Any], known: frozenset[str]) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from service.domain.engine import Engine
 from service.domain.errors import UnknownModelError
@@ -20,6 +20,8 @@ from service.storage import DecisionStore
 __all__ = ["CatalogueController", "HealthController", "RecommendationController"]
 
 Clock = Callable[[], dt.date]
+#: A path segment naming a catalogue or rules id; longer ones are refused (400) rather than looked up and echoed.
+IdSegment = Annotated[str, PathParameter(min_length=1, max_length=100)]
 
 
 class RecommendationController(Controller):
@@ -72,9 +74,11 @@ class CatalogueController(Controller):
     async def list_models(
         self,
         engine: NamedDependency[Engine],
-        family: Annotated[str | None, QueryParameter(description="Model family, e.g. Qwen")] = None,
-        organisation: Annotated[str | None, QueryParameter(description="Organisation id, e.g. deepseek-ai")] = None,
-        licence: Annotated[str | None, QueryParameter(description="Licence id, e.g. mit")] = None,
+        family: Annotated[str | None, QueryParameter(max_length=100, description="Model family, e.g. Qwen")] = None,
+        organisation: Annotated[
+            str | None, QueryParameter(max_length=100, description="Organisation id, e.g. deepseek-ai")
+        ] = None,
+        licence: Annotated[str | None, QueryParameter(max_length=100, description="Licence id, e.g. mit")] = None,
         licence_kind: Annotated[Literal["permissive", "copyleft", "custom"] | None, QueryParameter()] = None,
         origin_country: Annotated[str | None, QueryParameter(pattern=r"^[A-Z]{2}$")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
@@ -114,7 +118,7 @@ class CatalogueController(Controller):
         }
 
     @get("/models/{owner:str}/{name:str}", operation_id="getModel", summary="One model with every sourced fact")
-    async def get_model(self, engine: NamedDependency[Engine], owner: FromPath[str], name: FromPath[str]) -> ModelOut:
+    async def get_model(self, engine: NamedDependency[Engine], owner: IdSegment, name: IdSegment) -> ModelOut:
         model_id = f"{owner}/{name}"
         model = engine.catalogue.models.get(model_id)
         if model is None:
@@ -132,7 +136,7 @@ class CatalogueController(Controller):
         return {"count": len(items), "items": items, "rules_version": engine.rules_version}
 
     @get("/licences/{licence_id:str}", operation_id="getLicence", summary="One licence and its duties")
-    async def get_licence(self, engine: NamedDependency[Engine], licence_id: FromPath[str]) -> LicenceOut:
+    async def get_licence(self, engine: NamedDependency[Engine], licence_id: IdSegment) -> LicenceOut:
         licence = engine.rules.licences.get(licence_id)
         if licence is None:
             raise UnknownModelError("licence", licence_id)
@@ -144,7 +148,7 @@ class CatalogueController(Controller):
         return {"count": len(items), "items": items, "default": engine.rules.policy.default_profile}
 
     @get("/profiles/{profile_id:str}", operation_id="getProfile", summary="One profile")
-    async def get_profile(self, engine: NamedDependency[Engine], profile_id: FromPath[str]) -> ProfileOut:
+    async def get_profile(self, engine: NamedDependency[Engine], profile_id: IdSegment) -> ProfileOut:
         profile = engine.rules.profiles.get(profile_id)
         if profile is None:
             raise UnknownModelError("profile", profile_id)

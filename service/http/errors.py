@@ -153,8 +153,13 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
                     if message == "'data'":
                         message = "a JSON object is required"
                 errors.append({"field": key, "problem": message.removeprefix("Value error, ")})
-    detail = str(exc.detail)
-    return problem(400, "Invalid request", detail, errors or [{"field": "(body)", "problem": detail}])
+    if not errors:
+        errors = [{"field": "(body)", "problem": "the request is invalid"}]
+    for error in errors:
+        error["field"] = _clip(error["field"])
+    # Litestar's own detail repeats the whole URL; a summary of the errors does not echo a huge path or query.
+    detail = "; ".join(f"{e['field']}: {e['problem']}" for e in errors[:3]) + ("; …" if len(errors) > 3 else "")
+    return problem(400, "Invalid request", detail, errors)
 
 
 def _requirement(_: Request[Any, Any, Any], exc: RequirementError) -> Response[Any]:

@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
+from pydantic import BaseModel
 
+from service.domain.requirements import Requirements
 from service.http.app import create_app
 from service.http.boundary import MAX_JSON_DEPTH, json_depth
 from service.http.errors import field_path
+from service.http.records import CompareRequest
 from tests.conftest import TODAY
 
 
@@ -242,3 +245,99 @@ def test_not_found_wrong_method_and_unknown_ids_keep_the_contract(client: TestCl
     assert_problem(client.get("/v1/profiles/nothing"), 404, "(path)")
     assert_problem(client.get("/v1/recommendations/rec_" + "0" * 32), 404, "(path)")
     assert_problem(client.post("/v1/recommendations", json={"profile": "nothing"}), 422, "profile")
+
+
+# ------------------------------------------------------------------------------------------ bounds
+def _unbounded(schema: Any, where: str, definitions: dict[str, Any]) -> list[str]:
+    """Places in a JSON Schema where an array has no maxItems or a string no maxLength, enum or pattern."""
+    found: list[str] = []
+    if isinstance(schema, dict):
+        if schema.get("type") == "array" and "maxItems" not in schema:
+            found.append(where)
+        if schema.get("type") == "string" and not {"maxLength", "enum", "const", "pattern"} & set(schema):
+            found.append(where)
+        for key, value in schema.items():
+            if key in ("$defs", "not"):  # "not" describes what is refused, not what is accepted
+                continue
+            found += _unbounded(value, f"{where}.{key}", definitions)
+    elif isinstance(schema, list):
+        for i, value in enumerate(schema):
+            found += _unbounded(value, f"{where}[{i}]", definitions)
+    return found
+
+
+@pytest.mark.parametrize("model", [Requirements, CompareRequest], ids=lambda m: m.__name__)
+def test_every_list_and_string_in_a_request_body_is_bounded(model: type[BaseModel]) -> None:
+    schema = model.model_json_schema()
+    definitions = schema.get("$defs", {})
+    unbounded = _unbounded(schema, model.__name__, definitions)
+    for name, definition in definitions.items():
+        unbounded += _unbounded(definition, name, definitions)
+    assert not unbounded, f"give these a documented maximum: {unbounded}"
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "item"),
+    [("ip", "allowed_licences", "mit"), ("privacy", "excluded_origin_countries", "US")],
+)
+def test_ten_thousand_items_in_a_list_are_refused_naming_the_list(
+    client: TestClient[Any], section: str, field: str, item: str
+) -> None:
+    raw = json.dumps({section: {field: [item] * 10_000}}, separators=(",", ":")).encode()
+    assert len(raw) < 65_536
+    assert_problem(client.post("/v1/recommendations", content=raw, headers=JSON), 400, f"{section}.{field}")
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/v1/models/{x}/b", "owner"),
+        ("/v1/models/a/{x}", "name"),
+        ("/v1/licences/{x}", "licence_id"),
+        ("/v1/profiles/{x}", "profile_id"),
+        ("/v1/recommendations/{x}", "record_id"),
+    ],
+)
+def test_an_overlong_path_id_is_refused_without_being_echoed(client: TestClient[Any], path: str, field: str) -> None:
+    response = client.get(path.format(x="a" * 5000))
+    assert_problem(response, 400, field)
+    assert len(response.content) < 1000
+
+
+def test_a_404_does_not_echo_more_than_a_short_id(client: TestClient[Any]) -> None:
+    response = client.get("/v1/licences/" + "z" * 100)
+    assert_problem(response, 404, "(path)")
+    assert len(response.content) < 600
+
+
+def _operations(document: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (method, path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in {"get", "post"} and path.startswith(("/v1", "/health", "/ready"))
+    ]
+
+
+def test_unknown_query_parameters_are_refused_on_every_route(client: TestClient[Any], document: dict[str, Any]) -> None:
+    record = client.post("/v1/recommendations", json={}).json()["id"]
+    values = {"owner": "Qwen", "name": "Qwen3-8B", "licence_id": "mit", "profile_id": "balanced", "record_id": record}
+    bodies = {"/v1/compare": {"models": ["Qwen/Qwen3-8B", "Qwen/Qwen3-32B"]}}
+    operations = _operations(document)
+    assert len(operations) >= 14
+    for method, template in operations:
+        path = template.format(**values)
+        response = client.request(method, path, params={"colour": "red"}, json=bodies.get(template, {}))
+        assert_problem(response, 400, "colour")
+        good = client.request(method, path, json=bodies.get(template, {}))
+        assert good.status_code < 300, (method, path, good.text[:300])
+
+
+def test_options_lists_every_method_of_a_path(client: TestClient[Any], document: dict[str, Any]) -> None:
+    values = {"owner": "a", "name": "b", "licence_id": "mit", "profile_id": "balanced", "record_id": "rec_x"}
+    for template, item in document["paths"].items():
+        documented = {m.upper() for m in item if m in {"get", "post", "put", "patch", "delete"}}
+        response = client.options(template.format(**values))
+        assert response.status_code == 204, template
+        allowed = {m.strip() for m in response.headers["allow"].split(",")}
+        assert documented | {"OPTIONS"} == allowed, (template, allowed)
