@@ -62,9 +62,14 @@ def _check(_: argparse.Namespace) -> int:
     except DataError as exc:
         print(exc, file=sys.stderr)
         return 1
+    c = engine.catalogue.counts()
     print(
-        f"ok: {len(engine.catalogue.models)} models, {len(engine.rules.licences)} licences, "
-        f"{len(engine.rules.eligibility)} rules; catalogue {engine.catalogue_version}, rules {engine.rules_version}"
+        f"ok: {c['models']} models, {len(engine.rules.licences)} licences, {len(engine.rules.eligibility)} rules; "
+        f"catalogue {engine.catalogue_version}, rules {engine.rules_version}\n"
+        f"  measurements: {c['measurements']} ({c['models_with_3_measurements']} models with at least 3); "
+        f"independent: {c['independent_measurements']} (on {c['models_with_independent_measurement']} models)\n"
+        f"  priced offers: {c['priced_offers']} active on {c['models_with_priced_offer']} models from "
+        f"{c['providers']} providers ({c['inactive_offers']} retired or superseded)"
     )
     return 0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from service.cli import main
@@ -11,6 +13,34 @@ def test_check_validates_the_shipped_data(capsys: pytest.CaptureFixture[str]) ->
     assert main(["check"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("ok: ") and " models, " in out
+    assert re.search(r"measurements: \d+ \(\d+ models with at least 3\); independent: \d+ \(on \d+ models\)", out)
+    assert re.search(r"priced offers: \d+ active on \d+ models from \d+ providers \(\d+ retired or superseded\)", out)
+
+
+def test_catalogue_counts_match_the_files() -> None:
+    from service.loading.files import load_catalogue, read_toml
+    from tests.conftest import CATALOGUE
+
+    counts = load_catalogue(CATALOGUE).counts()
+    assert counts["models"] == len(list((CATALOGUE / "models").glob("*/*.toml")))
+    offers = [o for p in (CATALOGUE / "providers").glob("*.toml") for o in read_toml(p).get("offers", [])]
+    assert counts["priced_offers"] == sum(1 for o in offers if o.get("status", "active") == "active")
+    assert counts["inactive_offers"] == len(offers) - counts["priced_offers"]
+    in_files = sum(len(read_toml(p).get("measurements", [])) for p in (CATALOGUE / "models").glob("*/*.toml"))
+    boards = [read_toml(p) for p in (CATALOGUE / "leaderboards").glob("*.toml")]
+    assert counts["measurements"] == in_files + sum(len(b.get("entries", [])) for b in boards)
+    independent_in_files = sum(
+        1
+        for p in (CATALOGUE / "models").glob("*/*.toml")
+        for m in read_toml(p).get("measurements", [])
+        if m["measured_by"] == "independent_leaderboard"
+    )
+    on_boards = sum(
+        len(b.get("entries", []))
+        for b in boards
+        if b.get("measured_by", "independent_leaderboard") == "independent_leaderboard"
+    )
+    assert counts["independent_measurements"] == independent_in_files + on_boards
 
 
 def test_the_committed_schemas_are_current() -> None:

@@ -132,6 +132,7 @@ class Caveat(Strict):
         "comparability",
         "unverified_terms",
         "hosting",
+        "context_extension",
         "eu_ai_act",
         "public_sector",
         "export_control",

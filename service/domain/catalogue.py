@@ -351,6 +351,24 @@ class Catalogue(Strict):
                 index.setdefault(offer.model, []).append(hosted)
         self._offers = {model_id: tuple(offers) for model_id, offers in index.items()}
 
+    def counts(self) -> dict[str, int]:
+        """What the catalogue holds: models, measurements (independent ones apart) and priced offers."""
+        measured = self.measurements()
+        independent = {m: [x for x in xs if x.measured_by == "independent_leaderboard"] for m, xs in measured.items()}
+        offers = [o for provider in self.providers.values() for o in provider.offers]
+        active = [o for o in offers if o.status == "active"]
+        return {
+            "models": len(self.models),
+            "measurements": sum(len(xs) for xs in measured.values()),
+            "models_with_3_measurements": sum(1 for xs in measured.values() if len(xs) >= 3),
+            "independent_measurements": sum(len(xs) for xs in independent.values()),
+            "models_with_independent_measurement": sum(1 for xs in independent.values() if xs),
+            "providers": len(self.providers),
+            "priced_offers": len(active),
+            "models_with_priced_offer": len({o.model for o in active}),
+            "inactive_offers": len(offers) - len(active),
+        }
+
     def offers_for(self, model_id: str, *, usable_only: bool = False) -> tuple[HostedOffer, ...]:
         """Every recorded offer of a model (with ``usable_only``: only the active ones that may rank)."""
         offers = self._offers.get(model_id, ())

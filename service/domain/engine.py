@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -37,15 +38,16 @@ from service.domain.errors import RequirementError
 from service.domain.facts import Evidence
 from service.domain.features import (
     Features,
+    api_cost_criterion,
+    api_prices,
     compile_features,
     fact_evidence,
     measurement_evidence,
     offer_evidence,
-    priced_offers,
 )
 from service.domain.hardware import FitPlan, ResolvedWorkload, plan_fit
 from service.domain.requirements import Requirements
-from service.domain.rules import CRITERIA, RuleSet
+from service.domain.rules import CRITERIA, RuleSet, TokenMix
 from service.domain.tradeoffs import analyse
 
 __all__ = ["Engine"]
@@ -60,6 +62,7 @@ FIXED_FACTS = frozenset(
         "parameters_total_b",
         "parameters_active_b",
         "context_tokens",
+        "context_extension",
         "released",
         "architecture",
         "input_modalities",
@@ -174,8 +177,17 @@ class Engine:
             policy=hw,
         )
 
+    def api_cost(self, req: Requirements) -> ApiCost:
+        """The token mix of the request's use cases and, per model, the cheapest offer that may rank."""
+        cost = self.rules.criteria["cost"]
+        share, mixes = cost.mix_for(list(req.use_cases))
+        hosting = req.privacy.hosting_countries
+        allowed = frozenset(hosting) if hosting else None
+        prices, best = api_prices(self.features, cost, share, allowed)
+        return ApiCost(input_share=share, mixes=mixes, prices=prices, best=best, allowed=allowed)
+
     def _criteria_matrix(
-        self, req: Requirements, evaluated_on: dt.date
+        self, req: Requirements, evaluated_on: dt.date, api: ApiCost | None = None
     ) -> tuple[dict[str, FloatArray], dict[str, BoolArray], list[str]]:
         f = self.features
         cases = self._use_cases(req)
@@ -184,8 +196,11 @@ class Engine:
         values["capability"] = np.mean([f.use_case_value[c] for c in cases], axis=0)
         known["capability"] = np.logical_and.reduce([f.use_case_known[c] for c in cases])
         values["openness"], known["openness"] = f.criterion_value["openness"], f.criterion_known["openness"]
-        cost_key = "cost_api" if req.privacy.deployment == "api" else "cost_self"
-        values["cost"], known["cost"] = f.criterion_value[cost_key], f.criterion_known[cost_key]
+        if req.privacy.deployment == "api":
+            api = api or self.api_cost(req)
+            values["cost"], known["cost"] = api_cost_criterion(f, self.rules.criteria["cost"], api.prices)
+        else:
+            values["cost"], known["cost"] = f.criterion_value["cost_self"], f.criterion_known["cost_self"]
         for name in ("adoption", "ecosystem", "reasoning"):
             values[name], known[name] = f.criterion_value[name], f.criterion_known[name]
         values["eu_ai_act"], known["eu_ai_act"] = self.compliance.criterion_value, self.compliance.criterion_known
@@ -223,6 +238,13 @@ class Engine:
         columns["fit.gpus_needed"] = (gpus, memory_known, True)
         regulatory = self.compliance.for_request(req, evaluated_on)
         columns.update(regulatory.columns)
+        if req.privacy.hosting_countries:
+            # A model is judged once one of its providers is recorded in an allowed country, even if the country
+            # of another of its providers is not recorded.
+            hosting = f.columns["offers.hosting_countries"]
+            allowed = set(req.privacy.hosting_countries)
+            served = np.fromiter((bool(allowed & v) for v in hosting.values), dtype=bool, count=n)
+            columns["offers.hosting_countries"] = (hosting.values, hosting.known | served, False)
 
         applied = [rule for rule in self._rules if rule_applies(rule, request)]
         verdicts = {rule.id: evaluate_checks(rule, columns, request) for rule in applied}
@@ -230,7 +252,8 @@ class Engine:
         for failed, unknown in verdicts.values():
             excluded_mask |= failed | unknown
 
-        values, known, cases = self._criteria_matrix(req, evaluated_on)
+        api = self.api_cost(req) if req.privacy.deployment == "api" else None
+        values, known, cases = self._criteria_matrix(req, evaluated_on, api)
         score = np.zeros(n)
         for criterion, weight in weights.items():
             if weight:
@@ -259,6 +282,7 @@ class Engine:
         )
         context.every_criterion = every_criterion
         context.plan = plan
+        context.api = api
         recommendations = [context.assess(i, "recommended", rank_of[i], float(score[i])) for i in order[: req.limit]]
         excluded = [
             Exclusion.model_construct(model_id=f.ids[i], reasons=context.failures(i))
@@ -334,6 +358,25 @@ class Engine:
         return "rec_" + hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
+@dataclass(frozen=True)
+class ApiCost:
+    """The cost of a hosted API for one request: the token mix, and per model the cheapest offer that ranks."""
+
+    input_share: float
+    mixes: dict[str, TokenMix]
+    prices: FloatArray
+    best: list[HostedOffer | None]
+    allowed: frozenset[str] | None
+
+    def mix_text(self) -> str:
+        """The token mix in words, with the use cases it comes from."""
+        cases = ", ".join(self.mixes)
+        return (
+            f"token mix {self.input_share:.0%} input / {1 - self.input_share:.0%} output tokens "
+            f"({cases}; rules/criteria/cost.toml)"
+        )
+
+
 class _Context:
     """Per-request state for building explanations of individual models."""
 
@@ -366,6 +409,7 @@ class _Context:
         self.applied, self.verdicts = applied, verdicts
         self.evaluated_on = evaluated_on
         self.every_criterion = False
+        self.api: ApiCost | None = None
 
     # -------------------------------------------------------------------------------- rule outcomes
     def _request_display(self) -> dict[str, str]:
@@ -383,6 +427,7 @@ class _Context:
             "hardware.gpu_count",
             "min_context_tokens",
             "privacy.excluded_origin_countries",
+            "privacy.hosting_countries",
         ):
             node: Any = self.request
             for part in path.split("."):
@@ -504,6 +549,13 @@ class _Context:
                 continue
             column = self.f.columns[check.field]
             evidence.extend(column.evidence[i])
+            if check.field == "offers.hosting_countries":
+                missing.extend(
+                    f"country of provider {o.provider} (providers/{o.provider_id}.toml)"
+                    for o in self.f.offers[i]
+                    if o.usable and o.country is None
+                )
+                continue
             if not column.known[i]:
                 missing.append(check.field)
         return evidence, missing
@@ -572,22 +624,15 @@ class _Context:
             return f"{lic.kind} licence, training data {data}", ev
         if criterion == "cost":
             if self.req.privacy.deployment == "api":
-                cost = self.engine.rules.criteria["cost"]
-                offers = priced_offers(self.f.offers[i], cost)
-                if not offers:
-                    return "no hosted price recorded on a basis that ranks", [
-                        offer_evidence(o) for o in self.f.offers[i]
-                    ]
-                share = cost.input_share if cost.input_share is not None else 0.75
-
-                def blend(o: HostedOffer) -> float:
-                    return share * o.offer.input_usd_per_m + (1 - share) * o.offer.output_usd_per_m
-
-                best = min(offers, key=lambda o: (blend(o), o.provider_id))
+                api = self.api or self.engine.api_cost(self.req)
                 ev = [offer_evidence(o) for o in self.f.offers[i]]
+                best = api.best[i]
+                if best is None:
+                    where = f" from a provider in {', '.join(sorted(api.allowed))}" if api.allowed is not None else ""
+                    return f"no hosted price that ranks (active, flat or peak){where}; {api.mix_text()}", ev
                 return (
-                    f"cheapest blended price {blend(best):.3f} USD per M tokens at {best.label} "
-                    f"(price as of {best.offer.as_of.isoformat()})",
+                    f"cheapest blended price {api.prices[i]:.3f} USD per M tokens at {best.label} "
+                    f"(price as of {best.offer.as_of.isoformat()}); {api.mix_text()}",
                     ev,
                 )
             fact = m.parameters_active_b or m.parameters_total_b
@@ -814,6 +859,33 @@ class _Context:
             lines.append("Active parameters are not recorded: the decode bound reads every parameter per token.")
         return lines
 
+    def _context_caveats(self, i: int) -> list[Caveat]:
+        """When min_context_tokens is met only through a context extension: which method, and its source."""
+        minimum = self.req.min_context_tokens
+        m = self.f.models[i]
+        extension = m.context_extension
+        if minimum is None or extension is None or extension.tokens < minimum:
+            return []
+        if m.context_tokens is not None and m.context_tokens.value >= minimum:
+            return []
+        native = f"{m.context_tokens.value:,}" if m.context_tokens else "an unrecorded number of"
+        return [
+            Caveat(
+                kind="context_extension",
+                fact="context_extension",
+                source=extension.source,
+                as_of=extension.as_of,
+                source_kind=extension.source_kind,
+                rule_id="context.minimum",
+                message=(
+                    f"{m.name} holds {minimum:,} tokens only with {extension.method} (up to {extension.tokens:,} "
+                    f"tokens; native window {native} tokens): the serving stack must enable it, and quality beyond "
+                    "the native window is only as the source reports. A hosted offer may serve less; check the "
+                    f"provider's context limit.{' Source note: ' + extension.note if extension.note else ''}"
+                ),
+            )
+        ]
+
     def caveats(self, i: int, criteria: list[CriterionScore], rules: list[RuleOutcome]) -> list[Caveat]:
         """Missing data, stale or overdue facts, unverified licence terms and benchmark comparability."""
         m = self.f.models[i]
@@ -867,6 +939,7 @@ class _Context:
                     ).strip(),
                 )
             )
+        result.extend(self._context_caveats(i))
         seen: set[tuple[str, str]] = set()
         evidence = [e for s in criteria for e in s.evidence] + [e for r in rules for e in r.evidence]
         for item in evidence:

@@ -23,6 +23,8 @@ from service.domain.rules import Criterion, Licence, RuleSet
 __all__ = [
     "Column",
     "Features",
+    "api_cost_criterion",
+    "api_prices",
     "compile_features",
     "fact_evidence",
     "measurement_evidence",
@@ -163,6 +165,106 @@ def _offer_evidence(model: Model, offers: tuple[HostedOffer, ...]) -> tuple[Evid
     )
 
 
+def _context_max(model: Model) -> int | None:
+    if model.context_extension is not None:
+        return model.context_extension.tokens
+    return model.context_tokens.value if model.context_tokens is not None else None
+
+
+def _context_evidence(model: Model) -> tuple[Evidence, ...]:
+    native = fact_evidence("context_tokens", model.context_tokens)
+    extension = model.context_extension
+    if extension is None:
+        return native
+    return (
+        *native,
+        Evidence(
+            fact="context_extension",
+            value=f"{extension.tokens:,} tokens with {extension.method}",
+            source=extension.source,
+            as_of=extension.as_of,
+            note=extension.note,
+            source_kind=extension.source_kind,
+        ),
+    )
+
+
+def _context_window_text(model: Model) -> str:
+    extension = model.context_extension
+    if extension is None:
+        return f"{model.context_tokens.value:,}" if model.context_tokens else "unknown"
+    native = f"{model.context_tokens.value:,}" if model.context_tokens else "unknown"
+    return f"{extension.tokens:,} (extended with {extension.method}; native {native})"
+
+
+def _hosting(offers: tuple[HostedOffer, ...]) -> tuple[frozenset[str], bool]:
+    active = [o for o in offers if o.usable]
+    countries = frozenset(o.country.value for o in active if o.country is not None)
+    return countries, all(o.country is not None for o in active)
+
+
+def _hosting_text(offers: tuple[HostedOffer, ...]) -> str:
+    """Each active offer's provider with its country, e.g. 'DeepSeek API (CN); Novita (country not recorded)'."""
+    names: dict[str, str] = {}
+    for o in offers:
+        if o.usable:
+            names[o.provider] = o.country.value if o.country is not None else "country not recorded"
+    return "; ".join(f"{name} ({country})" for name, country in names.items()) or "no active offer"
+
+
+def _hosting_evidence(offers: tuple[HostedOffer, ...]) -> tuple[Evidence, ...]:
+    """The country fact of each provider with an active offer (a provider is cited once)."""
+    seen: dict[str, Evidence] = {}
+    for o in offers:
+        if o.usable and o.country is not None and o.provider_id not in seen:
+            seen[o.provider_id] = Evidence(
+                fact=f"provider {o.provider}: country",
+                value=o.country.value,
+                source=o.country.source,
+                as_of=o.country.as_of,
+                note=o.country.note,
+                source_kind=o.country.source_kind,
+            )
+    return tuple(seen.values())
+
+
+def _object_array(values: list[Any]) -> npt.NDArray[Any]:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+def api_prices(
+    features: Features, cost: Criterion, input_share: float, allowed: frozenset[str] | None = None
+) -> tuple[FloatArray, list[HostedOffer | None]]:
+    """Per model: the cheapest blended price (NaN when none) among the offers that may rank, and that offer.
+
+    Offers rank when active and on a price basis the cost criterion compares; with ``allowed`` (the request's
+    hosting countries), only offers from providers recorded in those countries.
+    """
+    prices = np.full(len(features.ids), np.nan)
+    best: list[HostedOffer | None] = []
+    for i, offered in enumerate(features.offers):
+        choice: HostedOffer | None = None
+        low = math.inf
+        for o in priced_offers(offered, cost):
+            if allowed is not None and (o.country is None or o.country.value not in allowed):
+                continue
+            blended = input_share * o.offer.input_usd_per_m + (1 - input_share) * o.offer.output_usd_per_m
+            if blended < low:
+                choice, low = o, blended
+        best.append(choice)
+        if choice is not None:
+            prices[i] = low
+    return prices, best
+
+
+def api_cost_criterion(features: Features, cost: Criterion, prices: FloatArray) -> tuple[FloatArray, BoolArray]:
+    """The cost criterion for deployment 'api': log-scaled, inverted blended prices, missing as the file says."""
+    known = ~np.isnan(prices)
+    return _fill_missing(_log_scale(np.nan_to_num(prices, nan=1.0), known, invert=True), known, cost.missing), known
+
+
 def _log_scale(raw: FloatArray, known: BoolArray, invert: bool) -> FloatArray:
     """Map known positive values to 0-1 on a log scale between the catalogue's min and max."""
     out = np.zeros_like(raw)
@@ -222,6 +324,19 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
         [any(o.usable for o in offered) for offered in offers],
         [_offer_evidence(m, offered) for m, offered in zip(models, offers, strict=True)],
     )
+    columns["model.context_tokens_max"] = num_column(
+        [_context_max(m) for m in models],
+        [_context_evidence(m) for m in models],
+    )
+    # Countries of the providers of the active offers. Known when every such provider's country is recorded;
+    # a request also treats it as known when a recorded country is allowed (see Engine.recommend).
+    hosting = [_hosting(offered) for offered in offers]
+    columns["offers.hosting_countries"] = Column(
+        _object_array([countries for countries, _ in hosting]),
+        np.array([complete for _, complete in hosting], dtype=bool),
+        numeric=False,
+        evidence=tuple(_hosting_evidence(offered) for offered in offers),
+    )
     for field in ("id", "kind", "commercial_use", "derivatives_permitted", "outputs_training"):
         raw = [getattr(lic, field) for lic in licences]
         if field == "outputs_training":
@@ -266,6 +381,8 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
             "model.name": m.name,
             "model.id": m.id,
             "model.context_tokens": f"{m.context_tokens.value:,}" if m.context_tokens else "unknown",
+            "model.context_tokens_max": _context_window_text(m),
+            "offers.hosting": _hosting_text(offered),
             "model.reasoning": m.reasoning.value if m.reasoning else "unknown",
             "model.input_modalities": ", ".join(m.input_modalities.value) if m.input_modalities else "unknown",
             "licence.name": lic.name,
@@ -278,7 +395,7 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
             "organisation.name": org.name,
             "organisation.country": org.country.value,
         }
-        for m, lic, org in zip(models, licences, orgs, strict=True)
+        for m, lic, org, offered in zip(models, licences, orgs, offers, strict=True)
     )
 
     # Hardware: weights at each precision, then the allowance for the chosen fine-tuning mode.
@@ -344,24 +461,6 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
     criterion_known["openness"] = data_known
 
     cost = rules.criteria["cost"]
-    share = cost.input_share if cost.input_share is not None else 0.75
-    blended = np.array(
-        [
-            min(
-                (
-                    share * o.offer.input_usd_per_m + (1 - share) * o.offer.output_usd_per_m
-                    for o in priced_offers(offered, cost)
-                ),
-                default=np.nan,
-            )
-            for offered in offers
-        ]
-    )
-    price_known = ~np.isnan(blended)
-    criterion_value["cost_api"] = _fill_missing(
-        _log_scale(np.nan_to_num(blended, nan=1.0), price_known, invert=True), price_known, cost.missing
-    )
-    criterion_known["cost_api"] = price_known
     active, active_known = _num([m.parameters_active_b or m.parameters_total_b for m in models])
     criterion_value["cost_self"] = _fill_missing(
         _log_scale(np.nan_to_num(active, nan=1.0), active_known, invert=True), active_known, cost.missing

@@ -65,6 +65,13 @@ class Privacy(_Section):
     excluded_origin_countries: list[CountryCode] = Field(
         default=[], max_length=250, description="ISO 3166-1 alpha-2 codes of developer countries to exclude."
     )
+    hosting_countries: list[CountryCode] | None = Field(
+        default=None,
+        min_length=1,
+        description="For deployment 'api': ISO 3166-1 alpha-2 codes of the countries where a provider serving the "
+        "model may be based (each offer is judged by its provider's country). Separate from "
+        "excluded_origin_countries, which judges where the model's developer is based. Omit for no constraint.",
+    )
     require_open_training_data: bool = Field(
         default=False, description="Only models whose training data is openly published."
     )
@@ -218,7 +225,12 @@ class Requirements(_Section):
                     }
                 ),
                 "privacy": self.privacy.model_copy(
-                    update={"excluded_origin_countries": sorted(set(self.privacy.excluded_origin_countries))}
+                    update={
+                        "excluded_origin_countries": sorted(set(self.privacy.excluded_origin_countries)),
+                        "hosting_countries": sorted(set(self.privacy.hosting_countries))
+                        if self.privacy.hosting_countries is not None
+                        else None,
+                    }
                 ),
                 "compliance": self.compliance.model_copy(
                     update={"public_sector_jurisdictions": sorted(set(self.compliance.public_sector_jurisdictions))}

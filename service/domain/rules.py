@@ -35,6 +35,7 @@ __all__ = [
     "Profile",
     "RuleExample",
     "RuleSet",
+    "TokenMix",
     "UseCase",
 ]
 
@@ -58,11 +59,15 @@ CRITERIA: tuple[str, ...] = get_args(Criterion_)
 MODEL_FIELDS: dict[str, str] = {
     "model.id": "Hugging Face repo id",
     "model.family": "model family",
-    "model.context_tokens": "context window in tokens",
+    "model.context_tokens": "native context window in tokens",
+    "model.context_tokens_max": "largest context window in tokens: the extended one where a source states an "
+    "extension method (context_extension), else the native one",
     "model.input_modalities": "input modalities (text, image, audio, video)",
     "model.reasoning": "reasoning mode (none, hybrid, always)",
     "model.training_data": "training data openness (weights_only, open)",
     "model.has_offer": "whether an active hosted API offer is recorded (retired and superseded offers do not count)",
+    "offers.hosting_countries": "ISO 3166-1 alpha-2 countries of the providers of the model's active offers "
+    "(unknown while a provider's country is not recorded and no recorded one is allowed)",
     "model.parameters_total_b": "total parameters in billions",
     "licence.id": "licence id",
     "licence.kind": "licence kind (permissive, copyleft, custom)",
@@ -92,6 +97,7 @@ REQUEST_FIELDS: frozenset[str] = frozenset(
         "ip.train_on_outputs",
         "privacy.deployment",
         "privacy.excluded_origin_countries",
+        "privacy.hosting_countries",
         "privacy.require_open_training_data",
         "customisation.fine_tuning",
         "hardware.gpu_memory_gb",
@@ -233,6 +239,15 @@ class Licence(Strict):
         return float(min(caps)) if caps else float("inf")
 
 
+class TokenMix(Strict):
+    """The share of input tokens in a use case's traffic; the rest is output (reasoning tokens bill as output)."""
+
+    input_share: float = Field(ge=0, le=1)
+    note: str = Field(min_length=1, description="Why this mix: what it rests on, in plain words.")
+    source: str | None = Field(default=None, description="Public URL the mix (or its reasoning) comes from.")
+    as_of: dt.date | None = None
+
+
 class Criterion(Strict):
     """One ``rules/criteria/<name>.toml`` file: which facts feed a score, how, and what missing data means."""
 
@@ -253,7 +268,11 @@ class Criterion(Strict):
     licence_kind_scores: dict[LicenceKind, float] | None = None
     training_data_scores: dict[str, float] | None = None
     part_weights: dict[str, float] | None = None
-    input_share: float | None = Field(default=None, ge=0, le=1)
+    token_mix: dict[str, TokenMix] | None = Field(
+        default=None,
+        description="Cost: the stated share of input tokens per use case ('default' for use cases not listed); a "
+        "request with several use cases uses the mean of their shares.",
+    )
     price_bases: list[PriceBasis] | None = Field(
         default=None,
         description="Price bases a ranking compares (cost): prices that hold at every hour, not off-peak discounts.",
@@ -269,7 +288,24 @@ class Criterion(Strict):
         for case in self.use_cases or {}:
             if case not in USE_CASES:
                 raise ValueError(f"unknown use case {case!r}; known: {', '.join(USE_CASES)}")
+        if self.token_mix is not None:
+            if "default" not in self.token_mix:
+                raise ValueError("token_mix needs a 'default' entry for use cases it does not list")
+            for case in self.token_mix:
+                if case != "default" and case not in USE_CASES:
+                    raise ValueError(f"token_mix: unknown use case {case!r}; known: default, {', '.join(USE_CASES)}")
         return self
+
+    def mix_for(self, use_cases: list[str]) -> tuple[float, dict[str, TokenMix]]:
+        """The input share for these use cases (the mean of each case's mix, the default mix for a case without
+        one, or the default alone when no use case is given) and the mixes used, by name."""
+        mixes = self.token_mix or {}
+        default = mixes.get("default") or TokenMix(input_share=0.75, note="3:1 input to output tokens")
+        used = {case if case in mixes else "default": mixes.get(case, default) for case in use_cases}
+        if not used:
+            used = {"default": default}
+        shares = [mixes.get(case, default).input_share for case in use_cases] or [default.input_share]
+        return round(sum(shares) / len(shares), 6), dict(sorted(used.items()))
 
 
 class Profile(Strict):

@@ -126,6 +126,12 @@ ON_THE_CATALOGUE: dict[str, tuple[dict[str, Any], str, str, str]] = {
         "failed",
     ),
     "context.minimum": ({"min_context_tokens": 500_000}, "deepseek-ai/DeepSeek-V4-Flash", "Qwen/Qwen3-8B", "failed"),
+    "privacy.hosting-country": (
+        {"privacy": {"deployment": "api", "hosting_countries": ["FR"]}},
+        "mistralai/Mistral-Large-3-675B-Instruct-2512",  # Mistral AI's own API, a provider in FR
+        "deepseek-ai/DeepSeek-V4-Pro",  # served only by the DeepSeek API, a provider in CN
+        "failed",
+    ),
     "reasoning.required": ({"reasoning": "required"}, "deepseek-ai/DeepSeek-R1", "Qwen/Qwen2.5-72B-Instruct", "failed"),
     "use-case.vision": ({"use_cases": ["vision"]}, "google/gemma-3-27b-it", "Qwen/Qwen3-8B", "failed"),
 }

@@ -286,6 +286,18 @@ BAD_BODIES: list[Any] = [
         id="a country with a digit",
     ),
     pytest.param(
+        {"privacy": {"deployment": "api", "hosting_countries": ["us"]}},
+        ("privacy.hosting_countries",),
+        r"pattern|A-Z|ISO",
+        id="a lowercase hosting country",
+    ),
+    pytest.param(
+        {"privacy": {"deployment": "api", "hosting_countries": []}},
+        ("privacy.hosting_countries",),
+        r"at least|too short|1",
+        id="an empty hosting-country list",
+    ),
+    pytest.param(
         {"explain": ["not-a-repo-id"]}, ("explain",), r"pattern|id", id="an explain entry that is not a repo id"
     ),
     pytest.param(
@@ -451,6 +463,19 @@ def test_every_model_is_served_by_its_repo_id_with_sourced_facts(
         for path, fact in facts:
             assert fact.get("source"), f"{listed['id']}: {path} has no source"
             assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(fact.get("as_of"))), f"{listed['id']}: {path} has no date"
+
+
+def test_hosting_countries_exclude_offers_served_elsewhere_over_http(client: TestClient[Any]) -> None:
+    response = post(client, {"privacy": {"deployment": "api", "hosting_countries": ["FR"]}, "limit": 100})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [r["model_id"] for r in body["recommendations"]] == ["mistralai/Mistral-Large-3-675B-Instruct-2512"]
+    reasons = {
+        e["model_id"]: next(r for r in e["reasons"] if r["rule_id"] == "privacy.hosting-country")
+        for e in body["excluded"]
+        if any(r["rule_id"] == "privacy.hosting-country" for r in e["reasons"])
+    }
+    assert "DeepSeek API (CN)" in reasons["deepseek-ai/DeepSeek-V4-Pro"]["message"]
 
 
 def test_a_model_resource_lists_its_offers_with_provider_country_basis_and_status(client: TestClient[Any]) -> None:

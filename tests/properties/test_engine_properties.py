@@ -94,6 +94,7 @@ def requirement_dicts(limit: int | None = None) -> st.SearchStrategy[dict[str, A
         privacy=sections(
             deployment=st.none() | st.sampled_from(["self_hosted", "private_cloud", "api"]),
             excluded_origin_countries=st.lists(countries, max_size=4),
+            hosting_countries=st.none() | st.lists(countries, unique=True, min_size=1, max_size=3),
             require_open_training_data=st.booleans(),
         ),
         customisation=sections(fine_tuning=st.sampled_from(FINE_TUNING_LOOSEST_FIRST)),
@@ -219,9 +220,10 @@ def independent_verdicts(model: Model, req: Requirements) -> dict[str, Verdict]:
         )
     if req.min_context_tokens is not None:
         minimum = req.min_context_tokens
-        verdicts["context.minimum"] = _known(
-            model.context_tokens.value if model.context_tokens else None, lambda v: v >= minimum
-        )
+        # The largest window a source states: the extended one where recorded, else the native one.
+        window = model.context_extension.tokens if model.context_extension else None
+        window = window or (model.context_tokens.value if model.context_tokens else None)
+        verdicts["context.minimum"] = _known(window, lambda v: v >= minimum)
     if req.reasoning == "required":
         verdicts["reasoning.required"] = _known(
             model.reasoning.value if model.reasoning else None, lambda v: v in ("hybrid", "always")
@@ -233,6 +235,12 @@ def independent_verdicts(model: Model, req: Requirements) -> dict[str, Verdict]:
     if privacy.deployment == "api":
         active = [h for h in ENGINE.catalogue.offers_for(model.id) if h.offer.status == "active"]
         verdicts["deployment.hosted-offer"] = "passed" if active else "failed"
+        if privacy.hosting_countries:
+            countries = [h.country.value if h.country else None for h in active]
+            if any(c in privacy.hosting_countries for c in countries if c is not None):
+                verdicts["privacy.hosting-country"] = "passed"
+            else:
+                verdicts["privacy.hosting-country"] = "unknown" if None in countries else "failed"
     if hardware.gpu_count is not None and hardware.gpu_memory_gb is not None and privacy.deployment != "api":
         count, size = hardware.gpu_count, hardware.gpu_memory_gb
         verdicts["hardware.fits"] = _known(
