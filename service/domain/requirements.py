@@ -68,6 +68,7 @@ class Privacy(_Section):
     hosting_countries: list[CountryCode] | None = Field(
         default=None,
         min_length=1,
+        max_length=250,
         description="For deployment 'api': ISO 3166-1 alpha-2 codes of the countries where a provider serving the "
         "model may be based (each offer is judged by its provider's country). Separate from "
         "excluded_origin_countries, which judges where the model's developer is based. Omit for no constraint.",
