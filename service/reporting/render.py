@@ -156,9 +156,23 @@ def describe_requirements(requirements: Requirements, profile: str | None = None
     tuning = get("customisation.fine_tuning")
     lines.append(f"Customisation: {_FINE_TUNING.get(tuning, tuning)}.")
     size, count, precision = get("hardware.gpu_memory_gb"), get("hardware.gpu_count"), get("hardware.precision")
+    gpu = get("hardware.gpu")
     gpus = f"{count} GPU(s)" if count is not None else "an unstated number of GPUs"
-    memory = f" of {size:g} GB each" if size is not None else " (no GPU size given: the reference size is assumed)"
-    lines.append(f"Hardware: {gpus}{memory}; weights at {precision}.")
+    if gpu is not None:
+        memory = f" ({gpu})"
+    elif size is not None:
+        memory = f" of {size:g} GB each"
+    else:
+        memory = " (no GPU size given: the reference size is assumed)"
+    weights = "the format each model is released in" if precision == "native" else precision
+    lines.append(f"Hardware: {gpus}{memory}; weights at {weights}.")
+    concurrent, tokens = get("workload.concurrent_requests"), get("workload.tokens_per_request")
+    speed = get("workload.output_tokens_per_second")
+    held = f"{tokens:,} tokens each" if tokens is not None else "the default context length"
+    lines.append(
+        f"Workload: {concurrent:,} concurrent request(s), {held}"
+        + (f", at {speed:g} output tokens per second each." if speed is not None else ".")
+    )
     if (context := get("min_context_tokens")) is not None:
         lines.append(f"Context window of at least {context:,} tokens.")
     reasoning = get("reasoning")

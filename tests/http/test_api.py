@@ -760,3 +760,34 @@ def test_no_model_filter_makes_the_service_answer_500(client: TestClient[Any], p
 def test_no_resource_id_makes_the_service_answer_500(client: TestClient[Any], owner: str, name: str, kind: str) -> None:
     path = f"{quote(owner, safe='')}/{quote(name, safe='')}" if kind == "models" else quote(owner, safe="")
     assert_handled(client.get(f"/v1/{kind}/{path}"))
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"hardware": {"gpu": "h1000"}}, "hardware.gpu"),
+        ({"hardware": {"gpu": "h100-sxm", "gpu_memory_gb": 80}}, "hardware.gpu_memory_gb"),
+        ({"hardware": {"precision": "q4_k_m"}}, "hardware.precision"),
+        ({"workload": {"concurrent_requests": 0}}, "workload.concurrent_requests"),
+        ({"workload": {"output_tokens_per_second": -1}}, "workload.output_tokens_per_second"),
+    ],
+)
+def test_a_bad_gpu_precision_or_workload_is_a_4xx_naming_the_field(
+    client: TestClient[Any], body: dict[str, Any], field: str
+) -> None:
+    response = post(client, body)
+    assert 400 <= response.status_code < 500
+    assert any(names(e["field"], field) for e in response.json()["errors"]), response.json()
+
+
+def test_a_named_gpu_gives_a_fit_with_cache_headroom_and_speed(client: TestClient[Any]) -> None:
+    body = {
+        "hardware": {"gpu": "h200", "gpu_count": 2},
+        "workload": {"concurrent_requests": 8, "tokens_per_request": 16384},
+        "explain": ["openai/gpt-oss-120b"],
+    }
+    response = post(client, body)
+    assert response.status_code in (200, 201)
+    fit = response.json()["explained"][0]["fit"]
+    assert fit["gpu"] == "h200" and fit["precision"] == "mxfp4" and fit["kv_cache_gb"] > 0
+    assert fit["headroom_gb"] >= 0 and fit["throughput"]["tokens_per_second_total"] > 0

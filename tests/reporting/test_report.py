@@ -28,7 +28,8 @@ REQUEST: dict[str, Any] = {
     "ip": {"commercial_use": True, "licence_kinds": ["permissive", "custom"], "monthly_active_users": 2_000_000},
     "privacy": {"deployment": "self_hosted", "excluded_origin_countries": ["RU"]},
     "customisation": {"fine_tuning": "lora"},
-    "hardware": {"gpu_memory_gb": 80, "gpu_count": 8, "precision": "fp8"},
+    "hardware": {"gpu": "h100-sxm", "gpu_count": 8, "precision": "fp8"},
+    "workload": {"concurrent_requests": 4, "tokens_per_request": 32768},
     "limit": 4,
     "explain": ["moonshotai/Kimi-K2-Instruct"],
 }
@@ -85,6 +86,8 @@ def test_the_report_names_every_model_every_source_with_its_date_and_both_versio
         assert section in text
     for section in ("Exclusions", "Pareto front", "Sensitivity", "Caveats", "Method", "Versions"):
         assert section in text
+    for fit_part in ("KV cache", "headroom", "Decode speed (upper bound)", "Assumption:", "4 concurrent request(s)"):
+        assert fit_part in text
 
 
 def test_the_html_report_is_self_contained_printable_and_has_a_chart(answer: Answer) -> None:
@@ -141,7 +144,8 @@ def test_every_requirement_the_request_sets_is_put_in_plain_words() -> None:
         "self-hosted",
         "RU",
         "LoRA",
-        "8 GPU(s) of 80 GB",
+        "8 GPU(s) (h100-sxm)",
+        "4 concurrent request(s), 32,768 tokens each",
         "fp8",
         "Shortlist length: 4",
         "moonshotai/Kimi-K2-Instruct",
