@@ -3,9 +3,17 @@ default (balanced) profile. Unknown fields are refused so that a typo never pass
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.config import JsonDict
 
 from service.domain.rules import Criterion_, LicenceKind, UseCase
@@ -30,8 +38,23 @@ LicenceId = Annotated[str, Field(min_length=1, max_length=64)]
 UNIQUE_ITEMS: JsonDict = {"uniqueItems": True}
 
 
+def not_both(first: str, second: str) -> JsonDict:
+    """JSON Schema for "these two fields are not both set" (a validator refuses it; the schema says so too)."""
+    set_: JsonDict = {"not": {"type": "null"}}
+    return {"not": {"required": [first, second], "properties": {first: set_, second: set_}}}
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_numbers(cls, data: Any) -> Any:
+        """JSON does not tell 5 from 5.0 (JSON Schema calls both integers): a whole-number float is read as an
+        int, so integer fields accept 5.0 and still refuse 5.5, "5" and true."""
+        if isinstance(data, dict):
+            return {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in data.items()}
+        return data
 
 
 class IP(_Section):
@@ -86,6 +109,8 @@ class Customisation(_Section):
 
 class Hardware(_Section):
     """The GPUs available for self-hosting."""
+
+    model_config = ConfigDict(json_schema_extra=not_both("gpu", "gpu_memory_gb"))
 
     gpu: str | None = Field(
         default=None,
@@ -150,15 +175,7 @@ class Compliance(_Section):
 class Requirements(_Section):
     """A request for recommendations."""
 
-    # "Not both weights and profile", said in JSON Schema as well as by the validator below.
-    model_config = ConfigDict(
-        json_schema_extra={
-            "not": {
-                "required": ["weights", "profile"],
-                "properties": {"weights": {"type": "object"}, "profile": {"type": "string"}},
-            }
-        }
-    )
+    model_config = ConfigDict(json_schema_extra=not_both("weights", "profile"))
 
     use_cases: list[UseCase] = Field(
         default=[], max_length=20, json_schema_extra=UNIQUE_ITEMS, description="What the model is for."

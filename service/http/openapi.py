@@ -57,12 +57,14 @@ def _set(component: dict[str, Any], name: str, *, items: bool = False, **constra
 
 def document_request_bodies(app: Litestar, engine: Engine, models: Iterable[type[BaseModel]]) -> None:
     """Replace the components of ``models`` (and the sections they contain) with pydantic's JSON Schema,
-    with the catalogue's licence, profile and model ids as enums and the policy's result limit as maximum."""
+    with the loaded licence, profile, GPU and model ids as enums and the policy's result limit as maximum."""
     _, top = models_json_schema([(model, "validation") for model in models], ref_template=_REF_TEMPLATE)
     definitions: dict[str, dict[str, Any]] = top.get("$defs", {})
     model_ids = sorted(engine.catalogue.models)
     if "IP" in definitions:
         _set(definitions["IP"], "allowed_licences", items=True, enum=sorted(engine.rules.licences))
+    if "Hardware" in definitions:
+        _set(definitions["Hardware"], "gpu", enum=sorted(engine.rules.gpus))
     if "Requirements" in definitions:
         requirements = definitions["Requirements"]
         _set(requirements, "profile", enum=sorted(engine.rules.profiles))
