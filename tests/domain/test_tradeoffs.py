@@ -68,7 +68,8 @@ def test_no_model_on_an_answers_front_is_dominated_by_an_eligible_model(
     engine: Engine, request_: dict[str, Any]
 ) -> None:
     answer = _answer(engine, **request_, limit=100)
-    eligible = [a.model_id for a in answer.recommendations]
+    excluded = {x.model_id for x in answer.excluded}
+    eligible = [m for m in engine.features.ids if m not in excluded]  # every eligible model, even beyond limit 100
     assert len(eligible) == answer.eligible_count
     points = _criterion_points(engine, answer, eligible)
     front = {p.model_id for p in answer.tradeoffs.pareto.models}
@@ -194,10 +195,11 @@ def test_the_smallest_weight_change_is_where_first_place_changes(engine: Engine,
     answer = _answer(engine, **request_, limit=100)
     s = answer.tradeoffs.sensitivity
     values, _, _ = engine._criteria_matrix(answer.requirements, TODAY)
-    eligible = [a.model_id for a in answer.recommendations]
+    excluded = {x.model_id for x in answer.excluded}
+    eligible = [m for m in engine.features.ids if m not in excluded]  # every eligible model, even beyond limit 100
     rows = [engine.features.index[m] for m in eligible]
     sub = {c: values[c][rows] for c in answer.weights}
-    assert s.leader == eligible[0]
+    assert s.leader == answer.recommendations[0].model_id
     assert s.smallest_change is not None
     assert s.smallest_change == min(s.changes, key=lambda ch: (ch.change, ch.criterion, ch.direction))
     for change in s.changes:
