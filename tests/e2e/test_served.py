@@ -117,6 +117,26 @@ def test_the_served_app_answers_a_recommendation_request(client: httpx.Client) -
     assert body["catalogue_version"] == client.get("/ready").json()["catalogue_version"]
 
 
+def test_the_served_app_guards_its_request_boundary(client: httpx.Client) -> None:
+    def problem(response: httpx.Response, status: int) -> list[str]:
+        assert response.status_code == status, response.text[:300]
+        body = response.json()
+        assert body["status"] == status and body["errors"], body
+        return [error["field"] for error in body["errors"]]
+
+    json_type = {"Content-Type": "application/json"}
+    deep = b"[" * 2000 + b"]" * 2000
+    assert problem(client.post("/v1/recommendations", content=deep, headers=json_type), 400) == ["(body)"]
+    assert problem(client.post("/v1/compare", content=b'{"a": NaN}', headers=json_type), 400) == ["(body)"]
+    form = client.post("/v1/recommendations", data={"limit": "3"})
+    assert problem(form, 415) == ["(body)"]
+    oversized = client.post("/v1/recommendations", content=b" " * 70_000, headers=json_type)
+    assert problem(oversized, 413) == ["(body)"]
+    assert problem(client.get("/v1/recommendations", params={"colour": "red"}), 400) == ["colour"]
+    allowed = client.options("/v1/recommendations").headers["allow"]
+    assert {m.strip() for m in allowed.split(",")} == {"GET", "POST", "OPTIONS"}
+
+
 def test_the_served_app_keeps_the_public_contract(client: httpx.Client) -> None:
     models = _items(client.get("/v1/models").json())
     assert models
