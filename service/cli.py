@@ -1,24 +1,26 @@
-"""The ``advisor`` command line: ``serve``, ``check``, ``schema``, ``catalogue sync`` and ``report``."""
+"""The ``advisor`` command line: ``serve``, ``check``, ``schema``, ``catalogue sync``, ``report`` and
+``records prune``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
 from service.domain.errors import DataError
 from service.loading.sync.cli import add_sync_parser
-from service.records_cli import add_report_parser
-from service.settings import get_settings
+from service.records_cli import add_records_parser, add_report_parser
+from service.settings import Settings, get_settings, is_loopback
 
 __all__ = ["main"]
 
 
-def configure_logging(level: str) -> None:
-    """One JSON object per log line, for log shippers. Tracebacks are structured and carry no local
-    variables, so a request's data never lands in the log."""
+def configure_logging(level: str, fmt: str = "json") -> None:
+    """One JSON object per log line, for log shippers (``console``: readable lines for a terminal).
+    Tracebacks are structured and carry no local variables, so a request's data never lands in the log."""
     import logging
 
     import structlog
@@ -30,26 +32,68 @@ def configure_logging(level: str) -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
-            structlog.processors.JSONRenderer(),
+            structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
         cache_logger_on_first_use=True,
     )
 
 
-def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def bind_refusal(host: str, settings: Settings) -> str | None:
+    """Why serving on ``host`` is refused, or None: without API keys only loopback, unless behind a proxy."""
+    if settings.auth_enabled or settings.behind_proxy or is_loopback(host):
+        return None
+    return (
+        f"refusing to serve on {host} without API keys: anyone who can reach it could use it. Configure "
+        "ADVISOR_API_KEYS (or ADVISOR_API_KEYS_FILE), or set ADVISOR_BEHIND_PROXY=true when an authenticating "
+        "proxy stands in front of the service."
+    )
 
+
+def create_app_from_environment() -> Any:
+    """The app on the process's settings (the factory each server worker process calls)."""
     from service.http.app import create_app
 
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    host = args.host or settings.host
+    refusal = bind_refusal(host, settings)
+    if refusal is not None:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
+    workers = args.workers or settings.workers
     try:
-        app = create_app(settings)
+        # Validate the data once here, so that bad files stop the command with their path and field.
+        from service.loading.engine import build_engine
+
+        build_engine(settings.catalogue_dir, settings.rules_dir)
     except DataError as exc:
         print(exc, file=sys.stderr)
         return 1
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level=settings.log_level)
+    uvicorn.run(
+        "service.cli:create_app_from_environment",
+        factory=True,
+        host=host,
+        port=args.port or settings.port,
+        workers=workers,
+        log_level=settings.log_level,
+        # The request log is the app's own (route template, status, duration, request id, key name): uvicorn's
+        # access log would print raw query strings, where a caller may have put a secret.
+        access_log=False,
+        # SIGTERM: stop accepting, let in-flight requests finish (up to 30 s), then exit.
+        timeout_graceful_shutdown=30,
+        # A worker loads and validates the catalogue and rules before it serves: give it time on a busy machine.
+        timeout_worker_healthcheck=60,
+        proxy_headers=settings.behind_proxy,
+    )
     return 0
 
 
@@ -92,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--workers", type=int, default=None, help="server processes (default: ADVISOR_WORKERS or 1)")
     serve.set_defaults(handler=_serve)
     check = commands.add_parser("check", help="validate the catalogue and rules")
     check.set_defaults(handler=_check)
@@ -100,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(handler=_schema)
     add_sync_parser(commands)
     add_report_parser(commands)
+    add_records_parser(commands)
     return parser
 
 

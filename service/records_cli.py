@@ -1,8 +1,10 @@
-"""``advisor report ID --format md|html -o FILE``: a procurement report on a stored decision."""
+"""``advisor report ID --format md|html -o FILE`` (a procurement report on a stored decision) and
+``advisor records prune`` (retention by age or count)."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 import tempfile
@@ -18,7 +20,7 @@ from service.reporting.render import Format
 from service.settings import get_settings
 from service.storage import StorageError, open_store
 
-__all__ = ["add_report_parser", "write_atomically"]
+__all__ = ["add_records_parser", "add_report_parser", "write_atomically"]
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -93,6 +95,54 @@ def _report(args: argparse.Namespace) -> int:
         return 1
     print(f"wrote {output} ({fmt}, decision {record.id})", file=sys.stderr)
     return 0
+
+
+def _prune(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    days = args.older_than_days if args.older_than_days is not None else settings.record_retention_days
+    keep = args.keep if args.keep is not None else settings.record_retention_count
+    if days is None and keep is None:
+        print(
+            "error: nothing to prune by: give --older-than-days or --keep, or set ADVISOR_RECORD_RETENTION_DAYS "
+            "or ADVISOR_RECORD_RETENTION_COUNT",
+            file=sys.stderr,
+        )
+        return 2
+    older_than = dt.datetime.now(dt.UTC) - dt.timedelta(days=days) if days is not None else None
+    try:
+        store = open_store(settings.database_url)
+        try:
+            removed = store.prune(older_than=older_than, keep_newest=keep)
+            left = store.count()
+        finally:
+            store.close()
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"pruned {removed} decision records; {left} kept")
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive whole number")
+    return value
+
+
+def add_records_parser(commands: Any) -> None:
+    """Register ``advisor records prune`` on the ``advisor`` sub-command parsers."""
+    records = commands.add_parser("records", help="manage stored decision records")
+    actions = records.add_subparsers(dest="records_command", required=True)
+    prune = actions.add_parser(
+        "prune",
+        help="delete records past the retention age or count",
+        description="Delete decision records older than N days and/or beyond the newest N (defaults: the "
+        "ADVISOR_RECORD_RETENTION_DAYS and ADVISOR_RECORD_RETENTION_COUNT settings).",
+    )
+    prune.add_argument("--older-than-days", type=_positive, default=None)
+    prune.add_argument("--keep", type=_positive, default=None, help="keep this many newest records")
+    prune.set_defaults(handler=_prune)
 
 
 def add_report_parser(commands: Any) -> None:

@@ -1,4 +1,9 @@
-"""The app factory: load catalogue and rules once, provide them by dependency injection."""
+"""The app factory: load catalogue and rules once, provide them by dependency injection.
+
+Around the routes: API-key guards (``service.http.security``), per-key rate limits, CORS when origins are
+configured, a request context for every request (allowed hosts, request id, security headers, one log line,
+metrics), and a decision-record store opened at start-up behind deadlines and a circuit breaker.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,11 @@ from collections.abc import Callable
 from typing import get_args
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.di import Provide
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin
 from litestar.openapi.spec import (
     Components,
     OpenAPIMediaType,
@@ -25,16 +33,24 @@ from pydantic import BaseModel
 from service import __version__
 from service.domain.engine import Engine
 from service.domain.requirements import Requirements
+from service.http.admin import AdminController, EngineHolder, MetricsController
 from service.http.boundary import RequestBoundary
 from service.http.controllers import CatalogueController, HealthController, RecommendationController
 from service.http.errors import EXCEPTION_HANDLERS, PROBLEM_SCHEMA
+from service.http.metrics import Metrics
 from service.http.openapi import document_request_bodies
-from service.http.records import CompareController, CompareRequest, RecordController, StoreOpener
+from service.http.records import CompareController, CompareRequest, RecordController
+from service.http.security import SECURITY_HANDLERS, KeyRing, RequestContext, rate_limit_identifier, scope_guard
 from service.loading.engine import build_engine
 from service.settings import Settings, get_settings
-from service.storage import DecisionStore
+from service.storage import DecisionStore, GuardedStore, open_store
 
-__all__ = ["create_app"]
+__all__ = ["API_VIEWER", "create_app"]
+
+#: The OpenAPI viewer at ``/schema``: Redoc at a pinned version (never ``latest``), allowed by the page's CSP.
+API_VIEWER = RedocRenderPlugin(
+    version="2.1.5", js_url="https://cdn.jsdelivr.net/npm/redoc@2.1.5/bundles/redoc.standalone.js"
+)
 
 
 def _today() -> dt.date:
@@ -50,23 +66,67 @@ def create_app(
 ) -> Litestar:
     """Build the app. Loading fails loudly (path, field, problem) if any data file is invalid.
 
-    Decision records go to ``records`` if given, else to ``settings.database_url`` (opened on first use).
+    Decision records go to ``records`` if given, else to ``settings.database_url``, opened at start-up.
     """
     settings = settings or get_settings()
-    loaded = engine or build_engine(settings.catalogue_dir, settings.rules_dir)
+    metrics = Metrics()
+
+    def build() -> Engine:
+        return build_engine(settings.catalogue_dir, settings.rules_dir)
+
+    holder = EngineHolder(engine or build(), build, metrics)
+    given = records
+
+    def open_records() -> DecisionStore:
+        if given is not None:
+            return given
+        return open_store(
+            settings.database_url,
+            connect_timeout_s=settings.database_connect_timeout_s,
+            statement_timeout_s=settings.database_statement_timeout_s,
+        )
+
+    store = GuardedStore(
+        open_records,
+        deadline_s=settings.database_deadline_s,
+        retry_after_s=settings.database_retry_after_s,
+        on_failure=lambda _: metrics.database_errors.inc(),
+        owns_store=given is None,
+    )
 
     def provide_engine() -> Engine:
-        return loaded
+        return holder.current
+
+    def provide_holder() -> EngineHolder:
+        return holder
 
     def provide_clock() -> Callable[[], dt.date]:
         return clock
 
-    open_records = StoreOpener(settings.database_url, records)
-
     def provide_records() -> DecisionStore:
-        return open_records()
+        return store
 
     boundary = RequestBoundary()
+
+    def provide_metrics() -> Metrics:
+        return metrics
+
+    def on_startup() -> None:
+        # Connect (and migrate) once, before serving; a database that is down does not stop the service:
+        # its routes answer 503 and retry later, everything else keeps working.
+        store.open_now()
+        _apply_retention(store, settings)
+
+    ring = KeyRing(tuple(settings.api_keys)) if settings.auth_enabled else None
+    middleware = []
+    if settings.rate_limit_per_minute > 0:
+        middleware.append(
+            RateLimitConfig(
+                rate_limit=("minute", settings.rate_limit_per_minute),
+                exclude=[r"^/health$", r"^/ready$", r"^/metrics$"],
+                identifier_for_request=rate_limit_identifier(ring),
+            ).middleware
+        )
     app = Litestar(
         route_handlers=[
             RecommendationController,
@@ -74,15 +134,23 @@ def create_app(
             CompareController,
             CatalogueController,
             HealthController,
+            AdminController,
+            MetricsController,
         ],
-        on_shutdown=[open_records.close],
+        on_startup=[on_startup],
+        on_shutdown=[store.close],
+        guards=[scope_guard(ring)],
+        middleware=middleware,
+        cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
         dependencies={
             "engine": Provide(provide_engine, sync_to_thread=False),
+            "holder": Provide(provide_holder, sync_to_thread=False),
             "clock": Provide(provide_clock, sync_to_thread=False),
             "records": Provide(provide_records, sync_to_thread=False),
+            "metrics": Provide(provide_metrics, sync_to_thread=False),
         },
         plugins=[PydanticPlugin(validate_strict=True)],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **SECURITY_HANDLERS},
         before_request=boundary,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
@@ -90,15 +158,21 @@ def create_app(
             version=__version__,
             description=(
                 "Ranks open-weight LLMs against an organisation's requirements (IP, privacy, customisation, "
-                "task fit, hardware, cost) with sourced, dated reasons. Decision support, not legal advice."
+                "task fit, hardware, cost) with sourced, dated reasons. Decision support, not legal advice. "
+                "When API keys are configured, every /v1 route needs one (Authorization: Bearer <key> or "
+                "X-API-Key) with the scope the route names: read, write (creates records) or admin."
             ),
             path="/schema",
+            render_plugins=[API_VIEWER, JsonRenderPlugin()],
         ),
     )
+    app.state["records"] = store
     _document_strictness(app)
-    document_request_bodies(app, loaded, [Requirements, CompareRequest])
+    document_request_bodies(app, holder.current, [Requirements, CompareRequest])
     boundary.query_parameters = _query_parameters(app)
     boundary.learn_routes(app.routes)
+    # Outermost: every request, routed or not, gets the host check, request id, headers, log line and metrics.
+    app.asgi_handler = RequestContext(app.asgi_handler, allowed_hosts=settings.allowed_hosts, metrics=metrics)
     return app
 
 
@@ -114,6 +188,21 @@ def _query_parameters(app: Litestar) -> dict[str, frozenset[str]]:
                 }
                 declared[operation.operation_id] = frozenset(names)
     return declared
+
+
+def _apply_retention(store: DecisionStore, settings: Settings) -> None:
+    """Prune records past the configured age or count (at start-up; ``advisor records prune`` does it on demand)."""
+    if settings.record_retention_days is None and settings.record_retention_count is None:
+        return
+    older_than = (
+        dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.record_retention_days)
+        if settings.record_retention_days is not None
+        else None
+    )
+    try:
+        store.prune(older_than=older_than, keep_newest=settings.record_retention_count)
+    except Exception:
+        return
 
 
 def _request_models(root: type[BaseModel]) -> set[str]:
@@ -145,7 +234,7 @@ def _document_strictness(app: Litestar) -> None:
             schemas[name].additional_properties = False
     schemas["Problem"] = PROBLEM_SCHEMA
     for route, item in (document.paths or {}).items():
-        for method in ("get", "post"):
+        for method in ("get", "post", "delete"):
             operation = getattr(item, method)
             if operation is None:
                 continue
@@ -154,6 +243,8 @@ def _document_strictness(app: Litestar) -> None:
             codes = {code for code in responses if code.startswith(("4", "5"))}
             if "{" in route:
                 codes.add("404")
+            if route.startswith("/v1"):
+                codes |= {"401", "403", "429"}
             if method == "post":
                 codes |= {"400", "413", "422"}
             if route.startswith("/v1/recommendations") and route != "/v1/recommendations/{record_id}/report":
@@ -187,7 +278,10 @@ def _document_strictness(app: Litestar) -> None:
 _ERROR_DESCRIPTIONS = {
     "400": "Malformed JSON, an unknown field, a wrong type or an out-of-range value; errors[] names each field",
     "404": "No such id",
+    "401": "API keys are configured and the request has no valid key (Authorization: Bearer or X-API-Key)",
+    "403": "The key's scope does not allow this route (read < write < admin)",
     "413": "The request body is larger than the configured limit",
+    "429": "Too many requests for this key or address; see Retry-After",
     "422": "Well-formed, but names an unknown profile, licence or model id; errors[] names the field",
-    "503": "The decision-record store is unavailable",
+    "503": "The decision-record store is unavailable; see Retry-After",
 }

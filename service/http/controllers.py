@@ -6,16 +6,19 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Response, get, post
+from anyio import to_thread
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from service.domain.engine import Engine
 from service.domain.errors import UnknownModelError
 from service.domain.requirements import Requirements
+from service.http.metrics import Metrics
 from service.http.records import RecordedAnswer, RecordPage, answer_response, record_page
 from service.http.resources import LicenceOut, ModelOut, ProfileOut, licence_out, model_out, profile_out
-from service.storage import DecisionStore
+from service.http.security import key_name
+from service.storage import DecisionStore, StorageError, StorageUnavailableError
 
 __all__ = ["CatalogueController", "HealthController", "RecommendationController"]
 
@@ -43,15 +46,20 @@ class RecommendationController(Controller):
         ),
         status_code=200,
         sync_to_thread=True,  # the answer is written to the decision records database
+        opt={"scope": "write"},
     )
     def create(
         self,
+        request: Request[Any, Any, Any],
         engine: NamedDependency[Engine],
         clock: NamedDependency[Clock],
         records: NamedDependency[DecisionStore],
+        metrics: NamedDependency[Metrics],
         data: JSONBody[Requirements | None] = None,
     ) -> Response[RecordedAnswer]:
-        return answer_response(engine.recommend(data or Requirements(), clock()), engine, records)  # type: ignore[return-value]
+        answer = engine.recommend(data or Requirements(), clock())
+        metrics.decisions.inc()
+        return answer_response(answer, engine, records, key_name(request))  # type: ignore[return-value]
 
     @get("/", operation_id="listRecommendations", summary="List stored decisions, newest first", sync_to_thread=True)
     def list_records(
@@ -177,11 +185,26 @@ class HealthController(Controller):
     async def health(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/ready", operation_id="ready", summary="Catalogue and rules are loaded")
-    async def ready(self, engine: NamedDependency[Engine]) -> dict[str, Any]:
-        return {
+    @get(
+        "/ready",
+        operation_id="ready",
+        summary="Catalogue and rules are loaded and a decision record can be written",
+        description="503 with `reasons` when the decision-records database cannot take a write now.",
+    )
+    async def ready(
+        self, engine: NamedDependency[Engine], records: NamedDependency[DecisionStore]
+    ) -> Response[dict[str, Any]]:
+        body: dict[str, Any] = {
             "status": "ready",
             "models": len(engine.catalogue.models),
             "catalogue_version": engine.catalogue_version,
             "rules_version": engine.rules_version,
+            "database": "ready",
         }
+        try:
+            await to_thread.run_sync(records.check_writable)
+        except StorageUnavailableError:
+            body |= {"status": "not ready", "database": "unavailable: it failed recently or did not answer in time"}
+        except StorageError:
+            body |= {"status": "not ready", "database": "unavailable: a write could not be committed"}
+        return Response(body, status_code=200 if body["status"] == "ready" else 503)

@@ -8,11 +8,10 @@ and to a re-run on today's data.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, MediaType, Response, get, post
+from litestar import Controller, MediaType, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody, PathParameter, QueryParameter
@@ -24,8 +23,9 @@ from service.domain.errors import RequirementError
 from service.domain.requirements import ModelId, Requirements
 from service.http.errors import problem
 from service.http.resources import ModelOut, model_out
+from service.http.security import key_name
 from service.reporting import MEDIA_TYPES, RecordInfo, render
-from service.storage import DecisionRecord, DecisionStore, RecordSummary, open_store
+from service.storage import DecisionRecord, DecisionStore, RecordSummary
 
 __all__ = [
     "CompareController",
@@ -34,7 +34,6 @@ __all__ = [
     "RecordController",
     "RecordEnvelope",
     "RecordedAnswer",
-    "StoreOpener",
     "answer_response",
     "record_page",
 ]
@@ -175,7 +174,9 @@ def _recorded(record: DecisionRecord, engine: Engine, status: int, headers: dict
     return Response(body.encode(), status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
-def _store(answer: Answer, records: DecisionStore, rerun_of: str | None = None) -> tuple[DecisionRecord, bool]:
+def _store(
+    answer: Answer, records: DecisionStore, rerun_of: str | None = None, created_by: str | None = None
+) -> tuple[DecisionRecord, bool]:
     record = DecisionRecord(
         id=answer.id,
         stored_at=dt.datetime.now(dt.UTC),
@@ -187,13 +188,19 @@ def _store(answer: Answer, records: DecisionStore, rerun_of: str | None = None) 
         rerun_of=rerun_of,
         requirements=answer.requirements.model_dump_json(),
         answer=answer.model_dump_json(),
+        created_by=created_by,
     )
     return records.save(record)
 
 
-def answer_response(answer: Answer, engine: Engine, records: DecisionStore) -> Response[bytes]:
-    """Store ``answer`` (idempotently: its id is a content hash) and return it with its record envelope."""
-    record, _ = _store(answer, records)
+def answer_response(
+    answer: Answer, engine: Engine, records: DecisionStore, created_by: str | None = None
+) -> Response[bytes]:
+    """Store ``answer`` (idempotently: its id is a content hash) and return it with its record envelope.
+
+    ``created_by`` is the name of the API key that asked (None when keys are not configured).
+    """
+    record, _ = _store(answer, records, created_by=created_by)
     return _recorded(record, engine, 200, {"Content-Location": f"{RECORDS}/{record.id}"})
 
 
@@ -273,9 +280,11 @@ class RecordController(Controller):
         ),
         status_code=201,
         sync_to_thread=True,
+        opt={"scope": "write"},
     )
     def rerun(
         self,
+        request: Request[Any, Any, Any],
         engine: NamedDependency[Engine],
         clock: NamedDependency[Clock],
         records: NamedDependency[DecisionStore],
@@ -289,7 +298,9 @@ class RecordController(Controller):
                 "requirements", f"the stored requirements are not valid under today's schema: {exc.errors()[0]['msg']}"
             ) from exc
         answer = engine.recommend(requirements, clock())
-        record, created = _store(answer, records, rerun_of=original.id if answer.id != original.id else None)
+        record, created = _store(
+            answer, records, rerun_of=original.id if answer.id != original.id else None, created_by=key_name(request)
+        )
         headers = {"Location": f"{RECORDS}/{record.id}"}
         return _recorded(record, engine, 201 if created else 200, headers)  # type: ignore[return-value]
 
@@ -339,6 +350,18 @@ class RecordController(Controller):
             headers={"Content-Disposition": f'inline; filename="{record.id}.{format}"'},
         )
 
+    @delete(
+        "/{record_id:str}",
+        operation_id="deleteRecommendation",
+        summary="Delete a stored decision (scope admin)",
+        status_code=204,
+        sync_to_thread=True,
+        opt={"scope": "admin"},
+    )
+    def delete_record(self, records: NamedDependency[DecisionStore], record_id: RecordId) -> None:
+        if not records.delete(record_id):
+            raise NotFoundException(detail=f"no decision record with id {record_id!r}")
+
 
 class CompareController(Controller):
     """Models side by side."""
@@ -375,32 +398,3 @@ class CompareController(Controller):
             name: getattr(comparison, name) for name in CompareOut.model_fields if name != "models"
         }
         return CompareOut(**fields, models=items)
-
-
-class StoreOpener:
-    """Opens the decision records database on first use, once, for every request thread.
-
-    Lazily, so an app that never stores a decision (a health check, a catalogue query) creates no file.
-    """
-
-    def __init__(self, database_url: str, store: DecisionStore | None = None) -> None:
-        self._url = database_url
-        self._store = store
-        self._owned = False
-        self._lock = threading.Lock()
-
-    def __call__(self) -> DecisionStore:
-        """The store, opened (and its database created) on the first call."""
-        if self._store is None:
-            with self._lock:
-                if self._store is None:
-                    self._store = open_store(self._url)
-                    self._owned = True
-        return self._store
-
-    def close(self) -> None:
-        """Close the store if this opener opened it (a store passed in belongs to the caller)."""
-        with self._lock:
-            if self._owned and self._store is not None:
-                self._store.close()
-                self._store, self._owned = None, False

@@ -5,10 +5,22 @@ backend from ``ADVISOR_DATABASE_URL`` (SQLite by default, PostgreSQL by URL). Th
 
 Exception tree::
 
-    StorageError    the database could not be opened, read or written (message names the redacted URL)
+    StorageError            the database could not be opened, read or written (message names the redacted URL)
+    └── StorageUnavailableError  it failed recently or did not answer in time; calls fail fast until retry_after_s
 """
 
-from service.storage.records import DecisionRecord, DecisionStore, RecordSummary, StorageError
-from service.storage.sql import SqlDecisionStore, open_store
+from service.storage.guard import GuardedStore
+from service.storage.records import DecisionRecord, DecisionStore, RecordSummary, StorageError, StorageUnavailableError
+from service.storage.sql import SqlDecisionStore, open_store, redact_url
 
-__all__ = ["DecisionRecord", "DecisionStore", "RecordSummary", "SqlDecisionStore", "StorageError", "open_store"]
+__all__ = [
+    "DecisionRecord",
+    "DecisionStore",
+    "GuardedStore",
+    "RecordSummary",
+    "SqlDecisionStore",
+    "StorageError",
+    "StorageUnavailableError",
+    "open_store",
+    "redact_url",
+]

@@ -6,14 +6,22 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ["DecisionRecord", "DecisionStore", "RecordSummary", "StorageError"]
+__all__ = ["DecisionRecord", "DecisionStore", "RecordSummary", "StorageError", "StorageUnavailableError"]
 
 
 class StorageError(Exception):
     """The decision records database could not be opened or used."""
 
 
-@dataclass(frozen=True)
+class StorageUnavailableError(StorageError):
+    """The database failed recently or did not answer in time: calls fail fast until ``retry_after_s`` passes."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecordSummary:
     """The cheap columns of a record: enough to list records without reading their answers."""
 
@@ -25,9 +33,10 @@ class RecordSummary:
     profile: str
     top_models: tuple[str, ...]  # the recommended model ids, best first
     rerun_of: str | None  # the record this one re-ran on a newer catalogue, if any
+    created_by: str | None = None  # the API key name that created it (None when no keys are configured)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DecisionRecord(RecordSummary):
     """A stored decision: the summary plus the normalised requirements and the answer, both as JSON text.
 
@@ -59,6 +68,18 @@ class DecisionStore(Protocol):
 
     def count(self) -> int:
         """How many records are stored."""
+        ...
+
+    def delete(self, record_id: str) -> bool:
+        """Delete one record; True when it existed."""
+        ...
+
+    def prune(self, *, older_than: dt.datetime | None = None, keep_newest: int | None = None) -> int:
+        """Delete records stored before ``older_than`` and beyond the ``keep_newest`` newest; return how many."""
+        ...
+
+    def check_writable(self) -> None:
+        """Raise :class:`StorageError` unless a write can be committed now (used by readiness)."""
         ...
 
     def close(self) -> None:

@@ -2,13 +2,19 @@
 
 SQLite files are created on first use (with their directory) and run in WAL mode, so readers never block
 the writer and several processes can share one file. Times are stored as naive UTC, which both databases
-order and compare the same way.
+order and compare the same way. The schema is created and migrated with Alembic when a store is opened.
+Answers are stored zlib-compressed (a record is a few tens of KB whatever the request). Error messages never
+carry SQL parameters (the requirements and answers of callers) or passwords.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import threading
+import zlib
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +23,14 @@ from sqlalchemy import (
     Date,
     DateTime,
     Index,
+    Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     create_engine,
+    delete,
     event,
     func,
     insert,
@@ -33,7 +42,7 @@ from sqlalchemy.pool import StaticPool
 
 from service.storage.records import DecisionRecord, RecordSummary, StorageError
 
-__all__ = ["SqlDecisionStore", "open_store"]
+__all__ = ["SqlDecisionStore", "migrate", "open_store", "redact_url"]
 
 metadata = MetaData()
 
@@ -49,8 +58,17 @@ records = Table(
     Column("top_models", Text, nullable=False),
     Column("rerun_of", String(64), nullable=True),
     Column("requirements", Text, nullable=False),
-    Column("answer", Text, nullable=False),
+    Column("answer", Text, nullable=True),  # rows written before answers were compressed
+    Column("answer_zlib", LargeBinary, nullable=True),
+    Column("created_by", String(64), nullable=True),
     Index("ix_decision_records_newest", "stored_at", "id"),
+)
+
+probe = Table(
+    "advisor_probe",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("checked_at", DateTime(timezone=False), nullable=False),
 )
 
 _SUMMARY = (
@@ -62,6 +80,7 @@ _SUMMARY = (
     records.c.profile,
     records.c.top_models,
     records.c.rerun_of,
+    records.c.created_by,
 )
 
 
@@ -76,8 +95,33 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.close()
 
 
-def _redacted(url: URL) -> str:
-    return url.render_as_string(hide_password=True)
+_SECRET_PARAMETERS = re.compile(r"pass|secret|token|key", re.IGNORECASE)
+
+
+def redact_url(url: URL | str) -> str:
+    """A database URL safe to log: the password and any secret-looking query parameter replaced by ``***``."""
+    if isinstance(url, str):
+        try:
+            url = make_url(url)
+        except ArgumentError:
+            return "<unparseable database URL>"
+    query = {key: ("***" if _SECRET_PARAMETERS.search(key) else value) for key, value in url.query.items()}
+    return url.set(query=query).render_as_string(hide_password=True)
+
+
+_redacted = redact_url
+
+
+def _redact_text(text: str) -> str:
+    """Mask ``password=...`` style fragments in a driver's message (some drivers echo the connection string)."""
+    return re.sub(r"(?i)((?:pass(?:word)?|secret|token|key)\s*=\s*)('[^']*'|\S+)", r"\1***", text)
+
+
+def _reason(exc: Exception) -> str:
+    """The driver's own message without SQL text or parameters (``hide_parameters`` drops the latter)."""
+    original = getattr(exc, "orig", None) or exc
+    first_line = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+    return _redact_text(f"{type(original).__name__}: {first_line}")
 
 
 def _utc_naive(moment: dt.datetime) -> dt.datetime:
@@ -91,11 +135,15 @@ class SqlDecisionStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.url = _redacted(engine.url)
+        self.url = redact_url(engine.url)
+        # An in-memory SQLite database is one shared connection: calls from several threads take turns.
+        self._turns: AbstractContextManager[Any] = (
+            threading.Lock() if isinstance(engine.pool, StaticPool) else nullcontext()
+        )
         try:
-            metadata.create_all(engine)
+            migrate(engine)
         except SQLAlchemyError as exc:
-            raise StorageError(f"cannot open the decision records database {self.url}: {exc}") from exc
+            raise StorageError(f"cannot open the decision records database {self.url}: {_reason(exc)}") from exc
 
     # ------------------------------------------------------------------------------------------ writes
     def save(self, record: DecisionRecord) -> tuple[DecisionRecord, bool]:
@@ -110,16 +158,18 @@ class SqlDecisionStore:
             "top_models": json.dumps(list(record.top_models)),
             "rerun_of": record.rerun_of,
             "requirements": record.requirements,
-            "answer": record.answer,
+            "answer": None,
+            "answer_zlib": zlib.compress(record.answer.encode(), 9),
+            "created_by": record.created_by,
         }
         try:
-            with self.engine.begin() as conn:
+            with self._turns, self.engine.begin() as conn:
                 created = self._insert(conn, row)
                 if created:
                     return record, True
                 existing = self._get(conn, record.id)
         except SQLAlchemyError as exc:
-            raise StorageError(f"cannot store decision record {record.id}: {exc}") from exc
+            raise StorageError(f"cannot store decision record {record.id}: {_reason(exc)}") from exc
         if existing is None:  # pragma: no cover - a conflicting row vanished inside one transaction
             raise StorageError(f"decision record {record.id} conflicted but cannot be read")
         return existing, False
@@ -149,18 +199,21 @@ class SqlDecisionStore:
     def get(self, record_id: str) -> DecisionRecord | None:
         """The record with this id, or None."""
         try:
-            with self.engine.connect() as conn:
+            with self._turns, self.engine.connect() as conn:
                 return self._get(conn, record_id)
         except SQLAlchemyError as exc:
-            raise StorageError(f"cannot read decision record {record_id}: {exc}") from exc
+            raise StorageError(f"cannot read decision record {record_id}: {_reason(exc)}") from exc
 
     def _get(self, conn: Connection, record_id: str) -> DecisionRecord | None:
         row = conn.execute(
-            select(*_SUMMARY, records.c.requirements, records.c.answer).where(records.c.id == record_id)
+            select(*_SUMMARY, records.c.requirements, records.c.answer, records.c.answer_zlib).where(
+                records.c.id == record_id
+            )
         ).first()
         if row is None:
             return None
-        return DecisionRecord(**_summary_fields(row._mapping), requirements=row.requirements, answer=row.answer)
+        answer = zlib.decompress(row.answer_zlib).decode() if row.answer_zlib is not None else row.answer
+        return DecisionRecord(**_summary_fields(row._mapping), requirements=row.requirements, answer=answer)
 
     def list_recent(self, limit: int, offset: int = 0) -> list[RecordSummary]:
         """Up to ``limit`` records, newest first (ties by id, descending), skipping ``offset``."""
@@ -171,18 +224,59 @@ class SqlDecisionStore:
             .offset(max(offset, 0))
         )
         try:
-            with self.engine.connect() as conn:
+            with self._turns, self.engine.connect() as conn:
                 return [RecordSummary(**_summary_fields(row._mapping)) for row in conn.execute(statement)]
         except SQLAlchemyError as exc:
-            raise StorageError(f"cannot list decision records: {exc}") from exc
+            raise StorageError(f"cannot list decision records: {_reason(exc)}") from exc
 
     def count(self) -> int:
         """How many records are stored."""
         try:
-            with self.engine.connect() as conn:
+            with self._turns, self.engine.connect() as conn:
                 return int(conn.execute(select(func.count()).select_from(records)).scalar_one())
         except SQLAlchemyError as exc:
-            raise StorageError(f"cannot count decision records: {exc}") from exc
+            raise StorageError(f"cannot count decision records: {_reason(exc)}") from exc
+
+    def delete(self, record_id: str) -> bool:
+        """Delete one record; True when it existed."""
+        try:
+            with self._turns, self.engine.begin() as conn:
+                return conn.execute(delete(records).where(records.c.id == record_id)).rowcount > 0
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot delete decision record {record_id}: {_reason(exc)}") from exc
+
+    def prune(self, *, older_than: dt.datetime | None = None, keep_newest: int | None = None) -> int:
+        """Delete records stored before ``older_than`` and beyond the ``keep_newest`` newest; return how many."""
+        removed = 0
+        try:
+            with self._turns, self.engine.begin() as conn:
+                if older_than is not None:
+                    statement = delete(records).where(records.c.stored_at < _utc_naive(older_than))
+                    removed += conn.execute(statement).rowcount
+                if keep_newest is not None:
+                    newest = (
+                        select(records.c.id)
+                        .order_by(records.c.stored_at.desc(), records.c.id.desc())
+                        .limit(max(keep_newest, 0))
+                    )
+                    kept = {row.id for row in conn.execute(newest)}
+                    doomed = [row.id for row in conn.execute(select(records.c.id)) if row.id not in kept]
+                    for start in range(0, len(doomed), 500):
+                        chunk = doomed[start : start + 500]
+                        removed += conn.execute(delete(records).where(records.c.id.in_(chunk))).rowcount
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot prune decision records: {_reason(exc)}") from exc
+        return removed
+
+    def check_writable(self) -> None:
+        """Commit a write to the one-row probe table; raise :class:`StorageError` when that cannot be done."""
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        try:
+            with self._turns, self.engine.begin() as conn:
+                if conn.execute(probe.update().where(probe.c.id == 1).values(checked_at=now)).rowcount == 0:
+                    conn.execute(insert(probe).values(id=1, checked_at=now))
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot write to the decision records database: {_reason(exc)}") from exc
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -199,32 +293,66 @@ def _summary_fields(row: Any) -> dict[str, Any]:
         "profile": row["profile"],
         "top_models": tuple(json.loads(row["top_models"])),
         "rerun_of": row["rerun_of"],
+        "created_by": row["created_by"],
     }
 
 
-def open_store(database_url: str) -> SqlDecisionStore:
-    """Open (creating on first use) the decision records database at ``database_url``.
+def migrate(engine: Engine) -> None:
+    """Create or upgrade the schema to the newest Alembic revision (a database made before Alembic is kept)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def open_store(
+    database_url: str, *, connect_timeout_s: float = 3.0, statement_timeout_s: float = 5.0
+) -> SqlDecisionStore:
+    """Open (creating or migrating on first use) the decision records database at ``database_url``.
 
     ``sqlite:///relative.db``, ``sqlite:////absolute/path.db`` and ``sqlite://`` (in memory, for tests) work
     out of the box; ``postgresql+psycopg://user@host/db`` works once a PostgreSQL driver is installed.
+    Connecting gives up after ``connect_timeout_s`` and a PostgreSQL statement after ``statement_timeout_s``;
+    SQLite waits at most ``statement_timeout_s`` for another writer's lock.
     """
     try:
         url = make_url(database_url)
     except ArgumentError as exc:
         raise StorageError(f"ADVISOR_DATABASE_URL is not a database URL: {exc}") from exc
-    options: dict[str, Any] = {}
+    # hide_parameters: a failed statement's message must not carry the requirements or answer it wrote.
+    options: dict[str, Any] = {"hide_parameters": True, "pool_pre_ping": True}
     is_sqlite = url.get_backend_name() == "sqlite"
+    if url.get_backend_name() == "postgresql":
+        options.update(
+            pool_timeout=connect_timeout_s,
+            connect_args={
+                "connect_timeout": max(1, round(connect_timeout_s)),
+                "options": f"-c statement_timeout={round(statement_timeout_s * 1000)}",
+                # Notice a server that stopped answering on an open connection.
+                "keepalives": 1,
+                "keepalives_idle": 5,
+                "keepalives_interval": 2,
+                "keepalives_count": 2,
+            },
+        )
     if is_sqlite:
+        options.pop("pool_pre_ping")
         if url.database in (None, "", ":memory:"):
             # One shared connection, or every pooled connection would see its own empty database.
-            options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+            options.update(
+                poolclass=StaticPool, connect_args={"check_same_thread": False, "timeout": statement_timeout_s}
+            )
         else:
             try:
                 Path(url.database).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StorageError(f"cannot create the directory of {_redacted(url)}: {exc}") from exc
             # Handlers run in worker threads; each checks out its own connection, so sharing is safe.
-            options.update(connect_args={"check_same_thread": False})
+            options.update(connect_args={"check_same_thread": False, "timeout": statement_timeout_s})
     try:
         engine = create_engine(url, **options)
     except (ArgumentError, ImportError) as exc:

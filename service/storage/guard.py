@@ -1,0 +1,150 @@
+"""A store that cannot freeze its caller: every call has a deadline, and a failing database is left alone.
+
+The database is opened (and migrated) on first use inside a worker thread, never on the caller's thread.
+Each call waits at most ``deadline_s`` for an answer. A failure or a timeout opens the circuit: for
+``retry_after_s`` every call fails at once with :class:`StorageUnavailableError` (the HTTP layer answers 503 with
+``Retry-After``), then one call is let through to try again. A thread stuck on a silent server stays stuck
+until the driver's own connect or statement timeout, but no new caller waits behind it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TypeVar
+
+import structlog
+
+from service.storage.records import DecisionRecord, DecisionStore, RecordSummary, StorageError, StorageUnavailableError
+
+__all__ = ["GuardedStore"]
+
+T = TypeVar("T")
+log = structlog.get_logger("advisor.storage")
+
+
+class GuardedStore:
+    """A :class:`DecisionStore` wrapping another one, opened lazily, with deadlines and a circuit breaker."""
+
+    def __init__(
+        self,
+        opener: Callable[[], DecisionStore],
+        *,
+        deadline_s: float = 1.0,
+        retry_after_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        on_failure: Callable[[str], None] | None = None,
+        owns_store: bool = True,
+    ) -> None:
+        self._opener = opener
+        self._owns_store = owns_store
+        self._deadline_s = deadline_s
+        self._retry_after_s = retry_after_s
+        self._clock = clock
+        self._on_failure = on_failure
+        self._store: DecisionStore | None = None
+        self._lock = threading.Lock()
+        self._open_until = 0.0
+        self._reason = ""
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="records")
+
+    # ----------------------------------------------------------------------------------- the breaker
+    def _refuse_if_open(self) -> None:
+        with self._lock:
+            remaining = self._open_until - self._clock()
+            if remaining > 0:
+                raise StorageUnavailableError(f"decision records unavailable: {self._reason}", remaining)
+
+    def _trip(self, reason: str) -> None:
+        with self._lock:
+            self._open_until = self._clock() + self._retry_after_s
+            self._reason = reason
+        log.error("decision records database failed; failing fast", reason=reason, retry_after_s=self._retry_after_s)
+        if self._on_failure is not None:
+            self._on_failure(reason)
+
+    def _opened(self) -> DecisionStore:
+        with self._lock:
+            store = self._store
+        if store is None:
+            store = self._opener()
+            with self._lock:
+                if self._store is None:
+                    self._store = store
+                else:  # another thread opened it meanwhile
+                    store.close()
+                    store = self._store
+        return store
+
+    def _call(self, operation: Callable[[DecisionStore], T]) -> T:
+        self._refuse_if_open()
+        future = self._pool.submit(lambda: operation(self._opened()))
+        try:
+            return future.result(timeout=self._deadline_s)
+        except FutureTimeout:
+            self._trip(f"no answer within {self._deadline_s:g} s")
+            raise StorageUnavailableError(
+                f"decision records unavailable: no answer within {self._deadline_s:g} s", self._retry_after_s
+            ) from None
+        except StorageError as exc:
+            self._trip(str(exc))
+            raise
+
+    def open_now(self) -> bool:
+        """Open the store on the calling thread (at start-up, before serving); on failure open the circuit.
+
+        Returns whether the store is open. Opening waits at most for the driver's connect timeout.
+        """
+        try:
+            self._opened()
+        except StorageError as exc:
+            self._trip(str(exc))
+            return False
+        return True
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        """Why calls fail fast now, or None when the circuit is closed."""
+        with self._lock:
+            return self._reason if self._open_until > self._clock() else None
+
+    # ------------------------------------------------------------------------------ DecisionStore
+    def save(self, record: DecisionRecord) -> tuple[DecisionRecord, bool]:
+        """Store ``record`` unless its id exists (see :meth:`DecisionStore.save`)."""
+        return self._call(lambda store: store.save(record))
+
+    def get(self, record_id: str) -> DecisionRecord | None:
+        """The record with this id, or None."""
+        return self._call(lambda store: store.get(record_id))
+
+    def list_recent(self, limit: int, offset: int = 0) -> list[RecordSummary]:
+        """Up to ``limit`` records, newest first, skipping ``offset``."""
+        return self._call(lambda store: store.list_recent(limit, offset))
+
+    def count(self) -> int:
+        """How many records are stored."""
+        return self._call(lambda store: store.count())
+
+    def delete(self, record_id: str) -> bool:
+        """Delete one record; True when it existed."""
+        return self._call(lambda store: store.delete(record_id))
+
+    def prune(self, *, older_than: dt.datetime | None = None, keep_newest: int | None = None) -> int:
+        """Delete records by age and count (see :meth:`DecisionStore.prune`)."""
+        return self._call(lambda store: store.prune(older_than=older_than, keep_newest=keep_newest))
+
+    def check_writable(self) -> None:
+        """Raise :class:`StorageError` (or :class:`StorageUnavailableError`) unless a write can be committed now."""
+        self._call(lambda store: store.check_writable())
+
+    def close(self) -> None:
+        """Close the wrapped store (if it was opened) and stop the worker threads without waiting for stuck ones."""
+        with self._lock:
+            store, self._store = self._store, None
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if store is not None and self._owns_store:
+            store.close()

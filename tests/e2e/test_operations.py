@@ -1,0 +1,176 @@
+"""The real server in its own process: a silent database, an unwritable one, a refused bind, several workers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.storage import open_store
+from tests.e2e.test_served import ROOT, _free_port, _serve_command
+
+STARTUP_TIMEOUT_S = 60.0
+
+
+def _environment(database_url: str, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ADVISOR_CATALOGUE_DIR": str(ROOT / "catalogue"),
+        "ADVISOR_RULES_DIR": str(ROOT / "rules"),
+        "ADVISOR_DATABASE_URL": database_url,
+        "ADVISOR_LOG_LEVEL": "warning",
+        "ADVISOR_DATABASE_DEADLINE_S": "1",
+        **extra,
+    }
+
+
+def _start(port: int, env: dict[str, str], log_path: Path, *extra: str) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [*_serve_command(port), *extra], env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=15)
+
+
+def _wait_for(url: str, path: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    with httpx.Client(base_url=url, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
+            try:
+                client.get(path)
+                return
+            except httpx.TransportError:
+                time.sleep(0.1)  # polling while the server starts; nothing is timed
+    pytest.fail(f"the server did not answer within {STARTUP_TIMEOUT_S:.0f} s:\n{log_path.read_text(errors='replace')}")
+
+
+@pytest.fixture
+def silent_database() -> Iterator[int]:
+    """A real listening socket that completes TCP handshakes and then never says a word."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)
+        accepted: list[socket.socket] = []
+        stop = threading.Event()
+
+        def accept() -> None:
+            server.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    accepted.append(server.accept()[0])
+                except TimeoutError:
+                    continue
+
+        thread = threading.Thread(target=accept, daemon=True)
+        thread.start()
+        yield int(server.getsockname()[1])
+        stop.set()
+        thread.join()
+        for connection in accepted:
+            connection.close()
+
+
+def test_a_silent_postgresql_gives_503_within_2_s_while_health_keeps_answering(
+    silent_database: int, tmp_path: Path
+) -> None:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = _environment(
+        f"postgresql+psycopg://advisor:secret-in-url@127.0.0.1:{silent_database}/advisor?password=secret-in-query",
+        ADVISOR_DATABASE_RETRY_AFTER_S="0.5",  # so that later requests try the database again, and wait on it
+        ADVISOR_LOG_LEVEL="info",
+    )
+    log_path = tmp_path / "server.log"
+    process = _start(port, env, log_path)
+    try:
+        _wait_for(url, "/health", process, log_path)
+        health: list[int] = []
+        stop = threading.Event()
+
+        def probe() -> None:
+            with httpx.Client(base_url=url, timeout=5.0) as client:
+                while not stop.is_set():
+                    health.append(client.get("/health").status_code)
+
+        prober = threading.Thread(target=probe)
+        prober.start()
+        try:
+            with httpx.Client(base_url=url, timeout=30.0) as client:
+                for _ in range(3):
+                    time.sleep(0.6)  # past the retry time: the next request waits on the silent server again
+                    started = time.monotonic()
+                    answer = client.post("/v1/recommendations", json={"limit": 1})
+                    elapsed = time.monotonic() - started
+                    assert answer.status_code == 503, answer.text
+                    assert answer.headers["retry-after"]
+                    assert answer.json()["errors"][0]["field"] == "(storage)"
+                    assert elapsed < 2.0, f"a silent database held a request for {elapsed:.2f} s"
+                ready = client.get("/ready")
+                assert ready.status_code == 503
+                assert "127.0.0.1" not in ready.text and str(silent_database) not in ready.text
+                assert client.get("/v1/models?limit=1").status_code == 200  # reads that need no database
+        finally:
+            stop.set()
+            prober.join()
+        assert health and set(health) == {200}
+    finally:
+        _stop(process)
+    logged = log_path.read_text(errors="replace")
+    assert "secret-in-url" not in logged and "secret-in-query" not in logged
+
+
+def test_ready_is_503_when_the_database_cannot_be_written(tmp_path: Path) -> None:
+    path = tmp_path / "advisor.db"
+    open_store(f"sqlite:///{path}").close()
+    port = _free_port()
+    log_path = tmp_path / "server.log"
+    process = _start(port, _environment(f"sqlite:///file:{path}?mode=ro&uri=true"), log_path)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}", "/health", process, log_path)
+        ready = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=10)
+        assert ready.status_code == 503
+        assert ready.json()["database"].startswith("unavailable")
+        assert str(path) not in ready.text
+    finally:
+        _stop(process)
+
+
+def test_without_keys_the_server_refuses_to_listen_on_every_interface(tmp_path: Path) -> None:
+    command = _serve_command(_free_port())
+    command[command.index("--host") + 1] = "0.0.0.0"
+    env = _environment(f"sqlite:///{tmp_path / 'advisor.db'}", ADVISOR_API_KEYS="")
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert finished.returncode == 2
+    assert "ADVISOR_API_KEYS" in finished.stderr
+
+
+def test_several_worker_processes_serve_one_database(tmp_path: Path) -> None:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "server.log"
+    process = _start(port, _environment(f"sqlite:///{tmp_path / 'advisor.db'}"), log_path, "--workers", "2")
+    try:
+        _wait_for(url, "/health", process, log_path)
+        with httpx.Client(base_url=url, timeout=60.0) as client:
+            ids = {client.post("/v1/recommendations", json={"limit": n}).json()["id"] for n in range(1, 7)}
+            assert len(ids) == 6
+            assert client.get("/v1/recommendations?limit=100").json()["count"] == 6
+    finally:
+        _stop(process)

@@ -1,0 +1,76 @@
+"""The guarded store: a database that hangs or fails cannot hold callers beyond the deadline."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from service.storage import DecisionStore, GuardedStore, StorageError, StorageUnavailableError, open_store
+from tests.storage.test_sql_store import record
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_hanging_database_trips_the_circuit_and_later_calls_fail_at_once_until_the_retry_time() -> None:
+    release = threading.Event()
+    opened: list[int] = []
+    healthy = open_store("sqlite://")
+
+    def hanging_opener() -> DecisionStore:
+        opened.append(1)
+        if len(opened) > 1:  # the database is back
+            return healthy
+        release.wait(30)
+        raise StorageError("cannot connect")
+
+    clock = Clock()
+    guarded = GuardedStore(hanging_opener, deadline_s=0.2, retry_after_s=10, clock=clock)
+    with pytest.raises(StorageUnavailableError, match="no answer within 0.2 s"):
+        guarded.count()
+    with pytest.raises(StorageUnavailableError) as refused:
+        guarded.count()
+    assert refused.value.retry_after_s == pytest.approx(10)
+    assert len(opened) == 1  # the second call never reached the database
+    assert guarded.unavailable_reason == "no answer within 0.2 s"
+    release.set()
+    clock.now = 11
+    assert guarded.count() == 0
+    assert guarded.unavailable_reason is None
+    guarded.close()
+
+
+def test_a_failing_database_is_retried_only_after_the_retry_time() -> None:
+    attempts: list[int] = []
+
+    def failing() -> DecisionStore:
+        attempts.append(1)
+        raise StorageError("refused")
+
+    clock = Clock()
+    guarded = GuardedStore(failing, deadline_s=5, retry_after_s=10, clock=clock)
+    assert guarded.open_now() is False
+    for _ in range(3):
+        with pytest.raises(StorageUnavailableError):
+            guarded.save(record())
+    assert len(attempts) == 1
+    clock.now = 10.5
+    with pytest.raises(StorageError, match="refused"):
+        guarded.save(record())
+    assert len(attempts) == 2
+
+
+def test_a_store_given_by_the_caller_is_not_closed_by_the_guard() -> None:
+    given = open_store("sqlite://")
+    guarded = GuardedStore(lambda: given, owns_store=False)
+    guarded.save(record())
+    guarded.close()
+    assert given.count() == 1
