@@ -71,9 +71,12 @@ class RequestBoundary:
 
     def learn_routes(self, routes: Iterable[Any]) -> None:
         """Record the methods of every HTTP route, for ``OPTIONS`` answers."""
-        self.allowed_methods = {
-            route.path: ", ".join(sorted(route.methods)) for route in routes if isinstance(route, HTTPRoute)
-        }
+        # A path may be served by several route objects (one per handler group): take the union.
+        methods: dict[str, set[str]] = {}
+        for route in routes:
+            if isinstance(route, HTTPRoute):
+                methods.setdefault(route.path_format, set()).update(route.methods)
+        self.allowed_methods = {path: ", ".join(sorted(names)) for path, names in methods.items()}
 
     async def __call__(self, request: Request[Any, Any, Any]) -> Response[None] | None:
         if request.method == "OPTIONS":

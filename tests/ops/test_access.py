@@ -198,7 +198,9 @@ def test_metrics_show_a_latency_histogram_by_route_template_and_the_data_version
     record_id = _a_record(client)
     client.get(f"/v1/recommendations/{record_id}", headers=bearer("read"))
     text = client.get("/metrics").text
-    histogram = 'advisor_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/v1/recommendations/{record_id}"}'
+    histogram = (
+        'advisor_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/v1/recommendations/{record_id}"}'
+    )
     assert histogram + " 1.0" in text
     assert record_id not in text
     assert "advisor_decisions_total 1.0" in text
@@ -219,7 +221,7 @@ def test_reload_swaps_valid_data_and_refuses_invalid_data_keeping_the_old(tmp_pa
         assert any("Qwen3-8B.toml" in e["field"] and "family" in e["field"] for e in refused.json()["errors"])
         assert client.get("/ready").json()["catalogue_version"] == before
         assert client.get(f"/v1/models/{A_MODEL}", headers=bearer("read")).status_code == 200
-        model_file.write_text(text.replace("notes = ", "notes = \"Reloaded. \" + ", 0) + "\n")
+        model_file.write_text(text.replace("notes = ", 'notes = "Reloaded. " + ', 0) + "\n")
         (catalogue / "models" / "Qwen" / "Qwen3-8B.toml").write_text(text)
         (catalogue / "models" / "Qwen" / "Qwen3-0.6B.toml").unlink()
         swapped = client.post("/v1/admin/reload", headers=bearer("admin"))
