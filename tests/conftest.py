@@ -21,9 +21,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 # Tests that build an app without naming a database keep their decision records in memory, never in the
 # user's data directory.
 os.environ.setdefault("ADVISOR_DATABASE_URL", "sqlite://")
-# The test client's host, no rate limit (the suite sends thousands of requests from one address), and a
+# The test clients' hosts, no rate limit (the suite sends thousands of requests from one address), and a
 # database deadline that a loaded test machine cannot miss; the tests of each of these set their own.
-os.environ.setdefault("ADVISOR_ALLOWED_HOSTS", "testserver.local,127.0.0.1,localhost")
+os.environ.setdefault("ADVISOR_ALLOWED_HOSTS", "testserver.local,testserver,127.0.0.1,localhost")
 os.environ.setdefault("ADVISOR_RATE_LIMIT_PER_MINUTE", "0")
 os.environ.setdefault("ADVISOR_DATABASE_DEADLINE_S", "60")
 
