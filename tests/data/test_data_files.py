@@ -203,12 +203,43 @@ def test_offers_live_in_provider_files_not_in_model_files() -> None:
         assert "offers" not in read_toml(path), path
 
 
+EXAMPLE_PROVIDER = """name = "Example Host"
+review_by = 2027-03-01
+
+[country]
+value = "FR"
+source = "https://example.org/about"
+as_of = 2026-11-20
+
+[[offers]]
+model = "mistralai/Mistral-Large-3-675B-Instruct-2512"
+input_usd_per_m = 0.5
+output_usd_per_m = 1.5
+price_basis = "flat"
+status = "active"
+source = "https://example.org/pricing"
+as_of = 2026-11-20
+"""
+
+
+def _with_example_provider(tmp_path: Path, text: str = EXAMPLE_PROVIDER) -> tuple[Path, Path]:
+    catalogue = _copy(tmp_path)
+    path = catalogue / "providers" / "example-host.toml"
+    path.write_text(text, encoding="utf-8")
+    return catalogue, path
+
+
+def test_the_example_provider_file_is_valid(tmp_path: Path) -> None:
+    catalogue, _ = _with_example_provider(tmp_path)
+    assert len(load_catalogue(catalogue).providers["example-host"].offers) == 1
+
+
 def test_an_offer_for_a_model_the_catalogue_lacks_is_refused_with_the_provider_file_and_offer_index(
     tmp_path: Path,
 ) -> None:
-    catalogue = _copy(tmp_path)
-    path = catalogue / "providers" / "mistral.toml"
-    path.write_text(path.read_text().replace('model = "mistralai/', 'model = "mistralai/No-Such-'))
+    catalogue, path = _with_example_provider(
+        tmp_path, EXAMPLE_PROVIDER.replace('model = "mistralai/', 'model = "mistralai/No-Such-')
+    )
     with pytest.raises(DataError) as caught:
         load_catalogue(catalogue)
     [(where, field, problem)] = caught.value.problems
@@ -223,15 +254,14 @@ def test_an_offer_for_a_model_the_catalogue_lacks_is_refused_with_the_provider_f
         ('status = "active"', 'status = "paused"', "offers.0.status", "'active', 'retired' or 'superseded'"),
         ('value = "FR"', 'value = "France"', "country", "ISO 3166-1 alpha-2"),
         ("input_usd_per_m = 0.5", "input_usd_per_m = -0.5", "offers.0.input_usd_per_m", "greater than or equal"),
+        ('price_basis = "flat"\n', "", "offers.0.price_basis", "Field required"),
     ],
 )
 def test_a_bad_provider_file_is_refused_with_its_path_field_and_problem(
     tmp_path: Path, old: str, new: str, field: str, problem: str
 ) -> None:
-    catalogue = _copy(tmp_path)
-    path = catalogue / "providers" / "mistral.toml"
-    assert old in path.read_text()
-    path.write_text(path.read_text().replace(old, new))
+    assert old in EXAMPLE_PROVIDER
+    catalogue, path = _with_example_provider(tmp_path, EXAMPLE_PROVIDER.replace(old, new))
     with pytest.raises(DataError) as caught:
         load_catalogue(catalogue)
     [(where, got_field, got_problem)] = caught.value.problems
@@ -240,19 +270,17 @@ def test_a_bad_provider_file_is_refused_with_its_path_field_and_problem(
 
 
 def test_two_active_offers_for_one_model_on_one_basis_are_refused(tmp_path: Path) -> None:
-    catalogue = _copy(tmp_path)
-    path = catalogue / "providers" / "mistral.toml"
-    text = path.read_text()
-    offer = text[text.index("[[offers]]") :]
-    path.write_text(text + "\n" + offer.replace("input_usd_per_m = 0.5", "input_usd_per_m = 0.4"))
+    offer = EXAMPLE_PROVIDER[EXAMPLE_PROVIDER.index("[[offers]]") :]
+    second = "\n" + offer.replace("input_usd_per_m = 0.5", "input_usd_per_m = 0.4")
+    catalogue, path = _with_example_provider(tmp_path, EXAMPLE_PROVIDER + second)
     with pytest.raises(DataError) as caught:
         load_catalogue(catalogue)
     [(where, _, problem)] = caught.value.problems
     assert where == str(path)
     assert "a second active flat offer" in problem
     # Marking the older one retired keeps both: the history stays, only one ranks.
-    path.write_text(text.replace('status = "active"', 'status = "retired"') + "\n" + offer)
-    assert len(load_catalogue(catalogue).providers["mistral"].offers) == 2
+    path.write_text(EXAMPLE_PROVIDER.replace('status = "active"', 'status = "retired"') + second, encoding="utf-8")
+    assert len(load_catalogue(catalogue).providers["example-host"].offers) == 2
 
 
 def test_a_context_extension_must_exceed_the_native_window(tmp_path: Path) -> None:

@@ -24,6 +24,31 @@ KIMI = "moonshotai/Kimi-K2.5"
 OPENAI = "openai/gpt-oss-20b"
 MISTRAL_WITH_OFFER = "mistralai/Mistral-Large-3-675B-Instruct-2512"
 
+# Which API a request would use turns on who hosts each offer, and curated offers grow; these tests fix the
+# providers: DeepSeek-V4-Pro is served only by DeepSeek's own API, Mistral Large 3 only by Mistral's.
+_PROVIDERS = {
+    "deepseek": ("DeepSeek API", "deepseek-ai", "CN", DEEPSEEK_WITH_OWN_API, "peak"),
+    "mistral": ("Mistral AI", "mistralai", "FR", MISTRAL_WITH_OFFER, "flat"),
+}
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The shipped catalogue and rules with the fixed providers above."""
+    catalogue = tmp_path_factory.mktemp("compliance") / "catalogue"
+    shutil.copytree(CATALOGUE, catalogue)
+    for path in (catalogue / "providers").glob("*.toml"):
+        path.unlink()
+    for provider_id, (name, organisation, country, model, basis) in _PROVIDERS.items():
+        (catalogue / "providers" / f"{provider_id}.toml").write_text(
+            f'name = "{name}"\nreview_by = 2027-03-01\norganisation = "{organisation}"\n\n'
+            f'[country]\nvalue = "{country}"\nsource = "https://example.org/{provider_id}"\nas_of = 2026-11-20\n\n'
+            f'[[offers]]\nmodel = "{model}"\ninput_usd_per_m = 1.0\noutput_usd_per_m = 2.0\n'
+            f'price_basis = "{basis}"\nsource = "https://example.org/{provider_id}/pricing"\nas_of = 2026-11-20\n',
+            encoding="utf-8",
+        )
+    return build_engine(catalogue, RULES)
+
 
 def ask(engine: Engine, request: dict[str, Any], on: dt.date = TODAY) -> Answer:
     return engine.recommend(Requirements.model_validate(request), on)

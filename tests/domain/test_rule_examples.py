@@ -67,6 +67,28 @@ def test_every_rule_has_a_passing_and_a_failing_example() -> None:
         assert {"pass", "fail"} <= outcomes, rule.id
 
 
+SHIPPED = load_catalogue(CATALOGUE)
+
+
+def _hosted_in(model_id: str) -> list[str | None]:
+    """Countries of the providers of a shipped model's active offers (None: not recorded)."""
+    return [o.country.value if o.country else None for o in SHIPPED.offers_for(model_id, usable_only=True)]
+
+
+# Offers change as providers are curated, so the hosting examples are picked from the shipped provider files: a
+# model with an active offer and one without (if every model gains one, the test fails and needs a new case),
+# and for hosting countries the first country whose providers serve some model but not another model whose
+# providers' countries are all recorded.
+_SERVED = sorted(m for m in SHIPPED.models if _hosted_in(m))
+_UNSERVED = sorted(m for m in SHIPPED.models if not _hosted_in(m))
+_HOSTING = next(
+    (country, inside, outside)
+    for country in sorted({c for m in _SERVED for c in _hosted_in(m) if c is not None})
+    for inside in [next((m for m in _SERVED if country in _hosted_in(m)), None)]
+    for outside in [next((m for m in _SERVED if None not in _hosted_in(m) and country not in _hosted_in(m)), None)]
+    if inside and outside
+)
+
 #: For each rule: a request that triggers it, a shipped model that passes and one that fails (or whose
 #: needed fact is unknown, which excludes it just the same).
 ON_THE_CATALOGUE: dict[str, tuple[dict[str, Any], str, str, str]] = {
@@ -113,12 +135,7 @@ ON_THE_CATALOGUE: dict[str, tuple[dict[str, Any], str, str, str]] = {
         "Qwen/Qwen3-8B",
         "failed",
     ),
-    "deployment.hosted-offer": (
-        {"privacy": {"deployment": "api"}},
-        "deepseek-ai/DeepSeek-V4-Pro",
-        "deepseek-ai/DeepSeek-V4-Flash",  # its only offer is retired
-        "failed",
-    ),
+    "deployment.hosted-offer": ({"privacy": {"deployment": "api"}}, _SERVED[0], _UNSERVED[0], "failed"),
     "hardware.fits": (
         {"hardware": {"gpu_memory_gb": 80, "gpu_count": 2, "precision": "fp8"}},
         "Qwen/Qwen3-8B",
@@ -127,9 +144,9 @@ ON_THE_CATALOGUE: dict[str, tuple[dict[str, Any], str, str, str]] = {
     ),
     "context.minimum": ({"min_context_tokens": 500_000}, "deepseek-ai/DeepSeek-V4-Flash", "Qwen/Qwen3-8B", "failed"),
     "privacy.hosting-country": (
-        {"privacy": {"deployment": "api", "hosting_countries": ["FR"]}},
-        "mistralai/Mistral-Large-3-675B-Instruct-2512",  # Mistral AI's own API, a provider in FR
-        "deepseek-ai/DeepSeek-V4-Pro",  # served only by the DeepSeek API, a provider in CN
+        {"privacy": {"deployment": "api", "hosting_countries": [_HOSTING[0]]}},
+        _HOSTING[1],
+        _HOSTING[2],
         "failed",
     ),
     "reasoning.required": ({"reasoning": "required"}, "deepseek-ai/DeepSeek-R1", "Qwen/Qwen2.5-72B-Instruct", "failed"),

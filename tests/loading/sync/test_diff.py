@@ -53,7 +53,7 @@ def offer(
     price_in: float = 0.1,
     price_out: float = 0.2,
     context: int | None = None,
-    provider: str = "deepinfra",
+    provider: str = "example-a",
 ) -> OpenRouterObservation:
     return OpenRouterObservation(
         openrouter_id=openrouter_id,
@@ -179,17 +179,17 @@ def test_gating_is_reported_when_missing_or_different_and_never_written() -> Non
 def test_openrouter_offers_are_proposed_per_provider_and_gone_ones_are_retired() -> None:
     model = CATALOGUE.models[QWEN]
     listing = [
-        offer("qwen/qwen3-8b", 0.05, 0.25, context=40960, provider="deepinfra"),
-        offer("qwen/qwen3-8b", 0.06, 0.3, context=32768, provider="novita"),
+        offer("qwen/qwen3-8b", 0.05, 0.25, context=40960, provider="example-a"),
+        offer("qwen/qwen3-8b", 0.06, 0.3, context=32768, provider="example-b"),
     ]
     first = diff_model(
         model, hub=None, openrouter=listing, as_of=AS_OF, openrouter_source=PREFIX, providers=CATALOGUE.providers
     )
-    assert sorted(first.offers) == ["deepinfra", "novita"]
-    assert first.new_providers == {"deepinfra": "Deepinfra", "novita": "Novita"}
-    (deepinfra,) = first.offers["deepinfra"]
-    assert (deepinfra.input_usd_per_m, deepinfra.output_usd_per_m, deepinfra.price_basis) == (0.05, 0.25, "flat")
-    assert (deepinfra.status, deepinfra.as_of, deepinfra.context_tokens) == ("active", AS_OF, 40960)
+    assert sorted(first.offers) == ["example-a", "example-b"]
+    assert first.new_providers == {"example-a": "Example-A", "example-b": "Example-B"}
+    (example_a,) = first.offers["example-a"]
+    assert (example_a.input_usd_per_m, example_a.output_usd_per_m, example_a.price_basis) == (0.05, 0.25, "flat")
+    assert (example_a.status, example_a.as_of, example_a.context_tokens) == ("active", AS_OF, 40960)
     assert {c.kind for c in first.changes} == {"add"}
     # The curated OpenRouter offer at provider "openrouter" is not the sync's own (not an API source): untouched.
     assert "openrouter" not in first.offers
@@ -200,28 +200,28 @@ def test_openrouter_offers_are_proposed_per_provider_and_gone_ones_are_retired()
     second = diff_model(
         model,
         hub=None,
-        openrouter=[offer("qwen/qwen3-8b", 0.07, 0.3, context=32768, provider="novita")],
+        openrouter=[offer("qwen/qwen3-8b", 0.07, 0.3, context=32768, provider="example-b")],
         as_of=AS_OF + dt.timedelta(days=7),
         openrouter_source=PREFIX,
         providers=providers,
     )
-    (retired,) = second.offers["deepinfra"]
+    (retired,) = second.offers["example-a"]
     assert retired.status == "retired"
     assert retired.as_of == AS_OF  # the date its price was stated
     assert retired.note is not None and "No longer listed by OpenRouter on 2026-12-03" in retired.note
-    (novita,) = second.offers["novita"]
-    assert novita.input_usd_per_m == 0.07
-    assert ("offers[deepinfra].status", "update", "active", "retired") in [
+    (example_b,) = second.offers["example-b"]
+    assert example_b.input_usd_per_m == 0.07
+    assert ("offers[example-a].status", "update", "active", "retired") in [
         (c.field, c.kind, c.old, c.new) for c in second.changes
     ]
-    assert ("offers[novita].input_usd_per_m", "update", 0.06, 0.07) in [
+    assert ("offers[example-b].input_usd_per_m", "update", 0.06, 0.07) in [
         (c.field, c.kind, c.old, c.new) for c in second.changes
     ]
     # Retired stays retired: a third run with the same listing changes nothing for it.
     third = diff_model(
         model,
         hub=None,
-        openrouter=[offer("qwen/qwen3-8b", 0.07, 0.3, context=32768, provider="novita")],
+        openrouter=[offer("qwen/qwen3-8b", 0.07, 0.3, context=32768, provider="example-b")],
         as_of=AS_OF + dt.timedelta(days=7),
         openrouter_source=PREFIX,
         providers=applied(providers, QWEN, dict(second.offers)),
@@ -231,19 +231,37 @@ def test_openrouter_offers_are_proposed_per_provider_and_gone_ones_are_retired()
 
 def test_a_curated_offer_is_never_overwritten_and_a_different_price_is_reported() -> None:
     model = CATALOGUE.models[MISTRAL]
-    (curated,) = [o for o in CATALOGUE.providers["mistral"].offers if o.model == MISTRAL]
+    curated = Offer(
+        model=MISTRAL,
+        input_usd_per_m=0.5,
+        output_usd_per_m=1.5,
+        price_basis="flat",
+        source="https://example.org/pricing",  # a provider's own page, not the OpenRouter API
+        as_of=dt.date(2026, 11, 20),
+    )
+    providers = {"example-own": Provider(id="example-own", name="Example Own", review_by=AS_OF, offers=[curated])}
     diff = diff_model(
         model,
         hub=None,
-        openrouter=[offer("mistralai/mistral-large-3", 0.6, 1.8, provider="mistral")],
+        openrouter=[offer("mistralai/mistral-large-3", 0.6, 1.8, provider="example-own")],
         as_of=AS_OF,
         openrouter_source=PREFIX,
-        providers=CATALOGUE.providers,
+        providers=providers,
     )
     assert diff.offers == {} and diff.changes == ()
     (conflict,) = diff.conflicts
-    assert (conflict.field, conflict.kind, conflict.upstream_value) == ("offers[mistral]", "disagrees", "0.6/1.8")
-    assert conflict.curated == f"{curated.input_usd_per_m}/{curated.output_usd_per_m}"
+    assert (conflict.field, conflict.kind, conflict.upstream_value) == ("offers[example-own]", "disagrees", "0.6/1.8")
+    assert conflict.curated == "0.5/1.5"
+    # The same price is no conflict, and still nothing is written over the curated offer.
+    same = diff_model(
+        model,
+        hub=None,
+        openrouter=[offer("mistralai/mistral-large-3", 0.5, 1.5, provider="example-own")],
+        as_of=AS_OF,
+        openrouter_source=PREFIX,
+        providers=providers,
+    )
+    assert same.offers == {} and same.changes == () and same.conflicts == ()
 
 
 def test_without_openrouter_in_the_run_offers_are_untouched() -> None:

@@ -73,7 +73,7 @@ def test_write_applies_signals_with_source_and_date_and_a_second_run_changes_not
         for n, kind in enumerate(["finetune", "finetune", "adapter", "quantized", "merge"])
     ]
     upstream.serve_openrouter(
-        "qwen/qwen3-8b", QWEN, openrouter_endpoint("DeepInfra", "deepinfra/fp8", "0.000000035", "0.000000138", 32768)
+        "qwen/qwen3-8b", QWEN, openrouter_endpoint("Example A", "example-a/fp8", "0.000000035", "0.000000138", 32768)
     )
 
     run = run_sync("--models", QWEN, LLAMA, "--write")
@@ -108,8 +108,8 @@ def test_openrouter_offers_are_written_per_provider_and_curated_offers_are_left_
         "qwen/qwen3-8b",
         QWEN,
         openrouter_endpoint(
-            "DeepInfra",
-            "deepinfra/fp8",
+            "Example A",
+            "example-a/fp8",
             "0.0000002",
             "0.0000008",
             32768,
@@ -117,13 +117,15 @@ def test_openrouter_offers_are_written_per_provider_and_curated_offers_are_left_
             quantization="fp8",
             input_cache_read="0.00000005",
         ),
-        openrouter_endpoint("Novita", "novita", "0.00000025", "0.0000009", 32768, quantization="unknown"),
+        openrouter_endpoint("Example B", "example-b", "0.00000025", "0.0000009", 32768, quantization="unknown"),
     )
-    upstream.serve_openrouter("qwen/qwen3-8b:free", QWEN, openrouter_endpoint("Free", "free", "0", "0", 32768))
+    upstream.serve_openrouter(
+        "qwen/qwen3-8b:free", QWEN, openrouter_endpoint("Example Free", "example-free", "0", "0", 32768)
+    )
     upstream.serve_openrouter(
         "microsoft/phi-4",
         "microsoft/PHI-4",
-        openrouter_endpoint("DeepInfra", "deepinfra", "0.00000006", "0.00000014", 16384),
+        openrouter_endpoint("Example A", "example-a", "0.00000006", "0.00000014", 16384),
     )
     curated = provider_path(catalogue_dir, "deepseek").read_bytes()
     routed = read_offers(catalogue_dir, "openrouter", QWEN)
@@ -132,8 +134,8 @@ def test_openrouter_offers_are_written_per_provider_and_curated_offers_are_left_
 
     assert run.status == 0, run.out + run.err
     endpoints = f"{upstream.url}/api/v1/models/qwen/qwen3-8b/endpoints"
-    (deepinfra,) = read_offers(catalogue_dir, "deepinfra", QWEN)
-    assert deepinfra == {
+    (example_a,) = read_offers(catalogue_dir, "example-a", QWEN)
+    assert example_a == {
         "model": QWEN,
         "input_usd_per_m": 0.2,  # not 0.19999999999999998
         "output_usd_per_m": 0.8,
@@ -146,20 +148,20 @@ def test_openrouter_offers_are_written_per_provider_and_curated_offers_are_left_
         "source": endpoints,
         "as_of": AS_OF,
         "source_kind": "secondary",
-        "note": deepinfra["note"],
+        "note": example_a["note"],
     }
-    (novita,) = read_offers(catalogue_dir, "novita", QWEN)
-    assert "quantisation" not in novita  # "unknown" is not a stated format
-    assert [(o["input_usd_per_m"], o["output_usd_per_m"]) for o in read_offers(catalogue_dir, "deepinfra", PHI)] == [
+    (example_b,) = read_offers(catalogue_dir, "example-b", QWEN)
+    assert "quantisation" not in example_b  # "unknown" is not a stated format
+    assert [(o["input_usd_per_m"], o["output_usd_per_m"]) for o in read_offers(catalogue_dir, "example-a", PHI)] == [
         (0.06, 0.14)
     ]
-    assert not read_offers(catalogue_dir, "free", QWEN)  # a free tier is not an offer
+    assert not read_offers(catalogue_dir, "example-free", QWEN)  # a free tier is not an offer
     assert provider_path(catalogue_dir, "deepseek").read_bytes() == curated
     assert read_offers(catalogue_dir, "openrouter", QWEN) == routed
     load_catalogue(catalogue_dir)  # new provider files are valid
-    new_provider = tomllib.loads(provider_path(catalogue_dir, "novita").read_text(encoding="utf-8"))
-    assert new_provider["name"] == "Novita" and "country" not in new_provider
-    assert "+ offers[deepinfra].input_usd_per_m: (none) -> 0.2" in run.out
+    new_provider = tomllib.loads(provider_path(catalogue_dir, "example-b").read_text(encoding="utf-8"))
+    assert new_provider["name"] == "Example B" and "country" not in new_provider
+    assert "+ offers[example-a].input_usd_per_m: (none) -> 0.2" in run.out
 
 
 def test_an_offer_gone_upstream_is_marked_retired_in_a_reviewable_diff(
@@ -168,21 +170,21 @@ def test_an_offer_gone_upstream_is_marked_retired_in_a_reviewable_diff(
     upstream.serve_openrouter(
         "qwen/qwen3-8b",
         QWEN,
-        openrouter_endpoint("DeepInfra", "deepinfra", "0.0000002", "0.0000008", 32768),
-        openrouter_endpoint("Novita", "novita", "0.00000025", "0.0000009", 32768),
+        openrouter_endpoint("Example A", "example-a", "0.0000002", "0.0000008", 32768),
+        openrouter_endpoint("Example B", "example-b", "0.00000025", "0.0000009", 32768),
     )
     assert run_sync("--models", QWEN, "--source", "openrouter", "--write").status == 0
-    upstream.openrouter_endpoints["qwen/qwen3-8b"].pop()  # Novita stops serving it
+    upstream.openrouter_endpoints["qwen/qwen3-8b"].pop()  # Example B stops serving it
 
     dry = run_sync("--models", QWEN, "--source", "openrouter")
-    assert '~ offers[novita].status: "active" -> "retired"' in dry.out
-    assert read_offers(catalogue_dir, "novita", QWEN)[0]["status"] == "active"  # a dry run writes nothing
+    assert '~ offers[example-b].status: "active" -> "retired"' in dry.out
+    assert read_offers(catalogue_dir, "example-b", QWEN)[0]["status"] == "active"  # a dry run writes nothing
 
     run = run_sync("--models", QWEN, "--source", "openrouter", "--write")
     assert run.status == 0, run.out
-    (novita,) = read_offers(catalogue_dir, "novita", QWEN)
-    assert novita["status"] == "retired"
-    assert read_offers(catalogue_dir, "deepinfra", QWEN)[0]["status"] == "active"
+    (example_b,) = read_offers(catalogue_dir, "example-b", QWEN)
+    assert example_b["status"] == "retired"
+    assert read_offers(catalogue_dir, "example-a", QWEN)[0]["status"] == "active"
     assert "Wrote 1 file(s)." in run.out  # only the provider file changed
 
 
@@ -195,7 +197,7 @@ def test_identity_conflicts_are_reported_not_applied_and_do_not_fail_the_run(
     hub["gated"] = "auto"
     upstream.hub_models[PHI]["safetensors"] = {"parameters": {"BF16": 14_659_507_200}, "total": 14_659_507_200}
     upstream.serve_openrouter(
-        "qwen/qwen3-8b", QWEN, openrouter_endpoint("DeepInfra", "deepinfra", "0.00000005", "0.0000004", 131072)
+        "qwen/qwen3-8b", QWEN, openrouter_endpoint("Example A", "example-a", "0.00000005", "0.0000004", 131072)
     )
     before = read_model(catalogue_dir, QWEN)
 
@@ -214,7 +216,7 @@ def test_identity_conflicts_are_reported_not_applied_and_do_not_fail_the_run(
         assert after[field] == before[field]
     assert "gated" not in after
     # The offer itself records what the provider serves.
-    assert read_offers(catalogue_dir, "deepinfra", QWEN)[0]["context_tokens"] == 131072
+    assert read_offers(catalogue_dir, "example-a", QWEN)[0]["context_tokens"] == 131072
 
 
 def test_a_hub_licence_without_a_catalogue_equivalent_is_a_notice(run_sync: RunSync, catalogue_dir: Path) -> None:
@@ -240,7 +242,7 @@ def test_a_hub_licence_without_a_catalogue_equivalent_is_a_notice(run_sync: RunS
 def test_requests_name_the_service_and_the_token_goes_only_to_the_hub(
     run_sync: RunSync, upstream: FakeUpstream
 ) -> None:
-    upstream.serve_openrouter("qwen/qwen3-8b", QWEN, openrouter_endpoint("DeepInfra", "deepinfra", "0", "0", 32768))
+    upstream.serve_openrouter("qwen/qwen3-8b", QWEN, openrouter_endpoint("Example A", "example-a", "0", "0", 32768))
     assert run_sync("--models", QWEN).status == 0
     assert upstream.requests_to(FakeUpstream.endpoints_key("qwen/qwen3-8b"))
     for seen in upstream.seen:
@@ -426,10 +428,10 @@ def test_a_bad_openrouter_endpoint_list_fails_only_the_model_it_names(
     run_sync: RunSync, upstream: FakeUpstream, catalogue_dir: Path
 ) -> None:
     upstream.serve_openrouter(
-        "qwen/qwen3-8b", QWEN, openrouter_endpoint("DeepInfra", "deepinfra", "free!", "0.0000004", 32768)
+        "qwen/qwen3-8b", QWEN, openrouter_endpoint("Example A", "example-a", "free!", "0.0000004", 32768)
     )
     upstream.serve_openrouter(
-        "microsoft/phi-4", PHI, openrouter_endpoint("DeepInfra", "deepinfra", "0.00000006", "0.00000014", 16384)
+        "microsoft/phi-4", PHI, openrouter_endpoint("Example A", "example-a", "0.00000006", "0.00000014", 16384)
     )
     run = run_sync("--models", QWEN, PHI, "--source", "openrouter", "--write", "--json")
     assert run.status == 1
@@ -437,13 +439,13 @@ def test_a_bad_openrouter_endpoint_list_fails_only_the_model_it_names(
     (failure,) = failures(run)[QWEN]
     assert "endpoints of 'qwen/qwen3-8b'" in str(failure["error"])
     assert failure["url"].endswith("/api/v1/models/qwen/qwen3-8b/endpoints")
-    assert not read_offers(catalogue_dir, "deepinfra", QWEN)
-    assert read_offers(catalogue_dir, "deepinfra", PHI)[0]["input_usd_per_m"] == 0.06
+    assert not read_offers(catalogue_dir, "example-a", QWEN)
+    assert read_offers(catalogue_dir, "example-a", PHI)[0]["input_usd_per_m"] == 0.06
 
 
 def test_endpoints_of_models_outside_the_run_are_not_fetched(run_sync: RunSync, upstream: FakeUpstream) -> None:
-    upstream.serve_openrouter("qwen/qwen3-8b", QWEN, openrouter_endpoint("DeepInfra", "deepinfra", "0", "0", 32768))
-    upstream.serve_openrouter("microsoft/phi-4", PHI, openrouter_endpoint("DeepInfra", "deepinfra", "0", "0", 16384))
+    upstream.serve_openrouter("qwen/qwen3-8b", QWEN, openrouter_endpoint("Example A", "example-a", "0", "0", 32768))
+    upstream.serve_openrouter("microsoft/phi-4", PHI, openrouter_endpoint("Example A", "example-a", "0", "0", 16384))
     assert run_sync("--models", PHI, "--source", "openrouter").status == 0
     assert upstream.requests_to(FakeUpstream.endpoints_key("microsoft/phi-4"))
     assert not upstream.requests_to(FakeUpstream.endpoints_key("qwen/qwen3-8b"))
