@@ -341,3 +341,29 @@ def test_options_lists_every_method_of_a_path(client: TestClient[Any], document:
         assert response.status_code == 204, template
         allowed = {m.strip() for m in response.headers["allow"].split(",")}
         assert documented | {"OPTIONS"} == allowed, (template, allowed)
+
+
+def _non_null(prop: dict[str, Any]) -> dict[str, Any]:
+    options = [o for o in prop.get("anyOf", [prop]) if o.get("type") != "null"]
+    return options[0]
+
+
+def test_the_document_states_the_constraints_validation_enforces(
+    client: TestClient[Any], document: dict[str, Any]
+) -> None:
+    schemas = document["components"]["schemas"]
+    requirements = schemas["Requirements"]["properties"]
+    weights = _non_null(requirements["weights"])
+    assert weights["minProperties"] == 1
+    assert weights["additionalProperties"]["maximum"] == 1_000_000
+    assert requirements["weights"]["not"], "at least one weight must be positive"
+    explain = requirements["explain"]
+    assert explain["uniqueItems"] and explain["maxItems"] == 50
+    assert {"pattern", "maxLength", "enum"} <= set(explain["items"])
+    models = schemas["CompareRequest"]["properties"]["models"]
+    assert models["uniqueItems"] and {"pattern", "maxLength", "enum"} <= set(models["items"])
+    licences = _non_null(schemas["IP"]["properties"]["allowed_licences"])["items"]["enum"]
+    assert licences == sorted(item["id"] for item in client.get("/v1/licences").json()["items"])
+    profiles = _non_null(requirements["profile"])["enum"]
+    assert profiles == sorted(item["id"] for item in client.get("/v1/profiles").json()["items"])
+    assert schemas["Requirements"]["not"], "weights and profile are not both given"
