@@ -658,8 +658,10 @@ class _Context:
                 ), list(fact_evidence(f"organisation {org.id}: derivative_models", org.derivative_models))
             return "no derivative count recorded", []
         if criterion == "hardware_efficiency":
+            key = (self.req.hardware.precision, self.req.customisation.fine_tuning)
             text = (
-                f"about {self.memory[i]:,.0f} GB at {self.plan.precision[i]}"
+                f"weights and allowance about {self.f.memory_gb[key][i]:,.0f} GB at {self.plan.precision[i]}, "
+                f"compared across models on a log scale (the fit counts the workload: {self.memory[i]:,.0f} GB)"
                 if m.parameters_total_b
                 else "parameter count unknown"
             )
