@@ -97,6 +97,13 @@ class MetricsController(Controller):
 
     tags = ["operations"]
 
-    @get("/metrics", operation_id="metrics", summary="Prometheus metrics", include_in_schema=True)
+    # Documented as text/plain (the exposition format); Litestar adds the charset to a text/* media type itself.
+    @get(
+        "/metrics",
+        operation_id="metrics",
+        summary="Prometheus metrics",
+        include_in_schema=True,
+        media_type=CONTENT_TYPE.removesuffix("; charset=utf-8"),
+    )
     async def metrics(self, metrics: NamedDependency[Metrics]) -> Response[bytes]:
-        return Response(metrics.render(), media_type=CONTENT_TYPE)
+        return Response(metrics.render(), media_type=CONTENT_TYPE.removesuffix("; charset=utf-8"))

@@ -48,7 +48,7 @@ def _operations(schema: Any) -> list[Any]:
     operations = []
     for result in schema.get_all_operations():
         operation = result.ok()
-        if operation.path.startswith(("/v1", "/health", "/ready")):
+        if not operation.path.startswith("/schema"):  # the OpenAPI document's own routes are Litestar's
             operations.append(operation)
     return operations
 
