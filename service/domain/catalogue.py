@@ -302,6 +302,7 @@ class HostedOffer(Strict):
     provider_id: str
     provider: str = Field(description="The provider's name.")
     country: Fact[str] | None
+    regions: Fact[list[str]] | None = None
     developer_hosted: bool = Field(description="True when the provider is the model developer's own API.")
     offer: Offer
 
@@ -345,6 +346,7 @@ class Catalogue(Strict):
                     provider_id=provider_id,
                     provider=provider.name,
                     country=provider.country,
+                    regions=provider.regions,
                     developer_hosted=model is not None and provider.organisation == model.organisation,
                     offer=offer,
                 )

@@ -214,18 +214,32 @@ def _hosting_text(offers: tuple[HostedOffer, ...]) -> str:
 
 def _hosting_evidence(offers: tuple[HostedOffer, ...]) -> tuple[Evidence, ...]:
     """The country fact of each provider with an active offer (a provider is cited once)."""
-    seen: dict[str, Evidence] = {}
+    seen: dict[str, list[Evidence]] = {}
     for o in offers:
         if o.usable and o.country is not None and o.provider_id not in seen:
-            seen[o.provider_id] = Evidence(
-                fact=f"provider {o.provider}: country",
-                value=o.country.value,
-                source=o.country.source,
-                as_of=o.country.as_of,
-                note=o.country.note,
-                source_kind=o.country.source_kind,
-            )
-    return tuple(seen.values())
+            seen[o.provider_id] = [
+                Evidence(
+                    fact=f"provider {o.provider}: country",
+                    value=o.country.value,
+                    source=o.country.source,
+                    as_of=o.country.as_of,
+                    note=o.country.note,
+                    source_kind=o.country.source_kind,
+                )
+            ]
+            if o.regions is not None:
+                # Where it states it serves or keeps data: shown for the reviewer, not judged by the rule.
+                seen[o.provider_id].append(
+                    Evidence(
+                        fact=f"provider {o.provider}: regions",
+                        value=", ".join(o.regions.value),
+                        source=o.regions.source,
+                        as_of=o.regions.as_of,
+                        note=o.regions.note,
+                        source_kind=o.regions.source_kind,
+                    )
+                )
+    return tuple(e for found in seen.values() for e in found)
 
 
 def _object_array(values: list[Any]) -> npt.NDArray[Any]:

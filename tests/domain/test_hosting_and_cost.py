@@ -40,7 +40,10 @@ PROVIDERS = {
     + _offer(PRO, 1.32, 3.96, "peak")
     + _offer(PRO, 0.66, 1.98, "off_peak")
     + _offer("deepseek-ai/DeepSeek-V4-Flash", 0.14, 0.28, "flat", "retired"),
-    "example-fr": 'name = "Example FR Host"\nreview_by = 2027-03-01\n' + _country("FR") + _offer(MISTRAL, 0.5, 1.5),
+    "example-fr": 'name = "Example FR Host"\nreview_by = 2027-03-01\n'
+    + _country("FR")
+    + '\n[regions]\nvalue = ["FR", "NL"]\nsource = "https://example.org/regions"\nas_of = 2026-11-20\n'
+    + _offer(MISTRAL, 0.5, 1.5),
     "example-nowhere": 'name = "Example Router"\nreview_by = 2027-03-01\n' + _offer(QWEN, 0.05, 0.4),
 }
 
@@ -87,6 +90,8 @@ def test_an_offer_served_from_a_country_not_allowed_is_excluded_naming_the_provi
     passed = outcome(answer, MISTRAL, "privacy.hosting-country")
     assert passed.outcome == "passed"
     assert "Example FR Host (FR)" in passed.message
+    regions = next(e for e in passed.evidence if e.fact == "provider Example FR Host: regions")
+    assert regions.value == "FR, NL" and regions.source == "https://example.org/regions"
     failed = outcome(answer, PRO, "privacy.hosting-country")
     assert failed.outcome == "failed"
     assert "Example CN API (CN)" in failed.message and "DE, FR" in failed.message
