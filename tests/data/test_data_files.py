@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -296,3 +297,30 @@ def test_a_context_extension_must_exceed_the_native_window(tmp_path: Path) -> No
     [(where, _, problem)] = caught.value.problems
     assert where == str(path)
     assert "must exceed the native context_tokens" in problem
+
+
+def test_every_provider_states_its_country_or_says_why_it_is_unknown() -> None:
+    for provider in load_catalogue(CATALOGUE).providers.values():
+        if provider.country is None and provider.organisation is None:
+            assert provider.notes, f"{provider.id}: no country and no note saying why"
+
+
+def test_within_a_provider_only_the_newest_prices_of_a_model_are_active() -> None:
+    for provider in load_catalogue(CATALOGUE).providers.values():
+        newest: dict[str, dt.date] = {}
+        for offer in provider.offers:
+            if offer.status == "active":
+                newest[offer.model] = max(newest.get(offer.model, offer.as_of), offer.as_of)
+        for k, offer in enumerate(provider.offers):
+            if offer.status == "active":
+                assert offer.as_of == newest[offer.model], (
+                    f"{provider.id} offers[{k}] ({offer.model}, {offer.as_of}) is older than an active offer "
+                    f"of the same model dated {newest[offer.model]}: mark it superseded"
+                )
+
+
+def test_an_offer_copied_from_a_community_database_says_it_is_secondary() -> None:
+    for provider in load_catalogue(CATALOGUE).providers.values():
+        for k, offer in enumerate(provider.offers):
+            if "github.com/anomalyco/models.dev" in offer.source:
+                assert offer.source_kind == "secondary", f"{provider.id} offers[{k}]"
