@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import re
 import threading
+import time
 import zlib
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -304,9 +305,22 @@ def migrate(engine: Engine) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+    # Several processes may start at once on one database (workers, replicas). PostgreSQL: an advisory lock
+    # makes them migrate one after another. SQLite has no such lock: a process that loses the race sees the
+    # winner's tables, fails, and tries again, by when the winner has committed (each revision checks first).
+    attempts = 1 if engine.dialect.name == "postgresql" else 5
+    for attempt in range(attempts):
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7240117)")
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+            return
+        except SQLAlchemyError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def open_store(

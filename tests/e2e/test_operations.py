@@ -26,7 +26,8 @@ def _environment(database_url: str, **extra: str) -> dict[str, str]:
         "ADVISOR_RULES_DIR": str(ROOT / "rules"),
         "ADVISOR_DATABASE_URL": database_url,
         "ADVISOR_LOG_LEVEL": "warning",
-        "ADVISOR_DATABASE_DEADLINE_S": "1",
+        # Generous on a loaded test machine; the silent-database test sets the real default of 1 s.
+        "ADVISOR_DATABASE_DEADLINE_S": "60",
         **extra,
     }
 
@@ -87,13 +88,17 @@ def silent_database() -> Iterator[int]:
             connection.close()
 
 
-def test_a_silent_postgresql_gives_503_within_2_s_while_health_keeps_answering(
+def test_a_silent_postgresql_gives_503_at_the_deadline_not_the_drivers_timeout_and_health_keeps_answering(
     silent_database: int, tmp_path: Path
 ) -> None:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = _environment(
         f"postgresql+psycopg://advisor:secret-in-url@127.0.0.1:{silent_database}/advisor?password=secret-in-query",
+        ADVISOR_DATABASE_DEADLINE_S="1",
+        # The driver would wait 10 s for the silent server; the guard answers at its 1 s deadline. The bound
+        # checked below (5 s) leaves a loaded test machine room; on an idle one the answer takes about 1 s.
+        ADVISOR_DATABASE_CONNECT_TIMEOUT_S="10",
         ADVISOR_DATABASE_RETRY_AFTER_S="0.5",  # so that later requests try the database again, and wait on it
         ADVISOR_LOG_LEVEL="info",
     )
@@ -121,7 +126,7 @@ def test_a_silent_postgresql_gives_503_within_2_s_while_health_keeps_answering(
                     assert answer.status_code == 503, answer.text
                     assert answer.headers["retry-after"]
                     assert answer.json()["errors"][0]["field"] == "(storage)"
-                    assert elapsed < 2.0, f"a silent database held a request for {elapsed:.2f} s"
+                    assert elapsed < 5.0, f"a silent database held a request for {elapsed:.2f} s"
                 ready = client.get("/ready")
                 assert ready.status_code == 503
                 assert "127.0.0.1" not in ready.text and str(silent_database) not in ready.text
@@ -169,8 +174,9 @@ def test_several_worker_processes_serve_one_database(tmp_path: Path) -> None:
     try:
         _wait_for(url, "/health", process, log_path)
         with httpx.Client(base_url=url, timeout=60.0) as client:
-            ids = {client.post("/v1/recommendations", json={"limit": n}).json()["id"] for n in range(1, 7)}
-            assert len(ids) == 6
+            answers = [client.post("/v1/recommendations", json={"limit": n}) for n in range(1, 7)]
+            assert [a.status_code for a in answers] == [200] * 6, [a.text[:300] for a in answers]
+            assert len({a.json()["id"] for a in answers}) == 6
             assert client.get("/v1/recommendations?limit=100").json()["count"] == 6
     finally:
         _stop(process)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -121,3 +123,26 @@ def test_an_in_memory_database_takes_concurrent_writes_without_errors() -> None:
         thread.join()
     assert failures == []
     assert opened.count() == 200
+
+
+def _open_and_count(url: str) -> None:
+    opened = open_store(url)
+    opened.count()
+    opened.close()
+
+
+def test_several_processes_opening_a_new_database_at_once_all_succeed(tmp_path: Path) -> None:
+    urls = [f"sqlite:///{tmp_path / 'fresh.db'}"]
+    if os.environ.get("ADVISOR_TEST_POSTGRESQL_URL"):
+        urls.append(os.environ["ADVISOR_TEST_POSTGRESQL_URL"])
+    context = multiprocessing.get_context("spawn")
+    for url in urls:
+        if url.startswith("postgresql"):
+            with open_store(url).engine.begin() as conn:  # start from an empty schema, as a new database does
+                conn.execute(text("DROP TABLE IF EXISTS decision_records, advisor_probe, alembic_version"))
+        processes = [context.Process(target=_open_and_count, args=(url,)) for _ in range(4)]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(120)
+        assert [p.exitcode for p in processes] == [0, 0, 0, 0], url
