@@ -138,8 +138,10 @@ def test_several_processes_opening_a_new_database_at_once_all_succeed(tmp_path: 
     context = multiprocessing.get_context("spawn")
     for url in urls:
         if url.startswith("postgresql"):
-            with open_store(url).engine.begin() as conn:  # start from an empty schema, as a new database does
+            existing = open_store(url)
+            with existing.engine.begin() as conn:  # start from an empty schema, as a new database does
                 conn.execute(text("DROP TABLE IF EXISTS decision_records, advisor_probe, alembic_version"))
+            existing.close()
         processes = [context.Process(target=_open_and_count, args=(url,)) for _ in range(4)]
         for process in processes:
             process.start()
