@@ -1,5 +1,5 @@
-"""The ``advisor`` command line: ``serve``, ``check``, ``schema``, ``catalogue sync``, ``report`` and
-``records prune``."""
+"""The ``advisor`` command line: ``serve``, ``check``, ``schema``, ``evaluate``, ``catalogue sync``, ``report``
+and ``records prune``."""
 
 from __future__ import annotations
 
@@ -129,6 +129,27 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from service.domain.evaluation import evaluate
+    from service.loading.engine import build_engine
+
+    settings = get_settings()
+    try:
+        engine = build_engine(settings.catalogue_dir, settings.rules_dir)
+    except DataError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    result = evaluate(engine.catalogue, engine.rules)
+    if args.json:
+        print(json.dumps({**asdict(result), "coverage": result.coverage}, indent=2, sort_keys=True))
+    else:
+        print("\n".join(result.lines()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (sub-commands register here)."""
     parser = argparse.ArgumentParser(prog="advisor", description="Open-model selection advisor.")
@@ -143,6 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="regenerate the JSON Schemas of the data files")
     schema.add_argument("--check", action="store_true", help="fail if the committed schemas are out of date")
     schema.set_defaults(handler=_schema)
+    evaluate = commands.add_parser(
+        "evaluate", help="validate the capability model: leave-one-out errors, held-out composites, coverage"
+    )
+    evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    evaluate.set_defaults(handler=_evaluate)
     add_sync_parser(commands)
     add_report_parser(commands)
     add_records_parser(commands)

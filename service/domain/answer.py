@@ -32,6 +32,7 @@ __all__ = [
     "Sensitivity",
     "Throughput",
     "Tradeoffs",
+    "UseCaseEstimate",
     "WeightChange",
 ]
 
@@ -55,6 +56,21 @@ class RuleOutcome(Strict):
     evidence: list[Evidence] = []
 
 
+class UseCaseEstimate(Strict):
+    """The capability estimate for one use case (or general ability), with its uncertainty and its basis."""
+
+    use_case: str = Field(description="A use case, or 'general' for general ability.")
+    status: Literal["measured", "inferred", "insufficient_evidence"] = Field(
+        description="measured: a measurement bears on this use case; inferred: estimated from the model's other "
+        "evidence (wider uncertainty); insufficient_evidence: no usable measurement of the model at all."
+    )
+    estimate: float | None = Field(description="0-1 value; null when there is insufficient evidence.")
+    standard_error: float | None = Field(description="Standard error of the 0-1 value.")
+    interval_80: tuple[float, float] | None = Field(description="80% interval of the 0-1 value.")
+    measurements: int = Field(description="Measurements used that bear on this use case.")
+    independent: int = Field(description="Of those, measured by an independent leaderboard.")
+
+
 class CriterionScore(Strict):
     """One criterion's part in a score: value (0-1), normalised weight and contribution (value x weight)."""
 
@@ -64,8 +80,12 @@ class CriterionScore(Strict):
     weight: float
     contribution: float
     missing_data: bool = Field(description="True when the missing-data policy supplied the value.")
+    uncertainty: float = Field(default=0.0, description="Standard deviation of the value (0 when exact).")
     explanation: str
     evidence: list[Evidence] = []
+    estimates: list[UseCaseEstimate] | None = Field(
+        default=None, description="Capability only: the estimate per requested use case (or general ability)."
+    )
 
 
 class Obligation(Strict):
@@ -206,6 +226,12 @@ class ModelSensitivity(Strict):
     first_share: float = Field(description="first_count / samples, rounded to 4 places.")
     top3_count: int = Field(description="Samples under which the model ranks in the top 3.")
     top3_share: float = Field(description="top3_count / samples, rounded to 4 places.")
+    first_share_with_evidence: float = Field(
+        description="Share of samples ranking first when the values are also drawn from their uncertainty."
+    )
+    top3_share_with_evidence: float = Field(
+        description="Share of samples in the top 3 when the values are also drawn from their uncertainty."
+    )
 
 
 class WeightChange(Strict):
@@ -226,7 +252,14 @@ class Sensitivity(Strict):
     seed: int
     concentration: float = Field(description="Total Dirichlet concentration: alpha = concentration x weight.")
     perturbed: list[str] = Field(description="The criteria whose weights were perturbed (the weighted ones).")
+    evidence_perturbed: list[str] = Field(
+        description="The weighted criteria whose values were also drawn from their uncertainty (e.g. capability)."
+    )
     leader: str | None = Field(description="The first-ranked model; null when no model is eligible.")
+    close_call: bool = Field(
+        description="True when the leader ranks first in fewer than half of the draws (weights, or weights and "
+        "evidence): the first place is a close call."
+    )
     models: list[ModelSensitivity] = Field(description="The recommended models, in rank order.")
     first_elsewhere: int = Field(description="Samples under which a model outside the recommendations ranks first.")
     top3_places: int = Field(description="samples x min(3, eligible models): the top-3 places handed out.")

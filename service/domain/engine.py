@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -31,23 +30,20 @@ from service.domain.answer import (
     Throughput,
 )
 from service.domain.architecture import Transformer
-from service.domain.catalogue import Catalogue, HostedOffer
+from service.domain.catalogue import Catalogue
 from service.domain.compliance import ComplianceFeatures, ComplianceRequest
 from service.domain.conditions import evaluate_checks, format_message, rule_applies
+from service.domain.criteria import CriterionModule, Explanation, RequestView, build_criteria
 from service.domain.errors import RequirementError
 from service.domain.facts import Evidence
 from service.domain.features import (
     Features,
-    api_cost_criterion,
-    api_prices,
     compile_features,
     fact_evidence,
-    measurement_evidence,
-    offer_evidence,
 )
 from service.domain.hardware import FitPlan, ResolvedWorkload, plan_fit
 from service.domain.requirements import Requirements
-from service.domain.rules import CRITERIA, RuleSet, TokenMix
+from service.domain.rules import CRITERIA, RuleSet
 from service.domain.tradeoffs import analyse
 
 __all__ = ["Engine"]
@@ -104,6 +100,7 @@ class Engine:
         self.rules_version = rules_version
         self.features: Features = compile_features(catalogue, rules)
         self.compliance = ComplianceFeatures(catalogue, rules, self.features)
+        self.criteria: dict[str, CriterionModule] = build_criteria(catalogue, rules, self.features, self.compliance)
         self._rules = [rules.eligibility[rule_id] for rule_id in sorted(rules.eligibility)]
 
     # ----------------------------------------------------------------------------------- requests
@@ -144,13 +141,6 @@ class Engine:
         if req.limit > self.rules.policy.max_limit:
             raise RequirementError("limit", f"must be at most {self.rules.policy.max_limit}")
 
-    def _use_cases(self, req: Requirements) -> list[str]:
-        cases: list[str] = [c for c in req.use_cases if c in self.features.use_case_value]
-        if cases:
-            return cases
-        defaults = self.rules.criteria["capability"].default_use_cases or []
-        return [c for c in defaults if c in self.features.use_case_value]
-
     def _fit_plan(self, req: Requirements) -> FitPlan:
         """Memory, GPUs and decode bound of every model for the request's hardware and workload."""
         hw = self.rules.hardware
@@ -177,41 +167,27 @@ class Engine:
             policy=hw,
         )
 
-    def api_cost(self, req: Requirements) -> ApiCost:
-        """The token mix of the request's use cases and, per model, the cheapest offer that may rank."""
-        cost = self.rules.criteria["cost"]
-        share, mixes = cost.mix_for(list(req.use_cases))
-        hosting = req.privacy.hosting_countries
-        allowed = frozenset(hosting) if hosting else None
-        prices, best = api_prices(self.features, cost, share, allowed)
-        return ApiCost(input_share=share, mixes=mixes, prices=prices, best=best, allowed=allowed)
-
     def _criteria_matrix(
-        self, req: Requirements, evaluated_on: dt.date, api: ApiCost | None = None
-    ) -> tuple[dict[str, FloatArray], dict[str, BoolArray], list[str]]:
-        f = self.features
-        cases = self._use_cases(req)
+        self, view: RequestView
+    ) -> tuple[dict[str, FloatArray], dict[str, BoolArray], dict[str, FloatArray]]:
+        """Every criterion's values, known masks and standard deviations for every model."""
         values: dict[str, FloatArray] = {}
         known: dict[str, BoolArray] = {}
-        values["capability"] = np.mean([f.use_case_value[c] for c in cases], axis=0)
-        known["capability"] = np.logical_and.reduce([f.use_case_known[c] for c in cases])
-        values["openness"], known["openness"] = f.criterion_value["openness"], f.criterion_known["openness"]
-        if req.privacy.deployment == "api":
-            api = api or self.api_cost(req)
-            values["cost"], known["cost"] = api_cost_criterion(f, self.rules.criteria["cost"], api.prices)
-        else:
-            values["cost"], known["cost"] = f.criterion_value["cost_self"], f.criterion_known["cost_self"]
-        for name in ("adoption", "ecosystem", "reasoning"):
-            values[name], known[name] = f.criterion_value[name], f.criterion_known[name]
-        values["eu_ai_act"], known["eu_ai_act"] = self.compliance.criterion_value, self.compliance.criterion_known
-        key = (req.hardware.precision, req.customisation.fine_tuning)
-        values["hardware_efficiency"] = f.hardware_efficiency[key]
-        known["hardware_efficiency"] = f.columns["model.parameters_total_b"].known
-        horizon = self.rules.criteria["freshness"].horizon_days or 730
-        age = evaluated_on.toordinal() - f.released_ordinal
-        values["freshness"] = np.clip(1.0 - age / horizon, 0.0, 1.0)
-        known["freshness"] = np.ones(len(f.ids), dtype=bool)
-        return values, known, cases
+        uncertainty: dict[str, FloatArray] = {}
+        for name, module in self.criteria.items():
+            scores = module.scores(view)
+            values[name], known[name], uncertainty[name] = scores.value, scores.known, scores.uncertainty
+        return values, known, uncertainty
+
+    def criterion_values(self, requirements: Requirements, evaluated_on: dt.date) -> dict[str, FloatArray]:
+        """Every criterion's 0-1 value for every model (aligned with ``features.ids``) under ``requirements``."""
+        req = requirements.normalised()
+        plan = self._fit_plan(req)
+        view = RequestView(
+            requirements=req, evaluated_on=evaluated_on, memory_gb=plan.memory_gb, precision=plan.precision
+        )
+        values, _, _ = self._criteria_matrix(view)
+        return values
 
     def recommend(self, requirements: Requirements, evaluated_on: dt.date, *, every_criterion: bool = False) -> Answer:
         """Rank the catalogue against ``requirements`` as of ``evaluated_on`` (which dates staleness).
@@ -252,8 +228,8 @@ class Engine:
         for failed, unknown in verdicts.values():
             excluded_mask |= failed | unknown
 
-        api = self.api_cost(req) if req.privacy.deployment == "api" else None
-        values, known, cases = self._criteria_matrix(req, evaluated_on, api)
+        view = RequestView(requirements=req, evaluated_on=evaluated_on, memory_gb=memory, precision=plan.precision)
+        values, known, uncertainty = self._criteria_matrix(view)
         score = np.zeros(n)
         for criterion, weight in weights.items():
             if weight:
@@ -271,7 +247,8 @@ class Engine:
             profile,
             values,
             known,
-            cases,
+            uncertainty,
+            view,
             memory,
             gpus,
             gpu_size,
@@ -282,7 +259,6 @@ class Engine:
         )
         context.every_criterion = every_criterion
         context.plan = plan
-        context.api = api
         recommendations = [context.assess(i, "recommended", rank_of[i], float(score[i])) for i in order[: req.limit]]
         excluded = [
             Exclusion.model_construct(model_id=f.ids[i], reasons=context.failures(i))
@@ -297,7 +273,7 @@ class Engine:
                 status: Literal["recommended", "eligible"] = "recommended" if rank_of[i] <= req.limit else "eligible"
                 explained.append(context.assess(i, status, rank_of[i], float(score[i])))
         answer_id = self.decision_id(req, evaluated_on)
-        tradeoffs = analyse(f.ids, values, weights, order, req.limit)
+        tradeoffs = analyse(f.ids, values, weights, order, req.limit, uncertainty=uncertainty)
         return Answer(
             id=answer_id,
             catalogue_version=self.catalogue_version,
@@ -358,25 +334,6 @@ class Engine:
         return "rec_" + hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
-class ApiCost:
-    """The cost of a hosted API for one request: the token mix, and per model the cheapest offer that ranks."""
-
-    input_share: float
-    mixes: dict[str, TokenMix]
-    prices: FloatArray
-    best: list[HostedOffer | None]
-    allowed: frozenset[str] | None
-
-    def mix_text(self) -> str:
-        """The token mix in words, with the use cases it comes from."""
-        cases = ", ".join(self.mixes)
-        return (
-            f"token mix {self.input_share:.0%} input / {1 - self.input_share:.0%} output tokens "
-            f"({cases}; rules/criteria/cost.toml)"
-        )
-
-
 class _Context:
     """Per-request state for building explanations of individual models."""
 
@@ -391,7 +348,8 @@ class _Context:
         profile: str,
         values: dict[str, FloatArray],
         known: dict[str, BoolArray],
-        cases: list[str],
+        uncertainty: dict[str, FloatArray],
+        view: RequestView,
         memory: FloatArray,
         gpus: FloatArray,
         gpu_size: float,
@@ -404,12 +362,12 @@ class _Context:
         self.regulatory = regulatory or engine.compliance.for_request(req, evaluated_on)
         self.f = engine.features
         self.weights, self.profile = weights, profile
-        self.values, self.known, self.cases = values, known, cases
+        self.values, self.known, self.uncertainty, self.view = values, known, uncertainty, view
+        self._explanations: dict[tuple[str, int], Explanation] = {}
         self.memory, self.gpus, self.gpu_size = memory, gpus, gpu_size
         self.applied, self.verdicts = applied, verdicts
         self.evaluated_on = evaluated_on
         self.every_criterion = False
-        self.api: ApiCost | None = None
 
     # -------------------------------------------------------------------------------- rule outcomes
     def _request_display(self) -> dict[str, str]:
@@ -598,83 +556,11 @@ class _Context:
         return self.outcomes(i, only_failures=True)
 
     # ------------------------------------------------------------------------------------ criteria
-    def _criterion_evidence(self, criterion: str, i: int) -> tuple[str, list[Evidence]]:
-        m = self.f.models[i]
-        org = self.engine.catalogue.organisations[m.organisation]
-        if criterion == "capability":
-            spec = self.engine.rules.criteria["capability"].use_cases or {}
-            benchmarks = self.engine.rules.benchmarks
-            evidence: list[Evidence] = []
-            parts = []
-            for case in self.cases:
-                names = spec.get(case, [])
-                if "context_tokens" in names:
-                    evidence.extend(fact_evidence("context_tokens", m.context_tokens))
-                used = [x for x in self.f.measurements[i] if x.benchmark in names]
-                evidence.extend(measurement_evidence(x, benchmarks[x.benchmark].name) for x in used)
-                shown = ", ".join(benchmarks[n].name if n in benchmarks else n for n in names)
-                count = len(used) + (1 if "context_tokens" in names and m.context_tokens else 0)
-                parts.append(f"{case}: {self.f.use_case_value[case][i]:.2f} from {count} measurement(s) on [{shown}]")
-            return "; ".join(parts), evidence
-        if criterion == "openness":
-            lic = self.f.licences[i]
-            data = m.training_data.value if m.training_data else "unknown"
-            ev = [Evidence(fact=f"licence {lic.id}: kind", value=lic.kind, source=lic.source, as_of=lic.as_of)]
-            ev.extend(fact_evidence("training_data", m.training_data))
-            return f"{lic.kind} licence, training data {data}", ev
-        if criterion == "cost":
-            if self.req.privacy.deployment == "api":
-                api = self.api or self.engine.api_cost(self.req)
-                ev = [offer_evidence(o) for o in self.f.offers[i]]
-                best = api.best[i]
-                if best is None:
-                    where = f" from a provider in {', '.join(sorted(api.allowed))}" if api.allowed is not None else ""
-                    return f"no hosted price that ranks (active, flat or peak){where}; {api.mix_text()}", ev
-                return (
-                    f"cheapest blended price {api.prices[i]:.3f} USD per M tokens at {best.label} "
-                    f"(price as of {best.offer.as_of.isoformat()}); {api.mix_text()}",
-                    ev,
-                )
-            fact = m.parameters_active_b or m.parameters_total_b
-            name = "parameters_active_b" if m.parameters_active_b else "parameters_total_b"
-            text = f"self-hosting compute per token from {fact.value:g}B active parameters" if fact else "unknown"
-            return text, list(fact_evidence(name, fact))
-        if criterion == "adoption":
-            ev = [
-                *fact_evidence("adoption.hf_likes", m.adoption.hf_likes),
-                *fact_evidence("adoption.hf_downloads_30d", m.adoption.hf_downloads_30d),
-                *fact_evidence("adoption.openrouter_token_share", m.adoption.openrouter_token_share),
-            ]
-            return (f"{len(ev)} adoption signal(s) recorded" if ev else "no adoption signal recorded"), ev
-        if criterion == "ecosystem":
-            if m.adoption.hf_derivatives is not None:
-                return f"{m.adoption.hf_derivatives.value:,} derivative repos of this model", list(
-                    fact_evidence("adoption.hf_derivatives", m.adoption.hf_derivatives)
-                )
-            if org.derivative_models is not None:
-                return (
-                    f"{org.derivative_models.value:,} derivative repos across {org.name} models "
-                    "(organisation-wide count)"
-                ), list(fact_evidence(f"organisation {org.id}: derivative_models", org.derivative_models))
-            return "no derivative count recorded", []
-        if criterion == "hardware_efficiency":
-            key = (self.req.hardware.precision, self.req.customisation.fine_tuning)
-            text = (
-                f"weights and allowance about {self.f.memory_gb[key][i]:,.0f} GB at {self.plan.precision[i]}, "
-                f"compared across models on a log scale (the fit counts the workload: {self.memory[i]:,.0f} GB)"
-                if m.parameters_total_b
-                else "parameter count unknown"
-            )
-            return text, list(fact_evidence("parameters_total_b", m.parameters_total_b))
-        if criterion == "freshness":
-            age = self.evaluated_on.toordinal() - m.released_on.toordinal()
-            return f"released {m.released.value}, {age} days before {self.evaluated_on.isoformat()}", list(
-                fact_evidence("released", m.released)
-            )
-        if criterion == "eu_ai_act":
-            return self.engine.compliance.criterion_explanation(i)
-        reasoning = m.reasoning.value if m.reasoning else "unknown"
-        return f"reasoning mode {reasoning}", list(fact_evidence("reasoning", m.reasoning))
+    def _explain(self, criterion: str, i: int) -> Explanation:
+        key = (criterion, i)
+        if key not in self._explanations:
+            self._explanations[key] = self.engine.criteria[criterion].explain(self.view, i)
+        return self._explanations[key]
 
     def criteria(self, i: int) -> list[CriterionScore]:
         """Each criterion's value, weight and contribution for model ``i`` (criteria with weight 0 omitted)."""
@@ -686,7 +572,8 @@ class _Context:
             spec = self.engine.rules.criteria[criterion]
             value = float(self.values[criterion][i])
             missing = not bool(self.known[criterion][i])
-            text, evidence = self._criterion_evidence(criterion, i)
+            explained = self._explain(criterion, i)
+            text = explained.text
             if missing:
                 text += f". Missing data: {spec.missing_note}"
             scores.append(
@@ -697,8 +584,10 @@ class _Context:
                     weight=_round(weight),
                     contribution=_round(value * weight),
                     missing_data=missing,
+                    uncertainty=_round(float(self.uncertainty[criterion][i])),
                     explanation=text,
-                    evidence=evidence,
+                    evidence=explained.evidence,
+                    estimates=explained.estimates,
                 )
             )
         return scores
@@ -906,29 +795,8 @@ class _Context:
                         ),
                     )
                 )
-        if any(s.criterion == "capability" for s in criteria):
-            spec = self.engine.rules.criteria["capability"].use_cases or {}
-            for case in self.cases:
-                if not self.f.use_case_known[case][i]:
-                    result.append(
-                        Caveat(
-                            kind="missing_data",
-                            fact=f"capability.{case}",
-                            message=(
-                                f"None of the benchmarks for {case} ({', '.join(spec.get(case, []))}) is recorded for "
-                                f"{m.name}; it scores 0 there."
-                            ),
-                        )
-                    )
-            result.append(
-                Caveat(
-                    kind="comparability",
-                    message=(
-                        "Benchmark scores are as reported by each cited source; harness, mode and version differ, so "
-                        "they are indicative rather than strictly comparable across models."
-                    ),
-                )
-            )
+        for score in criteria:
+            result.extend(self._explain(score.criterion, i).caveats)
         if lic.source_kind == "secondary" or lic.use_restrictions is None or lic.outputs_training == "unknown":
             result.append(
                 Caveat(
@@ -1119,7 +987,7 @@ class _Context:
             "fact is unknown is excluded, with the missing fact named.",
             f"Weights ({self.profile}): " + ", ".join(f"{c} {w:.3f}" for c, w in self.weights.items() if w) + ".",
             "Score = sum of weight x criterion value (each 0-1); ties are broken by model id.",
-            f"Capability use cases: {', '.join(self.cases)}.",
+            *(line for c, m in self.engine.criteria.items() if self.weights[c] for line in m.method(self.view)),
             f"Memory: weights (total parameters x bytes per parameter at the {self.req.hardware.precision} "
             f"precision) + KV cache for {self.plan.workload.concurrent_requests:,} request(s) of "
             f"{self.plan.workload.tokens_per_request:,} tokens + {hw.runtime_overhead_fraction:.0%} runtime "

@@ -60,8 +60,6 @@ class Features:
     display: tuple[dict[str, str], ...]
     memory_gb: dict[tuple[str, str], FloatArray]
     weights_gb: dict[str, FloatArray]
-    use_case_value: dict[str, FloatArray]
-    use_case_known: dict[str, BoolArray]
     criterion_value: dict[str, FloatArray]
     criterion_known: dict[str, BoolArray]
     released_ordinal: FloatArray
@@ -69,7 +67,6 @@ class Features:
     architecture: ModelArchitecture
     total_b: FloatArray
     active_b: FloatArray
-    measurements: tuple[tuple[Measurement, ...], ...]
     offers: tuple[tuple[HostedOffer, ...], ...]
 
 
@@ -428,39 +425,6 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
         key: _log_scale(np.nan_to_num(mem, nan=1.0), total_known, invert=True) for key, mem in memory_gb.items()
     }
 
-    # Capability per use case: mean of the model's measurements on the use case's variants (percent / 100).
-    capability = rules.criteria["capability"]
-    use_case_value: dict[str, FloatArray] = {}
-    use_case_known: dict[str, BoolArray] = {}
-    measured = catalogue.measurements()
-    bench: dict[str, tuple[FloatArray, BoolArray]] = {}
-    for name, benchmark in rules.benchmarks.items():
-        if benchmark.scale != "percent":
-            continue
-        found = [[x.value for x in measured[m.id] if x.benchmark == name] for m in models]
-        mean = np.array([float(np.mean(v)) if v else np.nan for v in found], dtype=np.float64)
-        bench[name] = (mean, ~np.isnan(mean))
-    absent = (np.full(n, np.nan), np.zeros(n, dtype=bool))
-    context, context_known = _num([m.context_tokens for m in models])
-    low, high = capability.long_context_bounds or (32_768, 1_048_576)
-    context_scaled = np.clip((np.log2(np.nan_to_num(context, nan=1.0)) - math.log2(low)) / math.log2(high / low), 0, 1)
-    for case, names in (capability.use_cases or {}).items():
-        parts: list[tuple[FloatArray, BoolArray]] = []
-        for name in names:
-            if name == "context_tokens":
-                parts.append((context_scaled, context_known))
-            else:
-                scores, known = bench.get(name, absent)
-                parts.append((np.nan_to_num(scores / 100.0), known))
-        if not parts:
-            continue
-        total_value = np.sum([np.where(k, v, 0.0) for v, k in parts], axis=0)
-        count = np.sum([k.astype(np.float64) for _, k in parts], axis=0)
-        known_any = count > 0
-        mean = np.divide(total_value, count, out=np.zeros(n), where=known_any)
-        use_case_value[case] = _fill_missing(mean, known_any, capability.missing)
-        use_case_known[case] = known_any
-
     criterion_value: dict[str, FloatArray] = {}
     criterion_known: dict[str, BoolArray] = {}
 
@@ -525,13 +489,10 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
         display=display,
         memory_gb=memory_gb,
         weights_gb=weights_gb,
-        use_case_value=use_case_value,
-        use_case_known=use_case_known,
         criterion_value=criterion_value,
         criterion_known=criterion_known,
         released_ordinal=released_ordinal,
         hardware_efficiency=hardware_efficiency,
-        measurements=tuple(tuple(measured[m.id]) for m in models),
         offers=offers,
         architecture=architecture,
         total_b=total,

@@ -16,13 +16,14 @@ from service.domain.architecture import WEIGHT_FORMATS, WeightFormat
 from service.domain.catalogue import PriceBasis
 from service.domain.facts import Strict
 from service.domain.hardware import DecodeMeasurement, Gpu
-from service.domain.measurements import USE_CASES, Benchmark, UseCase
+from service.domain.measurements import MEASURED_BY, USE_CASES, Benchmark, MeasuredBy, UseCase
 from service.domain.regulatory import Jurisdiction, RegulatoryPolicy
 
 __all__ = [
     "CRITERIA",
     "MODEL_FIELDS",
     "REQUEST_FIELDS",
+    "USE_CASES",
     "Check",
     "Condition",
     "Criterion",
@@ -248,6 +249,42 @@ class TokenMix(Strict):
     as_of: dt.date | None = None
 
 
+class CapabilityModel(Strict):
+    """The stated assumptions of the capability model (see service.domain.ability)."""
+
+    description: str = Field(description="The model in plain words.")
+    general_prior_sd: float = Field(gt=0, description="Prior standard deviation of general ability (logits).")
+    use_case_prior_sd: float = Field(gt=0, description="Prior standard deviation of a use-case deviation.")
+    scale_prior_sd: float = Field(gt=0, description="Prior standard deviation of a variant's scale around 1.")
+    difficulty_prior_sd: float = Field(gt=0, description="Prior standard deviation of a variant's difficulty.")
+    clip: float = Field(gt=0, lt=0.5, description="Percent and index values are clipped to [clip, 1 - clip].")
+    measurer_weights: dict[MeasuredBy, Annotated[float, Field(gt=0, le=1)]] = Field(
+        description="Weight of a measurement by who measured it (independent leaderboards weigh most)."
+    )
+    measurer_weights_note: str
+    saturated_factor: float = Field(gt=0, le=1, description="Weight multiplier for a saturated variant.")
+    saturated_note: str
+    max_iterations: int = Field(gt=0)
+    tolerance: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _every_measurer(self) -> CapabilityModel:
+        missing = sorted(set(MEASURED_BY) - set(self.measurer_weights))
+        if missing:
+            raise ValueError(f"measurer_weights lacks {missing}")
+        return self
+
+
+class InsufficientEvidence(Strict):
+    """How a model without any usable measurement is ranked (never a silent 0)."""
+
+    policy: Literal["conservative_bound"]
+    quantile: float = Field(
+        gt=0, lt=0.5, description="The value given: this quantile of the estimated models' general ability."
+    )
+    note: str = Field(description="The policy in plain words; every answer states it.")
+
+
 class Criterion(Strict):
     """One ``rules/criteria/<name>.toml`` file: which facts feed a score, how, and what missing data means."""
 
@@ -256,15 +293,17 @@ class Criterion(Strict):
     version: int = Field(ge=1)
     description: str
     normalisation: str = Field(description="How raw values become 0-1, in plain words.")
-    missing: Literal["zero", "catalogue_median"]
+    missing: Literal["zero", "catalogue_median", "conservative_bound"]
     missing_note: str
     review_by: dt.date
     # Per-kind parameters; only the ones the criterion uses are set.
-    use_cases: dict[str, list[str]] | None = Field(
-        default=None, description="Use case -> benchmark variant ids (file stems under rules/benchmarks/)."
+    default_use_cases: list[UseCase] | None = Field(
+        default=None, description="Capability: use cases when a request names none (empty: general ability)."
     )
-    default_use_cases: list[UseCase] | None = None
-    long_context_bounds: tuple[int, int] | None = None
+    model: CapabilityModel | None = Field(default=None, description="Capability: the latent-ability model.")
+    insufficient_evidence: InsufficientEvidence | None = Field(
+        default=None, description="Capability: what a model with no usable measurement scores, and why."
+    )
     licence_kind_scores: dict[LicenceKind, float] | None = None
     training_data_scores: dict[str, float] | None = None
     part_weights: dict[str, float] | None = None
@@ -285,9 +324,8 @@ class Criterion(Strict):
 
     @model_validator(mode="after")
     def _use_cases_known(self) -> Criterion:
-        for case in self.use_cases or {}:
-            if case not in USE_CASES:
-                raise ValueError(f"unknown use case {case!r}; known: {', '.join(USE_CASES)}")
+        if self.id == "capability" and (self.model is None or self.insufficient_evidence is None):
+            raise ValueError("the capability criterion needs [model] and [insufficient_evidence] tables")
         if self.token_mix is not None:
             if "default" not in self.token_mix:
                 raise ValueError("token_mix needs a 'default' entry for use cases it does not list")
@@ -403,14 +441,6 @@ class RuleSet(Strict):
 
     @model_validator(mode="after")
     def _complete(self) -> RuleSet:
-        for criterion in self.criteria.values():
-            for case, names in (criterion.use_cases or {}).items():
-                for name in names:
-                    if name not in self.benchmarks and name != "context_tokens":
-                        raise ValueError(
-                            f"criteria/{criterion.id}: use case {case!r} names unknown benchmark {name!r}; "
-                            f"add rules/benchmarks/{name}.toml or fix the id"
-                        )
         missing = [c for c in CRITERIA if c not in self.criteria]
         if missing:
             raise ValueError(f"criteria files missing for {missing}")

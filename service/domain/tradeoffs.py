@@ -44,6 +44,8 @@ SEED = 20240604
 #: Total Dirichlet concentration. With alpha = 50 x weight, a weight of 1/3 varies with a standard deviation of
 #: about 0.066 (a fifth of itself) and a weight of 1/12 with about 0.039: "roughly right, not exact".
 CONCENTRATION = 50.0
+#: A leader that ranks first in fewer than this share of the draws is reported as a close call.
+CLOSE_CALL = 0.5
 #: Slack added to the candidate bound so floating-point rounding can never drop a true candidate.
 _EPSILON = 1e-9
 #: Grid points on which the candidate bound's envelope is evaluated.
@@ -242,15 +244,43 @@ def _rank_counts(draws: FloatArray, matrix: FloatArray) -> tuple[IntArray, IntAr
         copy[by_group] = np.arange(n) - starts[inverse[by_group]]
         scored = np.flatnonzero(copy < 3)
         scores = np.take(draws @ unique, inverse[scored], axis=1)
+    first[scored], top3[scored] = _place_counts(scores)
+    return first, top3
+
+
+def _place_counts(scores: FloatArray) -> tuple[IntArray, IntArray]:
+    """How often each column of ``scores`` (samples x models) is first and in the top 3 (ties: lower column)."""
+    scores = scores.copy()
+    n = scores.shape[1]
+    first = np.zeros(n, dtype=np.intp)
+    top3 = np.zeros(n, dtype=np.intp)
     rows = np.arange(scores.shape[0])
-    for place in range(min(3, scored.size)):
+    for place in range(min(3, n)):
         best = np.argmax(scores, axis=1)  # the first maximum: ties go to the lower column
-        counts = np.bincount(best, minlength=scored.size)
-        top3[scored] += counts
+        counts = np.bincount(best, minlength=n)
+        top3 += counts
         if place == 0:
-            first[scored] = counts
+            first = counts.astype(np.intp)
         scores[rows, best] = -np.inf
     return first, top3
+
+
+def _evidence_counts(
+    draws: FloatArray, weighted: FloatArray, spread: FloatArray, seed: int
+) -> tuple[IntArray, IntArray]:
+    """First and top-3 counts when each sampled weight vector also meets values drawn from their uncertainty.
+
+    ``weighted`` and ``spread`` hold the weighted criteria's values and standard deviations (criteria x models);
+    each draw gets values Normal(value, sd) clipped to 0-1, independently per model and criterion.
+    """
+    rng = np.random.Generator(np.random.PCG64(seed + 1))
+    scores = draws @ weighted
+    for c in range(weighted.shape[0]):
+        if not spread[c].any():
+            continue
+        sampled = np.clip(weighted[c] + spread[c] * rng.standard_normal((draws.shape[0], weighted.shape[1])), 0, 1)
+        scores += draws[:, c : c + 1] * (sampled - weighted[c])
+    return _place_counts(scores)
 
 
 def _weight_changes(
@@ -311,18 +341,25 @@ def _sensitivity(
     samples: int,
     seed: int,
     concentration: float,
+    uncertainty: Mapping[str, FloatArray],
 ) -> Sensitivity:
     criteria = list(weights)  # the engine's criterion order
     w = np.array([weights[c] for c in criteria], dtype=float)
     active = np.flatnonzero(w > 0)
     perturbed = [criteria[c] for c in active.tolist()]
+    uncertain = [c for c in perturbed if c in uncertainty and bool(np.any(uncertainty[c][order] > 0))]
     method = (
         f"{samples:,} weight vectors drawn from a Dirichlet distribution centred on the weights of this answer: "
         f"alpha = {concentration:g} x weight for each weighted criterion ({', '.join(perturbed)}); unweighted "
         f"criteria stay at 0. Generator: numpy.random.PCG64 with seed {seed}, so the figures are reproducible. "
         "Under each vector every eligible model is scored and ranked (ties by model id); counts are exact. "
         "Weight changes: one criterion's weight moves, the others are rescaled in proportion to keep the sum 1; "
-        "to_weight is where new_leader ties the leader."
+        "to_weight is where new_leader ties the leader. "
+        f"With evidence: the same weight vectors, and each draw also samples the values of "
+        f"{', '.join(uncertain) or 'no criterion'} from Normal(value, its standard deviation) clipped to 0-1, "
+        f"independently per model (generator seed {seed + 1}); the first_share_with_evidence and "
+        f"top3_share_with_evidence figures count those draws. A leader that ranks first in fewer than "
+        f"{CLOSE_CALL:.0%} of them is reported as a close call."
     )
     eligible = order.size
     top_n = min(top, eligible)
@@ -332,7 +369,9 @@ def _sensitivity(
             seed=seed,
             concentration=concentration,
             perturbed=perturbed,
+            evidence_perturbed=uncertain,
             leader=None,
+            close_call=False,
             models=[],
             first_elsewhere=0,
             top3_places=0,
@@ -353,6 +392,12 @@ def _sensitivity(
     top3_count[keep] = top3
     first_shares = _rounded(first_count[:top_n] / samples, 4)
     top3_shares = _rounded(top3_count[:top_n] / samples, 4)
+    spread = np.stack([uncertainty[c][order] if c in uncertainty else np.zeros(eligible) for c in criteria])
+    first_evidence, top3_evidence = (
+        _evidence_counts(draws, weighted, spread[active], seed) if uncertain else (first_count, top3_count)
+    )
+    first_shares_evidence = _rounded(first_evidence[:top_n] / samples, 4)
+    top3_shares_evidence = _rounded(top3_evidence[:top_n] / samples, 4)
     models = [
         ModelSensitivity(
             model_id=ids[order[p]],
@@ -361,6 +406,8 @@ def _sensitivity(
             first_share=first_shares[p],
             top3_count=int(top3_count[p]),
             top3_share=top3_shares[p],
+            first_share_with_evidence=first_shares_evidence[p],
+            top3_share_with_evidence=top3_shares_evidence[p],
         )
         for p in range(top_n)
     ]
@@ -371,7 +418,9 @@ def _sensitivity(
         seed=seed,
         concentration=concentration,
         perturbed=perturbed,
+        evidence_perturbed=uncertain,
         leader=ids[order[0]],
+        close_call=bool(first_evidence[0] < CLOSE_CALL * samples or first_count[0] < CLOSE_CALL * samples),
         models=models,
         first_elsewhere=samples - int(first_count[:top_n].sum()),
         top3_places=places,
@@ -392,13 +441,16 @@ def analyse(
     samples: int = SAMPLES,
     seed: int = SEED,
     concentration: float = CONCENTRATION,
+    uncertainty: Mapping[str, FloatArray] | None = None,
 ) -> Tradeoffs:
-    """The Pareto front and weight sensitivity of the eligible models.
+    """The Pareto front and the ranking's sensitivity to the weights and to the values' uncertainty.
 
     ``values`` maps each criterion to its 0-1 value per model (aligned with ``ids``); ``weights`` are the
     normalised weights of the answer; ``order`` lists the eligible models' indices best first; ``top`` is how
-    many of them the answer recommends (those get per-model sensitivity figures).
+    many of them the answer recommends (those get per-model sensitivity figures); ``uncertainty`` maps a
+    criterion to the standard deviation of its values (aligned with ``ids``), sampled in the evidence pass.
     """
+    spreads: Mapping[str, FloatArray] = uncertainty or {}
     positions = np.asarray(order, dtype=np.intp)
     # The result depends only on these inputs, so answers that share them (the same request again, or
     # requests differing only in fields the ranking ignores) reuse it. The key digests the eligible models'
@@ -408,6 +460,8 @@ def analyse(
     for criterion, weight in weights.items():
         digest.update(f"{criterion}={weight!r};".encode())
         digest.update(np.ascontiguousarray(values[criterion][positions]).tobytes())
+        if criterion in spreads:
+            digest.update(np.ascontiguousarray(spreads[criterion][positions]).tobytes())
     key = (id(ids), digest.digest(), top, samples, seed, concentration)
     with _MEMO_LOCK:
         cached = _MEMO.get(key)
@@ -415,7 +469,7 @@ def analyse(
         return cached[1]
     result = Tradeoffs(
         pareto=_pareto(ids, values, positions, top),
-        sensitivity=_sensitivity(ids, values, weights, positions, top, samples, seed, concentration),
+        sensitivity=_sensitivity(ids, values, weights, positions, top, samples, seed, concentration, spreads),
     )
     with _MEMO_LOCK:
         _MEMO[key] = (ids, result)

@@ -154,12 +154,30 @@ def test_unknown_facts_exclude_with_the_missing_fact_named(engine: Engine) -> No
     assert "not established" in reason.message
 
 
-def test_missing_benchmarks_are_said_not_guessed(engine: Engine) -> None:
-    answer = ask(engine, {"use_cases": ["coding"], "explain": ["Qwen/Qwen3-8B"]})
-    qwen = answer.explained[0]
-    capability = next(c for c in qwen.criteria if c.criterion == "capability")
-    assert capability.value == 0 and capability.missing_data
-    assert any(c.kind == "missing_data" and c.fact == "capability.coding" for c in qwen.caveats)
+def test_a_model_without_measurements_is_insufficient_evidence_at_the_stated_bound(engine: Engine) -> None:
+    [unmeasured] = [m for m in sorted(engine.catalogue.models) if not engine.catalogue.measurements()[m]][:1]
+    answer = ask(engine, {"use_cases": ["coding"], "explain": [unmeasured]})
+    model = answer.explained[0]
+    capability = next(c for c in model.criteria if c.criterion == "capability")
+    policy = engine.rules.criteria["capability"].insufficient_evidence
+    assert policy is not None
+    assert capability.missing_data and capability.value == policy.quantile
+    assert capability.estimates is not None and capability.estimates[0].status == "insufficient_evidence"
+    assert "insufficient evidence" in capability.explanation and policy.note in capability.explanation
+    assert any(c.kind == "missing_data" and c.fact == "capability" for c in model.caveats)
+    assert any(policy.note in line for line in answer.method)
+
+
+def test_a_use_case_without_direct_evidence_is_inferred_with_wider_uncertainty(engine: Engine) -> None:
+    answer = ask(engine, {"use_cases": ["coding", "multilingual"], "explain": ["openai/gpt-oss-120b"]})
+    capability = next(c for c in answer.explained[0].criteria if c.criterion == "capability")
+    assert capability.estimates is not None
+    coding, multilingual = capability.estimates
+    assert (coding.status, multilingual.status) == ("measured", "inferred")
+    assert multilingual.standard_error is not None and coding.standard_error is not None
+    assert multilingual.standard_error > coding.standard_error
+    assert coding.measurements >= 1 and multilingual.measurements == 0
+    assert any(c.fact == "capability.multilingual" for c in answer.explained[0].caveats)
 
 
 def test_stale_signals_are_flagged_against_the_evaluation_date(engine: Engine) -> None:

@@ -23,7 +23,8 @@ from pydantic import ValidationError
 from service.domain.answer import Answer, Fit
 from service.domain.catalogue import Model
 from service.domain.requirements import Requirements
-from service.domain.rules import CRITERIA, USE_CASES, LicenceKind
+from service.domain.measurements import USE_CASES
+from service.domain.rules import CRITERIA, LicenceKind
 from service.loading.engine import build_engine
 
 ROOT = Path(__file__).resolve().parents[2]

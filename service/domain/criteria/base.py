@@ -1,0 +1,81 @@
+"""The one interface every scoring criterion implements.
+
+A criterion computes its value for every model at once (a 0-1 NumPy vector, higher is better), says which
+values rest on data and how uncertain they are, and explains one model on demand: the text, the evidence
+(facts with sources and dates) and the caveats a reviewer should read. The engine loops over criteria and
+never branches on a criterion's name; adding a criterion is adding a module and a ``rules/criteria`` file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from service.domain.answer import Caveat, UseCaseEstimate
+from service.domain.facts import Evidence
+from service.domain.requirements import Requirements
+from service.domain.rules import Criterion
+
+__all__ = ["CriterionModule", "Explanation", "RequestView", "Scores"]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """What a criterion may read about one request: the requirements and per-request model columns."""
+
+    requirements: Requirements
+    evaluated_on: dt.date
+    memory_gb: FloatArray  # memory estimate per model at the requested precision and fine-tuning mode
+    precision: tuple[str, ...]  # the weight format costed per model (``native`` resolved)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """A criterion's values for every model: 0-1 value, whether it rests on data, and its standard deviation."""
+
+    value: FloatArray
+    known: BoolArray
+    uncertainty: FloatArray  # 0 where the value is exact given the facts
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One model's criterion explained: text, evidence, caveats and (for capability) per-use-case estimates."""
+
+    text: str
+    evidence: list[Evidence]
+    caveats: list[Caveat] = field(default_factory=list)
+    estimates: list[UseCaseEstimate] | None = None
+
+
+class CriterionModule(ABC):
+    """Base of the criterion modules: ``spec`` is the criterion's ``rules/criteria/<id>.toml``."""
+
+    id: str
+
+    def __init__(self, spec: Criterion) -> None:
+        self.spec = spec
+
+    @abstractmethod
+    def scores(self, request: RequestView) -> Scores:
+        """Values for every model under ``request`` (vectorised)."""
+
+    @abstractmethod
+    def explain(self, request: RequestView, i: int) -> Explanation:
+        """Text, evidence and caveats for model ``i``."""
+
+    def method(self, request: RequestView) -> list[str]:
+        """Plain statements of how this criterion was computed for ``request`` (default: none)."""
+        return []
+
+    @staticmethod
+    def exact(value: FloatArray, known: BoolArray) -> Scores:
+        """Scores whose values are exact given the facts (no uncertainty)."""
+        return Scores(value, known, np.zeros_like(value))

@@ -1,0 +1,240 @@
+"""Capability: per use case, an estimate with its uncertainty from the latent-ability model.
+
+The model is fitted once, when the catalogue loads (:mod:`service.domain.ability`); this module presents it:
+0-1 values per model for the requested use cases, their standard deviation (used by the sensitivity
+analysis), and for one model the estimate per use case with the measurements it rests on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from collections.abc import Sequence
+from statistics import NormalDist
+
+import numpy as np
+
+from service.domain.ability import (
+    COMPONENTS,
+    AbilityFit,
+    FitSettings,
+    Observation,
+    fit_abilities,
+    observations,
+)
+from service.domain.answer import Caveat, UseCaseEstimate
+from service.domain.catalogue import Catalogue
+from service.domain.criteria.base import CriterionModule, Explanation, FloatArray, RequestView, Scores
+from service.domain.features import measurement_evidence
+from service.domain.measurements import Benchmark, Measurement
+from service.domain.rules import Criterion, RuleSet
+
+__all__ = ["CapabilityCriterion", "fit_catalogue", "settings_of"]
+
+_NORMAL = NormalDist()
+_Z80 = _NORMAL.inv_cdf(0.9)
+_FITS: dict[str, AbilityFit] = {}
+_FITS_LOCK = threading.Lock()
+
+
+def settings_of(spec: Criterion) -> FitSettings:
+    """The fit settings stated in ``rules/criteria/capability.toml``."""
+    model = spec.model
+    assert model is not None  # the Criterion validator requires it for capability
+    return FitSettings(
+        general_prior_sd=model.general_prior_sd,
+        use_case_prior_sd=model.use_case_prior_sd,
+        scale_prior_sd=model.scale_prior_sd,
+        difficulty_prior_sd=model.difficulty_prior_sd,
+        clip=model.clip,
+        measurer_weights={str(k): v for k, v in model.measurer_weights.items()},
+        saturated_factor=model.saturated_factor,
+        max_iterations=model.max_iterations,
+        tolerance=model.tolerance,
+    )
+
+
+def fit_catalogue(
+    catalogue: Catalogue, rules: RuleSet, used: Sequence[Observation] | None = None
+) -> tuple[AbilityFit, dict[str, list[tuple[Measurement, str]]]]:
+    """Fit the capability model to the catalogue's measurements (memoised by the exact inputs).
+
+    ``used`` replaces the observations (evaluation holds some out); by default every usable measurement.
+    """
+    settings = settings_of(rules.criteria["capability"])
+    ids = sorted(catalogue.models)
+    variant_ids = sorted(rules.benchmarks)
+    all_used, set_aside = observations(ids, catalogue.measurements(), rules.benchmarks, variant_ids, settings)
+    chosen = all_used if used is None else list(used)
+    digest = hashlib.sha256(repr((ids, variant_ids, settings)).encode())
+    for benchmark_id in variant_ids:
+        digest.update(rules.benchmarks[benchmark_id].model_dump_json().encode())
+    for o in chosen:
+        digest.update(f"{o.model},{o.variant},{o.z!r},{o.weight!r};".encode())
+    key = digest.hexdigest()
+    with _FITS_LOCK:
+        cached = _FITS.get(key)
+    if cached is None:
+        cached = fit_abilities(ids, [rules.benchmarks[b] for b in variant_ids], chosen, settings)
+        with _FITS_LOCK:
+            _FITS[key] = cached
+            while len(_FITS) > 8:
+                _FITS.pop(next(iter(_FITS)))
+    return cached, set_aside
+
+
+def _cdf(z: FloatArray) -> FloatArray:
+    return np.asarray(0.5 * (1 + np.vectorize(math.erf)(z / math.sqrt(2))), dtype=np.float64)
+
+
+class CapabilityCriterion(CriterionModule):
+    """Capability from the fitted latent-ability model."""
+
+    id = "capability"
+
+    def __init__(self, spec: Criterion, catalogue: Catalogue, rules: RuleSet) -> None:
+        super().__init__(spec)
+        self.benchmarks: dict[str, Benchmark] = dict(rules.benchmarks)
+        self.fit, self.set_aside = fit_catalogue(catalogue, rules)
+        general = self.fit.theta[:, 0][self.fit.evidenced]
+        self.centre = float(general.mean()) if general.size else 0.0
+        spread = float(general.std()) if general.size > 1 else 0.0
+        self.spread = spread if spread > 1e-9 else 1.0
+        policy = spec.insufficient_evidence
+        assert policy is not None  # the Criterion validator requires it for capability
+        self.policy = policy
+        self.bound = policy.quantile  # the quantile's 0-1 value by construction of the mapping
+        self.variant_use_cases = {b: set(self.benchmarks[b].use_cases) for b in self.fit.variant_ids}
+        self.used_by_model: list[list[Observation]] = [[] for _ in self.fit.model_ids]
+        for o in self.fit.observations:
+            self.used_by_model[o.model].append(o)
+
+    # ------------------------------------------------------------------------------------ values
+    def use_cases(self, request: RequestView) -> list[str]:
+        """The requested use cases, else the defaults (empty: general ability)."""
+        return list(request.requirements.use_cases) or list(self.spec.default_use_cases or [])
+
+    @staticmethod
+    def direction(cases: Sequence[str]) -> FloatArray:
+        """The ability components averaged for ``cases`` (general ability when there are none)."""
+        vector = np.zeros(len(COMPONENTS))
+        vector[0] = 1.0
+        for case in cases:
+            vector[COMPONENTS.index(case)] += 1.0 / len(cases)
+        return vector
+
+    def _values(self, cases: Sequence[str]) -> tuple[FloatArray, FloatArray]:
+        mean, se = self.fit.latent(self.direction(cases))
+        z = (mean - self.centre) / self.spread
+        value = _cdf(z)
+        sd = np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi) * se / self.spread
+        evidenced = self.fit.evidenced
+        return np.where(evidenced, value, self.bound), np.where(evidenced, sd, 0.0)
+
+    def scores(self, request: RequestView) -> Scores:
+        value, sd = self._values(self.use_cases(request))
+        return Scores(value, self.fit.evidenced.copy(), sd)
+
+    # ------------------------------------------------------------------------------- explanation
+    def _estimate(self, i: int, case: str | None) -> UseCaseEstimate:
+        cases = [case] if case else []
+        label = case or "general"
+        used = [
+            o for o in self.used_by_model[i] if case is None or case in self.variant_use_cases[o.measurement.benchmark]
+        ]
+        independent = sum(o.measurement.measured_by == "independent_leaderboard" for o in used)
+        if not self.fit.evidenced[i]:
+            return UseCaseEstimate(
+                use_case=label,
+                status="insufficient_evidence",
+                estimate=None,
+                standard_error=None,
+                interval_80=None,
+                measurements=0,
+                independent=0,
+            )
+        mean, se = self.fit.latent(self.direction(cases))
+        z = (mean[i] - self.centre) / self.spread
+        width = _Z80 * se[i] / self.spread
+        value, low, high = (_NORMAL.cdf(x) for x in (z, z - width, z + width))
+        sd = math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi) * se[i] / self.spread
+        return UseCaseEstimate(
+            use_case=label,
+            status="measured" if used else "inferred",
+            estimate=round(value, 4),
+            standard_error=round(sd, 4),
+            interval_80=(round(low, 4), round(high, 4)),
+            measurements=len(used),
+            independent=independent,
+        )
+
+    def explain(self, request: RequestView, i: int) -> Explanation:
+        cases = self.use_cases(request)
+        model_id = self.fit.model_ids[i]
+        estimates = [self._estimate(i, c) for c in cases] if cases else [self._estimate(i, None)]
+        used = self.used_by_model[i]
+        shown = [
+            o for o in used if not cases or any(c in self.variant_use_cases[o.measurement.benchmark] for c in cases)
+        ] or used
+        evidence = [measurement_evidence(o.measurement, self.benchmarks[o.measurement.benchmark].name) for o in shown]
+        caveats: list[Caveat] = []
+        if not self.fit.evidenced[i]:
+            text = f"insufficient evidence: no usable benchmark measurement; {self.policy.note}"
+            caveats.append(Caveat(kind="missing_data", fact="capability", message=f"Capability of {model_id}: {text}"))
+            return Explanation(text, evidence, caveats, estimates)
+        parts = []
+        for e in estimates:
+            basis = (
+                f"{e.measurements} measurement(s), {e.independent} independent"
+                if e.status == "measured"
+                else "no direct measurement: inferred from the model's other evidence, wider uncertainty"
+            )
+            interval = e.interval_80 or (0.0, 0.0)
+            parts.append(
+                f"{e.use_case}: {e.estimate:.2f} ± {e.standard_error:.2f} (80% interval {interval[0]:.2f}-"
+                f"{interval[1]:.2f}; {basis})"
+            )
+        total = len(used)
+        independent = sum(o.measurement.measured_by == "independent_leaderboard" for o in used)
+        text = "; ".join(parts) + f". Rests on {total} measurement(s) of this model, {independent} independent"
+        aside = self.set_aside.get(model_id, [])
+        if aside:
+            text += f"; {len(aside)} set aside ({aside[0][1]})"
+        inferred = [e.use_case for e in estimates if e.status == "inferred"]
+        if inferred:
+            caveats.append(
+                Caveat(
+                    kind="missing_data",
+                    fact="capability." + ",".join(inferred),
+                    message=(
+                        f"No measurement bears directly on {', '.join(inferred)} for {model_id}: the estimate comes "
+                        "from its other evidence and its uncertainty is wider."
+                    ),
+                )
+            )
+        if independent == 0:
+            caveats.append(
+                Caveat(
+                    kind="comparability",
+                    fact="capability",
+                    message=(
+                        f"Every capability measurement of {model_id} is reported by its developer or a third party, "
+                        "none by an independent leaderboard; harnesses and settings differ (see each measurement)."
+                    ),
+                )
+            )
+        return Explanation(text, evidence, caveats, estimates)
+
+    def method(self, request: RequestView) -> list[str]:
+        model = self.spec.model
+        assert model is not None
+        cases = self.use_cases(request)
+        fit = self.fit
+        return [
+            f"Capability ({', '.join(cases) if cases else 'general ability'}): {model.description} Fitted to "
+            f"{len(fit.observations)} measurements of {int(fit.evidenced.sum())} of {len(fit.model_ids)} models on "
+            f"{len({o.variant for o in fit.observations})} benchmark variants in {fit.iterations} iterations "
+            f"(residual sd {fit.sigma:.3f} logits). {model.measurer_weights_note} {model.saturated_note}",
+            f"Insufficient evidence: {self.policy.note}",
+        ]

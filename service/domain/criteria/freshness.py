@@ -1,0 +1,34 @@
+"""Freshness: how recently the model was released, relative to the evaluation date."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from service.domain.criteria.base import CriterionModule, Explanation, RequestView, Scores
+from service.domain.features import Features, fact_evidence
+from service.domain.rules import Criterion
+
+__all__ = ["FreshnessCriterion"]
+
+
+class FreshnessCriterion(CriterionModule):
+    """1 on release day, falling linearly to 0 at the horizon."""
+
+    id = "freshness"
+
+    def __init__(self, spec: Criterion, features: Features) -> None:
+        super().__init__(spec)
+        self.f = features
+
+    def scores(self, request: RequestView) -> Scores:
+        horizon = self.spec.horizon_days or 730
+        age = request.evaluated_on.toordinal() - self.f.released_ordinal
+        return self.exact(np.clip(1.0 - age / horizon, 0.0, 1.0), np.ones(len(self.f.ids), dtype=bool))
+
+    def explain(self, request: RequestView, i: int) -> Explanation:
+        m = self.f.models[i]
+        age = request.evaluated_on.toordinal() - m.released_on.toordinal()
+        return Explanation(
+            f"released {m.released.value}, {age} days before {request.evaluated_on.isoformat()}",
+            list(fact_evidence("released", m.released)),
+        )

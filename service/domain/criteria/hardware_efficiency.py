@@ -1,0 +1,36 @@
+"""Hardware efficiency: the memory the model needs at the requested precision and fine-tuning mode."""
+
+from __future__ import annotations
+
+from service.domain.criteria.base import CriterionModule, Explanation, RequestView, Scores
+from service.domain.features import Features, fact_evidence
+from service.domain.rules import Criterion
+
+__all__ = ["HardwareEfficiencyCriterion"]
+
+
+class HardwareEfficiencyCriterion(CriterionModule):
+    """Memory estimate on a log scale over the catalogue, less is better."""
+
+    id = "hardware_efficiency"
+
+    def __init__(self, spec: Criterion, features: Features) -> None:
+        super().__init__(spec)
+        self.f = features
+
+    def scores(self, request: RequestView) -> Scores:
+        req = request.requirements
+        key = (req.hardware.precision, req.customisation.fine_tuning)
+        return self.exact(self.f.hardware_efficiency[key], self.f.columns["model.parameters_total_b"].known)
+
+    def explain(self, request: RequestView, i: int) -> Explanation:
+        m = self.f.models[i]
+        req = request.requirements
+        key = (req.hardware.precision, req.customisation.fine_tuning)
+        text = (
+            f"weights and allowance about {self.f.memory_gb[key][i]:,.0f} GB at {request.precision[i]}, "
+            f"compared across models on a log scale (the fit counts the workload: {request.memory_gb[i]:,.0f} GB)"
+            if m.parameters_total_b
+            else "parameter count unknown"
+        )
+        return Explanation(text, list(fact_evidence("parameters_total_b", m.parameters_total_b)))
