@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from service.domain.errors import DataError
-from service.loading.files import load_benchmarks, load_catalogue, load_rules
+from service.loading.files import load_benchmarks, load_catalogue
 from tests.conftest import CATALOGUE, RULES
 
 SNAPSHOT = """name = "Example leaderboard (test snapshot)"

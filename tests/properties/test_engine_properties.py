@@ -22,8 +22,8 @@ from pydantic import ValidationError
 
 from service.domain.answer import Answer, Fit
 from service.domain.catalogue import Model
-from service.domain.requirements import Requirements
 from service.domain.measurements import USE_CASES
+from service.domain.requirements import Requirements
 from service.domain.rules import CRITERIA, LicenceKind
 from service.loading.engine import build_engine
 
