@@ -43,6 +43,8 @@ BoolArray = npt.NDArray[np.bool_]
 #: Components of a model's ability vector: general ability, then one deviation per use case.
 COMPONENTS: tuple[str, ...] = ("general", *USE_CASES)
 _ELO_REFERENCE = 1000.0
+#: Passes the Anderson acceleration of the fit extrapolates over.
+_ANDERSON_MEMORY = 6
 
 
 @dataclass(frozen=True)
@@ -244,28 +246,50 @@ def fit_abilities(
         totals = np.bincount(variant, w, m)
         difficulty = np.divide(np.bincount(variant, w * z, m), totals, out=np.zeros(m), where=totals > 0)
         sigma2 = 1.0
-    theta = np.zeros((n, len(COMPONENTS)))
-    covariance = np.zeros((n, len(COMPONENTS), len(COMPONENTS)))
-    iterations = 0
-    for iterations in range(1, settings.max_iterations + 1):  # noqa: B007 (reported below)
+    measured_variants = int(np.count_nonzero(np.bincount(variant, minlength=m)))
+
+    def step(x: FloatArray) -> FloatArray:
+        """One alternating pass: abilities given the variants, then the variants and the noise given those."""
+        scale, difficulty, sigma2 = x[:m], x[m : 2 * m], math.exp(x[-1])
         theta, covariance = _solve_abilities(n, rows, model, variant, z, w, scale, difficulty, prior, sigma2)
         t = np.einsum("mk,mk->m", rows[variant], theta[model])
         new_scale, new_difficulty = _solve_variants(m, t, variant, z, w, sigma2, settings)
         residual = z - new_scale[variant] * t - new_difficulty[variant]
         # Residual variance with degrees of freedom: the abilities' effective parameters (trace of the hat
         # matrix, K - trace(covariance x prior) per model) and two per measured variant are subtracted.
-        effective = float(np.sum(len(COMPONENTS) - np.einsum("nkk,k->n", covariance, prior)))
-        effective += 2 * int(np.count_nonzero(np.bincount(variant, minlength=m)))
-        dof = max(len(used) - effective, 1.0)
-        new_sigma2 = max(float(np.sum(w * residual**2)) / dof, 0.01)
-        change = max(
-            float(np.max(np.abs(new_scale - scale), initial=0.0)),
-            float(np.max(np.abs(new_difficulty - difficulty), initial=0.0)),
-            abs(new_sigma2 - sigma2),
-        )
-        scale, difficulty, sigma2 = new_scale, new_difficulty, new_sigma2
-        if change < settings.tolerance:
+        effective = float(np.sum(len(COMPONENTS) - np.einsum("nkk,k->n", covariance, prior))) + 2 * measured_variants
+        new_sigma2 = max(float(np.sum(w * residual**2)) / max(len(used) - effective, 1.0), 0.01)
+        return np.concatenate([new_scale, new_difficulty, [math.log(new_sigma2)]])
+
+    # The alternating passes converge slowly along directions where abilities and variant scales trade off,
+    # so the fixed point is found with Anderson acceleration (a deterministic least-squares extrapolation over
+    # the last few passes), falling back to the plain pass whenever the extrapolated point does worse.
+    x = np.concatenate([scale, difficulty, [math.log(sigma2)]])
+    xs: list[FloatArray] = []
+    gs: list[FloatArray] = []
+    iterations = 0
+    gx = step(x)
+    for iterations in range(1, settings.max_iterations + 1):  # noqa: B007 (reported below)
+        f = gx - x
+        if float(np.max(np.abs(f))) < settings.tolerance:
             break
+        xs.append(x)
+        gs.append(gx)
+        del xs[:-_ANDERSON_MEMORY], gs[:-_ANDERSON_MEMORY]
+        candidate = gx
+        if len(xs) > 1:
+            residuals = np.stack([g - v for g, v in zip(gs, xs, strict=True)], axis=1)
+            d_f = np.diff(residuals, axis=1)
+            d_g = np.diff(np.stack(gs, axis=1), axis=1)
+            gamma = np.linalg.lstsq(d_f, f, rcond=None)[0]
+            candidate = gx - d_g @ gamma
+        g_candidate = step(candidate)
+        if candidate is not gx and np.max(np.abs(g_candidate - candidate)) > np.max(np.abs(f)):
+            xs.clear()
+            gs.clear()
+            candidate, g_candidate = gx, step(gx)
+        x, gx = candidate, g_candidate
+    scale, difficulty, sigma2 = x[:m], x[m : 2 * m], math.exp(x[-1])
     theta, covariance = _solve_abilities(n, rows, model, variant, z, w, scale, difficulty, prior, sigma2)
     counts = np.bincount(model, minlength=n).astype(np.intp)
     independent = np.bincount(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
 import numpy as np
 
@@ -39,11 +40,18 @@ class VariantError:
 
 @dataclass(frozen=True)
 class CompositeCheck:
-    """Rank correlation of general ability (fitted without the index) with a held-out composite index."""
+    """Rank correlation of general ability (fitted without the index) with a held-out composite index.
+
+    ``spearman``: only the index's own measurements held out. ``spearman_publisher_out``: every measurement
+    published where the index is (same source host, e.g. the index's component evaluations) held out too, so
+    the fit rests on evidence independent of the index's publisher; ``models_publisher_out`` models keep some.
+    """
 
     variant: str
     models: int
     spearman: float
+    models_publisher_out: int
+    spearman_publisher_out: float
 
 
 @dataclass(frozen=True)
@@ -86,13 +94,25 @@ class Evaluation:
         for v in self.per_variant:
             out.append(f"    {v.variant:32s} {v.scored:4d} {v.model_mae:8.2f} {v.baseline_mae:8.2f}")
         if self.composites:
-            out.append("Held-out independent composites (Spearman of general ability fitted without the index):")
+            out.append(
+                "Held-out independent composites: Spearman of general ability fitted without the index, and "
+                "without every measurement from the index's publisher:"
+            )
             for c in self.composites:
-                out.append(f"    {c.variant:32s} {c.models:4d} models  rho = {c.spearman:.3f}")
+                out.append(
+                    f"    {c.variant:32s} {c.models:4d} models rho = {c.spearman:.3f}; publisher held out: "
+                    f"{c.models_publisher_out:4d} models rho = {c.spearman_publisher_out:.3f}"
+                )
         else:
             out.append("Held-out independent composites: none in the catalogue with 3 or more estimated models.")
         out.append(f"Evaluation took {self.seconds:.1f} s.")
         return out
+
+
+def _publisher(source: str) -> str:
+    """The host of a source URL (without ``www.``): who published the figure."""
+    host = urlparse(source).netloc.lower()
+    return host.removeprefix("www.") or source
 
 
 def evaluate(catalogue: Catalogue, rules: RuleSet, stride: int = 1) -> Evaluation:
@@ -135,14 +155,18 @@ def evaluate(catalogue: Catalogue, rules: RuleSet, stride: int = 1) -> Evaluatio
     for b, benchmark in enumerate(variants):
         if not benchmark.composite or not per_variant[b]:
             continue
-        rest = [o for o in used if o.variant != b]
-        fit = fit_abilities(ids, variants, rest, settings, start=full)
-        held_out = [o for o in used if o.variant == b and fit.evidenced[o.model]]
-        if len(held_out) < 3:
-            continue
-        general = np.array([fit.theta[o.model, 0] for o in held_out])
-        index = np.array([o.z for o in held_out])
-        composites.append(CompositeCheck(benchmark.id, len(held_out), round(spearman(general, index), 4)))
+        publishers = {_publisher(o.measurement.source) for o in used if o.variant == b}
+        figures = []
+        for rest in (
+            [o for o in used if o.variant != b],
+            [o for o in used if o.variant != b and _publisher(o.measurement.source) not in publishers],
+        ):
+            fit = fit_abilities(ids, variants, rest, settings, start=full)
+            held_out = [o for o in used if o.variant == b and fit.evidenced[o.model]]
+            general = np.array([fit.theta[o.model, 0] for o in held_out])
+            index = np.array([o.z for o in held_out])
+            figures.append((len(held_out), round(spearman(general, index), 4) if len(held_out) >= 3 else float("nan")))
+        composites.append(CompositeCheck(benchmark.id, *figures[0], *figures[1]))
     return Evaluation(
         models=len(ids),
         estimated=int(full.evidenced.sum()),

@@ -105,20 +105,30 @@ def test_an_independent_measurement_moves_the_estimate_more_than_a_developer_one
     assert independent - before > developer - before > 0
 
 
-def test_a_saturated_variant_moves_the_estimate_less_than_an_unsaturated_one(engine: Engine) -> None:
-    assert engine.rules.benchmarks["mmlu_pro"].saturated and not engine.rules.benchmarks["gpqa_diamond"].saturated
-    fit = _capability(engine).fit
+def test_a_saturated_variant_weighs_less_by_the_stated_factor(engine: Engine) -> None:
+    module = _capability(engine)
+    fit = module.fit
+    spec = settings_of(engine.rules.criteria["capability"])
+    for o in fit.observations:
+        benchmark = engine.rules.benchmarks[o.measurement.benchmark]
+        expected = spec.measurer_weights[o.measurement.measured_by] * (
+            spec.saturated_factor if benchmark.saturated else 1
+        )
+        assert o.weight == expected
+    # The same surprising figure on a saturated variant moves the estimate less than it would unsaturated.
+    assert engine.rules.benchmarks["mmlu_pro"].saturated
     rows = design_rows([engine.rules.benchmarks[v] for v in fit.variant_ids])
-    i = fit.model_ids.index("openai/gpt-oss-20b")
-    before = float(fit.theta[i, 0])
-    moved = {}
-    for variant in ("mmlu_pro", "gpqa_diamond"):
-        b = fit.variant_ids.index(variant)
-        benchmark = engine.rules.benchmarks[variant]
-        # The same surprise on each: one logit above what the model's other evidence predicts.
-        value = from_logit(benchmark, fit.predict(i, b, rows) + 1.0)
-        moved[variant] = _with(engine, "openai/gpt-oss-20b", _measurement(variant, value))[0] - before
-    assert 0 < moved["mmlu_pro"] < moved["gpqa_diamond"]
+    i, b = fit.model_ids.index("openai/gpt-oss-20b"), fit.variant_ids.index("mmlu_pro")
+    z = fit.predict(i, b, rows) + 1.0
+    measurement = _measurement("mmlu_pro", from_logit(engine.rules.benchmarks["mmlu_pro"], z))
+    variants = [engine.rules.benchmarks[v] for v in fit.variant_ids]
+    moved = []
+    for weight in (spec.measurer_weights["developer"] * spec.saturated_factor, spec.measurer_weights["developer"]):
+        refit = fit_abilities(
+            fit.model_ids, variants, [*fit.observations, Observation(i, b, z, weight, measurement)], spec, start=fit
+        )
+        moved.append(float(refit.theta[i, 0] - fit.theta[i, 0]))
+    assert 0 < moved[0] < moved[1]
 
 
 def _hard_variants(engine: Engine) -> list[str]:
