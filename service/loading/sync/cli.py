@@ -73,6 +73,12 @@ def add_sync_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"deadline of the whole run (default: {defaults.deadline_s:g})",
     )
     parser.add_argument(
+        "--metrics-file",
+        type=Path,
+        metavar="PATH",
+        help="also write the outcome as Prometheus metrics to PATH (for the node exporter's textfile collector)",
+    )
+    parser.add_argument(
         "--concurrency",
         type=_positive(int),
         metavar="N",
@@ -159,6 +165,14 @@ def run_sync_command(
             report.written = write_report(report)
         except AtomicWriteError as exc:
             report.write_error = str(exc)
+    if args.metrics_file is not None:
+        from service.loading.sync.metrics import write_sync_metrics
+
+        try:
+            write_sync_metrics(args.metrics_file, report, dry_run=not args.write)
+        except OSError as exc:
+            print(f"advisor catalogue sync: cannot write {args.metrics_file}: {exc.strerror or exc}", file=err)
+            return 1
     if args.json:
         json.dump(report_json(report, dry_run=not args.write), out, indent=2, ensure_ascii=False)
         out.write("\n")

@@ -559,3 +559,24 @@ def test_python_m_entry_point_uses_the_configured_catalogue_and_upstreams(
     assert status == 0
     assert f"--- models/{PHI}.toml  ({PHI})" in capsys.readouterr().out
     assert all("authorization" not in seen.headers for seen in upstream.seen)
+
+
+def test_the_outcome_is_written_as_prometheus_metrics_when_asked(
+    run_sync: RunSync, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    upstream.hub_models[LLAMA]["likes"] = 7000
+    metrics = tmp_path / "advisor_sync.prom"
+    run = run_sync("--models", LLAMA, "--metrics-file", str(metrics))
+    assert run.status == 0, run.out + run.err
+    text = metrics.read_text()
+    assert 'advisor_sync_models{outcome="synced"} 1.0' in text
+    assert 'advisor_sync_models{outcome="failed"} 0.0' in text
+    assert "advisor_sync_exit_status 0.0" in text
+    assert "advisor_sync_written 0.0" in text  # a dry run writes no catalogue file
+    assert "advisor_sync_last_run_timestamp_seconds " in text
+
+    upstream.script(FakeUpstream.OPENROUTER_KEY, Reply(status=503, headers={"Retry-After": "0"}))
+    failed = run_sync("--models", LLAMA, "--metrics-file", str(metrics))
+    assert failed.status == 1
+    assert 'advisor_sync_models{outcome="failed"} 1.0' in metrics.read_text()
+    assert "advisor_sync_exit_status 1.0" in metrics.read_text()
