@@ -1,0 +1,304 @@
+"""``./dev bench`` (``python -m bench``): measure the service and print the figures.
+
+Measures, on this machine, in one run:
+1. HTTP load with wrk (32 connections, one server process): ``GET /health`` and ``POST /v1/recommendations``
+   in alternating phases, several rounds, over a corpus of distinct realistic requests, every request sent
+   distinct; requests per second, p50, p99 and the POST/health ratio per round and ``detail``.
+2. Start-up to the first ``GET /ready`` 200, the server's peak memory (VmHWM), answer sizes per ``detail``.
+3. The engine in process on the shipped catalogue and on synthetic ones (perturbed copies of real entries),
+   p50 and p99 per request, and how the cost grows with the catalogue.
+4. A profile (pyinstrument) of the in-process hot path of a POST: engine, encoding, decision record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.corpus import build_corpus
+from bench.synthetic import synthetic_catalogue
+from service.domain.requirements import Requirements
+from service.loading.engine import build_engine
+from service.settings import default_data_dir
+
+HERE = Path(__file__).resolve().parent
+DAY = dt.date(2026, 12, 1)
+WRK_MISSING = (
+    "wrk is not installed, so the HTTP load figures are SKIPPED. Install it (Debian/Ubuntu package `wrk`, "
+    "e.g. `sudo apt-get install wrk`) and run ./dev bench again."
+)
+
+
+def _details() -> list[str | None]:
+    return ["summary", "full"] if "detail" in Requirements.model_fields else [None]
+
+
+def _with_detail(body: dict[str, Any], detail: str | None) -> dict[str, Any]:
+    return body if detail is None else {**body, "detail": detail}
+
+
+def _machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.node()}: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """One ``advisor serve`` process (one worker) on a free port with its own records database."""
+
+    def __init__(self, workdir: Path, catalogue_dir: Path | None = None) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "ADVISOR_DATABASE_URL": f"sqlite:///{workdir / f'records-{self.port}.db'}",
+            "ADVISOR_RATE_LIMIT_PER_MINUTE": "0",
+        }
+        if catalogue_dir is not None:
+            env["ADVISOR_CATALOGUE_DIR"] = str(catalogue_dir)
+        advisor = Path(sys.executable).with_name("advisor")
+        self.log = (workdir / f"server-{self.port}.log").open("wb")
+        started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [str(advisor), "serve", "--port", str(self.port)], env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        self.startup_s = self._wait_ready(started)
+
+    def _wait_ready(self, started: float) -> float:
+        while time.perf_counter() - started < 300:
+            if self.process.poll() is not None:
+                raise SystemExit(f"the server exited with {self.process.returncode}; see {self.log.name}")
+            try:
+                if httpx.get(self.base + "/ready", timeout=1).status_code == 200:
+                    return time.perf_counter() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.02)
+        raise SystemExit("the server was not ready within 300 s")
+
+    def peak_memory_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+def _lua_string(text: str) -> str:
+    return "[==[" + text + "]==]"
+
+
+def _write_lua(workdir: Path, corpus: list[dict[str, Any]], detail: str | None, name: str) -> Path:
+    """A wrk script cycling through the corpus; each request gets its own ``workload.tokens_per_request``."""
+    templates = []
+    for original in corpus:
+        body = _with_detail(original, detail)
+        workload = {**body.get("workload", {}), "tokens_per_request": 123456789}
+        text = json.dumps({**body, "workload": workload}, separators=(",", ":"))
+        templates.append(_lua_string(text.replace("%", "%%").replace("123456789", "%d")))
+    script = (HERE / "wrk.lua").read_text().replace("--BODIES--", ",\n  ".join(templates))
+    path = workdir / f"{name}.lua"
+    path.write_text(script)
+    return path
+
+
+def _wrk(base: str, path: str, script: Path, connections: int, duration: int) -> dict[str, Any]:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-s", str(script), base + path],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(line for line in out.splitlines() if line.startswith("BENCH "))
+    result: dict[str, Any] = json.loads(line[len("BENCH ") :])
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+def http_load(server: Server, workdir: Path, corpus: list[dict[str, Any]], rounds: int, duration: int) -> None:
+    print(f"\n## HTTP load: wrk -t2 -c32, {rounds} rounds of {duration} s phases, one server process")
+    if shutil.which("wrk") is None:
+        print(WRK_MISSING)
+        return
+    health = workdir / "health.lua"
+    health.write_text((HERE / "wrk.lua").read_text().replace("--BODIES--", "").replace('MODE = "post"', 'MODE = "get"'))
+    scripts = {d: _write_lua(workdir, corpus, d, f"post-{d}") for d in _details()}
+    rows: dict[str, list[dict[str, Any]]] = {"health": [], **{f"post {d or 'default'}": [] for d in scripts}}
+    print(f"load average before: {_load()}")
+    for r in range(1, rounds + 1):
+        # Each request of a round is distinct from every other request of the whole run: offset by round.
+        rows["health"].append(_wrk(server.base, "/health", health, 32, duration))
+        for d, script in scripts.items():
+            text = script.read_text().replace("ROUND = 0", f"ROUND = {r}")
+            round_script = workdir / f"round{r}-{script.name}"
+            round_script.write_text(text)
+            rows[f"post {d or 'default'}"].append(_wrk(server.base, "/v1/recommendations", round_script, 32, duration))
+        line = "  ".join(f"{k}: {v[-1]['rps']:.0f}/s" for k, v in rows.items())
+        print(f"round {r}: {line}  (load {_load()})")
+    health_rps = statistics.median(x["rps"] for x in rows["health"])
+    print(f"\n| route | req/s (median of {rounds}) | p50 ms | p99 ms | non-2xx/errors | share of /health |")
+    print("|---|---|---|---|---|---|")
+    for name, results in rows.items():
+        rps = statistics.median(x["rps"] for x in results)
+        p50 = statistics.median(x["p50_us"] for x in results) / 1000
+        p99 = statistics.median(x["p99_us"] for x in results) / 1000
+        errors = sum(x["errors"] + x["status_errors"] for x in results)
+        print(f"| {name} | {rps:.0f} | {p50:.1f} | {p99:.1f} | {errors} | {rps / health_rps:.3f} |")
+    print(f"load average after: {_load()}")
+
+
+def answer_sizes(server: Server, corpus: list[dict[str, Any]]) -> None:
+    print("\n## Answer sizes (bytes of the POST response body)")
+    print("| detail | `{}` | corpus median | corpus max |")
+    print("|---|---|---|---|")
+    with httpx.Client(base_url=server.base, timeout=120) as client:
+        for d in _details():
+            response = client.post("/v1/recommendations", json=_with_detail({}, d))
+            if response.status_code != 200:
+                print(f"POST {{}} answered {response.status_code}: {response.text[:200]}")
+            empty = len(response.content)
+            sizes = sorted(len(client.post("/v1/recommendations", json=_with_detail(b, d)).content) for b in corpus)
+            print(f"| {d or 'default'} | {empty:,} | {statistics.median(sizes):,.0f} | {sizes[-1]:,} |")
+
+
+def engine_figures(workdir: Path, corpus_path: Path, sizes: list[int]) -> None:
+    print("\n## Engine in process (engine.recommend over the corpus; encode = answer.model_dump_json)")
+    print("| models | load s | calls | p50 ms | p99 ms | encode p50 ms | `{}` p50 ms | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|")
+    rules = default_data_dir("rules")
+    previous: dict[str, Any] | None = None
+    for size in [0, *sizes]:
+        catalogue = default_data_dir("catalogue") if size == 0 else workdir / f"catalogue-{size}"
+        if size and not catalogue.exists():
+            synthetic_catalogue(default_data_dir("catalogue"), catalogue, size)
+        passes = 5 if size == 0 else max(1, 2000 // size)
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.engine_child", str(catalogue), str(rules), str(corpus_path), str(passes)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=HERE.parent,
+        ).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        growth = ""
+        if previous is not None:
+            growth = f" (x{r['p50_ms'] / previous['p50_ms']:.1f} for x{r['models'] / previous['models']:.1f} models)"
+        print(
+            f"| {r['models']} | {r['load_s']} | {r['calls']} | {r['p50_ms']}{growth} | {r['p99_ms']} | "
+            f"{r['encode_p50_ms']} | {r['empty_p50_ms']} | {r['peak_rss_mb']} |"
+        )
+        previous = r
+
+
+def profile(corpus: list[dict[str, Any]], workdir: Path) -> None:
+    print("\n## Profile of the in-process hot path of a POST (engine, encoding, decision record), pyinstrument")
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        print("pyinstrument is not installed (it is a dev dependency: ./dev bench installs it); SKIPPED")
+        return
+    from service.http.records import answer_response
+    from service.storage import open_store
+
+    engine = build_engine(default_data_dir("catalogue"), default_data_dir("rules"))
+    store = open_store(f"sqlite:///{workdir / 'profile.db'}")
+    details = _details()
+    requests = [Requirements.model_validate(_with_detail(b, details[0])) for b in corpus]
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    for n, base in enumerate(requests * 3):
+        req = base.model_copy(update={"workload": base.workload.model_copy(update={"tokens_per_request": 4096 + n})})
+        answer_response(engine.recommend(req, DAY), engine, store)
+    profiler.stop()
+    store.close()
+    print(profiler.output_text(unicode=False, color=False, show_all=False, short_mode=True))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="./dev bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="wrk rounds (each: /health, then each POST kind)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk phase")
+    parser.add_argument("--sizes", default="1000,10000", help="synthetic catalogue sizes for the engine figures")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: http,startup,engine,profile")
+    args = parser.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+
+    print(f"# Benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"machine: {_machine()}")
+    print(f"load average (1, 5, 15 min) at start: {_load()}")
+    engine = build_engine(default_data_dir("catalogue"), default_data_dir("rules"))
+    corpus = build_corpus(engine)
+    print(f"corpus: {len(corpus)} distinct requests; shipped catalogue: {len(engine.features.ids)} models")
+    with tempfile.TemporaryDirectory(prefix="advisor-bench-") as tmp:
+        workdir = Path(tmp)
+        corpus_path = workdir / "corpus.json"
+        corpus_path.write_text(json.dumps([_with_detail(b, _details()[0]) for b in corpus]))
+        if not {"http", "startup"} <= skip:
+            server = Server(workdir)
+            try:
+                print(f"\n## Start-up to first /ready: {server.startup_s:.2f} s (shipped catalogue)")
+                if "http" not in skip:
+                    # Sizes first: under load the records store may refuse for a while (503), see the table.
+                    answer_sizes(server, corpus)
+                    http_load(server, workdir, corpus, args.rounds, args.duration)
+                print(f"\n## Server peak memory (VmHWM): {server.peak_memory_mb():.0f} MB")
+            finally:
+                server.stop()
+        if "engine" not in skip:
+            engine_figures(workdir, corpus_path, sizes)
+        if "startup" not in skip and sizes:
+            big = workdir / f"catalogue-{max(sizes)}"
+            if not big.exists():
+                synthetic_catalogue(default_data_dir("catalogue"), big, max(sizes))
+            server = Server(workdir, big)
+            try:
+                print(f"\n## Start-up to first /ready at {max(sizes)} models: {server.startup_s:.2f} s")
+                print(f"peak memory (VmHWM) after start-up: {server.peak_memory_mb():.0f} MB")
+            finally:
+                server.stop()
+        if "profile" not in skip:
+            profile(corpus, workdir)
+    print(f"\nload average (1, 5, 15 min) at the end: {_load()}")
+
+
+if __name__ == "__main__":
+    main()
