@@ -93,10 +93,14 @@ class Server:
         self.process = subprocess.Popen(
             [str(advisor), "serve", "--port", str(self.port)], env=env, stdout=self.log, stderr=subprocess.STDOUT
         )
-        self.startup_s = self._wait_ready(started)
+        try:
+            self.startup_s = self._wait_ready(started)
+        except BaseException:
+            self.stop()
+            raise
 
     def _wait_ready(self, started: float) -> float:
-        while time.perf_counter() - started < 300:
+        while time.perf_counter() - started < 600:
             if self.process.poll() is not None:
                 raise SystemExit(f"the server exited with {self.process.returncode}; see {self.log.name}")
             try:
@@ -105,7 +109,7 @@ class Server:
             except httpx.HTTPError:
                 pass
             time.sleep(0.02)
-        raise SystemExit("the server was not ready within 300 s")
+        raise SystemExit("the server was not ready within 600 s")
 
     def peak_memory_mb(self) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():

@@ -203,6 +203,13 @@ class Requirements(_Section):
         json_schema_extra=UNIQUE_ITEMS,
         description="Model ids to explain even when excluded or ranked low.",
     )
+    detail: Literal["summary", "full"] = Field(
+        default="summary",
+        # How much of the decision to return, not part of it: left out of the decision id and the stored record.
+        exclude=True,
+        description="summary: the answer in brief, evidence listed once and cited by id; full: every reason with "
+        "its evidence (what the stored decision and its report hold).",
+    )
 
     @field_validator("use_cases", "explain")
     @classmethod

@@ -15,7 +15,7 @@ from service.domain.engine import Engine
 from service.domain.errors import UnknownModelError
 from service.domain.requirements import Requirements
 from service.http.metrics import Metrics
-from service.http.records import RecordedAnswer, RecordPage, answer_response, record_page
+from service.http.records import RecordedAnswer, RecordedSummary, RecordPage, answer_response, record_page
 from service.http.resources import LicenceOut, ModelOut, ProfileOut, licence_out, model_out, profile_out
 from service.http.security import key_name
 from service.storage import DecisionStore, StorageError, StorageUnavailableError
@@ -39,8 +39,10 @@ class RecommendationController(Controller):
         summary="Rank the catalogue against requirements",
         description=(
             "Every section is optional; an empty body means no constraints and the default (balanced) profile. "
-            "Unknown fields are refused. The answer names, for every recommendation and exclusion, the rule, "
-            "the fact, its source and its date. Every answer is stored as a decision record (its `id` is a "
+            "Unknown fields are refused. `detail` (default `summary`) sizes the answer: `summary` gives each "
+            "recommendation in brief, citing its evidence by id from one `evidence` list, and counts exclusions "
+            "by rule; `full` names, for every recommendation and exclusion, the rule, the fact, its source and "
+            "its date. Every answer is stored as a decision record (its `id` is a "
             "content hash: the same request on the same day with the same catalogue and rules gives the same id) "
             "and carries a `record` object with links to fetch it, report on it and re-run it."
         ),
@@ -56,10 +58,13 @@ class RecommendationController(Controller):
         records: NamedDependency[DecisionStore],
         metrics: NamedDependency[Metrics],
         data: JSONBody[Requirements | None] = None,
-    ) -> Response[RecordedAnswer]:
-        answer = engine.recommend(data or Requirements(), clock())
+    ) -> Response[RecordedSummary | RecordedAnswer]:
+        requirements = data or Requirements()
+        answer = engine.recommend(requirements, clock())
         metrics.decisions.inc()
-        return answer_response(answer, engine, records, key_name(request))  # type: ignore[return-value]
+        return answer_response(  # type: ignore[return-value]
+            answer, engine, records, key_name(request), requirements.detail
+        )
 
     @get("/", operation_id="listRecommendations", summary="List stored decisions, newest first", sync_to_thread=True)
     def list_records(

@@ -21,6 +21,7 @@ from service.domain.answer import DISCLAIMER, Answer, ComparedModel
 from service.domain.engine import Engine
 from service.domain.errors import RequirementError
 from service.domain.requirements import ModelId, Requirements
+from service.domain.summary import AnswerSummary, summarise
 from service.http.errors import problem
 from service.http.resources import ModelOut, model_out
 from service.http.security import key_name
@@ -34,6 +35,7 @@ __all__ = [
     "RecordController",
     "RecordEnvelope",
     "RecordedAnswer",
+    "RecordedSummary",
     "answer_response",
     "record_page",
 ]
@@ -63,6 +65,20 @@ class RecordedAnswer(Answer):
     """A stored answer: the answer exactly as first returned, plus its ``record`` envelope."""
 
     record: RecordEnvelope
+
+
+class RecordLink(_Out):
+    """Where the full decision behind a ``summary`` answer is stored."""
+
+    id: str
+    stored_at: dt.datetime = Field(description="When the decision was first stored (UTC).")
+    links: dict[str, str] = Field(description="self: the full decision, with the links to its reports and re-run.")
+
+
+class RecordedSummary(AnswerSummary):
+    """An answer in ``summary`` detail, with where its full decision is stored."""
+
+    record: RecordLink
 
 
 class RecordItem(_Out):
@@ -194,14 +210,26 @@ def _store(
 
 
 def answer_response(
-    answer: Answer, engine: Engine, records: DecisionStore, created_by: str | None = None
+    answer: Answer,
+    engine: Engine,
+    records: DecisionStore,
+    created_by: str | None = None,
+    detail: Literal["summary", "full"] = "full",
 ) -> Response[bytes]:
     """Store ``answer`` (idempotently: its id is a content hash) and return it with its record envelope.
 
-    ``created_by`` is the name of the API key that asked (None when keys are not configured).
+    The stored decision is always the full answer. ``detail="summary"`` returns the answer in brief, with a
+    link to the stored decision. ``created_by`` is the name of the API key that asked (None when keys are not
+    configured).
     """
     record, _ = _store(answer, records, created_by=created_by)
-    return _recorded(record, engine, 200, {"Content-Location": f"{RECORDS}/{record.id}"})
+    headers = {"Content-Location": f"{RECORDS}/{record.id}"}
+    if detail == "full":
+        return _recorded(record, engine, 200, headers)
+    link = RecordLink(id=record.id, stored_at=record.stored_at, links={"self": f"{RECORDS}/{record.id}"})
+    body = summarise(answer).model_dump_json(exclude_none=True)
+    body = body[: body.rindex("}")] + ',"record":' + link.model_dump_json() + "}"
+    return Response(body.encode(), status_code=200, media_type=MediaType.JSON, headers=headers)
 
 
 def record_page(engine: Engine, records: DecisionStore, limit: int, offset: int) -> RecordPage:

@@ -25,6 +25,7 @@ REQUEST: dict[str, Any] = {
     "hardware": {"gpu_memory_gb": 80, "gpu_count": 2, "precision": "fp8"},
     "limit": 3,
     "explain": ["moonshotai/Kimi-K2-Instruct"],
+    "detail": "full",
 }
 
 AppFactory = Callable[..., Litestar]

@@ -1,0 +1,248 @@
+"""The ``summary`` detail of an answer: what an internal tool needs, sized to the question.
+
+A summary holds, per recommended (or explained) model: rank, id, score, one-line reasons, the three
+criteria contributing most (value, weight, contribution), licence obligations, the fit figures and the kinds
+of caveat that apply (their text: ``full`` detail). Each reason cites its evidence by id: the evidence
+(``evidence``) is listed once per answer, however many reasons cite it. Nulls are left out. Exclusions are
+counted by rule; the excluded models are listed (with the rules they fail or leave unknown) up to
+:data:`EXCLUDED_LISTED`. The ``full`` detail, the stored decision and its report keep every reason's
+evidence in full.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Literal
+
+from pydantic import Field
+
+from service.domain.answer import DISCLAIMER, Answer, Assessment
+from service.domain.facts import Evidence, SourceKind, Strict
+
+__all__ = ["EXCLUDED_LISTED", "AnswerSummary", "summarise"]
+
+#: How many excluded models a summary lists by id; the counts by rule always cover all of them.
+EXCLUDED_LISTED = 25
+
+
+class CriterionSummary(Strict):
+    """One weighted criterion's part in a score, to 3 decimal places (``full`` detail: 6)."""
+
+    criterion: str
+    value: float
+    weight: float
+    contribution: float
+
+
+class ObligationSummary(Strict):
+    """A duty the user takes on under the model's licence (source and date: ``full`` detail)."""
+
+    licence_id: str
+    kind: str
+    applies: str
+    duty: str
+
+
+class FitSummary(Strict):
+    """The hardware fit figures (the formulas, assumptions and evidence: ``full`` detail)."""
+
+    precision: str
+    gpu: str | None = None
+    weights_gb: float | None = None
+    kv_cache_gb: float | None = None
+    memory_gb: float | None = None
+    gpu_memory_gb: float
+    gpus_needed: int | None = None
+    fits: bool | None = None
+    tokens_per_second_per_request: float | None = None
+
+
+class EvidenceSummary(Strict):
+    """A fact as cited: what, its value, its source and date (how it was read, its ``note``: ``full`` detail)."""
+
+    fact: str
+    value: object
+    source: str = Field(description="A key of the answer's `sources`: the public URL that states the value.")
+    as_of: dt.date
+    source_kind: SourceKind | None = None
+
+
+class ModelSummary(Strict):
+    """A recommended or explained model in brief; ``evidence`` ids point into the answer's ``evidence``."""
+
+    rank: int | None = None
+    model_id: str
+    status: Literal["recommended", "eligible", "excluded"] | None = Field(
+        default=None, description="For an explained model (recommendations leave it out: they are recommended)."
+    )
+    score: float | None = None
+    licence: str
+    reasons: list[str] = Field(
+        description="One line per rule outcome and per leading criterion; [e1, ...] are keys of the answer's "
+        "`evidence`."
+    )
+    criteria: list[CriterionSummary] = Field(description="The three criteria contributing most (all: `full` detail).")
+    obligations: list[ObligationSummary]
+    fit: FitSummary
+    caveats: list[str] = Field(description="The kinds of caveat that apply (their text: `full` detail).")
+    eu_ai_act_systemic_risk: str | None = Field(
+        default=None, description="The model's EU AI Act systemic-risk presumption (presumed, not_presumed, unknown)."
+    )
+
+
+class ExclusionSummary(Strict):
+    """An excluded model and the rules it fails (or leaves unknown)."""
+
+    model_id: str
+    reasons: list[str] = Field(description="`rule_id: outcome` for each failing or unknown rule.")
+
+
+class TradeoffSummary(Strict):
+    """The Pareto front and how robust first place is (the full analysis: ``full`` detail)."""
+
+    pareto_front_size: int = Field(description="Eligible models no other eligible model beats on every criterion.")
+    recommended_on_front: list[str] = Field(description="The recommended models on the Pareto front.")
+    leader: str | None = None
+    leader_first_share: float | None = Field(
+        default=None, description="Share of weight perturbations under which the leader stays first."
+    )
+
+
+class AnswerSummary(Strict):
+    """An answer in ``summary`` detail. The same decision (same ``id``) in ``full`` detail holds every fact."""
+
+    id: str
+    detail: Literal["summary"] = "summary"
+    catalogue_version: str
+    rules_version: str
+    evaluated_on: dt.date
+    profile: str
+    weights: dict[str, float] = Field(description="The normalised weights of the weighted criteria.")
+    eligible_count: int
+    recommendations: list[ModelSummary]
+    excluded_count: int
+    excluded_by_rule: dict[str, int] = Field(description="Excluded models per failing or unknown rule.")
+    excluded: list[ExclusionSummary] = Field(
+        description=f"The first {EXCLUDED_LISTED} excluded models by id; `full` detail lists them all, with evidence."
+    )
+    explained: list[ModelSummary]
+    evidence: dict[str, EvidenceSummary] = Field(description="Every fact cited above, once, by id.")
+    sources: dict[str, str] = Field(description="The sources of that evidence, once each, by id (s1, ...).")
+    tradeoffs: TradeoffSummary
+    disclaimer: str = DISCLAIMER
+
+
+class _Table:
+    """Evidence and sources listed once, by id (e1, s1, ... in first-seen order), however often cited."""
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple[object, ...], str] = {}
+        self.items: dict[str, EvidenceSummary] = {}
+        self.source_ids: dict[str, str] = {}
+
+    def cite(self, e: Evidence) -> str:
+        key = (e.fact, repr(e.value), e.source, e.as_of, e.source_kind)
+        found = self.ids.get(key)
+        if found is None:
+            found = f"e{len(self.ids) + 1}"
+            self.ids[key] = found
+            source = self.source_ids.setdefault(e.source, f"s{len(self.source_ids) + 1}")
+            self.items[found] = EvidenceSummary.model_construct(
+                fact=e.fact, value=e.value, source=source, as_of=e.as_of, source_kind=e.source_kind
+            )
+        return found
+
+    def sources(self) -> dict[str, str]:
+        return {key: url for url, key in self.source_ids.items()}
+
+
+def _model(a: Assessment, evidence: _Table, *, explained: bool = False) -> ModelSummary:
+    def refs(items: list[Evidence]) -> str:
+        ids = [evidence.cite(e) for e in items]
+        return f" [{', '.join(dict.fromkeys(ids))}]" if ids else ""
+
+    reasons = [f"{r.rule_id} v{r.rule_version} {r.outcome}: {r.message}{refs(r.evidence)}" for r in a.rules]
+    # The three criteria contributing most, each citing the first two facts the full reason cites.
+    leading = sorted((c for c in a.criteria if c.weight > 0), key=lambda c: (-c.contribution, c.criterion))[:3]
+    reasons.extend(f"{c.criterion} adds {c.contribution:.3f}{refs(c.evidence[:2])}" for c in leading)
+    fit = a.fit
+    return ModelSummary.model_construct(
+        rank=a.rank,
+        model_id=a.model_id,
+        status=a.status if explained else None,
+        score=a.score,
+        licence=a.licence,
+        reasons=reasons,
+        criteria=[
+            CriterionSummary.model_construct(
+                criterion=c.criterion,
+                value=round(c.value, 3),
+                weight=round(c.weight, 3),
+                contribution=round(c.contribution, 3),
+            )
+            for c in leading
+        ],
+        obligations=[
+            ObligationSummary.model_construct(licence_id=o.licence_id, kind=o.kind, applies=o.applies, duty=o.duty)
+            for o in a.obligations
+        ],
+        fit=FitSummary.model_construct(
+            precision=fit.precision,
+            gpu=fit.gpu,
+            weights_gb=fit.weights_gb,
+            kv_cache_gb=fit.kv_cache_gb,
+            memory_gb=fit.memory_gb,
+            gpu_memory_gb=fit.gpu_memory_gb,
+            gpus_needed=fit.gpus_needed,
+            fits=fit.fits,
+            tokens_per_second_per_request=fit.throughput.tokens_per_second_per_request if fit.throughput else None,
+        ),
+        caveats=list(dict.fromkeys(c.kind for c in a.caveats)),
+        eu_ai_act_systemic_risk=a.eu_ai_act.systemic_risk if a.eu_ai_act is not None else None,
+    )
+
+
+def summarise(answer: Answer) -> AnswerSummary:
+    """``answer`` in ``summary`` detail (built without re-validating the engine's own objects)."""
+    evidence = _Table()
+    recommendations = [_model(a, evidence) for a in answer.recommendations]
+    explained = [_model(a, evidence, explained=True) for a in answer.explained]
+    by_rule: Counter[str] = Counter()
+    for exclusion in answer.excluded:
+        by_rule.update({r.rule_id for r in exclusion.reasons})
+    sensitivity = answer.tradeoffs.sensitivity
+    leader = next((m for m in sensitivity.models if m.model_id == sensitivity.leader), None)
+    return AnswerSummary.model_construct(
+        id=answer.id,
+        detail="summary",
+        catalogue_version=answer.catalogue_version,
+        rules_version=answer.rules_version,
+        evaluated_on=answer.evaluated_on,
+        profile=answer.profile,
+        weights={c: w for c, w in answer.weights.items() if w},
+        eligible_count=answer.eligible_count,
+        recommendations=recommendations,
+        excluded_count=len(answer.excluded),
+        excluded_by_rule=dict(sorted(by_rule.items())),
+        excluded=[
+            ExclusionSummary.model_construct(
+                model_id=e.model_id, reasons=[f"{r.rule_id}: {r.outcome}" for r in e.reasons]
+            )
+            for e in sorted(answer.excluded, key=lambda e: e.model_id)[:EXCLUDED_LISTED]
+        ],
+        explained=explained,
+        evidence=evidence.items,
+        sources=evidence.sources(),
+        tradeoffs=TradeoffSummary.model_construct(
+            pareto_front_size=answer.tradeoffs.pareto.size,
+            recommended_on_front=[
+                a.model_id
+                for a in answer.recommendations
+                if a.model_id in {p.model_id for p in answer.tradeoffs.pareto.models}
+            ],
+            leader=sensitivity.leader,
+            leader_first_share=leader.first_share if leader is not None else None,
+        ),
+        disclaimer=answer.disclaimer,
+    )
