@@ -1,7 +1,8 @@
 """The ``summary`` detail of an answer: what an internal tool needs, sized to the question.
 
 A summary holds, per recommended (or explained) model: rank, id, score, one-line reasons, the three
-criteria contributing most (value, weight, contribution), licence obligations, the fit figures and the kinds
+criteria contributing most (value, weight, contribution), the kinds of licence obligation (the duties are
+listed once per licence), the fit figures and the kinds
 of caveat that apply (their text: ``full`` detail). Each reason cites its evidence by id: the evidence
 (``evidence``) is listed once per answer, however many reasons cite it. Nulls are left out. Exclusions are
 counted by rule; the excluded models are listed (with the rules they fail or leave unknown) up to
@@ -36,9 +37,8 @@ class CriterionSummary(Strict):
 
 
 class ObligationSummary(Strict):
-    """A duty the user takes on under the model's licence (source and date: ``full`` detail)."""
+    """A duty the user takes on under a licence (source and date: ``full`` detail)."""
 
-    licence_id: str
     kind: str
     applies: str
     duty: str
@@ -83,7 +83,9 @@ class ModelSummary(Strict):
         "`evidence`."
     )
     criteria: list[CriterionSummary] = Field(description="The three criteria contributing most (all: `full` detail).")
-    obligations: list[ObligationSummary]
+    obligations: list[str] = Field(
+        description="The kinds of duty its licence imposes; the duties are in the answer's `licence_obligations`."
+    )
     fit: FitSummary
     caveats: list[str] = Field(description="The kinds of caveat that apply (their text: `full` detail).")
     eu_ai_act_systemic_risk: str | None = Field(
@@ -129,6 +131,9 @@ class AnswerSummary(Strict):
     explained: list[ModelSummary]
     evidence: dict[str, EvidenceSummary] = Field(description="Every fact cited above, once, by id.")
     sources: dict[str, str] = Field(description="The sources of that evidence, once each, by id (s1, ...).")
+    licence_obligations: dict[str, list[ObligationSummary]] = Field(
+        description="Per licence of the models above, the duties a user takes on, once each."
+    )
     tradeoffs: TradeoffSummary
     disclaimer: str = DISCLAIMER
 
@@ -163,9 +168,13 @@ def _model(a: Assessment, evidence: _Table, *, explained: bool = False) -> Model
         return f" [{', '.join(dict.fromkeys(ids))}]" if ids else ""
 
     reasons = [f"{r.rule_id} v{r.rule_version} {r.outcome}: {r.message}{refs(r.evidence)}" for r in a.rules]
-    # The three criteria contributing most, each citing the first two facts the full reason cites.
+    # The three criteria contributing most: the first cites the first two facts its full reason cites, the
+    # others the first one (every fact: ``full`` detail).
     leading = sorted((c for c in a.criteria if c.weight > 0), key=lambda c: (-c.contribution, c.criterion))[:3]
-    reasons.extend(f"{c.criterion} adds {c.contribution:.3f}{refs(c.evidence[:2])}" for c in leading)
+    reasons.extend(
+        f"{c.criterion} adds {c.contribution:.3f}{refs(c.evidence[: 2 if n == 0 else 1])}"
+        for n, c in enumerate(leading)
+    )
     fit = a.fit
     return ModelSummary.model_construct(
         rank=a.rank,
@@ -183,10 +192,7 @@ def _model(a: Assessment, evidence: _Table, *, explained: bool = False) -> Model
             )
             for c in leading
         ],
-        obligations=[
-            ObligationSummary.model_construct(licence_id=o.licence_id, kind=o.kind, applies=o.applies, duty=o.duty)
-            for o in a.obligations
-        ],
+        obligations=list(dict.fromkeys(o.kind for o in a.obligations)),
         fit=FitSummary.model_construct(
             precision=fit.precision,
             gpu=fit.gpu,
@@ -206,6 +212,12 @@ def _model(a: Assessment, evidence: _Table, *, explained: bool = False) -> Model
 def summarise(answer: Answer) -> AnswerSummary:
     """``answer`` in ``summary`` detail (built without re-validating the engine's own objects)."""
     evidence = _Table()
+    obligations = {
+        a.licence: [
+            ObligationSummary.model_construct(kind=o.kind, applies=o.applies, duty=o.duty) for o in a.obligations
+        ]
+        for a in [*answer.recommendations, *answer.explained]
+    }
     recommendations = [_model(a, evidence) for a in answer.recommendations]
     explained = [_model(a, evidence, explained=True) for a in answer.explained]
     by_rule: Counter[str] = Counter()
@@ -234,6 +246,7 @@ def summarise(answer: Answer) -> AnswerSummary:
         explained=explained,
         evidence=evidence.items,
         sources=evidence.sources(),
+        licence_obligations=dict(sorted(obligations.items())),
         tradeoffs=TradeoffSummary.model_construct(
             pareto_front_size=answer.tradeoffs.pareto.size,
             recommended_on_front=[
