@@ -74,13 +74,21 @@ def _serve(args: argparse.Namespace) -> int:
         # Validate the data once here, so that bad files stop the command with their path and field.
         from service.loading.engine import build_engine
 
-        build_engine(settings.catalogue_dir, settings.rules_dir)
+        engine = build_engine(settings.catalogue_dir, settings.rules_dir)
     except DataError as exc:
         print(exc, file=sys.stderr)
         return 1
+    if workers == 1:
+        # One process: serve the engine just validated rather than loading the data a second time.
+        from service.http.app import create_app
+
+        app: Any = create_app(settings, engine=engine)
+    else:
+        # Each worker process builds its own app (and engine) from the environment.
+        app = "service.cli:create_app_from_environment"
     uvicorn.run(
-        "service.cli:create_app_from_environment",
-        factory=True,
+        app,
+        factory=workers > 1,
         host=host,
         port=args.port or settings.port,
         workers=workers,
