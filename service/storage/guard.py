@@ -49,8 +49,9 @@ class GuardedStore:
         self._store: DecisionStore | None = None
         self._lock = threading.Lock()
         self._open_until = 0.0
+        self._last_success = -float("inf")
         self._reason = ""
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="records")
+        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="records")
 
     # ----------------------------------------------------------------------------------- the breaker
     def _refuse_if_open(self) -> None:
@@ -80,15 +81,26 @@ class GuardedStore:
                     store = self._store
         return store
 
+    def _run(self, operation: Callable[[DecisionStore], T]) -> T:
+        result = operation(self._opened())
+        with self._lock:
+            self._last_success = self._clock()
+        return result
+
     def _call(self, operation: Callable[[DecisionStore], T]) -> T:
         self._refuse_if_open()
-        future = self._pool.submit(lambda: operation(self._opened()))
+        future = self._pool.submit(self._run, operation)
         try:
             return future.result(timeout=self._deadline_s)
         except FutureTimeout:
-            self._trip(f"no answer within {self._deadline_s:g} s")
+            reason = f"no answer within {self._deadline_s:g} s"
+            with self._lock:
+                progressing = self._clock() - self._last_success < self._deadline_s
+            if not progressing:
+                self._trip(reason)
             raise StorageUnavailableError(
-                f"decision records unavailable: no answer within {self._deadline_s:g} s", self._retry_after_s
+                f"decision records unavailable: {reason}" + (" (busy)" if progressing else ""),
+                min(self._retry_after_s, 1.0) if progressing else self._retry_after_s,
             ) from None
         except StorageError as exc:
             self._trip(str(exc))

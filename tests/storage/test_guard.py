@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -74,3 +75,36 @@ def test_a_store_given_by_the_caller_is_not_closed_by_the_guard() -> None:
     guarded.save(record())
     guarded.close()
     assert given.count() == 1
+
+
+def test_a_busy_database_that_keeps_answering_times_out_single_calls_without_opening_the_circuit() -> None:
+    class SlowStore:
+        """A real in-memory store whose calls each take a while, as on a loaded machine."""
+
+        def __init__(self) -> None:
+            self.inner = open_store("sqlite://")
+
+        def count(self) -> int:
+            time.sleep(0.15)
+            return self.inner.count()
+
+    slow = SlowStore()
+    guarded = GuardedStore(lambda: slow, deadline_s=0.5, retry_after_s=60, owns_store=False)  # type: ignore[arg-type, return-value]
+    outcomes: list[str] = []
+
+    def call() -> None:
+        try:
+            guarded.count()
+            outcomes.append("ok")
+        except StorageUnavailableError:
+            outcomes.append("busy")
+
+    threads = [threading.Thread(target=call) for _ in range(40)]  # 40 calls queue for 16 worker threads
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert "ok" in outcomes
+    assert guarded.unavailable_reason is None  # work kept completing: overload, not an outage
+    assert guarded.count() == 0
+    guarded.close()
