@@ -1,5 +1,5 @@
-"""The ``advisor`` command line: ``serve``, ``check``, ``schema``, ``evaluate``, ``catalogue sync``, ``report``
-and ``records prune``."""
+"""The ``advisor`` command line: ``serve``, ``check``, ``schema``, ``evaluate``, ``catalogue sync``, ``report``,
+``records prune`` and ``mcp``."""
 
 from __future__ import annotations
 
@@ -105,6 +105,30 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mcp(args: argparse.Namespace) -> int:
+    try:
+        from advisor_client import mcp
+    except ImportError as exc:
+        print(
+            f"error: advisor mcp needs the client package with its MCP extra (advisor-client[mcp]): {exc}",
+            file=sys.stderr,
+        )
+        return 2
+    settings = get_settings()
+    if args.transport == "stdio":
+        mcp.run_stdio(args.url, args.api_key)
+        return 0
+    refusal = bind_refusal(args.host, settings)
+    if refusal is not None:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
+    from service.http.security import KeyRing
+
+    keys = KeyRing(tuple(settings.api_keys)) if settings.auth_enabled else None
+    mcp.run_http(args.url, args.api_key, keys, args.host, args.port)
+    return 0
+
+
 def _check(_: argparse.Namespace) -> int:
     from service.loading.engine import build_engine
 
@@ -177,6 +201,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
     evaluate.set_defaults(handler=_evaluate)
+    mcp = commands.add_parser(
+        "mcp",
+        help="serve the API as MCP tools for LLM agents (stdio, or streamable HTTP at /mcp/)",
+        description="Each tool calls the API at --url (default ADVISOR_URL, else http://127.0.0.1:8000) with "
+        "--api-key (default ADVISOR_API_KEY). Over HTTP with ADVISOR_API_KEYS configured, every MCP request "
+        "needs one of those keys, and that key is the one forwarded to the API.",
+    )
+    mcp.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    mcp.add_argument("--url", default=None, help="the advisor API's base URL")
+    mcp.add_argument("--api-key", default=None, help="key for the API (stdio; HTTP without configured keys)")
+    mcp.add_argument("--host", default="127.0.0.1", help="HTTP transport: address to bind")
+    mcp.add_argument("--port", type=int, default=8001, help="HTTP transport: port")
+    mcp.set_defaults(handler=_mcp)
     add_sync_parser(commands)
     add_report_parser(commands)
     add_records_parser(commands)
