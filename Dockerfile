@@ -8,6 +8,8 @@ RUN pip install --no-cache-dir "uv==${UV_VERSION}"
 WORKDIR /app
 ENV UV_PROJECT_ENVIRONMENT=/app/.venv UV_PYTHON_DOWNLOADS=never UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy
 COPY pyproject.toml uv.lock README.md ./
+# The workspace's client package is not installed here, but uv reads its project file to check the lock.
+COPY client/pyproject.toml client/README.md ./client/
 # Dependencies first (cached while only the code changes), then the project itself.
 RUN uv sync --frozen --no-install-project --no-editable --no-cache --python python3.11
 COPY service ./service

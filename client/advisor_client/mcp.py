@@ -26,7 +26,7 @@ from typing import Any
 
 from mcp import types
 from mcp.server.lowlevel import Server
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from advisor_client._client import AsyncAdvisorClient
 from advisor_client.models import Assessment, CompareOut, CompareRequest, RecordedAnswer, Requirements
@@ -221,11 +221,21 @@ def build_server(
         "get_decision": get_decision,
     }
 
-    @server.call_tool()  # type: ignore[untyped-decorator]
+    # Arguments are validated here by the tool's pydantic model rather than by the SDK's JSON Schema check, so
+    # that a refusal names each field, as the API's own refusals do.
+    @server.call_tool(validate_input=False)  # type: ignore[untyped-decorator]
     async def call_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         handler = handlers.get(name)
         if handler is None:
             raise ValueError(f"unknown tool {name!r}; tools: {', '.join(handlers)}")
+        try:
+            _TOOLS[name][0].model_validate_json(json.dumps(arguments or {}))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in error['loc']) or '(arguments)'}: {error['msg']}"
+                for error in exc.errors()
+            )
+            raise ValueError(f"invalid arguments for {name}: {problems}") from None
         async with client_for_request(server) as client:
             return await handler(client, arguments)
 

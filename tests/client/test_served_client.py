@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from advisor_client import (
     AdvisorClient,
     AsyncAdvisorClient,
@@ -16,6 +15,7 @@ from advisor_client import (
     Requirements,
 )
 from advisor_client.models import CompareOut, ModelOut, RecordedAnswer
+
 from tests.client.conftest import Served
 
 MODELS = ["deepseek-ai/DeepSeek-V3.2", "Qwen/Qwen3-Coder-30B-A3B-Instruct"]
