@@ -22,6 +22,7 @@ from advisor_client.models import (
     ModelOut,
     ProfileOut,
     RecordedAnswer,
+    RecordedSummary,
     RecordPage,
     Requirements,
 )
@@ -31,6 +32,7 @@ __all__ = ["DEFAULT_URL", "AdvisorClient", "AsyncAdvisorClient"]
 DEFAULT_URL = "http://127.0.0.1:8000"
 _RETRYABLE = (RateLimitedError, ServiceUnavailableError)
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R", bound=BaseModel)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -90,8 +92,8 @@ def _path(operation_id: str, **params: str) -> tuple[str, str]:
     return operation.method, operation.path.format(**params)
 
 
-def _body(model: type[BaseModel], value: BaseModel | dict[str, Any] | None) -> bytes:
-    """Validate a request locally with the service's own model, then send it as JSON."""
+def _body(model: type[R], value: R | dict[str, Any] | None) -> tuple[R, bytes]:
+    """Validate a request locally with the service's own model; the model and the JSON to send."""
     if value is None:
         value = model()
     elif isinstance(value, dict):
@@ -99,7 +101,13 @@ def _body(model: type[BaseModel], value: BaseModel | dict[str, Any] | None) -> b
         value = model.model_validate_json(json.dumps(value))
     elif not isinstance(value, model):
         raise TypeError(f"expected {model.__name__} or a dict, got {type(value).__name__}")
-    return value.model_dump_json(exclude_unset=True).encode()
+    body = value.model_dump(mode="json", exclude_unset=True)
+    # Fields the model leaves out of its own dumps (``Requirements.detail``: how much to answer, not part of the
+    # decision) are still part of the request when set.
+    for name, field in type(value).model_fields.items():
+        if field.exclude and name in value.model_fields_set:
+            body[field.alias or name] = getattr(value, name)
+    return value, json.dumps(body).encode()
 
 
 def _checked(response: httpx.Response) -> httpx.Response:
@@ -178,10 +186,16 @@ class AdvisorClient:
                 return _checked(response)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def create_recommendation(self, requirements: Requirements | dict[str, Any] | None = None) -> RecordedAnswer:
-        """Rank the catalogue against ``requirements`` (stored as a decision record; needs scope write)."""
-        content = _body(Requirements, requirements)
-        return _parse(RecordedAnswer, self._send("createRecommendation", content=content))
+    def create_recommendation(
+        self, requirements: Requirements | dict[str, Any] | None = None
+    ) -> RecordedSummary | RecordedAnswer:
+        """Rank the catalogue against ``requirements`` (stored as a decision record; needs scope write).
+
+        The answer is a :class:`RecordedSummary` unless ``requirements.detail`` is ``"full"``.
+        """
+        request, content = _body(Requirements, requirements)
+        response = self._send("createRecommendation", content=content)
+        return _parse(RecordedAnswer, response) if request.detail == "full" else _parse(RecordedSummary, response)
 
     def list_recommendations(self, *, limit: int | None = None, offset: int | None = None) -> RecordPage:
         """Stored decisions, newest first."""
@@ -206,7 +220,7 @@ class AdvisorClient:
 
     def compare_models(self, request: CompareRequest | dict[str, Any]) -> CompareOut:
         """Two to six models side by side, optionally under requirements."""
-        content = _body(CompareRequest, request)
+        _, content = _body(CompareRequest, request)
         return _parse(CompareOut, self._send("compareModels", content=content))
 
     def list_models(
@@ -338,10 +352,16 @@ class AsyncAdvisorClient:
                 return _checked(response)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def create_recommendation(self, requirements: Requirements | dict[str, Any] | None = None) -> RecordedAnswer:
-        """Rank the catalogue against ``requirements`` (stored as a decision record; needs scope write)."""
-        content = _body(Requirements, requirements)
-        return _parse(RecordedAnswer, await self._send("createRecommendation", content=content))
+    async def create_recommendation(
+        self, requirements: Requirements | dict[str, Any] | None = None
+    ) -> RecordedSummary | RecordedAnswer:
+        """Rank the catalogue against ``requirements`` (stored as a decision record; needs scope write).
+
+        The answer is a :class:`RecordedSummary` unless ``requirements.detail`` is ``"full"``.
+        """
+        request, content = _body(Requirements, requirements)
+        response = await self._send("createRecommendation", content=content)
+        return _parse(RecordedAnswer, response) if request.detail == "full" else _parse(RecordedSummary, response)
 
     async def list_recommendations(self, *, limit: int | None = None, offset: int | None = None) -> RecordPage:
         """Stored decisions, newest first."""
@@ -367,7 +387,7 @@ class AsyncAdvisorClient:
 
     async def compare_models(self, request: CompareRequest | dict[str, Any]) -> CompareOut:
         """Two to six models side by side, optionally under requirements."""
-        content = _body(CompareRequest, request)
+        _, content = _body(CompareRequest, request)
         return _parse(CompareOut, await self._send("compareModels", content=content))
 
     async def list_models(

@@ -19,6 +19,7 @@ from advisor_client.models import (
     ModelOut,
     ProfileOut,
     RecordedAnswer,
+    RecordedSummary,
     RecordPage,
     Requirements,
 )
@@ -28,28 +29,28 @@ __all__ = ["OPERATIONS", "Operation"]
 
 @dataclass(frozen=True)
 class Operation:
-    """One API operation. ``answer`` is None when the service declares a free-form object, text or no body."""
+    """One API operation. ``answers`` is empty when the service declares a free-form object, text or no body."""
 
     method: Literal["GET", "POST", "DELETE"]
     path: str
     request: type[BaseModel] | None = None
-    answer: type[BaseModel] | None = None
+    answers: tuple[type[BaseModel], ...] = ()
 
 
 OPERATIONS: dict[str, Operation] = {
-    "createRecommendation": Operation("POST", "/v1/recommendations", Requirements, RecordedAnswer),
-    "listRecommendations": Operation("GET", "/v1/recommendations", answer=RecordPage),
-    "getRecommendation": Operation("GET", "/v1/recommendations/{record_id}", answer=RecordedAnswer),
-    "rerunRecommendation": Operation("POST", "/v1/recommendations/{record_id}/rerun", answer=RecordedAnswer),
+    "createRecommendation": Operation("POST", "/v1/recommendations", Requirements, (RecordedSummary, RecordedAnswer)),
+    "listRecommendations": Operation("GET", "/v1/recommendations", answers=(RecordPage,)),
+    "getRecommendation": Operation("GET", "/v1/recommendations/{record_id}", answers=(RecordedAnswer,)),
+    "rerunRecommendation": Operation("POST", "/v1/recommendations/{record_id}/rerun", answers=(RecordedAnswer,)),
     "getRecommendationReport": Operation("GET", "/v1/recommendations/{record_id}/report"),
     "deleteRecommendation": Operation("DELETE", "/v1/recommendations/{record_id}"),
-    "compareModels": Operation("POST", "/v1/compare", CompareRequest, CompareOut),
+    "compareModels": Operation("POST", "/v1/compare", CompareRequest, (CompareOut,)),
     "listModels": Operation("GET", "/v1/models"),
-    "getModel": Operation("GET", "/v1/models/{owner}/{name}", answer=ModelOut),
+    "getModel": Operation("GET", "/v1/models/{owner}/{name}", answers=(ModelOut,)),
     "listLicences": Operation("GET", "/v1/licences"),
-    "getLicence": Operation("GET", "/v1/licences/{licence_id}", answer=LicenceOut),
+    "getLicence": Operation("GET", "/v1/licences/{licence_id}", answers=(LicenceOut,)),
     "listProfiles": Operation("GET", "/v1/profiles"),
-    "getProfile": Operation("GET", "/v1/profiles/{profile_id}", answer=ProfileOut),
+    "getProfile": Operation("GET", "/v1/profiles/{profile_id}", answers=(ProfileOut,)),
     "listRules": Operation("GET", "/v1/rules"),
     "reloadData": Operation("POST", "/v1/admin/reload"),
     "health": Operation("GET", "/health"),

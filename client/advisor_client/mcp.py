@@ -1,8 +1,8 @@
 """``advisor mcp``: the advisor's API as Model Context Protocol tools, over stdio or streamable HTTP.
 
-Every tool calls the HTTP API through :class:`AsyncAdvisorClient`, so an agent gets exactly what the REST API
-answers, in a compact form: each decision tool answers with the summary below and a link to the stored
-decision (``decision_url``), where the full answer with every fact and source is kept.
+Every tool calls the HTTP API through :class:`AsyncAdvisorClient`, so an agent gets what the REST API answers:
+each decision tool answers in the API's ``summary`` detail (unless the agent asks for ``detail: full``) with
+``decision_url``, the stored decision where the full answer with every fact and source is kept.
 
 Tools, and the request models their input JSON schemas are taken from:
 
@@ -11,7 +11,7 @@ Tools, and the request models their input JSON schemas are taken from:
     compare         CompareRequest                     2 to 6 models side by side
     get_model       ModelInput (a catalogue model id)  one model with every sourced fact
     list_licences   (no input)                         every licence the catalogue uses
-    get_decision    DecisionInput (a record id)        a stored decision, as summarised by ``recommend``
+    get_decision    DecisionInput (a record id)        a stored decision, in the same summary
 
 Over HTTP, when the service has API keys configured (``ADVISOR_API_KEYS``), every MCP request needs one
 (``Authorization: Bearer <key>``, 401 otherwise); that key is the one forwarded to the API, so its scope
@@ -29,9 +29,17 @@ from mcp.server.lowlevel import Server
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from advisor_client._client import AsyncAdvisorClient
-from advisor_client.models import Assessment, CompareOut, CompareRequest, RecordedAnswer, Requirements
+from advisor_client.models import (
+    CompareOut,
+    CompareRequest,
+    RecordedAnswer,
+    RecordedSummary,
+    RecordLink,
+    Requirements,
+)
 from service.domain.answer import RuleOutcome
 from service.domain.requirements import ModelId
+from service.domain.summary import summarise
 from service.http.security import KeyRing, presented_key
 
 __all__ = [
@@ -46,9 +54,6 @@ __all__ = [
     "run_http",
     "run_stdio",
 ]
-
-#: Reasons and caveats shown per model in a summary; the stored decision has them all.
-_MAX_REASONS = 5
 
 
 class _Input(BaseModel):
@@ -86,48 +91,28 @@ def _outcome(outcome: RuleOutcome) -> dict[str, Any]:
     return {"rule_id": outcome.rule_id, "outcome": outcome.outcome, "message": outcome.message}
 
 
-def _assessment(item: Assessment) -> dict[str, Any]:
-    failing = [outcome for outcome in item.rules if outcome.outcome != "passed"]
-    return {
-        "model_id": item.model_id,
-        "name": item.name,
-        "status": item.status,
-        "rank": item.rank,
-        "score": item.score,
-        "licence": item.licence,
-        "reasons": item.reasons[:_MAX_REASONS],
-        # Failed rules exclude the model; unknown ones name the facts the catalogue lacks.
-        "rules_not_passed": [_outcome(outcome) for outcome in failing],
-        "caveats": [caveat.message for caveat in item.caveats[:_MAX_REASONS]],
-    }
+def decision_summary(answer: RecordedSummary | RecordedAnswer, base_url: str) -> dict[str, Any]:
+    """The API's answer as an agent gets it, with ``decision_url``: the stored decision, every fact and source.
+
+    A full answer (asked for with ``detail: full``, or a stored decision) is summarised as the API summarises it,
+    so every decision tool answers in one form unless the agent asks for ``full``.
+    """
+    url = base_url + answer.record.links["self"]
+    if isinstance(answer, RecordedAnswer):
+        body = summarise(answer).model_dump(mode="json", exclude_none=True)
+        link = RecordLink(
+            id=answer.record.id, stored_at=answer.record.stored_at, links={"self": answer.record.links["self"]}
+        )
+        record = link.model_dump(mode="json")
+        return {**body, "record": record, "superseded": answer.record.superseded, "decision_url": url}
+    return {**answer.model_dump(mode="json", exclude_none=True), "decision_url": url}
 
 
-def decision_summary(answer: RecordedAnswer, base_url: str) -> dict[str, Any]:
-    """The compact form of a decision: the shortlist with its main reasons, and where the full answer is."""
-    links = answer.record.links
-    return {
-        "id": answer.id,
-        "evaluated_on": answer.evaluated_on.isoformat(),
-        "catalogue_version": answer.catalogue_version,
-        "rules_version": answer.rules_version,
-        "profile": answer.profile,
-        "eligible_count": answer.eligible_count,
-        "excluded_count": len(answer.excluded),
-        "recommendations": [_assessment(item) for item in answer.recommendations],
-        "explained": [_assessment(item) for item in answer.explained],
-        "decision_url": base_url + links["self"],
-        "report_url": base_url + links["report_md"],
-        "superseded": answer.record.superseded,
-        "disclaimer": answer.disclaimer,
-    }
-
-
-def explain_summary(answer: RecordedAnswer, model_id: str, base_url: str) -> dict[str, Any]:
-    """The model's own assessment ("why not X?") within the decision's summary."""
+def explain_summary(answer: RecordedSummary | RecordedAnswer, model_id: str, base_url: str) -> dict[str, Any]:
+    """The model's own assessment ("why not X?") first, then the decision it was judged in."""
     summary = decision_summary(answer, base_url)
     found = [item for item in summary["explained"] if item["model_id"] == model_id]
-    found += [item for item in summary["recommendations"] if item["model_id"] == model_id]
-    return {"model": found[0] if found else None, **{k: v for k, v in summary.items() if k != "explained"}}
+    return {"model": found[0] if found else None, **summary}
 
 
 def compare_summary(answer: CompareOut) -> dict[str, Any]:
@@ -140,9 +125,15 @@ def compare_summary(answer: CompareOut) -> dict[str, Any]:
         "criteria": answer.criteria,
         "models": [
             {
-                **_assessment(item),
+                "model_id": item.model_id,
+                "name": item.name,
+                "status": item.status,
+                "rank": item.rank,
+                "score": item.score,
+                "licence": item.licence,
                 "criteria": {score.criterion: score.value for score in item.criteria},
                 "fails": [_outcome(outcome) for outcome in item.fails],
+                "caveats": sorted({caveat.kind for caveat in item.caveats}),
             }
             for item in answer.models
         ],
@@ -194,8 +185,7 @@ def build_server(
         request = ExplainModelInput.model_validate_json(json.dumps(arguments))
         requirements = request.requirements or Requirements()
         explain = sorted({*requirements.explain, request.model})
-        body = {**requirements.model_dump(mode="json", exclude_unset=True), "explain": explain}
-        answer = await client.create_recommendation(body)
+        answer = await client.create_recommendation(requirements.model_copy(update={"explain": explain}))
         return explain_summary(answer, request.model, base_url)
 
     async def compare(client: AsyncAdvisorClient, arguments: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The request and answer models: the service's own pydantic schemas, re-exported (never copied).
 
 ``Requirements`` and ``CompareRequest`` validate a request before it is sent, exactly as the service will;
-answers are parsed into ``RecordedAnswer``, ``CompareOut``, ``ModelOut``, ``LicenceOut``, ``ProfileOut`` and
+answers are parsed into ``RecordedSummary`` (``detail: summary``, the default) or ``RecordedAnswer``
+(``detail: full``, and every stored decision), ``CompareOut``, ``ModelOut``, ``LicenceOut``, ``ProfileOut`` and
 ``RecordPage``.
 """
 
@@ -9,20 +10,33 @@ from __future__ import annotations
 
 from service.domain.answer import Answer, Assessment, Exclusion
 from service.domain.requirements import Requirements
-from service.http.records import CompareOut, CompareRequest, RecordedAnswer, RecordEnvelope, RecordPage
+from service.domain.summary import AnswerSummary, ModelSummary
+from service.http.records import (
+    CompareOut,
+    CompareRequest,
+    RecordedAnswer,
+    RecordedSummary,
+    RecordEnvelope,
+    RecordLink,
+    RecordPage,
+)
 from service.http.resources import LicenceOut, ModelOut, ProfileOut
 
 __all__ = [
     "Answer",
+    "AnswerSummary",
     "Assessment",
     "CompareOut",
     "CompareRequest",
     "Exclusion",
     "LicenceOut",
     "ModelOut",
+    "ModelSummary",
     "ProfileOut",
     "RecordEnvelope",
+    "RecordLink",
     "RecordPage",
     "RecordedAnswer",
+    "RecordedSummary",
     "Requirements",
 ]

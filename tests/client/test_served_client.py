@@ -14,7 +14,7 @@ from advisor_client import (
     PermissionDeniedError,
     Requirements,
 )
-from advisor_client.models import CompareOut, ModelOut, RecordedAnswer
+from advisor_client.models import CompareOut, ModelOut, RecordedAnswer, RecordedSummary
 
 from tests.client.conftest import Served
 
@@ -23,10 +23,15 @@ MODELS = ["deepseek-ai/DeepSeek-V3.2", "Qwen/Qwen3-Coder-30B-A3B-Instruct"]
 
 def test_a_recommendation_comes_back_typed_and_can_be_fetched_again_by_its_record_id(served: Served) -> None:
     with AdvisorClient(served.url, served.keys["write"]) as client:
-        answer = client.create_recommendation(Requirements(use_cases=["coding"], limit=3))
+        answer = client.create_recommendation(Requirements(use_cases=["coding"], limit=3, detail="full"))
+        brief = client.create_recommendation(Requirements(use_cases=["coding"], limit=3))
         again = client.get_recommendation(answer.id)
         report = client.get_recommendation_report(answer.id)
     assert isinstance(answer, RecordedAnswer)
+    assert isinstance(brief, RecordedSummary)
+    assert brief.id == answer.id
+    assert brief.record.links["self"] == answer.record.links["self"]
+    assert [r.model_id for r in brief.recommendations] == [r.model_id for r in answer.recommendations]
     assert 1 <= len(answer.recommendations) <= 3
     assert answer.requirements.use_cases == ["coding"]
     assert again.id == answer.id
@@ -36,7 +41,7 @@ def test_a_recommendation_comes_back_typed_and_can_be_fetched_again_by_its_recor
 
 
 def test_the_async_client_answers_as_the_sync_client_does(served: Served) -> None:
-    async def run() -> tuple[RecordedAnswer, CompareOut, ModelOut, dict[str, object]]:
+    async def run() -> tuple[RecordedSummary | RecordedAnswer, CompareOut, ModelOut, dict[str, object]]:
         async with AsyncAdvisorClient(served.url, served.keys["write"]) as client:
             return await asyncio.gather(
                 client.create_recommendation({"use_cases": ["chat"], "limit": 2}),
