@@ -408,9 +408,15 @@ class _Context:
         values["fit.gpus_needed"] = f"{int(self.gpus[i])}" if known else "unknown"
         values["fit.precision"] = p.precision[i]
         values["fit.gpu_memory_gb"] = f"{p.gpu_memory_gb:g}"
+        # Fine-tuning memory (LoRA adapters and their optimiser state, or full-training state) is what the
+        # total holds beyond weights, cache and overhead: named so that the parts add up to the total.
+        tuning = self._tuning_gb(i)
+        tuning_text = (
+            f" + {self.req.customisation.fine_tuning} fine-tuning {tuning:,.1f} GB" if known and tuning >= 0.05 else ""
+        )
         values["fit.breakdown"] = (
             f"weights {p.weights_gb[i]:,.1f} GB + KV cache {p.kv_cache_gb[i]:,.1f} GB for "
-            f"{p.workload.concurrent_requests:,} x {p.workload.tokens_per_request:,} tokens + overhead "
+            f"{p.workload.concurrent_requests:,} x {p.workload.tokens_per_request:,} tokens{tuning_text} + overhead "
             f"{p.overhead_gb[i]:,.1f} GB"
             if known
             else "unknown"
@@ -439,9 +445,16 @@ class _Context:
             )
         return "; ".join(parts) or "none"
 
+    def _tuning_gb(self, i: int) -> float:
+        """Fine-tuning memory: what the total holds beyond weights, KV cache and overhead (0 without tuning)."""
+        p = self.plan
+        return float(p.memory_gb[i] - p.weights_gb[i] - p.kv_cache_gb[i] - p.overhead_gb[i])
+
     def _largest_part(self, i: int) -> str:
         p = self.plan
         parts = {"weights": p.weights_gb[i], "KV cache": p.kv_cache_gb[i], "overhead": p.overhead_gb[i]}
+        if self._tuning_gb(i) >= 0.05:
+            parts[f"{self.req.customisation.fine_tuning} fine-tuning"] = self._tuning_gb(i)
         name = max(parts, key=lambda k: float(parts[k]))
         return f"{name} {parts[name]:,.1f} GB"
 

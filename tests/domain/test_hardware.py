@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pytest
@@ -184,3 +185,18 @@ def test_gpus_needed_is_the_ceiling_of_memory_over_usable_memory(engine: Engine)
     assert fit.memory_gb is not None
     assert fit.gpus_needed == math.ceil(fit.memory_gb / (141 * hw.usable_memory_fraction))
     assert fit.headroom_gb is not None and fit.headroom_gb >= 0
+
+
+@pytest.mark.parametrize("fine_tuning", ["none", "lora", "full"])
+def test_the_parts_of_a_fit_message_add_up_to_its_total(engine: Engine, fine_tuning: str) -> None:
+    request = {"hardware": {"gpu_memory_gb": 80, "gpu_count": 8}, "customisation": {"fine_tuning": fine_tuning}}
+    llama = explained(engine, "meta-llama/Llama-3.3-70B-Instruct", request)
+    message = next(r.message for r in llama.rules if r.rule_id == "hardware.fits")
+    found = re.search(r"needs about ([\d,.]+) GB at \w+ \(([^)]*)\)", message)
+    assert found is not None, message
+    total = float(found.group(1).replace(",", ""))
+    parts = [float(x.replace(",", "")) for x in re.findall(r"([\d,.]+) GB", found.group(2))]
+    assert ("fine-tuning" in message) == (fine_tuning != "none"), message
+    assert abs(sum(parts) - total) <= 1.0, message  # each part is rounded to 0.1 GB, the total to 1 GB
+    if fine_tuning == "full":  # the largest part named in the shortfall is the training state, not the weights
+        assert "largest part: full fine-tuning" in message, message
