@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -180,3 +181,33 @@ def test_several_worker_processes_serve_one_database(tmp_path: Path) -> None:
             assert client.get("/v1/recommendations?limit=100").json()["count"] == 6
     finally:
         _stop(process)
+
+
+def test_sigterm_lets_a_request_in_flight_finish_before_the_server_exits(tmp_path: Path) -> None:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "server.log"
+    process = _start(port, _environment(f"sqlite:///{tmp_path / 'advisor.db'}"), log_path)
+    try:
+        _wait_for(url, "/ready", process, log_path)
+        body = b'{"limit": 3, "use_cases": ["coding"]}'
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as connection:
+            head = (
+                f"POST /v1/recommendations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            ).encode()
+            connection.sendall(head + body[:10])  # the request is now in flight: its body is half sent
+            time.sleep(0.5)  # let the server read what was sent (ordering, not timing, is what is tested)
+            process.terminate()
+            time.sleep(0.5)  # the server is now shutting down with the request unfinished
+            connection.sendall(body[10:])
+            received = b""
+            while chunk := connection.recv(65536):
+                received += chunk
+        assert received.startswith(b"HTTP/1.1 200"), received[:300]
+        assert received.rstrip().endswith(b"}")  # the whole answer, not a cut-off body
+        # The server exits after the answer; uvicorn re-raises the SIGTERM it caught once it has shut down.
+        assert process.wait(timeout=60) in {0, -signal.SIGTERM}
+    finally:
+        if process.poll() is None:
+            _stop(process)
