@@ -170,10 +170,16 @@ def test_parameter_counts_within_the_tolerance_agree(count: int, conflict: bool)
 
 
 def test_gating_is_reported_when_missing_or_different_and_never_written() -> None:
-    model = CATALOGUE.models[LLAMA]
+    # The shipped file records gating now; the test takes it away to see the "missing" case.
+    model = CATALOGUE.models[LLAMA].model_copy(update={"gated": None})
     diff = diff_model(model, hub=hub_for(model, gated=True), openrouter=None, as_of=AS_OF)
     assert [(c.field, c.kind, c.upstream_value) for c in diff.conflicts] == [("gated", "not_curated", True)]
     assert diff.updated.gated is None
+    curated = CATALOGUE.models[LLAMA]
+    assert curated.gated is not None
+    different = diff_model(curated, hub=hub_for(curated, gated=not curated.gated.value), openrouter=None, as_of=AS_OF)
+    assert [(c.field, c.upstream_value) for c in different.conflicts] == [("gated", not curated.gated.value)]
+    assert different.updated.gated == curated.gated
 
 
 def test_openrouter_offers_are_proposed_per_provider_and_gone_ones_are_retired() -> None:
