@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -14,6 +14,9 @@ from service.domain.errors import DataError
 from service.loading.sync.cli import add_sync_parser
 from service.records_cli import add_records_parser, add_report_parser
 from service.settings import Settings, get_settings, is_loopback
+
+if TYPE_CHECKING:
+    from service.domain.engine import Engine
 
 __all__ = ["main"]
 
@@ -70,13 +73,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
     workers = args.workers or settings.workers
-    try:
-        # Validate the data once here, so that bad files stop the command with their path and field.
-        from service.loading.engine import build_engine
-
-        engine = build_engine(settings.catalogue_dir, settings.rules_dir)
-    except DataError as exc:
-        print(exc, file=sys.stderr)
+    # Validate the data once here, so that bad files stop the command with their path and field.
+    engine = _load_or_report(settings)
+    if engine is None:
         return 1
     if workers == 1:
         # One process: serve the engine just validated rather than loading the data a second time.
@@ -129,14 +128,20 @@ def _mcp(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(_: argparse.Namespace) -> int:
+def _load_or_report(settings: Settings) -> Engine | None:
+    """The engine on the configured data, or None after printing every invalid file, field and problem."""
     from service.loading.engine import build_engine
 
-    settings = get_settings()
     try:
-        engine = build_engine(settings.catalogue_dir, settings.rules_dir)
+        return build_engine(settings.catalogue_dir, settings.rules_dir)
     except DataError as exc:
         print(exc, file=sys.stderr)
+        return None
+
+
+def _check(_: argparse.Namespace) -> int:
+    engine = _load_or_report(get_settings())
+    if engine is None:
         return 1
     c = engine.catalogue.counts()
     print(
@@ -166,13 +171,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from service.domain.evaluation import evaluate
-    from service.loading.engine import build_engine
 
-    settings = get_settings()
-    try:
-        engine = build_engine(settings.catalogue_dir, settings.rules_dir)
-    except DataError as exc:
-        print(exc, file=sys.stderr)
+    engine = _load_or_report(get_settings())
+    if engine is None:
         return 1
     result = evaluate(engine.catalogue, engine.rules)
     if args.json:
