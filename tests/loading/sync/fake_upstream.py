@@ -191,10 +191,22 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         upstream = self.server.upstream
         upstream.enter()
+        self._in_flight = True
         try:
             self._answer(upstream)
         finally:
+            self._leave(upstream)
+
+    def _leave(self, upstream: FakeUpstream) -> None:
+        if self._in_flight:
+            self._in_flight = False
             upstream.leave()
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # A request stops counting as in flight when its answer starts: once the client has the answer it may
+        # send the next request, possibly before this thread would otherwise have counted this one out.
+        self._leave(self.server.upstream)
+        super().send_response(code, message)
 
     def _answer(self, upstream: FakeUpstream) -> None:
         parts = urlsplit(self.path)
