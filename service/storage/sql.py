@@ -3,7 +3,7 @@
 SQLite files are created on first use (with their directory) and run in WAL mode, so readers never block
 the writer and several processes can share one file. Times are stored as naive UTC, which both databases
 order and compare the same way. The schema is created and migrated with Alembic when a store is opened.
-Answers are stored zlib-compressed (a record is a few tens of KB whatever the request). Error messages never
+Answers are stored zlib-compressed, about a tenth of their size. Error messages never
 carry SQL parameters (the requirements and answers of callers) or passwords.
 """
 
