@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import settings
 
 from service.domain.engine import Engine
 from service.loading.engine import build_engine
+from tests.served import running_server
 
 # CI runs a fixed sequence of examples (HYPOTHESIS_PROFILE=ci, set by .ci/run) so that a landing never
 # depends on luck; local runs explore new examples each time.
@@ -37,3 +39,10 @@ TODAY = dt.date(2026, 11, 25)
 def engine() -> Engine:
     """The engine on the shipped catalogue and rules."""
     return build_engine(CATALOGUE, RULES)
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of one real `advisor serve` (no API keys, its own database) shared by the session's tests."""
+    with running_server(tmp_path_factory.mktemp("served")) as server:
+        yield server.url

@@ -15,12 +15,12 @@ from mcp.client.streamable_http import streamable_http_client
 
 from tests.client.conftest import Served
 from tests.client.test_mcp import _advisor
-from tests.e2e.test_served import READY_TIMEOUT_S, _free_port
+from tests.served import READY_TIMEOUT_S, free_port
 
 
 @pytest.fixture(scope="module")
 def mcp_url(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("mcp-http") / "mcp.log"
     command = [*_advisor(), "mcp", "--transport", "http", "--port", str(port), "--url", served.url]
     url = f"http://127.0.0.1:{port}/mcp/"

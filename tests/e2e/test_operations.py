@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -15,52 +14,7 @@ import httpx
 import pytest
 
 from service.storage import open_store
-from tests.e2e.test_served import ROOT, _free_port, _serve_command
-
-STARTUP_TIMEOUT_S = 60.0
-
-
-def _environment(database_url: str, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "ADVISOR_CATALOGUE_DIR": str(ROOT / "catalogue"),
-        "ADVISOR_RULES_DIR": str(ROOT / "rules"),
-        "ADVISOR_DATABASE_URL": database_url,
-        "ADVISOR_LOG_LEVEL": "warning",
-        # Generous on a loaded test machine; the silent-database test sets the real default of 1 s.
-        "ADVISOR_DATABASE_DEADLINE_S": "60",
-        **extra,
-    }
-
-
-def _start(port: int, env: dict[str, str], log_path: Path, *extra: str) -> subprocess.Popen[bytes]:
-    with log_path.open("wb") as log:
-        return subprocess.Popen(
-            [*_serve_command(port), *extra], env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=15)
-
-
-def _wait_for(url: str, path: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    with httpx.Client(base_url=url, timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
-            try:
-                client.get(path)
-                return
-            except httpx.TransportError:
-                time.sleep(0.1)  # polling while the server starts; nothing is timed
-    pytest.fail(f"the server did not answer within {STARTUP_TIMEOUT_S:.0f} s:\n{log_path.read_text(errors='replace')}")
+from tests.served import free_port, serve_command, server_environment, start_server, stop_server, wait_until_answering
 
 
 @pytest.fixture
@@ -92,9 +46,7 @@ def silent_database() -> Iterator[int]:
 def test_a_silent_postgresql_gives_503_at_the_deadline_not_the_drivers_timeout_and_health_keeps_answering(
     silent_database: int, tmp_path: Path
 ) -> None:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = _environment(
+    env = server_environment(
         f"postgresql+psycopg://advisor:secret-in-url@127.0.0.1:{silent_database}/advisor?password=secret-in-query",
         ADVISOR_DATABASE_DEADLINE_S="1",
         # The driver would wait 10 s for the silent server; the guard answers at its 1 s deadline. The bound
@@ -103,10 +55,10 @@ def test_a_silent_postgresql_gives_503_at_the_deadline_not_the_drivers_timeout_a
         ADVISOR_DATABASE_RETRY_AFTER_S="0.5",  # so that later requests try the database again, and wait on it
         ADVISOR_LOG_LEVEL="info",
     )
-    log_path = tmp_path / "server.log"
-    process = _start(port, env, log_path)
+    server = start_server(env, tmp_path / "server.log")
+    url = server.url
     try:
-        _wait_for(url, "/health", process, log_path)
+        wait_until_answering(server, "/health", status=None)
         health: list[int] = []
         stop = threading.Event()
 
@@ -137,61 +89,56 @@ def test_a_silent_postgresql_gives_503_at_the_deadline_not_the_drivers_timeout_a
             prober.join()
         assert health and set(health) == {200}
     finally:
-        _stop(process)
-    logged = log_path.read_text(errors="replace")
+        stop_server(server)
+    logged = server.log()
     assert "secret-in-url" not in logged and "secret-in-query" not in logged
 
 
 def test_ready_is_503_when_the_database_cannot_be_written(tmp_path: Path) -> None:
     path = tmp_path / "advisor.db"
     open_store(f"sqlite:///{path}").close()
-    port = _free_port()
-    log_path = tmp_path / "server.log"
-    process = _start(port, _environment(f"sqlite:///file:{path}?mode=ro&uri=true"), log_path)
+    server = start_server(server_environment(f"sqlite:///file:{path}?mode=ro&uri=true"), tmp_path / "server.log")
     try:
-        _wait_for(f"http://127.0.0.1:{port}", "/health", process, log_path)
-        ready = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=10)
+        wait_until_answering(server, "/health", status=None)
+        ready = httpx.get(f"{server.url}/ready", timeout=10)
         assert ready.status_code == 503
         assert ready.json()["database"].startswith("unavailable")
         assert str(path) not in ready.text
     finally:
-        _stop(process)
+        stop_server(server)
 
 
 def test_without_keys_the_server_refuses_to_listen_on_every_interface(tmp_path: Path) -> None:
-    command = _serve_command(_free_port())
+    command = serve_command(free_port())
     command[command.index("--host") + 1] = "0.0.0.0"
-    env = _environment(f"sqlite:///{tmp_path / 'advisor.db'}", ADVISOR_API_KEYS="")
+    env = server_environment(f"sqlite:///{tmp_path / 'advisor.db'}", ADVISOR_API_KEYS="")
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert finished.returncode == 2
     assert "ADVISOR_API_KEYS" in finished.stderr
 
 
 def test_several_worker_processes_serve_one_database(tmp_path: Path) -> None:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path / "server.log"
-    process = _start(port, _environment(f"sqlite:///{tmp_path / 'advisor.db'}"), log_path, "--workers", "2")
+    server = start_server(
+        server_environment(f"sqlite:///{tmp_path / 'advisor.db'}"), tmp_path / "server.log", "--workers", "2"
+    )
     try:
-        _wait_for(url, "/health", process, log_path)
-        with httpx.Client(base_url=url, timeout=60.0) as client:
+        wait_until_answering(server, "/health", status=None)
+        with httpx.Client(base_url=server.url, timeout=60.0) as client:
             answers = [client.post("/v1/recommendations", json={"limit": n}) for n in range(1, 7)]
             assert [a.status_code for a in answers] == [200] * 6, [a.text[:300] for a in answers]
             assert len({a.json()["id"] for a in answers}) == 6
             assert client.get("/v1/recommendations?limit=100").json()["count"] == 6
     finally:
-        _stop(process)
+        stop_server(server)
 
 
 def test_sigterm_lets_a_request_in_flight_finish_before_the_server_exits(tmp_path: Path) -> None:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path / "server.log"
-    process = _start(port, _environment(f"sqlite:///{tmp_path / 'advisor.db'}"), log_path)
+    server = start_server(server_environment(f"sqlite:///{tmp_path / 'advisor.db'}"), tmp_path / "server.log")
+    process = server.process
     try:
-        _wait_for(url, "/ready", process, log_path)
+        wait_until_answering(server, "/ready", status=None)
         body = b'{"limit": 3, "use_cases": ["coding"]}'
-        with socket.create_connection(("127.0.0.1", port), timeout=60) as connection:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=60) as connection:
             head = (
                 f"POST /v1/recommendations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
@@ -209,5 +156,4 @@ def test_sigterm_lets_a_request_in_flight_finish_before_the_server_exits(tmp_pat
         # The server exits after the answer; uvicorn re-raises the SIGTERM it caught once it has shut down.
         assert process.wait(timeout=60) in {0, -signal.SIGTERM}
     finally:
-        if process.poll() is None:
-            _stop(process)
+        stop_server(server)

@@ -7,88 +7,23 @@ when the contract checker itself sits beside the checkout (``../shared/contract/
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.contract_fields import ANSWER_FIELDS, LICENCE_FIELDS, MODEL_FIELDS, RECOMMENDATION_FIELDS
+from tests.served import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 CONTRACT_CHECK = ROOT.parent / "shared" / "contract" / "check"
-READY_TIMEOUT_S = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _serve_command(port: int) -> list[str]:
-    """The installed console script next to this interpreter, or the module when it is not installed."""
-    script = shutil.which("advisor", path=str(Path(sys.executable).parent))
-    base = [script] if script else [sys.executable, "-m", "service.cli"]
-    return [*base, "serve", "--host", "127.0.0.1", "--port", str(port)]
-
-
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start the server, wait until /ready answers, and always stop it afterwards."""
-    workdir = tmp_path_factory.mktemp("served")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ADVISOR_CATALOGUE_DIR": str(ROOT / "catalogue"),
-        "ADVISOR_RULES_DIR": str(ROOT / "rules"),
-        "ADVISOR_DATABASE_URL": f"sqlite:///{workdir / 'advisor.db'}",
-        "ADVISOR_LOG_LEVEL": "warning",
-    }
-    url = f"http://127.0.0.1:{port}"
-    log_path = workdir / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            _serve_command(port), cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-        try:
-            _wait_until_ready(process, url, log_path)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
-
-
-def _wait_until_ready(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    with httpx.Client(base_url=url, timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
-            try:
-                if client.get("/ready").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)  # polling interval while the server starts; nothing is timed
-    pytest.fail(f"the server was not ready within {READY_TIMEOUT_S:.0f} s:\n{log_path.read_text(errors='replace')}")
 
 
 @pytest.fixture
-def client(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, timeout=30.0) as http:
+def client(server_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server_url, timeout=30.0) as http:
         yield http
 
 
@@ -185,11 +120,11 @@ def test_the_served_app_keeps_the_public_contract(client: httpx.Client) -> None:
     assert malformed.status_code == 400
 
 
-def test_the_public_contract_checker_passes_when_it_is_beside_the_checkout(base_url: str) -> None:
+def test_the_public_contract_checker_passes_when_it_is_beside_the_checkout(server_url: str) -> None:
     if not CONTRACT_CHECK.is_file():
         pytest.skip("the public contract checker is not beside this checkout; its key checks run above")
     result = subprocess.run(
-        [sys.executable, str(CONTRACT_CHECK), base_url],
+        [sys.executable, str(CONTRACT_CHECK), server_url],
         capture_output=True,
         text=True,
         timeout=120,
