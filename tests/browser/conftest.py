@@ -43,9 +43,13 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the session (the system's, never a downloaded build)."""
+    """One headless Chromium for the browser tests (the system's, never a downloaded build).
+
+    Package-scoped: Playwright's synchronous API keeps an event loop running in this thread while it is open,
+    which tests elsewhere that call ``asyncio.run`` must not see.
+    """
     path = chromium_path()
     if path is None:
         where = os.environ.get(CHROMIUM_ENV) or "chromium on PATH"
