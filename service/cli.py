@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -83,7 +85,10 @@ def _serve(args: argparse.Namespace) -> int:
 
         app: Any = create_app(settings, engine=engine)
     else:
-        # Each worker process builds its own app (and engine) from the environment.
+        # Each worker process builds its own app (and engine) from the environment. The workers must sign the
+        # web pages' session and CSRF cookies alike: without a configured secret, they share one made here.
+        if settings.session_secret is None:
+            os.environ["ADVISOR_SESSION_SECRET"] = secrets.token_urlsafe(48)
         app = "service.cli:create_app_from_environment"
     uvicorn.run(
         app,

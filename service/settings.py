@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = [
@@ -148,6 +148,15 @@ class Settings(BaseSettings):
     )
     record_retention_count: int | None = Field(
         default=None, gt=0, description="Keep at most this many decision records, newest first (null: no cap)."
+    )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Signs the web pages' session and CSRF cookies (32 or more characters). Unset: a random secret "
+        "per start (`advisor serve --workers N` shares one among its workers); sessions then end at a restart.",
+    )
+    session_max_age_s: int = Field(
+        default=8 * 3600, ge=60, le=30 * 86400, description="How long a web sign-in lasts, in seconds."
     )
     database_connect_timeout_s: float = Field(default=3.0, gt=0, le=60, description="Give up connecting after this.")
     database_statement_timeout_s: float = Field(

@@ -1,8 +1,10 @@
 """The app factory: load catalogue and rules once, provide them by dependency injection.
 
-Around the routes: API-key guards (``service.http.security``), per-key rate limits, CORS when origins are
-configured, a request context for every request (allowed hosts, request id, security headers, one log line,
-metrics), and a decision-record store opened at start-up behind deadlines and a circuit breaker.
+The web pages (``service.web``) are one router on the same app, with their templates, CSRF protection
+(the JSON API is excluded) and HTML error pages. Around the routes: API-key guards
+(``service.http.security``), per-key rate limits, CORS when origins are configured, a request context for
+every request (allowed hosts, request id, security headers, one log line, metrics), and a decision-record
+store opened at start-up behind deadlines and a circuit breaker.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from service.http.security import SECURITY_HANDLERS, KeyRing, RequestContext, ra
 from service.loading.engine import build_engine
 from service.settings import Settings, get_settings
 from service.storage import DecisionStore, GuardedStore, open_store
+from service.web import build_web
 
 __all__ = ["API_VIEWER", "create_app"]
 
@@ -118,6 +121,7 @@ def create_app(
         _apply_retention(store, settings)
 
     ring = KeyRing(tuple(settings.api_keys)) if settings.auth_enabled else None
+    web = build_web(settings, ring)
     middleware = []
     if settings.rate_limit_per_minute > 0:
         middleware.append(
@@ -136,10 +140,11 @@ def create_app(
             HealthController,
             AdminController,
             MetricsController,
+            web.router,
         ],
         on_startup=[on_startup],
         on_shutdown=[store.close],
-        guards=[scope_guard(ring)],
+        guards=[scope_guard(ring, session=web.access.session_key)],
         middleware=middleware,
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
         dependencies={
@@ -150,7 +155,9 @@ def create_app(
             "metrics": Provide(provide_metrics, sync_to_thread=False),
         },
         plugins=[PydanticPlugin(validate_strict=True)],
-        exception_handlers={**EXCEPTION_HANDLERS, **SECURITY_HANDLERS},
+        exception_handlers=web.exception_handlers({**EXCEPTION_HANDLERS, **SECURITY_HANDLERS}),
+        template_config=web.template_config,
+        csrf_config=web.csrf_config,
         before_request=boundary,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

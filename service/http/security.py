@@ -4,6 +4,8 @@
   or ``X-API-Key``. With keys configured every ``/v1`` route needs one: 401 without a valid key, 403 with too
   small a scope. Scopes nest: ``admin`` ⊃ ``write`` ⊃ ``read``. Health, readiness, metrics and the OpenAPI
   document stay open. A presented key is hashed and compared with every configured hash in constant time.
+- The web pages may also be read with a signed-in session (``service.web``); the API accepts that session for
+  ``GET`` and ``HEAD`` only, so a page can link to a stored decision and its report.
 - :class:`RequestContext` wraps the whole app (every request, matched or not): it refuses hosts that are not
   allowed, gives each request an ``X-Request-ID`` (echoing a well-formed one), adds security headers, logs one
   line per request (never the body, the query string or a key) and counts it for ``/metrics``.
@@ -16,7 +18,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
@@ -46,6 +48,9 @@ __all__ = [
 
 log = structlog.get_logger("advisor.http")
 
+#: Finds the configured key of a signed-in web session on a request (None when there is none).
+SessionKey = Callable[[ASGIConnection[Any, Any, Any, Any]], ApiKey | None]
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 #: Responses that are data, not pages: nothing may be loaded, framed or executed.
 _API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -53,6 +58,12 @@ _API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-ac
 _PAGE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; "
     "base-uri 'none'; form-action 'none'"
+)
+#: The web pages (``service.web``): the service's own stylesheet, inline SVG charts, forms posting to the service
+#: itself; no script at all.
+_WEB_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
 )
 #: The OpenAPI viewer: its script from one pinned URL (see ``service.http.app.API_VIEWER``), nothing inline.
 _VIEWER_CSP = (
@@ -93,6 +104,10 @@ class KeyRing:
                 found = key
         return found
 
+    def named(self, name: str) -> ApiKey | None:
+        """The configured key called ``name`` (a signed-in session names its key), or None."""
+        return next((key for key in self.keys if key.name == name), None)
+
 
 def presented_key(headers: Any) -> str | None:
     """The secret from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``, or None."""
@@ -113,8 +128,12 @@ def required_scope(path: str, handler: BaseRouteHandler) -> str | None:
     return str(scope) if scope is not None else None
 
 
-def scope_guard(ring: KeyRing | None) -> Any:
-    """A Litestar guard enforcing each route's scope (does nothing when no keys are configured)."""
+def scope_guard(ring: KeyRing | None, session: SessionKey | None = None) -> Any:
+    """A Litestar guard enforcing each route's scope (does nothing when no keys are configured).
+
+    ``session`` finds the key of a person signed in on the web pages: it is accepted for ``GET`` and ``HEAD``
+    only (reading a stored decision or its report from a page's link), never to create or delete anything.
+    """
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
         if ring is None:
@@ -125,17 +144,25 @@ def scope_guard(ring: KeyRing | None) -> Any:
         secret = presented_key(connection.headers)
         challenge = {"WWW-Authenticate": 'Bearer realm="advisor"'}
         if secret is None:
+            signed_in = session(connection) if session is not None else None
+            if signed_in is not None and connection.scope.get("method") in ("GET", "HEAD"):
+                _check_scope(connection, signed_in, needed)
+                return
             raise AccessDeniedError(
                 401, "an API key is required: send Authorization: Bearer <key> or X-API-Key", challenge
             )
         key = ring.identify(secret)
         if key is None:
             raise AccessDeniedError(401, "the API key is not recognised", challenge)
-        connection.state["api_key_name"] = key.name
-        if SCOPE_RANK[key.scope] < SCOPE_RANK[needed]:
-            raise AccessDeniedError(403, f"API key {key.name!r} has scope {key.scope!r}; this route needs {needed!r}")
+        _check_scope(connection, key, needed)
 
     return guard
+
+
+def _check_scope(connection: ASGIConnection[Any, Any, Any, Any], key: ApiKey, needed: str) -> None:
+    connection.state["api_key_name"] = key.name
+    if SCOPE_RANK[key.scope] < SCOPE_RANK[needed]:
+        raise AccessDeniedError(403, f"API key {key.name!r} has scope {key.scope!r}; this route needs {needed!r}")
 
 
 def key_name(request: Request[Any, Any, Any]) -> str | None:
@@ -280,5 +307,5 @@ def _csp(path: str, content_type: str) -> str:
     if path == "/schema" or (path.startswith("/schema/") and content_type.startswith("text/html")):
         return _VIEWER_CSP
     if content_type.startswith("text/html"):
-        return _PAGE_CSP
+        return _PAGE_CSP if path.startswith("/v1/") else _WEB_CSP
     return _API_CSP

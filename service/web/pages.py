@@ -1,0 +1,121 @@
+"""The page handlers. Each is a few lines: read the request, call the same functions as the API, render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.response import Redirect, Template
+
+from service.domain.engine import Engine
+from service.web.auth import PageAccess, safe_next
+from service.web.session import SESSION_COOKIE
+
+__all__ = ["PAGE_CONTROLLERS", "Web"]
+
+READ = {"page_scope": "read"}
+WRITE = {"page_scope": "write"}
+
+
+@dataclass(frozen=True)
+class Web:
+    """What every page handler needs besides the engine: who is signed in, and for how long a sign-in lasts."""
+
+    access: PageAccess
+    max_age_s: int
+
+    def page(
+        self, request: Request[Any, Any, Any], template: str, nav: str | None = None, status: int = 200, **context: Any
+    ) -> Template:
+        """Render ``template`` with the layout's context: the current nav item and who is signed in."""
+        key = self.access.session_key(request)
+        return Template(
+            template_name=template,
+            context={"nav": nav, "signed_in_as": key.name if key else None, **context},
+            status_code=status,
+        )
+
+
+class HomePage(Controller):
+    """The requirements form."""
+
+    path = "/"
+
+    @get("/", name="home", opt=READ)
+    async def form(self, request: Request[Any, Any, Any], web: NamedDependency[Web]) -> Template:
+        return web.page(request, "home.html", nav="home")
+
+
+class CataloguePage(Controller):
+    """Every model in the catalogue (a placeholder list until the filtering catalogue page lands)."""
+
+    path = "/catalogue"
+
+    @get("/", name="catalogue", opt=READ)
+    async def catalogue(
+        self, request: Request[Any, Any, Any], web: NamedDependency[Web], engine: NamedDependency[Engine]
+    ) -> Template:
+        models = [engine.catalogue.models[i] for i in sorted(engine.catalogue.models)]
+        return web.page(request, "catalogue.html", nav="catalogue", models=models)
+
+
+class SignInPage(Controller):
+    """Sign in with an API key (when keys are configured), and sign out."""
+
+    path = "/"
+
+    @get("/sign-in", name="sign_in")
+    async def sign_in_form(self, request: Request[Any, Any, Any], web: NamedDependency[Web]) -> Template:
+        return self._form(request, web, safe_next(request.query_params.get("next")), {})
+
+    @post("/sign-in", name="sign_in_post", status_code=303)
+    async def sign_in(self, request: Request[Any, Any, Any], web: NamedDependency[Web]) -> Response[Any]:
+        form = await request.form()
+        next_path = safe_next(str(form.get("next") or "/"))
+        if not web.access.enabled:
+            return Redirect(path=next_path, status_code=303)
+        secret = str(form.get("api_key") or "").strip()
+        if not secret:
+            return self._form(request, web, next_path, {"api_key": "Enter your API key"}, 400)
+        ring = web.access.ring
+        key = ring.identify(secret) if ring is not None else None
+        if key is None:
+            return self._form(
+                request, web, next_path, {"api_key": "This key is not recognised; check it and try again"}, 400
+            )
+        cookie = Cookie(
+            key=SESSION_COOKIE,
+            value=web.access.signer.issue(key.name),
+            max_age=web.max_age_s,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+        return Redirect(path=next_path, status_code=303, cookies=[cookie])
+
+    @post("/sign-out", name="sign_out", status_code=303)
+    async def sign_out(self) -> Response[Any]:
+        gone = Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/", httponly=True, samesite="lax")
+        return Redirect(path="/sign-in", status_code=303, cookies=[gone])
+
+    @staticmethod
+    def _form(
+        request: Request[Any, Any, Any], web: Web, next_path: str, errors: dict[str, str], status: int = 200
+    ) -> Template:
+        return web.page(
+            request,
+            "sign_in.html",
+            status=status,
+            next=next_path,
+            errors=errors,
+            labels={"api_key": "API key"},
+            keys_configured=web.access.enabled,
+            hours=round(web.max_age_s / 3600, 1),
+        )
+
+
+PAGE_CONTROLLERS = [HomePage, CataloguePage, SignInPage]
