@@ -46,7 +46,6 @@ from service.http.security import SECURITY_HANDLERS, KeyRing, RequestContext, ra
 from service.loading.engine import build_engine
 from service.settings import Settings, get_settings
 from service.storage import DecisionStore, GuardedStore, open_store
-from service.web import build_web
 
 __all__ = ["API_VIEWER", "create_app"]
 
@@ -119,6 +118,9 @@ def create_app(
         # its routes answer 503 and retry later, everything else keeps working.
         store.open_now()
         _apply_retention(store, settings)
+
+    # Imported here: the pages import parts of service.http (records, security), which imports this module.
+    from service.web import build_web
 
     ring = KeyRing(tuple(settings.api_keys)) if settings.auth_enabled else None
     web = build_web(settings, ring)

@@ -15,7 +15,14 @@ from service.domain.engine import Engine
 from service.domain.errors import UnknownModelError
 from service.domain.requirements import Requirements
 from service.http.metrics import Metrics
-from service.http.records import RecordedAnswer, RecordedSummary, RecordPage, answer_response, record_page
+from service.http.records import (
+    RecordedAnswer,
+    RecordedSummary,
+    RecordPage,
+    answer_response,
+    decide,
+    record_page,
+)
 from service.http.resources import LicenceOut, ModelOut, ProfileOut, licence_out, model_out, profile_out
 from service.http.security import key_name
 from service.storage import DecisionStore, StorageError, StorageUnavailableError
@@ -60,10 +67,9 @@ class RecommendationController(Controller):
         data: JSONBody[Requirements | None] = None,
     ) -> Response[RecordedSummary | RecordedAnswer]:
         requirements = data or Requirements()
-        answer = engine.recommend(requirements, clock())
-        metrics.decisions.inc()
+        answer, record = decide(engine, requirements, clock(), records, metrics, key_name(request))
         return answer_response(  # type: ignore[return-value]
-            answer, engine, records, key_name(request), requirements.detail
+            answer, engine, records, key_name(request), requirements.detail, record=record
         )
 
     @get("/", operation_id="listRecommendations", summary="List stored decisions, newest first", sync_to_thread=True)

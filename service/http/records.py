@@ -23,6 +23,7 @@ from service.domain.errors import RequirementError
 from service.domain.requirements import ModelId, Requirements
 from service.domain.summary import AnswerSummary, summarise
 from service.http.errors import problem
+from service.http.metrics import Metrics
 from service.http.resources import ModelOut, model_out
 from service.http.security import key_name
 from service.reporting import MEDIA_TYPES, RecordInfo, render
@@ -37,6 +38,7 @@ __all__ = [
     "RecordedAnswer",
     "RecordedSummary",
     "answer_response",
+    "decide",
     "record_page",
 ]
 
@@ -209,20 +211,41 @@ def _store(
     return records.save(record)
 
 
+def decide(
+    engine: Engine,
+    requirements: Requirements,
+    today: dt.date,
+    records: DecisionStore,
+    metrics: Metrics,
+    created_by: str | None = None,
+) -> tuple[Answer, DecisionRecord]:
+    """Decide ``requirements`` on ``today``'s data and store the decision (idempotently: its id is a content hash).
+
+    The one path behind ``POST /v1/recommendations`` and the requirements form. ``created_by`` is the name of the
+    API key that asked (None when keys are not configured).
+    """
+    answer = engine.recommend(requirements, today)
+    metrics.decisions.inc()
+    record, _ = _store(answer, records, created_by=created_by)
+    return answer, record
+
+
 def answer_response(
     answer: Answer,
     engine: Engine,
     records: DecisionStore,
     created_by: str | None = None,
     detail: Literal["summary", "full"] = "full",
+    record: DecisionRecord | None = None,
 ) -> Response[bytes]:
-    """Store ``answer`` (idempotently: its id is a content hash) and return it with its record envelope.
+    """Store ``answer`` (unless its ``record`` is given) and return it with its record envelope.
 
     The stored decision is always the full answer. ``detail="summary"`` returns the answer in brief, with a
     link to the stored decision. ``created_by`` is the name of the API key that asked (None when keys are not
     configured).
     """
-    record, _ = _store(answer, records, created_by=created_by)
+    if record is None:
+        record, _ = _store(answer, records, created_by=created_by)
     headers = {"Content-Location": f"{RECORDS}/{record.id}"}
     if detail == "full":
         return _recorded(record, engine, 200, headers)

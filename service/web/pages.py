@@ -2,20 +2,43 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+import pydantic
+from anyio import to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
+from litestar.exceptions import ClientException, NotFoundException
+from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
+from service.domain.answer import Answer
 from service.domain.engine import Engine
+from service.domain.errors import RequirementError
+from service.domain.requirements import Requirements
+from service.http.metrics import Metrics
+from service.http.records import decide
+from service.storage import DecisionStore
 from service.web.auth import PageAccess, safe_next
+from service.web.forms import (
+    LABELS,
+    SLIDER_MAX,
+    FormState,
+    add_requirement_error,
+    form_values,
+    requirements_from_form,
+)
+from service.web.options import form_options
+from service.web.results import decision_view
 from service.web.session import SESSION_COOKIE
 
 __all__ = ["PAGE_CONTROLLERS", "Web"]
 
+Clock = Callable[[], dt.date]
 READ = {"page_scope": "read"}
 WRITE = {"page_scope": "write"}
 
@@ -40,13 +63,94 @@ class Web:
 
 
 class HomePage(Controller):
-    """The requirements form."""
+    """The requirements form: GET shows it (``?from=<record id>`` fills it from a stored decision), POST decides."""
 
     path = "/"
 
-    @get("/", name="home", opt=READ)
-    async def form(self, request: Request[Any, Any, Any], web: NamedDependency[Web]) -> Template:
-        return web.page(request, "home.html", nav="home")
+    @get("/", name="home", opt=READ, sync_to_thread=True)
+    def form(
+        self,
+        request: Request[Any, Any, Any],
+        web: NamedDependency[Web],
+        engine: NamedDependency[Engine],
+        records: NamedDependency[DecisionStore],
+    ) -> Template:
+        default = engine.rules.policy.default_profile
+        requirements = Requirements()
+        source = request.query_params.get("from")
+        if source:
+            record = records.get(source[:100])
+            if record is None:
+                raise NotFoundException(detail=f"no decision record with id {source[:100]!r}")
+            requirements = Requirements.model_validate_json(record.requirements)
+        return self._render(request, web, engine, form_values(requirements, default))
+
+    @post("/", name="decide", opt=WRITE, status_code=303)
+    async def decide(
+        self,
+        request: Request[Any, Any, Any],
+        web: NamedDependency[Web],
+        engine: NamedDependency[Engine],
+        clock: NamedDependency[Clock],
+        records: NamedDependency[DecisionStore],
+        metrics: NamedDependency[Metrics],
+    ) -> Response[Any]:
+        form = FormState.from_pairs((await request.form()).multi_items())
+        requirements = requirements_from_form(form, engine.rules.criteria)
+        if requirements is None:
+            return self._render(request, web, engine, form, status=400)
+        try:
+            _, record = await to_thread.run_sync(
+                decide, engine, requirements, clock(), records, metrics, request.state.get("api_key_name")
+            )
+        except RequirementError as exc:
+            add_requirement_error(form, exc)
+            return self._render(request, web, engine, form, status=400)
+        return Redirect(path=f"/decisions/{record.id}", status_code=303)
+
+    @staticmethod
+    def _render(
+        request: Request[Any, Any, Any], web: Web, engine: Engine, form: FormState, status: int = 200
+    ) -> Template:
+        return web.page(
+            request,
+            "home.html",
+            nav="home",
+            status=status,
+            form=form,
+            labels=LABELS,
+            options=form_options(engine),
+            slider_max=SLIDER_MAX,
+        )
+
+
+class DecisionPage(Controller):
+    """A stored decision, linkable: the shortlist, reasons, evidence, exclusions, trade-offs and links."""
+
+    path = "/decisions"
+
+    @get("/{record_id:str}", name="decision", opt=READ, sync_to_thread=True)
+    def decision(
+        self,
+        request: Request[Any, Any, Any],
+        web: NamedDependency[Web],
+        engine: NamedDependency[Engine],
+        records: NamedDependency[DecisionStore],
+        record_id: Annotated[str, PathParameter(max_length=100)],
+    ) -> Template:
+        record = records.get(record_id[:100])
+        if record is None:
+            raise NotFoundException(detail=f"no decision record with id {record_id[:100]!r}")
+        try:
+            answer = Answer.model_validate_json(record.answer)
+        except pydantic.ValidationError as exc:
+            raise ClientException(
+                status_code=409,
+                detail=f"this decision was stored in an answer format this version cannot show; open it as JSON at "
+                f"/v1/recommendations/{record.id} or re-run it ({exc.errors()[0]['msg']})",
+            ) from exc
+        view = decision_view(answer, record, engine)
+        return web.page(request, "decision.html", view=view, answer=answer)
 
 
 class CataloguePage(Controller):
@@ -118,4 +222,4 @@ class SignInPage(Controller):
         )
 
 
-PAGE_CONTROLLERS = [HomePage, CataloguePage, SignInPage]
+PAGE_CONTROLLERS = [HomePage, DecisionPage, CataloguePage, SignInPage]
