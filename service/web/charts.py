@@ -30,13 +30,13 @@ class Bar:
 
 
 def contribution_chart(
-    chart_id: str, title: str, description: str, bars: Sequence[Bar], axis_end: str, *, width: int = 640
+    chart_id: str, title: str, description: str, bars: Sequence[Bar], axis_end: str, *, width: int = 720
 ) -> Markup:
     """A horizontal bar chart; ``chart_id`` must be unique on the page (it names the title and description).
 
     A bar of length 1 reaches the end of the axis, which is labelled ``axis_end``.
     """
-    label_w, text_w, row, top = 170, 190, 26, 8
+    label_w, text_w, row, top = 150, 290, 26, 8
     plot_w = max(width - label_w - text_w, 80)
     height = top + row * len(bars) + 24
     e = escape

@@ -28,6 +28,7 @@ __all__ = [
     "FormState",
     "add_requirement_error",
     "form_values",
+    "plain_message",
     "requirements_from_form",
     "slider_positions",
 ]
@@ -252,7 +253,7 @@ def plain_message(name: str, kind: str, message: str, ctx: Mapping[str, Any]) ->
     if kind == "greater_than":
         return f"enter a number above {ctx.get('gt')}"
     if kind == "string_pattern_mismatch":
-        if name == "explain":
+        if name in ("explain", "models"):
             return "write each model id as owner/name, for example deepseek-ai/DeepSeek-V3.2"
         return "use two-letter country codes (ISO 3166), for example DE, FR or US"
     if kind == "too_long":

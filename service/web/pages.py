@@ -21,7 +21,7 @@ from service.domain.engine import Engine
 from service.domain.errors import RequirementError
 from service.domain.requirements import Requirements
 from service.http.metrics import Metrics
-from service.http.records import decide
+from service.http.records import CompareRequest, decide
 from service.storage import DecisionStore
 from service.web.auth import PageAccess, safe_next
 from service.web.forms import (
@@ -30,6 +30,7 @@ from service.web.forms import (
     FormState,
     add_requirement_error,
     form_values,
+    plain_message,
     requirements_from_form,
 )
 from service.web.options import form_options
@@ -153,6 +154,55 @@ class DecisionPage(Controller):
         return web.page(request, "decision.html", view=view, answer=answer)
 
 
+class ComparePage(Controller):
+    """Two to six models side by side, under a stored decision's requirements (or none)."""
+
+    path = "/compare"
+
+    @get("/", name="compare", opt=READ, sync_to_thread=True)
+    def compare(
+        self,
+        request: Request[Any, Any, Any],
+        web: NamedDependency[Web],
+        engine: NamedDependency[Engine],
+        clock: NamedDependency[Clock],
+        records: NamedDependency[DecisionStore],
+    ) -> Template:
+        query = request.query_params
+        decision_id = (query.get("decision") or "")[:100] or None
+        requirements = Requirements()
+        if decision_id is not None:
+            record = records.get(decision_id)
+            if record is None:
+                raise NotFoundException(detail=f"no decision record with id {decision_id!r}")
+            requirements = Requirements.model_validate_json(record.requirements)
+        models = [m for value in query.getall("models", []) for m in value.split()]
+        form = FormState({"models": ["\n".join(models)]} if models else {})
+        comparison = None
+        if models:
+            try:
+                chosen = CompareRequest.model_validate({"models": models}).models
+                comparison = engine.compare(list(chosen), requirements, clock())
+            except pydantic.ValidationError as exc:
+                item = exc.errors(include_url=False)[0]
+                form.errors["models"] = plain_message("models", item["type"], str(item["msg"]), item.get("ctx") or {})
+                if item["type"] == "too_short":
+                    form.errors["models"] = "give at least two model ids"
+                elif item["type"] == "too_long":
+                    form.errors["models"] = "give at most six model ids"
+            except RequirementError as exc:
+                form.errors["models"] = exc.problem
+        return web.page(
+            request,
+            "compare.html",
+            status=400 if form.errors else 200,
+            form=form,
+            labels={"models": "Models to compare"},
+            decision_id=decision_id,
+            comparison=comparison,
+        )
+
+
 class CataloguePage(Controller):
     """Every model in the catalogue (a placeholder list until the filtering catalogue page lands)."""
 
@@ -222,4 +272,4 @@ class SignInPage(Controller):
         )
 
 
-PAGE_CONTROLLERS = [HomePage, DecisionPage, CataloguePage, SignInPage]
+PAGE_CONTROLLERS = [HomePage, DecisionPage, ComparePage, CataloguePage, SignInPage]

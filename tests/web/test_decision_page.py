@@ -79,3 +79,34 @@ def test_an_unknown_decision_is_an_html_404(client: TestClient[Litestar]) -> Non
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
     assert "no decision record" in response.text
+
+
+def test_the_comparison_page_puts_the_linked_models_side_by_side_under_the_decisions_requirements(
+    client: TestClient[Litestar],
+) -> None:
+    answer, page = _decision(client)
+    link = re.search(r'href="(/compare\?[^"]+)"', page)
+    assert link is not None
+    response = client.get(link.group(1).replace("&amp;", "&"))
+    assert response.status_code == 200
+    compared = client.post(
+        "/v1/compare",
+        json={
+            "models": [r["model_id"] for r in answer["recommendations"]] + ["moonshotai/Kimi-K2-Instruct"],  # type: ignore[attr-defined]
+            "requirements": {k: v for k, v in API_REQUEST.items() if k != "detail"},
+        },
+    ).json()
+    for model in compared["models"]:
+        assert f'data-model-id="{model["model_id"]}"' in response.text
+        if model["score"] is not None:
+            assert f"{model['score']:,.3f}" in response.text
+        for failure in model["fails"]:
+            assert f"<code>{failure['rule_id']}</code>" in response.text
+
+
+def test_the_comparison_page_says_what_is_wrong_with_its_models_field(client: TestClient[Litestar]) -> None:
+    one = client.get("/compare", params={"models": "google/gemma-4-31B-it"})
+    assert one.status_code == 400 and "give at least two model ids" in one.text
+    unknown = client.get("/compare", params={"models": ["google/gemma-4-31B-it", "nobody/nothing"]})
+    assert unknown.status_code == 400 and "unknown model id" in unknown.text
+    assert client.get("/compare").status_code == 200
