@@ -204,7 +204,7 @@ def answer_sizes(server: Server, corpus: list[dict[str, Any]]) -> None:
 
 
 def engine_figures(workdir: Path, corpus_path: Path, sizes: list[int]) -> None:
-    print("\n## Engine in process (engine.recommend over the corpus; encode = answer.model_dump_json)")
+    print("\n## Engine in process (engine.recommend over the corpus; encode = the full answer as stored)")
     print("| models | load s | calls | p50 ms | p99 ms | encode p50 ms | `{}` p50 ms | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|")
     rules = default_data_dir("rules")

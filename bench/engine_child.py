@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from service.domain.citing import encode_full
 from service.domain.requirements import Requirements
 from service.loading.engine import build_engine
 
@@ -36,7 +37,7 @@ def main() -> None:
             t0 = time.perf_counter()
             answer = engine.recommend(req, day)
             t1 = time.perf_counter()
-            answer.model_dump_json()
+            encode_full(answer, engine.rules.eligibility)
             t2 = time.perf_counter()
             recommend_ms.append((t1 - t0) * 1000)
             encode_ms.append((t2 - t1) * 1000)

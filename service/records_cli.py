@@ -11,9 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from service.domain.answer import Answer
+from service.domain.answer import FullAnswer
+from service.domain.citing import resolve
 from service.loading.files import content_hash
 from service.reporting import FORMATS, RecordInfo, render
 from service.reporting.render import Format
@@ -69,8 +68,8 @@ def _report(args: argparse.Namespace) -> int:
         print(f"error: no decision record with id {args.id!r} (ADVISOR_DATABASE_URL={store.url})", file=sys.stderr)
         return 1
     try:
-        answer = Answer.model_validate_json(record.answer)
-    except ValidationError as exc:
+        answer = resolve(FullAnswer.model_validate_json(record.answer))
+    except ValueError as exc:  # pydantic's ValidationError, or an evidence id cited but not listed
         print(
             f"error: record {args.id} was stored in an answer format this version cannot read: {exc}", file=sys.stderr
         )

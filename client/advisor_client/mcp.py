@@ -39,7 +39,7 @@ from advisor_client.models import (
 )
 from service.domain.answer import RuleOutcome
 from service.domain.requirements import ModelId
-from service.domain.summary import summarise
+from service.domain.summary import summarise_full
 from service.http.security import KeyRing, presented_key
 
 __all__ = [
@@ -99,7 +99,7 @@ def decision_summary(answer: RecordedSummary | RecordedAnswer, base_url: str) ->
     """
     url = base_url + answer.record.links["self"]
     if isinstance(answer, RecordedAnswer):
-        body = summarise(answer).model_dump(mode="json", exclude_none=True)
+        body = summarise_full(answer).model_dump(mode="json", exclude_none=True)
         link = RecordLink(
             id=answer.record.id, stored_at=answer.record.stored_at, links={"self": answer.record.links["self"]}
         )

@@ -1,7 +1,9 @@
-"""The shape of a decision: what the engine returns and the API serialises.
+"""The shape of a decision: what the engine returns (:class:`Answer`) and what the API serialises.
 
-Every sentence a reader sees is backed by structured evidence next to it: the rule id and version, the
-fact, its source and its date.
+Every sentence a reader sees is backed by structured evidence: the rule id and version, the fact, its source
+and its date. In the engine's :class:`Answer` each reason carries its evidence inline; in the ``full`` answer
+the API returns, stores and reports (:class:`FullAnswer`, built by :func:`service.domain.citing.cite`) each
+fact is listed once in ``evidence`` and every reason, criterion, obligation, fit and exclusion cites it by id.
 """
 
 from __future__ import annotations
@@ -11,24 +13,39 @@ from typing import Literal
 
 from pydantic import Field
 
-from service.domain.facts import Evidence, SourceKind, Strict
-from service.domain.regulatory import EuAiActStatus
-from service.domain.requirements import Requirements
+from service.domain.facts import Evidence, MeasuredBy, SourceKind, Strict
+from service.domain.regulatory import EuAiActStatus, EuAiActStatusFields
+from service.domain.requirements import EXCLUSIONS_LISTED, Requirements
 
 __all__ = [
+    "EXCLUSIONS_LISTED",
     "Answer",
     "Assessment",
     "Caveat",
+    "CitedAssessment",
+    "CitedCriterionScore",
+    "CitedEuAiActStatus",
+    "CitedEvidence",
+    "CitedExclusion",
+    "CitedFit",
+    "CitedObligation",
+    "CitedRuleOutcome",
     "ComparedModel",
     "Comparison",
     "CriterionScore",
+    "CriterionScoreFields",
     "Exclusion",
     "Fit",
+    "FitFields",
+    "FullAnswer",
     "ModelSensitivity",
     "Obligation",
+    "ObligationFields",
     "ParetoFront",
     "ParetoPoint",
+    "RuleCount",
     "RuleOutcome",
+    "RuleOutcomeFields",
     "Sensitivity",
     "Throughput",
     "Tradeoffs",
@@ -44,8 +61,8 @@ DISCLAIMER = (
 )
 
 
-class RuleOutcome(Strict):
-    """The result of one eligibility rule for one model."""
+class RuleOutcomeFields(Strict):
+    """The result of one eligibility rule for one model, apart from its evidence."""
 
     rule_id: str
     rule_version: int
@@ -53,6 +70,11 @@ class RuleOutcome(Strict):
     outcome: Literal["passed", "failed", "unknown"]
     message: str
     missing_facts: list[str] = Field(default=[], description="Facts whose absence made the outcome unknown.")
+
+
+class RuleOutcome(RuleOutcomeFields):
+    """The result of one eligibility rule for one model, with the facts it rests on."""
+
     evidence: list[Evidence] = []
 
 
@@ -71,7 +93,7 @@ class UseCaseEstimate(Strict):
     independent: int = Field(description="Of those, measured by an independent leaderboard.")
 
 
-class CriterionScore(Strict):
+class CriterionScoreFields(Strict):
     """One criterion's part in a score: value (0-1), normalised weight and contribution (value x weight)."""
 
     criterion: str
@@ -82,19 +104,29 @@ class CriterionScore(Strict):
     missing_data: bool = Field(description="True when the missing-data policy supplied the value.")
     uncertainty: float = Field(default=0.0, description="Standard deviation of the value (0 when exact).")
     explanation: str
-    evidence: list[Evidence] = []
     estimates: list[UseCaseEstimate] | None = Field(
         default=None, description="Capability only: the estimate per requested use case (or general ability)."
     )
 
 
-class Obligation(Strict):
-    """A duty the user takes on by using the model under its licence."""
+class CriterionScore(CriterionScoreFields):
+    """One criterion's part in a score, with the facts its value rests on."""
+
+    evidence: list[Evidence] = []
+
+
+class ObligationFields(Strict):
+    """A duty the user takes on by using the model under its licence, apart from where the licence is stated."""
 
     licence_id: str
     kind: Literal["attribution", "naming", "use_restriction", "threshold", "outputs", "unreviewed"]
     duty: str
     applies: Literal["always", "at_requested_scale", "if_condition_met"]
+
+
+class Obligation(ObligationFields):
+    """A duty the user takes on by using the model under its licence, with the licence text's source and date."""
+
     source: str
     as_of: dt.date
 
@@ -109,7 +141,7 @@ class Throughput(Strict):
     basis: str = Field(description="How the figure was computed, with its inputs.")
 
 
-class Fit(Strict):
+class FitFields(Strict):
     """Hardware fit for the workload: weights, KV cache and overhead, the GPUs they need, headroom and speed."""
 
     precision: str = Field(description="The weight format costed (native resolved to the released format).")
@@ -139,6 +171,11 @@ class Fit(Strict):
     throughput: Throughput | None = Field(description="Null when the GPU's bandwidth is not known.")
     allows_for: str
     assumptions: list[str]
+
+
+class Fit(FitFields):
+    """Hardware fit for the workload, with the facts its figures rest on."""
+
     evidence: list[Evidence] = Field(description="The facts the figures rest on, each with source and date.")
 
 
@@ -296,6 +333,127 @@ class Answer(Strict):
     explained: list[Assessment]
     tradeoffs: Tradeoffs
     method: list[str]
+    disclaimer: str = DISCLAIMER
+
+
+# ------------------------------------------------------------------ the full answer: evidence cited by id
+_IDS = "Ids of the facts it rests on, each listed once in the answer's `evidence`."
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
+class CitedEvidence(Strict):
+    """A fact an answer cites, listed once: what, its value, the public source that states it and when."""
+
+    id: str = Field(description="A digest of the fact's content: the same fact has the same id in every answer.")
+    fact: str
+    value: object
+    source: str = Field(description="The public URL (or citation) that states the value.")
+    as_of: dt.date = Field(description="The date the source stated the value (or was read).")
+    # Left out when not recorded or not relevant (who measured a licence term?), rather than sent as null.
+    source_kind: SourceKind | None = Field(
+        default=None, exclude_if=_absent, description="primary or secondary, where recorded."
+    )
+    measured_by: MeasuredBy | None = Field(
+        default=None, exclude_if=_absent, description="Who measured it, for a benchmark result."
+    )
+    note: str | None = Field(default=None, exclude_if=_absent, description="How the value was read or what it means.")
+
+
+class CitedRuleOutcome(RuleOutcomeFields):
+    """The result of one eligibility rule for one model; its evidence by id."""
+
+    evidence: list[str] = Field(default=[], description=_IDS)
+
+
+class CitedCriterionScore(CriterionScoreFields):
+    """One criterion's part in a score; its evidence by id."""
+
+    evidence: list[str] = Field(default=[], description=_IDS)
+
+
+class CitedObligation(ObligationFields):
+    """A licence duty the user takes on; the licence text it is read from by id."""
+
+    evidence: list[str] = Field(description=_IDS)
+
+
+class CitedFit(FitFields):
+    """Hardware fit for the workload; the facts its figures rest on by id."""
+
+    evidence: list[str] = Field(description=_IDS)
+
+
+class CitedEuAiActStatus(EuAiActStatusFields):
+    """A model's EU AI Act status; the facts and legal texts it rests on by id."""
+
+    evidence: list[str] = Field(description=_IDS)
+
+
+class CitedAssessment(Strict):
+    """A recommended or explained model in full, its evidence cited by id (see :class:`Assessment`)."""
+
+    model_id: str
+    name: str
+    status: Literal["recommended", "eligible", "excluded"]
+    rank: int | None = Field(description="Position among eligible models; null when excluded.")
+    score: float | None = Field(description="Weighted score 0-1; null when excluded.")
+    licence: str
+    reasons: list[str]
+    criteria: list[CitedCriterionScore]
+    rules: list[CitedRuleOutcome]
+    obligations: list[CitedObligation]
+    fit: CitedFit
+    caveats: list[Caveat]
+    eu_ai_act: CitedEuAiActStatus | None = Field(
+        default=None, description="EU AI Act status of the model: systemic-risk presumption, exemption, questions."
+    )
+
+
+class CitedExclusion(Strict):
+    """A model that failed at least one hard constraint, with every failing (or unknown) rule."""
+
+    model_id: str
+    reasons: list[CitedRuleOutcome]
+
+
+class RuleCount(Strict):
+    """How many models one eligibility rule excludes, by failing them or by lacking a fact it needs."""
+
+    rule_id: str
+    rule_version: int
+    requirement: str = Field(description="The request field the rule answers.")
+    description: str = Field(description="What the rule checks (`GET /v1/rules`).")
+    count: int = Field(description="Excluded models this rule fails or leaves unknown.")
+    unknown: int = Field(description="Of those, the models left unknown: a fact the rule needs is not recorded.")
+
+
+class FullAnswer(Strict):
+    """A decision in ``full`` detail, as stored and reported: every reason with its evidence, each fact listed
+    once in ``evidence`` and cited by id wherever it is used."""
+
+    id: str = Field(description="Content hash of the normalised requirements, versions and evaluation date.")
+    detail: Literal["full"] = "full"
+    catalogue_version: str
+    rules_version: str
+    evaluated_on: dt.date
+    requirements: Requirements
+    profile: str
+    weights: dict[str, float]
+    eligible_count: int
+    recommendations: list[CitedAssessment]
+    excluded_count: int = Field(description="How many models failed a hard constraint (or could not be checked).")
+    excluded_by_rule: list[RuleCount] = Field(description="Excluded models per failing or unknown rule, by rule id.")
+    excluded: list[CitedExclusion] = Field(
+        description=f"Every excluded model by id when at most {EXCLUSIONS_LISTED} are excluded or the request "
+        f"asks `exclusions: all` (the stored decision always lists all); otherwise the first {EXCLUSIONS_LISTED}."
+    )
+    explained: list[CitedAssessment]
+    tradeoffs: Tradeoffs
+    method: list[str]
+    evidence: list[CitedEvidence] = Field(description="Every fact cited above, once each, in order of first citation.")
     disclaimer: str = DISCLAIMER
 
 

@@ -9,9 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
-__all__ = ["Evidence", "Fact", "SourceKind", "Strict"]
+__all__ = ["Evidence", "Fact", "MeasuredBy", "SourceKind", "Strict"]
 
 SourceKind = Literal["primary", "secondary"]
+#: Who measured a benchmark result (see ``service.domain.measurements``).
+MeasuredBy = Literal["developer", "third_party", "independent_leaderboard"]
 
 
 class Strict(BaseModel):
@@ -42,3 +44,4 @@ class Evidence(Strict):
     as_of: dt.date
     note: str | None = None
     source_kind: SourceKind | None = Field(default=None, description="primary or secondary, where recorded.")
+    measured_by: MeasuredBy | None = Field(default=None, description="Who measured it, for a benchmark result.")

@@ -87,8 +87,8 @@ def fact_evidence(name: str, fact: Fact[Any] | None) -> tuple[Evidence, ...]:
 
 
 def measurement_evidence(measurement: Measurement, name: str) -> Evidence:
-    """A measurement as cited in an answer: the variant's name, who measured it, mode and setting."""
-    detail = [f"measured by {measurement.measured_by.replace('_', ' ')}"]
+    """A measurement as cited in an answer: the variant's name, who measured it (``measured_by``), mode and setting."""
+    detail = []
     if measurement.mode:
         detail.append(f"{measurement.mode.replace('_', '-')} mode")
     if measurement.setting:
@@ -100,8 +100,9 @@ def measurement_evidence(measurement: Measurement, name: str) -> Evidence:
         value=measurement.value,
         source=measurement.source,
         as_of=measurement.as_of,
-        note="; ".join(detail),
+        note="; ".join(detail) or None,
         source_kind=measurement.source_kind,
+        measured_by=measurement.measured_by,
     )
 
 

@@ -15,7 +15,7 @@ from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
-from service.domain.facts import SourceKind, Strict
+from service.domain.facts import MeasuredBy, SourceKind, Strict
 
 __all__ = [
     "MEASURED_BY",
@@ -45,7 +45,6 @@ UseCase = Literal[
 ]
 USE_CASES: tuple[str, ...] = get_args(UseCase)
 Scale = Literal["percent", "elo", "index"]
-MeasuredBy = Literal["developer", "third_party", "independent_leaderboard"]
 MEASURED_BY: tuple[str, ...] = get_args(MeasuredBy)
 Mode = Literal["thinking", "non_thinking"]
 

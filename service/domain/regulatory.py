@@ -29,6 +29,7 @@ __all__ = [
     "Denial",
     "EuAiActPolicy",
     "EuAiActStatus",
+    "EuAiActStatusFields",
     "ExportControlListing",
     "ExportControls",
     "Jurisdiction",
@@ -353,9 +354,8 @@ class RegulatoryPolicy(Strict):
 
 
 # ------------------------------------------------------------------------------------------------- answers
-class EuAiActStatus(Strict):
-    """A model's position under the EU AI Act's rules for general-purpose AI models, as far as the recorded
-    facts allow. ``unknown`` is never turned into "no"."""
+class EuAiActStatusFields(Strict):
+    """What an EU AI Act status says, apart from its evidence (cited in full, or by id in an answer)."""
 
     rule_id: str
     rule_version: int
@@ -375,4 +375,10 @@ class EuAiActStatus(Strict):
         description="The provider's Code of Practice status; null if unrecorded."
     )
     ask_provider: list[str] = Field(description="What the deployer should ask the provider for.")
+
+
+class EuAiActStatus(EuAiActStatusFields):
+    """A model's position under the EU AI Act's rules for general-purpose AI models, as far as the recorded
+    facts allow. ``unknown`` is never turned into "no"."""
+
     evidence: list[Evidence]

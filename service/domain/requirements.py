@@ -19,6 +19,7 @@ from pydantic.config import JsonDict
 from service.domain.rules import Criterion_, LicenceKind, UseCase
 
 __all__ = [
+    "EXCLUSIONS_LISTED",
     "IP",
     "Compliance",
     "Customisation",
@@ -28,6 +29,10 @@ __all__ = [
     "Requirements",
     "Workload",
 ]
+
+#: How many excluded models an answer lists unless the request asks ``exclusions: "all"``: with more
+#: exclusions than this, an answer lists the first ones by model id and counts all of them by rule.
+EXCLUSIONS_LISTED = 25
 
 Precision = Literal["native", "bf16", "fp8", "mxfp4", "nvfp4", "int4"]
 Deployment = Literal["self_hosted", "private_cloud", "api"]
@@ -209,6 +214,14 @@ class Requirements(_Section):
         exclude=True,
         description="summary: the answer in brief, evidence listed once and cited by id; full: every reason with "
         "its evidence (what the stored decision and its report hold).",
+    )
+    exclusions: Literal["by_rule", "all"] = Field(
+        default="by_rule",
+        # Like detail: how much of the decision to return, not part of it.
+        exclude=True,
+        description=f"by_rule: when more than {EXCLUSIONS_LISTED} models are excluded, list the first "
+        f"{EXCLUSIONS_LISTED} by id and count every exclusion by rule (`excluded_by_rule`); all: list every "
+        "excluded model. The stored decision and its report always list every one.",
     )
 
     @field_validator("use_cases", "explain")

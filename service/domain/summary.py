@@ -4,27 +4,28 @@ A summary holds, per recommended (or explained) model: rank, id, score, one-line
 criteria contributing most (value, weight, contribution), the kinds of licence obligation (the duties are
 listed once per licence), the fit figures and the kinds
 of caveat that apply (their text: ``full`` detail). Each reason cites its evidence by id: the evidence
-(``evidence``) is listed once per answer, however many reasons cite it. Nulls are left out. Exclusions are
-counted by rule; the excluded models are listed (with the rules they fail or leave unknown) up to
-:data:`EXCLUDED_LISTED`. The ``full`` detail, the stored decision and its report keep every reason's
-evidence in full.
+(``evidence``) is listed once per answer, however many reasons cite it, with the same ids as the ``full``
+detail (:mod:`service.domain.citing`). Nulls are left out. Exclusions are counted by rule; the excluded models
+are listed (with the rules they fail or leave unknown) up to :data:`EXCLUDED_LISTED` unless the request asks
+for all. The ``full`` detail, the stored decision and its report keep every reason's evidence in full.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from typing import Literal
 
 from pydantic import Field
 
-from service.domain.answer import DISCLAIMER, Answer, Assessment
+from service.domain.answer import DISCLAIMER, Answer, Assessment, FullAnswer, RuleCount
+from service.domain.citing import EvidenceTable, Exclusions, listed_exclusions, resolve
 from service.domain.facts import Evidence, SourceKind, Strict
+from service.domain.requirements import EXCLUSIONS_LISTED
 
-__all__ = ["EXCLUDED_LISTED", "AnswerSummary", "summarise"]
+__all__ = ["EXCLUDED_LISTED", "AnswerSummary", "summarise", "summarise_full"]
 
-#: How many excluded models a summary lists by id; the counts by rule always cover all of them.
-EXCLUDED_LISTED = 25
+#: How many excluded models a summary lists by id unless asked for all; the counts by rule cover all of them.
+EXCLUDED_LISTED = EXCLUSIONS_LISTED
 
 
 class CriterionSummary(Strict):
@@ -59,8 +60,9 @@ class FitSummary(Strict):
 
 
 class EvidenceSummary(Strict):
-    """A fact as cited: what, its value, its source and date (how it was read, its ``note``: ``full`` detail)."""
+    """A fact as cited: what, its value, its source and date (who measured it, how it was read: ``full`` detail)."""
 
+    id: str = Field(description="The fact's id, the same in the `full` detail of this and every other answer.")
     fact: str
     value: object
     source: str = Field(description="A key of the answer's `sources`: the public URL that states the value.")
@@ -79,8 +81,8 @@ class ModelSummary(Strict):
     score: float | None = None
     licence: str
     reasons: list[str] = Field(
-        description="One line per rule outcome and per leading criterion; [e1, ...] are keys of the answer's "
-        "`evidence`."
+        description="One line per rule outcome and per leading criterion; the ids in [...] are those of the "
+        "answer's `evidence`."
     )
     criteria: list[CriterionSummary] = Field(description="The three criteria contributing most (all: `full` detail).")
     obligations: list[str] = Field(
@@ -124,12 +126,13 @@ class AnswerSummary(Strict):
     eligible_count: int
     recommendations: list[ModelSummary]
     excluded_count: int
-    excluded_by_rule: dict[str, int] = Field(description="Excluded models per failing or unknown rule.")
+    excluded_by_rule: list[RuleCount] = Field(description="Excluded models per failing or unknown rule, by rule id.")
     excluded: list[ExclusionSummary] = Field(
-        description=f"The first {EXCLUDED_LISTED} excluded models by id; `full` detail lists them all, with evidence."
+        description=f"Excluded models by id: the first {EXCLUDED_LISTED} unless the request asks `exclusions: all`; "
+        "`full` detail gives their reasons with evidence."
     )
     explained: list[ModelSummary]
-    evidence: dict[str, EvidenceSummary] = Field(description="Every fact cited above, once, by id.")
+    evidence: list[EvidenceSummary] = Field(description="Every fact cited above, once each, in first-cited order.")
     sources: dict[str, str] = Field(description="The sources of that evidence, once each, by id (s1, ...).")
     licence_obligations: dict[str, list[ObligationSummary]] = Field(
         description="Per licence of the models above, the duties a user takes on, once each."
@@ -139,22 +142,24 @@ class AnswerSummary(Strict):
 
 
 class _Table:
-    """Evidence and sources listed once, by id (e1, s1, ... in first-seen order), however often cited."""
+    """Evidence (with the ids of the ``full`` detail) and its sources (s1, ... in first-seen order), listed once."""
 
     def __init__(self) -> None:
-        self.ids: dict[tuple[object, ...], str] = {}
+        self.cited = EvidenceTable()
         self.items: dict[str, EvidenceSummary] = {}
         self.source_ids: dict[str, str] = {}
 
     def cite(self, e: Evidence) -> str:
-        key = (e.fact, repr(e.value), e.source, e.as_of, e.source_kind)
-        found = self.ids.get(key)
-        if found is None:
-            found = f"e{len(self.ids) + 1}"
-            self.ids[key] = found
+        found = self.cited.cite(e)
+        if found not in self.items:
             source = self.source_ids.setdefault(e.source, f"s{len(self.source_ids) + 1}")
             self.items[found] = EvidenceSummary.model_construct(
-                fact=e.fact, value=e.value, source=source, as_of=e.as_of, source_kind=e.source_kind
+                id=found,
+                fact=e.fact,
+                value=e.value,
+                source=source,
+                as_of=e.as_of,
+                source_kind=e.source_kind,
             )
         return found
 
@@ -209,8 +214,14 @@ def _model(a: Assessment, evidence: _Table, *, explained: bool = False) -> Model
     )
 
 
-def summarise(answer: Answer) -> AnswerSummary:
-    """``answer`` in ``summary`` detail (built without re-validating the engine's own objects)."""
+def summarise(
+    answer: Answer, by_rule: list[RuleCount], excluded_count: int | None = None, exclusions: Exclusions = "by_rule"
+) -> AnswerSummary:
+    """``answer`` in ``summary`` detail (built without re-validating the engine's own objects).
+
+    ``by_rule`` counts every exclusion (:func:`service.domain.citing.count_exclusions`); ``excluded_count`` is
+    how many there are (default: every one ``answer`` holds); ``exclusions`` says which are listed.
+    """
     evidence = _Table()
     obligations = {
         a.licence: [
@@ -220,9 +231,6 @@ def summarise(answer: Answer) -> AnswerSummary:
     }
     recommendations = [_model(a, evidence) for a in answer.recommendations]
     explained = [_model(a, evidence, explained=True) for a in answer.explained]
-    by_rule: Counter[str] = Counter()
-    for exclusion in answer.excluded:
-        by_rule.update({r.rule_id for r in exclusion.reasons})
     sensitivity = answer.tradeoffs.sensitivity
     leader = next((m for m in sensitivity.models if m.model_id == sensitivity.leader), None)
     return AnswerSummary.model_construct(
@@ -235,16 +243,16 @@ def summarise(answer: Answer) -> AnswerSummary:
         weights={c: w for c, w in answer.weights.items() if w},
         eligible_count=answer.eligible_count,
         recommendations=recommendations,
-        excluded_count=len(answer.excluded),
-        excluded_by_rule=dict(sorted(by_rule.items())),
+        excluded_count=len(answer.excluded) if excluded_count is None else excluded_count,
+        excluded_by_rule=by_rule,
         excluded=[
             ExclusionSummary.model_construct(
                 model_id=e.model_id, reasons=[f"{r.rule_id}: {r.outcome}" for r in e.reasons]
             )
-            for e in sorted(answer.excluded, key=lambda e: e.model_id)[:EXCLUDED_LISTED]
+            for e in listed_exclusions(answer.excluded, exclusions)
         ],
         explained=explained,
-        evidence=evidence.items,
+        evidence=list(evidence.items.values()),
         sources=evidence.sources(),
         licence_obligations=dict(sorted(obligations.items())),
         tradeoffs=TradeoffSummary.model_construct(
@@ -259,3 +267,8 @@ def summarise(answer: Answer) -> AnswerSummary:
         ),
         disclaimer=answer.disclaimer,
     )
+
+
+def summarise_full(full: FullAnswer) -> AnswerSummary:
+    """A ``full`` answer (e.g. a stored decision) in ``summary`` detail: the summary the API gives for it."""
+    return summarise(resolve(full), full.excluded_by_rule, full.excluded_count)

@@ -69,7 +69,13 @@ class RecommendationController(Controller):
         requirements = data or Requirements()
         answer, record = decide(engine, requirements, clock(), records, metrics, key_name(request))
         return answer_response(  # type: ignore[return-value]
-            answer, engine, records, key_name(request), requirements.detail, record=record
+            answer,
+            engine,
+            records,
+            key_name(request),
+            requirements.detail,
+            record=record,
+            exclusions=requirements.exclusions,
         )
 
     @get("/", operation_id="listRecommendations", summary="List stored decisions, newest first", sync_to_thread=True)

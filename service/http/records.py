@@ -17,10 +17,11 @@ from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from service.domain.answer import DISCLAIMER, Answer, ComparedModel
+from service.domain.answer import DISCLAIMER, Answer, ComparedModel, FullAnswer
+from service.domain.citing import Exclusions, cite, count_exclusions, encode_full, resolve
 from service.domain.engine import Engine
 from service.domain.errors import RequirementError
-from service.domain.requirements import ModelId, Requirements
+from service.domain.requirements import EXCLUSIONS_LISTED, ModelId, Requirements
 from service.domain.summary import AnswerSummary, summarise
 from service.http.errors import problem
 from service.http.metrics import Metrics
@@ -63,8 +64,8 @@ class RecordEnvelope(_Out):
     links: dict[str, str] = Field(description="self, report_md, report_html, rerun (and rerun_of when set).")
 
 
-class RecordedAnswer(Answer):
-    """A stored answer: the answer exactly as first returned, plus its ``record`` envelope."""
+class RecordedAnswer(FullAnswer):
+    """A ``full`` answer: the stored answer exactly as first returned, plus its ``record`` envelope."""
 
     record: RecordEnvelope
 
@@ -193,7 +194,11 @@ def _recorded(record: DecisionRecord, engine: Engine, status: int, headers: dict
 
 
 def _store(
-    answer: Answer, records: DecisionStore, rerun_of: str | None = None, created_by: str | None = None
+    answer: Answer,
+    engine: Engine,
+    records: DecisionStore,
+    rerun_of: str | None = None,
+    created_by: str | None = None,
 ) -> tuple[DecisionRecord, bool]:
     record = DecisionRecord(
         id=answer.id,
@@ -205,7 +210,8 @@ def _store(
         top_models=tuple(a.model_id for a in answer.recommendations),
         rerun_of=rerun_of,
         requirements=answer.requirements.model_dump_json(),
-        answer=answer.model_dump_json(),
+        # Full detail, every exclusion listed: what GET, the report and a re-run read back.
+        answer=encode_full(answer, engine.rules.eligibility),
         created_by=created_by,
     )
     return records.save(record)
@@ -226,7 +232,7 @@ def decide(
     """
     answer = engine.recommend(requirements, today)
     metrics.decisions.inc()
-    record, _ = _store(answer, records, created_by=created_by)
+    record, _ = _store(answer, engine, records, created_by=created_by)
     return answer, record
 
 
@@ -237,20 +243,28 @@ def answer_response(
     created_by: str | None = None,
     detail: Literal["summary", "full"] = "full",
     record: DecisionRecord | None = None,
+    exclusions: Exclusions = "by_rule",
 ) -> Response[bytes]:
     """Store ``answer`` (unless its ``record`` is given) and return it with its record envelope.
 
-    The stored decision is always the full answer. ``detail="summary"`` returns the answer in brief, with a
-    link to the stored decision. ``created_by`` is the name of the API key that asked (None when keys are not
-    configured).
+    The stored decision is always the full answer with every exclusion. ``detail="summary"`` returns the
+    answer in brief, with a link to the stored decision; ``exclusions="by_rule"`` lists only the first
+    excluded models when there are many (both details count them all by rule). ``created_by`` is the name of
+    the API key that asked (None when keys are not configured).
     """
+    by_rule = count_exclusions(answer.excluded, engine.rules.eligibility)
     if record is None:
-        record, _ = _store(answer, records, created_by=created_by)
+        record, _ = _store(answer, engine, records, created_by=created_by)
     headers = {"Content-Location": f"{RECORDS}/{record.id}"}
     if detail == "full":
-        return _recorded(record, engine, 200, headers)
+        if exclusions == "all" or len(answer.excluded) <= EXCLUSIONS_LISTED:
+            return _recorded(record, engine, 200, headers)
+        full = cite(answer, by_rule, exclusions).model_dump_json()
+        envelope = _envelope(record, engine).model_dump_json()
+        body = full[: full.rindex("}")] + ',"record":' + envelope + "}"
+        return Response(body.encode(), status_code=200, media_type=MediaType.JSON, headers=headers)
     link = RecordLink(id=record.id, stored_at=record.stored_at, links={"self": f"{RECORDS}/{record.id}"})
-    body = summarise(answer).model_dump_json(exclude_none=True)
+    body = summarise(answer, by_rule, exclusions=exclusions).model_dump_json(exclude_none=True)
     body = body[: body.rindex("}")] + ',"record":' + link.model_dump_json() + "}"
     return Response(body.encode(), status_code=200, media_type=MediaType.JSON, headers=headers)
 
@@ -350,7 +364,11 @@ class RecordController(Controller):
             ) from exc
         answer = engine.recommend(requirements, clock())
         record, created = _store(
-            answer, records, rerun_of=original.id if answer.id != original.id else None, created_by=key_name(request)
+            answer,
+            engine,
+            records,
+            rerun_of=original.id if answer.id != original.id else None,
+            created_by=key_name(request),
         )
         headers = {"Location": f"{RECORDS}/{record.id}"}
         return _recorded(record, engine, 201 if created else 200, headers)  # type: ignore[return-value]
@@ -379,13 +397,14 @@ class RecordController(Controller):
     ) -> Response[str]:
         record = _get(records, record_id)
         try:
-            answer = Answer.model_validate_json(record.answer)
-        except ValidationError as exc:
+            answer = resolve(FullAnswer.model_validate_json(record.answer))
+        except ValueError as exc:  # pydantic's ValidationError, or an id cited but not listed
+            why = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
             return problem(
                 409,
                 "Record cannot be rendered",
                 f"decision record {record_id!r} was stored in an answer format this version cannot read: "
-                f"{exc.errors()[0]['msg']}; fetch it as JSON or re-run it",
+                f"{why}; fetch it as JSON or re-run it",
             )
         envelope = _envelope(record, engine)
         info = RecordInfo(

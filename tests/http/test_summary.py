@@ -14,6 +14,7 @@ import pytest
 from litestar.exceptions import LitestarDeprecationWarning
 from litestar.testing import TestClient
 
+from service.domain.requirements import EXCLUSIONS_LISTED
 from service.http.app import create_app
 from service.settings import Settings
 from tests.contract_fields import ANSWER_FIELDS, RECOMMENDATION_FIELDS
@@ -58,7 +59,7 @@ def test_summary_and_full_are_the_same_decision_and_the_record_keeps_the_full_an
     client: TestClient[Any],
 ) -> None:
     summary = client.post(RECOMMENDATIONS, json=REQUEST)
-    full = client.post(RECOMMENDATIONS, json={**REQUEST, "detail": "full"})
+    full = client.post(RECOMMENDATIONS, json={**REQUEST, "detail": "full", "exclusions": "all"})
     assert summary.status_code == full.status_code == 200
     s, f = summary.json(), full.json()
     assert s["id"] == f["id"]
@@ -66,12 +67,14 @@ def test_summary_and_full_are_the_same_decision_and_the_record_keeps_the_full_an
     assert [r["model_id"] for r in s["recommendations"]] == [r["model_id"] for r in f["recommendations"]]
     assert [r["score"] for r in s["recommendations"]] == [r["score"] for r in f["recommendations"]]
     assert s["eligible_count"] == f["eligible_count"]
-    # The detail asked for is not part of the decision: the stored record is the full answer, and says nothing
-    # of detail in its requirements.
+    # The detail asked for is not part of the decision: the stored record is the full answer with every
+    # exclusion, and says nothing of detail or exclusions in its requirements.
     stored = client.get(s["record"]["links"]["self"])
     assert stored.status_code == 200
     assert stored.content == full.content
     assert "detail" not in f["requirements"]
+    assert "exclusions" not in f["requirements"]
+    assert f["detail"] == "full"
 
 
 def test_every_evidence_id_a_summary_cites_is_listed_once_with_its_source(client: TestClient[Any]) -> None:
@@ -80,38 +83,83 @@ def test_every_evidence_id_a_summary_cites_is_listed_once_with_its_source(client
         ref
         for model in [*body["recommendations"], *body["explained"]]
         for reason in model["reasons"]
-        for group in re.findall(r"\[(e\d+(?:, e\d+)*)\]", reason)
+        for group in re.findall(r"\[(e[0-9a-f]+(?:, e[0-9a-f]+)*)\]", reason)
         for ref in group.split(", ")
     }
     assert cited, "no reason cites evidence"
-    assert cited == set(body["evidence"])
-    for item in body["evidence"].values():
+    assert cited == {item["id"] for item in body["evidence"]}
+    for item in body["evidence"]:
         assert item["source"] in body["sources"]
         assert body["sources"][item["source"]].startswith("http")
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", item["as_of"])
-    # Listed once: no two entries are the same fact.
-    entries = [json.dumps(e, sort_keys=True) for e in body["evidence"].values()]
+    # Listed once: no two entries are the same fact, and each id is the one the full answer gives that fact.
+    entries = [json.dumps({k: v for k, v in e.items() if k != "id"}, sort_keys=True) for e in body["evidence"]]
     assert len(entries) == len(set(entries))
+    full = client.get(body["record"]["links"]["self"]).json()
+    listed = {item["id"]: item for item in full["evidence"]}
+    for item in body["evidence"]:
+        assert listed[item["id"]]["fact"] == item["fact"]
+        assert listed[item["id"]]["source"] == body["sources"][item["source"]]
+
+
+def _cited(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "evidence" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+                yield from value
+            else:
+                yield from _cited(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _cited(item)
+
+
+def test_a_full_answer_lists_each_fact_once_and_cites_it_by_id_everywhere(client: TestClient[Any]) -> None:
+    full = client.post(RECOMMENDATIONS, json={**REQUEST, "detail": "full"}).json()
+    listed = [item["id"] for item in full["evidence"]]
+    assert len(listed) == len(set(listed))
+    assert set(_cited({k: v for k, v in full.items() if k != "evidence"})) == set(listed)
+    (top,) = [m for m in full["recommendations"] if m["rank"] == 1]
+    assert all(isinstance(i, str) for c in top["criteria"] for i in c["evidence"])
+    assert all(o["evidence"] for o in top["obligations"])
+    by_id = {item["id"]: item for item in full["evidence"]}
+    for obligation in top["obligations"]:
+        (text,) = obligation["evidence"]
+        assert by_id[text]["fact"] == "licence text"
+        assert by_id[text]["value"] == obligation["licence_id"]
+    benchmarks = [by_id[i] for c in top["criteria"] for i in c["evidence"] if by_id[i]["fact"].startswith("benchmark")]
+    assert benchmarks and all(b["measured_by"] for b in benchmarks)
 
 
 def test_exclusions_are_counted_by_rule_and_explain_still_works(client: TestClient[Any]) -> None:
     body = client.post(RECOMMENDATIONS, json=REQUEST).json()
-    full = client.post(RECOMMENDATIONS, json={**REQUEST, "detail": "full"}).json()
-    assert body["excluded_count"] == len(full["excluded"]) > 0
+    stored = client.get(body["record"]["links"]["self"]).json()
+    assert body["excluded_count"] == stored["excluded_count"] == len(stored["excluded"]) > EXCLUSIONS_LISTED
     expected: dict[str, int] = {}
-    for exclusion in full["excluded"]:
+    for exclusion in stored["excluded"]:
         for rule in {r["rule_id"] for r in exclusion["reasons"]}:
             expected[rule] = expected.get(rule, 0) + 1
-    assert body["excluded_by_rule"] == expected
-    listed = sorted(e["model_id"] for e in full["excluded"])[: len(body["excluded"])]
-    assert [e["model_id"] for e in body["excluded"]] == listed
+    assert {c["rule_id"]: c["count"] for c in body["excluded_by_rule"]} == expected
+    assert body["excluded_by_rule"] == stored["excluded_by_rule"]
+    assert all(c["description"] for c in body["excluded_by_rule"])
+    listed = sorted(e["model_id"] for e in stored["excluded"])
+    assert [e["model_id"] for e in body["excluded"]] == listed[:EXCLUSIONS_LISTED]
     (explained,) = body["explained"]
     assert explained["model_id"] == "moonshotai/Kimi-K2-Instruct"
     assert explained["status"] == "excluded"
     assert any(reason.startswith("hardware.fits") for reason in explained["reasons"])
+    # In full detail too, the first ones are listed with their reasons unless every one is asked for.
+    full = client.post(RECOMMENDATIONS, json={**REQUEST, "detail": "full"}).json()
+    assert full["excluded_by_rule"] == stored["excluded_by_rule"]
+    assert [e["model_id"] for e in full["excluded"]] == listed[:EXCLUSIONS_LISTED]
+    assert full["excluded"] == [e for e in stored["excluded"] if e["model_id"] in listed[:EXCLUSIONS_LISTED]]
+    every = client.post(RECOMMENDATIONS, json={**REQUEST, "exclusions": "all"}).json()
+    assert [e["model_id"] for e in every["excluded"]] == listed
 
 
-def test_detail_takes_only_summary_or_full(client: TestClient[Any]) -> None:
-    response = client.post(RECOMMENDATIONS, json={"detail": "brief"})
-    assert response.status_code in (400, 422)
-    assert any(e["field"] == "detail" for e in response.json()["errors"])
+@pytest.mark.parametrize("field", ["detail", "exclusions"])
+@pytest.mark.parametrize("value", ["brief", 1, None, ["all"]])
+def test_detail_and_exclusions_take_only_their_values(client: TestClient[Any], field: str, value: Any) -> None:
+    response = client.post(RECOMMENDATIONS, json={field: value})
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == [field]

@@ -13,6 +13,7 @@ import pytest
 
 from service.cli import main
 from service.domain.answer import Answer
+from service.domain.citing import encode_full
 from service.domain.engine import Engine
 from service.domain.requirements import Requirements
 from service.records_cli import write_atomically
@@ -165,8 +166,8 @@ def test_a_request_field_without_a_sentence_is_still_reported() -> None:
 
 # ----------------------------------------------------------------------------------------------- CLI
 @pytest.fixture
-def stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: Answer) -> Iterator[str]:
-    """A database holding ``answer`` as a record, configured through ADVISOR_DATABASE_URL."""
+def stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: Answer, engine: Engine) -> Iterator[str]:
+    """A database holding ``answer`` as a record, in full detail as the API stores it (ADVISOR_DATABASE_URL)."""
     url = f"sqlite:///{tmp_path / 'advisor.db'}"
     store = open_store(url)
     store.save(
@@ -180,7 +181,7 @@ def stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: Answer) -> I
             top_models=tuple(r.model_id for r in answer.recommendations),
             rerun_of=None,
             requirements=answer.requirements.model_dump_json(),
-            answer=answer.model_dump_json(),
+            answer=encode_full(answer, engine.rules.eligibility),
         )
     )
     store.close()

@@ -1,0 +1,351 @@
+"""Evidence listed once per answer and cited by id: the engine's :class:`Answer` as a :class:`FullAnswer`, and back.
+
+A fact's id is a digest of its content (what, value, source, date, kind, who measured it, note): the same fact
+has the same id in every answer and in both details, and a reader resolves each id in the answer's own
+``evidence`` list, which holds exactly the facts the answer cites (none missing, none unused), in order of
+first citation. An obligation cites the licence text it is read from (fact ``licence text``, value the licence
+id). Caveats keep their own ``fact``, ``source`` and ``as_of``: they are statements about evidence, not
+evidence.
+
+:func:`cite` and :func:`resolve` are inverses on what an answer lists: ``resolve(cite(a))`` is ``a`` (with
+``exclusions="all"``). Both are deterministic, so the same answer always serialises to the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+from service.domain.answer import (
+    EXCLUSIONS_LISTED,
+    Answer,
+    Assessment,
+    CitedAssessment,
+    CitedCriterionScore,
+    CitedEuAiActStatus,
+    CitedEvidence,
+    CitedExclusion,
+    CitedFit,
+    CitedObligation,
+    CitedRuleOutcome,
+    CriterionScore,
+    Exclusion,
+    Fit,
+    FullAnswer,
+    Obligation,
+    RuleCount,
+    RuleOutcome,
+)
+from service.domain.facts import Evidence
+from service.domain.regulatory import EuAiActStatus
+from service.domain.rules import EligibilityRule
+
+__all__ = [
+    "LICENCE_TEXT",
+    "EvidenceTable",
+    "Exclusions",
+    "cite",
+    "count_exclusions",
+    "encode_full",
+    "evidence_id",
+    "listed_exclusions",
+    "resolve",
+]
+
+#: The request's choice of how many excluded models to list (see :data:`EXCLUSIONS_LISTED`).
+Exclusions = Literal["by_rule", "all"]
+#: The fact an obligation cites: the licence text its duty is read from.
+LICENCE_TEXT = "licence text"
+#: Hex digits of the content digest in an evidence id (40 bits; a clash within one answer takes the whole digest).
+_ID_HEX = 10
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _key(e: Evidence) -> str:
+    # The JSON form, so that a fact read back from a stored answer (lists for tuples, strings for dates) has
+    # the same key, and so the same id, as the engine's own.
+    return json.dumps(
+        [e.fact, e.value, e.source, e.as_of.isoformat(), e.source_kind, e.measured_by, e.note],
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=_plain,
+    )
+
+
+def _digest(key: str) -> str:
+    return hashlib.blake2b(key.encode(), digest_size=20).hexdigest()
+
+
+def evidence_id(e: Evidence) -> str:
+    """The id of ``e`` in any answer that does not also cite a different fact with the same short digest."""
+    return "e" + _digest(_key(e))[:_ID_HEX]
+
+
+class EvidenceTable:
+    """The facts one answer cites, each listed once, in order of first citation."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, str] = {}
+        self.items: dict[str, CitedEvidence] = {}
+
+    def cite(self, e: Evidence) -> str:
+        """The id of ``e``, listing it on its first citation."""
+        key = _key(e)
+        found = self._by_key.get(key)
+        if found is not None:
+            return found
+        digest = _digest(key)
+        found = "e" + digest[:_ID_HEX]
+        if found in self.items:  # two different facts share the short digest: the second takes the whole one
+            found = "e" + digest
+        self._by_key[key] = found
+        self.items[found] = CitedEvidence.model_construct(
+            id=found,
+            fact=e.fact,
+            value=e.value,
+            source=e.source,
+            as_of=e.as_of,
+            source_kind=e.source_kind,
+            measured_by=e.measured_by,
+            note=e.note,
+        )
+        return found
+
+    def cite_all(self, items: Iterable[Evidence]) -> list[str]:
+        """The ids of ``items``, in order, each once."""
+        return list(dict.fromkeys(self.cite(e) for e in items))
+
+
+def count_exclusions(excluded: Sequence[Exclusion], eligibility: Mapping[str, EligibilityRule]) -> list[RuleCount]:
+    """Excluded models per failing or unknown rule, by rule id (a model failing two rules counts for both)."""
+    counts: dict[str, list[int]] = {}
+    first: dict[str, RuleOutcome] = {}
+    for exclusion in excluded:
+        for reason in exclusion.reasons:
+            tally = counts.setdefault(reason.rule_id, [0, 0])
+            tally[0] += 1
+            tally[1] += reason.outcome == "unknown"
+            first.setdefault(reason.rule_id, reason)
+    result = []
+    for rule_id in sorted(counts):
+        rule = eligibility.get(rule_id)
+        outcome = first[rule_id]
+        result.append(
+            RuleCount.model_construct(
+                rule_id=rule_id,
+                rule_version=outcome.rule_version,
+                requirement=outcome.requirement,
+                description=rule.description if rule is not None else outcome.message,
+                count=counts[rule_id][0],
+                unknown=counts[rule_id][1],
+            )
+        )
+    return result
+
+
+def listed_exclusions(excluded: Sequence[Exclusion], exclusions: Exclusions = "by_rule") -> list[Exclusion]:
+    """The excluded models an answer lists, by model id: all of them, or the first :data:`EXCLUSIONS_LISTED`."""
+    ordered = sorted(excluded, key=lambda e: e.model_id)
+    return ordered if exclusions == "all" else ordered[:EXCLUSIONS_LISTED]
+
+
+# ------------------------------------------------------------------------------------------------ cite
+def _outcome(r: RuleOutcome, table: EvidenceTable) -> CitedRuleOutcome:
+    return CitedRuleOutcome.model_construct(
+        rule_id=r.rule_id,
+        rule_version=r.rule_version,
+        requirement=r.requirement,
+        outcome=r.outcome,
+        message=r.message,
+        missing_facts=r.missing_facts,
+        evidence=table.cite_all(r.evidence),
+    )
+
+
+def _criterion(c: CriterionScore, table: EvidenceTable) -> CitedCriterionScore:
+    fields = {name: getattr(c, name) for name in CitedCriterionScore.model_fields if name != "evidence"}
+    return CitedCriterionScore.model_construct(**fields, evidence=table.cite_all(c.evidence))
+
+
+def _obligation(o: Obligation, table: EvidenceTable) -> CitedObligation:
+    text = Evidence.model_construct(
+        fact=LICENCE_TEXT, value=o.licence_id, source=o.source, as_of=o.as_of, note=None, source_kind=None
+    )
+    return CitedObligation.model_construct(
+        licence_id=o.licence_id, kind=o.kind, duty=o.duty, applies=o.applies, evidence=[table.cite(text)]
+    )
+
+
+def _fit(f: Fit, table: EvidenceTable) -> CitedFit:
+    fields = {name: getattr(f, name) for name in CitedFit.model_fields if name != "evidence"}
+    return CitedFit.model_construct(**fields, evidence=table.cite_all(f.evidence))
+
+
+def _eu(s: EuAiActStatus | None, table: EvidenceTable) -> CitedEuAiActStatus | None:
+    if s is None:
+        return None
+    fields = {name: getattr(s, name) for name in CitedEuAiActStatus.model_fields if name != "evidence"}
+    return CitedEuAiActStatus.model_construct(**fields, evidence=table.cite_all(s.evidence))
+
+
+def _assessment(a: Assessment, table: EvidenceTable) -> CitedAssessment:
+    return CitedAssessment.model_construct(
+        model_id=a.model_id,
+        name=a.name,
+        status=a.status,
+        rank=a.rank,
+        score=a.score,
+        licence=a.licence,
+        reasons=a.reasons,
+        criteria=[_criterion(c, table) for c in a.criteria],
+        rules=[_outcome(r, table) for r in a.rules],
+        obligations=[_obligation(o, table) for o in a.obligations],
+        fit=_fit(a.fit, table),
+        caveats=a.caveats,
+        eu_ai_act=_eu(a.eu_ai_act, table),
+    )
+
+
+def cite(answer: Answer, by_rule: list[RuleCount], exclusions: Exclusions = "all") -> FullAnswer:
+    """``answer`` in ``full`` detail: each fact listed once in ``evidence``, cited by id everywhere else.
+
+    ``by_rule`` counts every exclusion (:func:`count_exclusions`); ``exclusions`` says which excluded models
+    are listed (:func:`listed_exclusions`). The stored decision lists all of them.
+    """
+    table = EvidenceTable()
+    recommendations = [_assessment(a, table) for a in answer.recommendations]
+    excluded = [
+        CitedExclusion.model_construct(model_id=x.model_id, reasons=[_outcome(r, table) for r in x.reasons])
+        for x in listed_exclusions(answer.excluded, exclusions)
+    ]
+    explained = [_assessment(a, table) for a in answer.explained]
+    return FullAnswer.model_construct(
+        id=answer.id,
+        detail="full",
+        catalogue_version=answer.catalogue_version,
+        rules_version=answer.rules_version,
+        evaluated_on=answer.evaluated_on,
+        requirements=answer.requirements,
+        profile=answer.profile,
+        weights=answer.weights,
+        eligible_count=answer.eligible_count,
+        recommendations=recommendations,
+        excluded_count=len(answer.excluded),
+        excluded_by_rule=by_rule,
+        excluded=excluded,
+        explained=explained,
+        tradeoffs=answer.tradeoffs,
+        method=answer.method,
+        evidence=list(table.items.values()),
+        disclaimer=answer.disclaimer,
+    )
+
+
+def encode_full(answer: Answer, eligibility: Mapping[str, EligibilityRule], exclusions: Exclusions = "all") -> str:
+    """The ``full`` answer as JSON text: with ``exclusions="all"``, exactly the stored decision's bytes."""
+    return cite(answer, count_exclusions(answer.excluded, eligibility), exclusions).model_dump_json()
+
+
+# --------------------------------------------------------------------------------------------- resolve
+class _Lookup:
+    def __init__(self, full: FullAnswer) -> None:
+        self.items = {e.id: e for e in full.evidence}
+
+    def __call__(self, ids: list[str]) -> list[Evidence]:
+        return [self.one(i) for i in ids]
+
+    def one(self, evidence_id: str) -> Evidence:
+        try:
+            e = self.items[evidence_id]
+        except KeyError:
+            raise ValueError(f"evidence id {evidence_id!r} is cited but not listed in the answer's evidence") from None
+        return Evidence.model_construct(
+            fact=e.fact,
+            value=e.value,
+            source=e.source,
+            as_of=e.as_of,
+            note=e.note,
+            source_kind=e.source_kind,
+            measured_by=e.measured_by,
+        )
+
+
+def _resolve_outcome(r: CitedRuleOutcome, look: _Lookup) -> RuleOutcome:
+    fields = {name: getattr(r, name) for name in RuleOutcome.model_fields if name != "evidence"}
+    return RuleOutcome.model_construct(**fields, evidence=look(r.evidence))
+
+
+def _resolve_assessment(a: CitedAssessment, look: _Lookup) -> Assessment:
+    obligations = []
+    for o in a.obligations:
+        text = look.one(o.evidence[0])
+        obligations.append(
+            Obligation.model_construct(
+                licence_id=o.licence_id,
+                kind=o.kind,
+                duty=o.duty,
+                applies=o.applies,
+                source=text.source,
+                as_of=text.as_of,
+            )
+        )
+
+    def without(model: object, names: Iterable[str]) -> dict[str, Any]:
+        return {name: getattr(model, name) for name in names if name != "evidence"}
+
+    eu = a.eu_ai_act
+    return Assessment.model_construct(
+        model_id=a.model_id,
+        name=a.name,
+        status=a.status,
+        rank=a.rank,
+        score=a.score,
+        licence=a.licence,
+        reasons=a.reasons,
+        criteria=[
+            CriterionScore.model_construct(**without(c, CriterionScore.model_fields), evidence=look(c.evidence))
+            for c in a.criteria
+        ],
+        rules=[_resolve_outcome(r, look) for r in a.rules],
+        obligations=obligations,
+        fit=Fit.model_construct(**without(a.fit, Fit.model_fields), evidence=look(a.fit.evidence)),
+        caveats=a.caveats,
+        eu_ai_act=None
+        if eu is None
+        else EuAiActStatus.model_construct(**without(eu, EuAiActStatus.model_fields), evidence=look(eu.evidence)),
+    )
+
+
+def resolve(full: FullAnswer) -> Answer:
+    """``full`` with each cited id replaced by its fact, as the engine returned it (the excluded models it lists).
+
+    Raises ValueError when an id is cited but not listed.
+    """
+    look = _Lookup(full)
+    return Answer.model_construct(
+        id=full.id,
+        catalogue_version=full.catalogue_version,
+        rules_version=full.rules_version,
+        evaluated_on=full.evaluated_on,
+        requirements=full.requirements,
+        profile=full.profile,
+        weights=full.weights,
+        eligible_count=full.eligible_count,
+        recommendations=[_resolve_assessment(a, look) for a in full.recommendations],
+        excluded=[
+            Exclusion.model_construct(model_id=x.model_id, reasons=[_resolve_outcome(r, look) for r in x.reasons])
+            for x in full.excluded
+        ],
+        explained=[_resolve_assessment(a, look) for a in full.explained],
+        tradeoffs=full.tradeoffs,
+        method=full.method,
+        disclaimer=full.disclaimer,
+    )
