@@ -3,12 +3,23 @@
 ``Requirements`` and ``CompareRequest`` validate a request before it is sent, exactly as the service will;
 answers are parsed into ``RecordedSummary`` (``detail: summary``, the default) or ``RecordedAnswer``
 (``detail: full``, and every stored decision), ``CompareOut``, ``ModelOut``, ``LicenceOut``, ``ProfileOut`` and
-``RecordPage``.
+``RecordPage``. A full answer lists each fact once in ``evidence`` (``CitedEvidence``) and cites it by id;
+``resolve(answer)`` gives the same decision with each fact in place (an ``Answer``, as the engine returns it).
 """
 
 from __future__ import annotations
 
-from service.domain.answer import Answer, Assessment, Exclusion
+from service.domain.answer import (
+    Answer,
+    Assessment,
+    CitedAssessment,
+    CitedEvidence,
+    CitedExclusion,
+    Exclusion,
+    FullAnswer,
+    RuleCount,
+)
+from service.domain.citing import resolve
 from service.domain.requirements import Requirements
 from service.domain.summary import AnswerSummary, ModelSummary
 from service.http.records import (
@@ -26,9 +37,13 @@ __all__ = [
     "Answer",
     "AnswerSummary",
     "Assessment",
+    "CitedAssessment",
+    "CitedEvidence",
+    "CitedExclusion",
     "CompareOut",
     "CompareRequest",
     "Exclusion",
+    "FullAnswer",
     "LicenceOut",
     "ModelOut",
     "ModelSummary",
@@ -39,4 +54,6 @@ __all__ = [
     "RecordedAnswer",
     "RecordedSummary",
     "Requirements",
+    "RuleCount",
+    "resolve",
 ]

@@ -3,7 +3,8 @@
 A fact's id is a digest of its content (what, value, source, date, kind, who measured it, note): the same fact
 has the same id in every answer and in both details, and a reader resolves each id in the answer's own
 ``evidence`` list, which holds exactly the facts the answer cites (none missing, none unused), in order of
-first citation. An obligation cites the licence text it is read from (fact ``licence text``, value the licence
+first citation. A reason sentence names its facts by id (``Evidence: [e…, e…].``) instead of writing each
+out. An obligation cites the licence text it is read from (fact ``licence text``, value the licence
 id). Caveats keep their own ``fact``, ``source`` and ``as_of``: they are statements about evidence, not
 evidence.
 
@@ -16,6 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -39,7 +42,7 @@ from service.domain.answer import (
     RuleCount,
     RuleOutcome,
 )
-from service.domain.facts import Evidence
+from service.domain.facts import REASON_CITES, Evidence, citation
 from service.domain.regulatory import EuAiActStatus
 from service.domain.rules import EligibilityRule
 
@@ -59,6 +62,8 @@ __all__ = [
 Exclusions = Literal["by_rule", "all"]
 #: The fact an obligation cites: the licence text its duty is read from.
 LICENCE_TEXT = "licence text"
+_EVIDENCE = " Evidence: "
+_CITED_IDS = re.compile(r" Evidence: \[(e[0-9a-f]+(?:, e[0-9a-f]+)*)\]\.$")
 #: Hex digits of the content digest in an evidence id (40 bits; a clash within one answer takes the whole digest).
 _ID_HEX = 10
 
@@ -84,6 +89,30 @@ def _digest(key: str) -> str:
     return hashlib.blake2b(key.encode(), digest_size=20).hexdigest()
 
 
+_SCALARS = (str, int, float, bool, type(None))
+#: Digests of facts seen lately, by identity: a fact is digested once, not on every answer that cites it.
+_DIGESTS: dict[tuple[object, ...], str] = {}
+_DIGESTS_KEPT = 100_000
+
+
+def _identity(e: Evidence) -> tuple[object, ...]:
+    # A hashable stand-in for the JSON key, cheaper to build: the value's type keeps 1 and 1.0 (and True) apart,
+    # as their JSON does; other values (lists, dates, not-a-number) go by their JSON text.
+    v = e.value
+    plain = type(v) in _SCALARS and not (isinstance(v, float) and math.isnan(v))
+    value = (type(v), v) if plain else ("json", json.dumps(v, default=_plain))
+    return (e.fact, value, e.source, e.as_of, e.source_kind, e.measured_by, e.note)
+
+
+def _digest_of(e: Evidence, identity: tuple[object, ...]) -> str:
+    found = _DIGESTS.get(identity)
+    if found is None:
+        if len(_DIGESTS) >= _DIGESTS_KEPT:
+            _DIGESTS.clear()
+        found = _DIGESTS[identity] = _digest(_key(e))
+    return found
+
+
 def evidence_id(e: Evidence) -> str:
     """The id of ``e`` in any answer that does not also cite a different fact with the same short digest."""
     return "e" + _digest(_key(e))[:_ID_HEX]
@@ -93,20 +122,20 @@ class EvidenceTable:
     """The facts one answer cites, each listed once, in order of first citation."""
 
     def __init__(self) -> None:
-        self._by_key: dict[str, str] = {}
+        self._by_identity: dict[tuple[object, ...], str] = {}
         self.items: dict[str, CitedEvidence] = {}
 
     def cite(self, e: Evidence) -> str:
         """The id of ``e``, listing it on its first citation."""
-        key = _key(e)
-        found = self._by_key.get(key)
+        identity = _identity(e)
+        found = self._by_identity.get(identity)
         if found is not None:
             return found
-        digest = _digest(key)
+        digest = _digest_of(e, identity)
         found = "e" + digest[:_ID_HEX]
         if found in self.items:  # two different facts share the short digest: the second takes the whole one
             found = "e" + digest
-        self._by_key[key] = found
+        self._by_identity[identity] = found
         self.items[found] = CitedEvidence.model_construct(
             id=found,
             fact=e.fact,
@@ -196,6 +225,23 @@ def _eu(s: EuAiActStatus | None, table: EvidenceTable) -> CitedEuAiActStatus | N
     return CitedEuAiActStatus.model_construct(**fields, evidence=table.cite_all(s.evidence))
 
 
+def _cite_reasons(a: Assessment, table: EvidenceTable) -> list[str]:
+    # A reason sentence ends with its rule's or criterion's facts written out (facts.citation); here they
+    # become their ids, so a fact's source and date appear once per answer, in ``evidence``.
+    groups = [r.evidence for r in a.rules if r.evidence]
+    groups += [c.evidence[:REASON_CITES] for c in a.criteria if c.evidence]
+    reasons = []
+    for reason in a.reasons:
+        cited = reason
+        for group in groups:
+            written = f"{_EVIDENCE}{citation(group)}."
+            if reason.endswith(written):
+                cited = f"{reason[: -len(written)]}{_EVIDENCE}[{', '.join(table.cite(e) for e in group)}]."
+                break
+        reasons.append(cited)
+    return reasons
+
+
 def _assessment(a: Assessment, table: EvidenceTable) -> CitedAssessment:
     return CitedAssessment.model_construct(
         model_id=a.model_id,
@@ -204,7 +250,7 @@ def _assessment(a: Assessment, table: EvidenceTable) -> CitedAssessment:
         rank=a.rank,
         score=a.score,
         licence=a.licence,
-        reasons=a.reasons,
+        reasons=_cite_reasons(a, table),
         criteria=[_criterion(c, table) for c in a.criteria],
         rules=[_outcome(r, table) for r in a.rules],
         obligations=[_obligation(o, table) for o in a.obligations],
@@ -301,6 +347,12 @@ def _resolve_assessment(a: CitedAssessment, look: _Lookup) -> Assessment:
     def without(model: object, names: Iterable[str]) -> dict[str, Any]:
         return {name: getattr(model, name) for name in names if name != "evidence"}
 
+    def written(reason: str) -> str:
+        found = _CITED_IDS.search(reason)
+        if found is None:
+            return reason
+        return f"{reason[: found.start()]}{_EVIDENCE}{citation(look(found.group(1).split(', ')))}."
+
     eu = a.eu_ai_act
     return Assessment.model_construct(
         model_id=a.model_id,
@@ -309,7 +361,7 @@ def _resolve_assessment(a: CitedAssessment, look: _Lookup) -> Assessment:
         rank=a.rank,
         score=a.score,
         licence=a.licence,
-        reasons=a.reasons,
+        reasons=[written(reason) for reason in a.reasons],
         criteria=[
             CriterionScore.model_construct(**without(c, CriterionScore.model_fields), evidence=look(c.evidence))
             for c in a.criteria

@@ -35,7 +35,7 @@ from service.domain.compliance import ComplianceFeatures, ComplianceRequest
 from service.domain.conditions import evaluate_checks, format_message, rule_applies
 from service.domain.criteria import CriterionModule, Explanation, RequestView, build_criteria
 from service.domain.errors import RequirementError
-from service.domain.facts import Evidence
+from service.domain.facts import REASON_CITES, Evidence, citation
 from service.domain.features import (
     Features,
     compile_features,
@@ -961,17 +961,13 @@ class _Context:
                 f"Ranked {rank} of the eligible models with score {score:.3f} under the {self.profile!r} weights."
             )
         for outcome in rules:
-            cited = "; ".join(
-                f"{e.fact} = {e.value} ({e.source}, as of {e.as_of.isoformat()})" for e in outcome.evidence
-            )
+            cited = citation(outcome.evidence)
             reasons.append(
                 f"[{outcome.rule_id} v{outcome.rule_version}, {outcome.outcome}] {outcome.message}"
                 + (f" Evidence: {cited}." if cited else "")
             )
         for item in sorted(criteria, key=lambda c: (-c.contribution, c.criterion))[:3]:
-            cited = "; ".join(
-                f"{e.fact} = {e.value} ({e.source}, as of {e.as_of.isoformat()})" for e in item.evidence[:3]
-            )
+            cited = citation(item.evidence[:REASON_CITES])
             reasons.append(
                 f"[criterion {item.criterion} v{item.rule_version}] value {item.value:.2f} x weight {item.weight:.2f} "
                 f"= {item.contribution:.3f}: {item.explanation}." + (f" Evidence: {cited}." if cited else "")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
-__all__ = ["Evidence", "Fact", "MeasuredBy", "SourceKind", "Strict"]
+__all__ = ["REASON_CITES", "Evidence", "Fact", "MeasuredBy", "SourceKind", "Strict", "citation"]
 
 SourceKind = Literal["primary", "secondary"]
 #: Who measured a benchmark result (see ``service.domain.measurements``).
@@ -45,3 +46,12 @@ class Evidence(Strict):
     note: str | None = None
     source_kind: SourceKind | None = Field(default=None, description="primary or secondary, where recorded.")
     measured_by: MeasuredBy | None = Field(default=None, description="Who measured it, for a benchmark result.")
+
+
+#: How many of a criterion's facts its reason sentence cites (the criterion's ``evidence`` holds every one).
+REASON_CITES = 3
+
+
+def citation(items: Iterable[Evidence]) -> str:
+    """``items`` as a reason sentence cites them: ``fact = value (source, as of date)``, joined by "; "."""
+    return "; ".join(f"{e.fact} = {e.value} ({e.source}, as of {e.as_of.isoformat()})" for e in items)

@@ -47,9 +47,11 @@ class RecommendationController(Controller):
         description=(
             "Every section is optional; an empty body means no constraints and the default (balanced) profile. "
             "Unknown fields are refused. `detail` (default `summary`) sizes the answer: `summary` gives each "
-            "recommendation in brief, citing its evidence by id from one `evidence` list, and counts exclusions "
-            "by rule; `full` names, for every recommendation and exclusion, the rule, the fact, its source and "
-            "its date. Every answer is stored as a decision record (its `id` is a "
+            "recommendation in brief, citing its evidence by id from one `evidence` list; `full` names, for every "
+            "recommendation and exclusion, the rule and the facts it rests on, each fact (with its source and date) "
+            "listed once in `evidence` and cited by id. Both count exclusions by rule; `exclusions` (default "
+            "`by_rule`) lists the first 25 excluded models when there are more, `all` every one. Every answer is "
+            "stored as a decision record in full detail with every exclusion (its `id` is a "
             "content hash: the same request on the same day with the same catalogue and rules gives the same id) "
             "and carries a `record` object with links to fetch it, report on it and re-run it."
         ),

@@ -162,7 +162,9 @@ def test_asking_why_not_an_excluded_model_returns_every_failing_rule(
     client: TestClient[Any], models: list[dict[str, Any]]
 ) -> None:
     chinese = next(m["id"] for m in models if m["origin_country"] == "CN")
-    response = post(client, {"privacy": {"excluded_origin_countries": ["CN"]}, "explain": [chinese]})
+    response = post(
+        client, {"privacy": {"excluded_origin_countries": ["CN"]}, "explain": [chinese], "exclusions": "all"}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     (explained,) = body["explained"]
@@ -174,7 +176,8 @@ def test_asking_why_not_an_excluded_model_returns_every_failing_rule(
     assert origin["outcome"] == "failed"
     assert "CN" in origin["message"]
     assert origin["evidence"]
-    assert all({"source", "as_of"} <= set(e) for e in origin["evidence"])
+    listed = {e["id"]: e for e in body["evidence"]}
+    assert all(listed[i]["source"] and listed[i]["as_of"] for i in origin["evidence"])
     assert any("origin.excluded-country" in reason for reason in explained["reasons"])
     exclusion = next(e for e in body["excluded"] if e["model_id"] == chinese)
     assert {r["rule_id"] for r in exclusion["reasons"]} == set(failing)
@@ -479,7 +482,10 @@ def test_hosting_countries_exclude_offers_served_elsewhere_over_http(client: Tes
         for m in models
     }
     country = "FR"
-    response = post(client, {"privacy": {"deployment": "api", "hosting_countries": [country]}, "limit": 100})
+    response = post(
+        client,
+        {"privacy": {"deployment": "api", "hosting_countries": [country]}, "limit": 100, "exclusions": "all"},
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     for rec in body["recommendations"]:

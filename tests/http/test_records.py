@@ -26,6 +26,8 @@ REQUEST: dict[str, Any] = {
     "limit": 3,
     "explain": ["moonshotai/Kimi-K2-Instruct"],
     "detail": "full",
+    # Every exclusion listed, as in the stored decision, so that the answer returned is the one stored.
+    "exclusions": "all",
 }
 
 AppFactory = Callable[..., Litestar]

@@ -25,6 +25,7 @@ from tests.properties.test_engine_properties import ENGINE, recommend, requireme
 
 CITING_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RULES = ENGINE.rules.eligibility
+WRITTEN_BY_ID = re.compile(r" Evidence: \[(e[0-9a-f]+(?:, e[0-9a-f]+)*)\]\.$")
 IDS_IN_A_REASON = re.compile(r"\[(e[0-9a-f]+(?:, e[0-9a-f]+)*)\]")
 
 
@@ -67,6 +68,12 @@ def test_every_cited_id_is_listed_and_every_listed_fact_is_cited_once(case: tupl
     for item in full["evidence"]:
         # Every reason still names its evidence: the fact, its public source and its date.
         assert item["fact"] and item["source"] and re.fullmatch(r"\d{4}-\d{2}-\d{2}", item["as_of"])
+    # Reason sentences name their facts by id, never written out again.
+    for model in [*full["recommendations"], *full["explained"]]:
+        for reason in model["reasons"]:
+            assert " Evidence: " not in reason or WRITTEN_BY_ID.search(reason), reason
+            for group in WRITTEN_BY_ID.findall(reason):
+                assert set(group.split(", ")) <= set(listed)
     # Every rule outcome that rests on facts cites them, and names its rule.
     for exclusion in full["excluded"]:
         for reason in exclusion["reasons"]:
