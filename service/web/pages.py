@@ -16,7 +16,8 @@ from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
-from service.domain.answer import Answer
+from service.domain.answer import FullAnswer
+from service.domain.citing import resolve
 from service.domain.engine import Engine
 from service.domain.errors import RequirementError
 from service.domain.requirements import Requirements
@@ -143,12 +144,14 @@ class DecisionPage(Controller):
         if record is None:
             raise NotFoundException(detail=f"no decision record with id {record_id[:100]!r}")
         try:
-            answer = Answer.model_validate_json(record.answer)
-        except pydantic.ValidationError as exc:
+            # Stored in full detail (evidence listed once, cited by id); the page shows each fact in place.
+            answer = resolve(FullAnswer.model_validate_json(record.answer))
+        except ValueError as exc:  # pydantic's ValidationError, or an evidence id cited but not listed
+            why = exc.errors()[0]["msg"] if isinstance(exc, pydantic.ValidationError) else str(exc)
             raise ClientException(
                 status_code=409,
                 detail=f"this decision was stored in an answer format this version cannot show; open it as JSON at "
-                f"/v1/recommendations/{record.id} or re-run it ({exc.errors()[0]['msg']})",
+                f"/v1/recommendations/{record.id} or re-run it ({why})",
             ) from exc
         view = decision_view(answer, record, engine)
         return web.page(request, "decision.html", view=view, answer=answer)
