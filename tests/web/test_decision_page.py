@@ -20,9 +20,10 @@ def _decision(client: TestClient[Litestar]) -> tuple[dict[str, object], str]:
 def test_each_recommendation_shows_its_evidence_with_source_date_and_rule(client: TestClient[Litestar]) -> None:
     answer, page = _decision(client)
     first = answer["recommendations"][0]  # type: ignore[index]
+    listed = {e["id"]: e for e in answer["evidence"]}  # type: ignore[attr-defined]
     for rule in first["rules"]:
         assert f"<code>{rule['rule_id']}</code> v{rule['rule_version']}" in page
-        for evidence in rule["evidence"]:
+        for evidence in (listed[i] for i in rule["evidence"]):
             if evidence["source"].startswith("https://"):
                 assert f'<a href="{evidence["source"]}">' in page
             assert f"as of {evidence['as_of']}" in page
