@@ -90,9 +90,10 @@ def _digest(key: str) -> str:
 
 
 _SCALARS = (str, int, float, bool, type(None))
-#: Digests of facts seen lately, by identity: a fact is digested once, not on every answer that cites it.
-_DIGESTS: dict[tuple[object, ...], str] = {}
-_DIGESTS_KEPT = 100_000
+#: Facts seen lately, as listed (short id), by identity: a fact is digested and built once, not in every answer
+#: that cites it. Bounded (emptied when full) so that a large catalogue cannot grow it without limit.
+_LISTED: dict[tuple[object, ...], tuple[str, CitedEvidence]] = {}
+_LISTED_KEPT = 20_000
 
 
 def _identity(e: Evidence) -> tuple[object, ...]:
@@ -104,12 +105,26 @@ def _identity(e: Evidence) -> tuple[object, ...]:
     return (e.fact, value, e.source, e.as_of, e.source_kind, e.measured_by, e.note)
 
 
-def _digest_of(e: Evidence, identity: tuple[object, ...]) -> str:
-    found = _DIGESTS.get(identity)
+def _item(e: Evidence, evidence_id: str) -> CitedEvidence:
+    return CitedEvidence.model_construct(
+        id=evidence_id,
+        fact=e.fact,
+        value=e.value,
+        source=e.source,
+        as_of=e.as_of,
+        source_kind=e.source_kind,
+        measured_by=e.measured_by,
+        note=e.note,
+    )
+
+
+def _listed(e: Evidence, identity: tuple[object, ...]) -> tuple[str, CitedEvidence]:
+    found = _LISTED.get(identity)
     if found is None:
-        if len(_DIGESTS) >= _DIGESTS_KEPT:
-            _DIGESTS.clear()
-        found = _DIGESTS[identity] = _digest(_key(e))
+        if len(_LISTED) >= _LISTED_KEPT:
+            _LISTED.clear()
+        digest = _digest(_key(e))
+        found = _LISTED[identity] = (digest, _item(e, "e" + digest[:_ID_HEX]))
     return found
 
 
@@ -131,21 +146,13 @@ class EvidenceTable:
         found = self._by_identity.get(identity)
         if found is not None:
             return found
-        digest = _digest_of(e, identity)
-        found = "e" + digest[:_ID_HEX]
+        digest, item = _listed(e, identity)
+        found = item.id
         if found in self.items:  # two different facts share the short digest: the second takes the whole one
             found = "e" + digest
+            item = _item(e, found)
         self._by_identity[identity] = found
-        self.items[found] = CitedEvidence.model_construct(
-            id=found,
-            fact=e.fact,
-            value=e.value,
-            source=e.source,
-            as_of=e.as_of,
-            source_kind=e.source_kind,
-            measured_by=e.measured_by,
-            note=e.note,
-        )
+        self.items[found] = item
         return found
 
     def cite_all(self, items: Iterable[Evidence]) -> list[str]:
