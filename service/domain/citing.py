@@ -100,9 +100,10 @@ def _identity(e: Evidence) -> tuple[object, ...]:
     # A hashable stand-in for the JSON key, cheaper to build: the value's type keeps 1 and 1.0 (and True) apart,
     # as their JSON does; other values (lists, dates, not-a-number) go by their JSON text.
     v = e.value
-    plain = type(v) in _SCALARS and not (isinstance(v, float) and math.isnan(v))
-    value = (type(v), v) if plain else ("json", json.dumps(v, default=_plain))
-    return (e.fact, value, e.source, e.as_of, e.source_kind, e.measured_by, e.note)
+    kind = type(v)
+    if kind in _SCALARS and (kind is not float or not math.isnan(v)):  # type: ignore[arg-type]
+        return (e.fact, kind, v, e.source, e.as_of, e.source_kind, e.measured_by, e.note)
+    return (e.fact, "json", json.dumps(v, default=_plain), e.source, e.as_of, e.source_kind, e.measured_by, e.note)
 
 
 def _item(e: Evidence, evidence_id: str) -> CitedEvidence:

@@ -16,8 +16,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from service.domain import citing
 from service.domain.answer import Answer, FullAnswer
-from service.domain.citing import Exclusions, cite, count_exclusions, evidence_id, resolve
+from service.domain.citing import Exclusions, cite, count_exclusions, encode_full, evidence_id, resolve
 from service.domain.facts import Evidence
 from service.domain.requirements import EXCLUSIONS_LISTED
 from service.domain.summary import summarise, summarise_full
@@ -89,6 +90,8 @@ def test_resolving_the_ids_gives_back_the_engines_answer_and_ids_are_digests_of_
     by_rule = count_exclusions(answer.excluded, RULES)
     text = cite(answer, by_rule, "all").model_dump_json()
     assert cite(answer, by_rule, "all").model_dump_json() == text, "not deterministic"
+    citing._LISTED.clear()  # the facts kept from earlier answers change nothing
+    assert encode_full(answer, RULES) == text
     full = FullAnswer.model_validate_json(text)
     expected = answer.model_copy(update={"excluded": sorted(answer.excluded, key=lambda e: e.model_id)})
     assert resolve(full).model_dump_json() == expected.model_dump_json()
