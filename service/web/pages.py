@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import pydantic
@@ -24,7 +21,7 @@ from service.domain.requirements import Requirements
 from service.http.metrics import Metrics
 from service.http.records import CompareRequest, decide
 from service.storage import DecisionStore
-from service.web.auth import PageAccess, safe_next
+from service.web.auth import safe_next
 from service.web.forms import (
     LABELS,
     SLIDER_MAX,
@@ -34,34 +31,13 @@ from service.web.forms import (
     plain_message,
     requirements_from_form,
 )
+from service.web.layout import READ, WRITE, Clock, Web
 from service.web.options import form_options
+from service.web.reference import ReferencePages
 from service.web.results import decision_view
 from service.web.session import SESSION_COOKIE
 
 __all__ = ["PAGE_CONTROLLERS", "Web"]
-
-Clock = Callable[[], dt.date]
-READ = {"page_scope": "read"}
-WRITE = {"page_scope": "write"}
-
-
-@dataclass(frozen=True)
-class Web:
-    """What every page handler needs besides the engine: who is signed in, and for how long a sign-in lasts."""
-
-    access: PageAccess
-    max_age_s: int
-
-    def page(
-        self, request: Request[Any, Any, Any], template: str, nav: str | None = None, status: int = 200, **context: Any
-    ) -> Template:
-        """Render ``template`` with the layout's context: the current nav item and who is signed in."""
-        key = self.access.session_key(request)
-        return Template(
-            template_name=template,
-            context={"nav": nav, "signed_in_as": key.name if key else None, **context},
-            status_code=status,
-        )
 
 
 class HomePage(Controller):
@@ -206,19 +182,6 @@ class ComparePage(Controller):
         )
 
 
-class CataloguePage(Controller):
-    """Every model in the catalogue (a placeholder list until the filtering catalogue page lands)."""
-
-    path = "/catalogue"
-
-    @get("/", name="catalogue", opt=READ)
-    async def catalogue(
-        self, request: Request[Any, Any, Any], web: NamedDependency[Web], engine: NamedDependency[Engine]
-    ) -> Template:
-        models = [engine.catalogue.models[i] for i in sorted(engine.catalogue.models)]
-        return web.page(request, "catalogue.html", nav="catalogue", models=models)
-
-
 class SignInPage(Controller):
     """Sign in with an API key (when keys are configured), and sign out."""
 
@@ -275,4 +238,4 @@ class SignInPage(Controller):
         )
 
 
-PAGE_CONTROLLERS = [HomePage, DecisionPage, ComparePage, CataloguePage, SignInPage]
+PAGE_CONTROLLERS = [HomePage, DecisionPage, ComparePage, ReferencePages, SignInPage]

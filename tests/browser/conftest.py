@@ -6,7 +6,7 @@ one these tests skip, saying so; with ``ADVISOR_TEST_REQUIRE_BROWSER=1`` (set by
 the browser) a missing or broken browser fails them instead, so CI cannot pass by skipping.
 
 Screenshots of every page at 375 px and 1440 px wide are saved, full page, under ``test-artifacts/screenshots/``
-(or ``$ADVISOR_TEST_ARTIFACTS/screenshots/``), named after the test and the width.
+(or ``$ADVISOR_TEST_ARTIFACTS/screenshots/``) as ``<page>-<width>.png``.
 """
 
 from __future__ import annotations
@@ -101,14 +101,13 @@ Screenshot = Callable[[Page, str], list[Path]]
 
 
 @pytest.fixture
-def screenshot(request: pytest.FixtureRequest) -> Screenshot:
-    """Save full-page PNGs of a page at each width in `WIDTHS`; returns their paths.
+def screenshot() -> Screenshot:
+    """Save full-page PNGs of a page at each width in `WIDTHS` as ``<name>-<width>.png``; returns their paths.
 
     The page is resized, photographed and, at each width, checked to fit it: no horizontal scrolling of the
     page as a whole (a wide table may scroll inside its own box). The page is left at the last width.
     """
     folder = artifacts_dir() / "screenshots"
-    test_name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
 
     def shoot(page: Page, name: str) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
@@ -117,7 +116,7 @@ def screenshot(request: pytest.FixtureRequest) -> Screenshot:
             page.set_viewport_size({"width": width, "height": 900})
             overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert overflow <= 0, f"{name} scrolls sideways by {overflow} px at {width} px wide"
-            path = folder / f"{test_name}--{name}-{width}.png"
+            path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}-{width}.png"
             page.screenshot(path=str(path), full_page=True)
             saved.append(path)
         return saved

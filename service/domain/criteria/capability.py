@@ -169,6 +169,10 @@ class CapabilityCriterion(CriterionModule):
             independent=independent,
         )
 
+    def estimate_of(self, i: int, use_case: str | None) -> UseCaseEstimate:
+        """Model ``i``'s estimate for one use case (general ability when None), as the reference pages show it."""
+        return self._estimate(i, use_case)
+
     def explain(self, request: RequestView, i: int) -> Explanation:
         cases = self.use_cases(request)
         model_id = self.fit.model_ids[i]
