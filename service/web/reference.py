@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import PathParameter
 from litestar.response import Template
 from pydantic import BaseModel
 
@@ -558,8 +559,8 @@ class ReferencePages(Controller):
         request: Request[Any, Any, Any],
         web: NamedDependency[Web],
         engine: NamedDependency[Engine],
-        owner: str,
-        name: str,
+        owner: Annotated[str, PathParameter(max_length=_MAX_TEXT)],
+        name: Annotated[str, PathParameter(max_length=_MAX_TEXT)],
     ) -> Template:
         model_id = f"{owner}/{name}"
         view = model_view(engine, model_id)
@@ -573,7 +574,7 @@ class ReferencePages(Controller):
         request: Request[Any, Any, Any],
         web: NamedDependency[Web],
         engine: NamedDependency[Engine],
-        licence_id: str,
+        licence_id: Annotated[str, PathParameter(max_length=_MAX_TEXT)],
     ) -> Template:
         view = licence_view(engine, licence_id)
         if view is None:
@@ -586,7 +587,7 @@ class ReferencePages(Controller):
         request: Request[Any, Any, Any],
         web: NamedDependency[Web],
         engine: NamedDependency[Engine],
-        rule_id: str,
+        rule_id: Annotated[str, PathParameter(max_length=_MAX_TEXT)],
     ) -> Template:
         view = rule_view(engine, rule_id)
         if view is None:
