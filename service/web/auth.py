@@ -41,6 +41,8 @@ def safe_next(path: str | None) -> str:
     """A local path to return to after signing in; anything else (another site, ``//host``) becomes ``/``."""
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path or len(path) > 2000:
         return "/"
+    if any(ord(c) < 33 or ord(c) == 127 for c in path):  # no header splitting, no spaces
+        return "/"
     return path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -39,13 +40,17 @@ def test_a_wrong_key_is_refused_next_to_the_field(keyed_client: TestClient[Lites
     assert "set-cookie" not in response.headers or "advisor_session" not in response.headers["set-cookie"]
 
 
-def test_sign_in_refuses_to_send_a_person_to_another_site(keyed_client: TestClient[Litestar]) -> None:
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "/x\r\nSet-Cookie: a=b"]
+)
+def test_sign_in_refuses_to_send_a_person_to_another_site(keyed_client: TestClient[Litestar], target: str) -> None:
     token = csrf_token(keyed_client.get("/sign-in").text)
     response = keyed_client.post(
         "/sign-in",
-        data={"api_key": KEYS["reader"][0], "_csrf_token": token, "next": "//evil.example/"},
+        data={"api_key": KEYS["reader"][0], "_csrf_token": token, "next": target},
         follow_redirects=False,
     )
+    assert response.status_code == 303
     assert response.headers["location"] == "/"
 
 
