@@ -1,8 +1,10 @@
 """The requirements form and the results page in a real browser, against the API's answer for the same requirements.
 
 A reviewer fills the form, submits, and must read the same shortlist and the same reasons a tool gets from
-``POST /v1/recommendations``; a wrong value gets a plain message next to its field; the report and the side-by-side
-comparison open from the results; and all of it can be done with the keyboard alone.
+``POST /v1/recommendations`` (whose reasons cite facts by id from the answer's evidence list: the page writes each
+fact out, so the test resolves the ids with the same function before comparing); a wrong value gets a plain
+message next to its field; the report and the side-by-side comparison open from the results; and all of it can be
+done with the keyboard alone.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page
 
+from service.domain.answer import FullAnswer
+from service.domain.citing import resolve
 from tests.browser.checks import assert_accessible, focus_is_visible, focus_outline
 from tests.browser.conftest import Screenshot
 
@@ -50,13 +54,20 @@ def _api_answer(server_url: str) -> dict[str, Any]:
     return answer
 
 
+def _written_out(answer: dict[str, Any]) -> dict[str, list[str]]:
+    """Each recommended model's reasons with the facts they cite by id written out, as a page shows them."""
+    cited = {name: value for name, value in answer.items() if name in FullAnswer.model_fields}
+    return {r.model_id: list(r.reasons) for r in resolve(FullAnswer.model_validate(cited)).recommendations}
+
+
 def _assert_results_equal_the_api(page: Page, answer: dict[str, Any]) -> None:
     assert page.url.endswith(f"/decisions/{answer['id']}")
     shortlist = page.eval_on_selector_all("#shortlist tr[data-model-id]", "rows => rows.map(r => r.dataset.modelId)")
     assert shortlist == [r["model_id"] for r in answer["recommendations"]]
-    for recommendation in answer["recommendations"]:
-        shown = page.locator(f'ul.reasons[data-reasons-of="{recommendation["model_id"]}"] > li').all_inner_texts()
-        assert [s.strip() for s in shown] == recommendation["reasons"]
+    written = _written_out(answer)
+    for model_id in shortlist:
+        shown = page.locator(f'ul.reasons[data-reasons-of="{model_id}"] > li').all_inner_texts()
+        assert [s.strip() for s in shown] == written[model_id]
     assert page.locator(f'article.model-card[data-model-id="{EXPLAINED}"]').count() == 1
 
 
