@@ -516,6 +516,15 @@ class ComplianceRequest:
             why = "Which provider would host the API is not recorded, and it covers the developer's own service"
         return f"{head} {why} ({r.source}, as of {r.as_of.isoformat()})."
 
+    def display_value(self, i: int, key: str) -> str | None:
+        """One placeholder of :meth:`display` (None when it has no such key), computing only that one."""
+        if key == "request.compliance.public_sector_jurisdictions":
+            return ", ".join(self.codes) or "none"
+        if key == "compliance.public_sector_restriction":
+            deciding = [(item, effect) for item, effect in self._affecting(i) if effect != "caveat"]
+            return " ".join(self._restriction_text(item, effect) for item, effect in deciding) or "none"
+        return self.cf.organisation_display(i).get(key)
+
     def display(self, i: int) -> dict[str, str]:
         """Message placeholders for model ``i`` (organisation facts and this request's restrictions)."""
         values = dict(self.cf.organisation_display(i))

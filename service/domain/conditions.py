@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -110,6 +110,12 @@ def evaluate_checks(
     return failed, unknown
 
 
-def format_message(template: str, values: Mapping[str, str]) -> str:
+class Placeholders(Protocol):
+    """What a message is filled from: a mapping, or anything that looks its keys up lazily."""
+
+    def get(self, key: str, default: str, /) -> str: ...
+
+
+def format_message(template: str, values: Placeholders | Mapping[str, str]) -> str:
     """Fill ``{field.path}`` placeholders from ``values``; an unknown placeholder reads 'unknown'."""
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), "unknown"), template)

@@ -334,6 +334,36 @@ class Engine:
         return "rec_" + hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
+FIT_PLACEHOLDERS = frozenset(
+    {"fit.memory_gb", "fit.gpus_needed", "fit.precision", "fit.gpu_memory_gb", "fit.breakdown", "fit.shortfall"}
+)
+
+
+class _Display:
+    """A model's message placeholders, looked up lazily: a rule message names a few of them, and an answer
+    formats one message per excluded model and failing rule, so computing all of them per model is waste.
+
+    Precedence is that of one merged dict: ``fit.*``, then the request's regulatory placeholders, then the
+    request's own values, then the model's features.
+    """
+
+    __slots__ = ("_context", "_i")
+
+    def __init__(self, context: _Context, i: int) -> None:
+        self._context, self._i = context, i
+
+    def get(self, key: str, default: str, /) -> str:
+        context = self._context
+        if key in FIT_PLACEHOLDERS:
+            return context._fit_display(key, self._i)
+        found = context.regulatory.display_value(self._i, key)
+        if found is None:
+            found = context._request_display().get(key)
+        if found is None:
+            found = context.f.display[self._i].get(key)
+        return default if found is None else found
+
+
 class _Context:
     """Per-request state for building explanations of individual models."""
 
@@ -400,29 +430,37 @@ class _Context:
         self._request_text = values
         return values
 
-    def _display(self, i: int) -> dict[str, str]:
-        values = {**self.f.display[i], **self._request_display(), **self.regulatory.display(i)}
+    def _display(self, i: int) -> _Display:
+        """Message placeholders for model ``i``, each computed only when a message names it."""
+        return _Display(self, i)
+
+    def _fit_display(self, key: str, i: int) -> str:
+        """One ``fit.*`` placeholder for model ``i``."""
         known = bool(self.f.columns["model.parameters_total_b"].known[i])
         p = self.plan
-        values["fit.memory_gb"] = f"{self.memory[i]:,.0f}" if known else "unknown"
-        values["fit.gpus_needed"] = f"{int(self.gpus[i])}" if known else "unknown"
-        values["fit.precision"] = p.precision[i]
-        values["fit.gpu_memory_gb"] = f"{p.gpu_memory_gb:g}"
-        # Fine-tuning memory (LoRA adapters and their optimiser state, or full-training state) is what the
-        # total holds beyond weights, cache and overhead: named so that the parts add up to the total.
-        tuning = self._tuning_gb(i)
-        tuning_text = (
-            f" + {self.req.customisation.fine_tuning} fine-tuning {tuning:,.1f} GB" if known and tuning >= 0.05 else ""
-        )
-        values["fit.breakdown"] = (
-            f"weights {p.weights_gb[i]:,.1f} GB + KV cache {p.kv_cache_gb[i]:,.1f} GB for "
-            f"{p.workload.concurrent_requests:,} x {p.workload.tokens_per_request:,} tokens{tuning_text} + overhead "
-            f"{p.overhead_gb[i]:,.1f} GB"
-            if known
-            else "unknown"
-        )
-        values["fit.shortfall"] = self._shortfall(i) if known else "unknown"
-        return values
+        if key == "fit.memory_gb":
+            return f"{self.memory[i]:,.0f}" if known else "unknown"
+        if key == "fit.gpus_needed":
+            return f"{int(self.gpus[i])}" if known else "unknown"
+        if key == "fit.precision":
+            return str(p.precision[i])
+        if key == "fit.gpu_memory_gb":
+            return f"{p.gpu_memory_gb:g}"
+        if key == "fit.breakdown":
+            if not known:
+                return "unknown"
+            # Fine-tuning memory (LoRA adapters and their optimiser state, or full-training state) is what the
+            # total holds beyond weights, cache and overhead: named so that the parts add up to the total.
+            tuning = self._tuning_gb(i)
+            tuning_text = (
+                f" + {self.req.customisation.fine_tuning} fine-tuning {tuning:,.1f} GB" if tuning >= 0.05 else ""
+            )
+            return (
+                f"weights {p.weights_gb[i]:,.1f} GB + KV cache {p.kv_cache_gb[i]:,.1f} GB for "
+                f"{p.workload.concurrent_requests:,} x {p.workload.tokens_per_request:,} tokens{tuning_text} + "
+                f"overhead {p.overhead_gb[i]:,.1f} GB"
+            )
+        return self._shortfall(i) if known else "unknown"  # fit.shortfall
 
     def _shortfall(self, i: int) -> str:
         """By how much and for which part a model misses the GPUs available."""

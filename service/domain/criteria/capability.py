@@ -26,6 +26,7 @@ from service.domain.ability import (
 from service.domain.answer import Caveat, UseCaseEstimate
 from service.domain.catalogue import Catalogue
 from service.domain.criteria.base import CriterionModule, Explanation, FloatArray, RequestView, Scores
+from service.domain.facts import Evidence
 from service.domain.features import measurement_evidence
 from service.domain.measurements import Benchmark, Measurement
 from service.domain.rules import Criterion, RuleSet
@@ -109,6 +110,10 @@ class CapabilityCriterion(CriterionModule):
         self.used_by_model: list[list[Observation]] = [[] for _ in self.fit.model_ids]
         for o in self.fit.observations:
             self.used_by_model[o.model].append(o)
+        # Filled on first use (an answer explains a few models): each model's measurements as cited, and the
+        # latent ability of every model along one use case, computed once instead of once per explained model.
+        self._cited: dict[int, list[Evidence]] = {}
+        self._latent: dict[str | None, tuple[FloatArray, FloatArray]] = {}
 
     # ------------------------------------------------------------------------------------ values
     def use_cases(self, request: RequestView) -> list[str]:
@@ -154,7 +159,10 @@ class CapabilityCriterion(CriterionModule):
                 measurements=0,
                 independent=0,
             )
-        mean, se = self.fit.latent(self.direction(cases))
+        latent = self._latent.get(case)
+        if latent is None:
+            latent = self._latent[case] = self.fit.latent(self.direction(cases))
+        mean, se = latent
         z = (mean[i] - self.centre) / self.spread
         width = _Z80 * se[i] / self.spread
         value, low, high = (_NORMAL.cdf(x) for x in (z, z - width, z + width))
@@ -178,10 +186,16 @@ class CapabilityCriterion(CriterionModule):
         model_id = self.fit.model_ids[i]
         estimates = [self._estimate(i, c) for c in cases] if cases else [self._estimate(i, None)]
         used = self.used_by_model[i]
-        shown = [
-            o for o in used if not cases or any(c in self.variant_use_cases[o.measurement.benchmark] for c in cases)
-        ] or used
-        evidence = [measurement_evidence(o.measurement, self.benchmarks[o.measurement.benchmark].name) for o in shown]
+        cited = self._cited.get(i)
+        if cited is None:
+            cited = self._cited[i] = [
+                measurement_evidence(o.measurement, self.benchmarks[o.measurement.benchmark].name) for o in used
+            ]
+        evidence = [
+            e
+            for o, e in zip(used, cited, strict=True)
+            if not cases or any(c in self.variant_use_cases[o.measurement.benchmark] for c in cases)
+        ] or list(cited)
         caveats: list[Caveat] = []
         if not self.fit.evidenced[i]:
             text = f"insufficient evidence: no usable benchmark measurement; {self.policy.note}"
