@@ -138,7 +138,7 @@ def _load_or_report(settings: Settings) -> Engine | None:
     from service.loading.engine import build_engine
 
     try:
-        return build_engine(settings.catalogue_dir, settings.rules_dir)
+        return build_engine(settings.catalogue_dir, settings.rules_dir, settings.cache_dir)
     except DataError as exc:
         print(exc, file=sys.stderr)
         return None

@@ -88,6 +88,17 @@ def default_database_url() -> str:
     return f"sqlite:///{Path(base).resolve() / 'open-model-advisor' / 'advisor.db'}"
 
 
+def default_cache_dir() -> Path | None:
+    """``$XDG_CACHE_HOME/open-model-advisor`` (``XDG_CACHE_HOME`` defaults to ``~/.cache``); None without a home."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:
+            return None
+    return Path(base).resolve() / "open-model-advisor"
+
+
 def is_loopback(host: str) -> bool:
     """True for an address that only this machine can reach (``127.0.0.0/8``, ``::1``, ``localhost``)."""
     if host.lower() == "localhost":
@@ -116,6 +127,11 @@ class Settings(BaseSettings):
         default_factory=default_database_url,
         description="Decision records database: sqlite:///path/advisor.db (default: in the user data directory) "
         "or a PostgreSQL URL.",
+    )
+    cache_dir: Path | None = Field(
+        default_factory=default_cache_dir,
+        description="Where the fitted capability model is kept between starts (keyed by a digest of its exact "
+        "inputs; default: in the user cache directory); empty: fit at every start.",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -168,6 +184,11 @@ class Settings(BaseSettings):
     database_retry_after_s: float = Field(
         default=10.0, gt=0, le=600, description="After a database failure, answer 503 at once for this long."
     )
+
+    @field_validator("cache_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("allowed_hosts", "cors_origins", mode="before")
     @classmethod

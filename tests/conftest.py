@@ -23,6 +23,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 # Tests that build an app without naming a database keep their decision records in memory, never in the
 # user's data directory.
 os.environ.setdefault("ADVISOR_DATABASE_URL", "sqlite://")
+# ... and fit the capability model afresh rather than keeping it in the user's cache directory.
+os.environ.setdefault("ADVISOR_CACHE_DIR", "")
 # The test clients' hosts, no rate limit (the suite sends thousands of requests from one address), and a
 # database deadline that a loaded test machine cannot miss; the tests of each of these set their own.
 os.environ.setdefault("ADVISOR_ALLOWED_HOSTS", "testserver.local,testserver,127.0.0.1,localhost")

@@ -155,6 +155,10 @@ class AbilityFit:
     iterations: int
     seconds: float
     observations: tuple[Observation, ...]
+    #: Where the passes stopped: scale, difficulty and log sigma^2 (start an identical re-fit here).
+    point: FloatArray
+    #: The passes stopped on the tolerance (not by running out of iterations).
+    converged: bool
 
     def predict(self, model: int, variant: int, rows: FloatArray) -> float:
         """The fitted logit of ``model`` on ``variant``."""
@@ -228,8 +232,10 @@ def fit_abilities(
     used: Sequence[Observation],
     settings: FitSettings,
     start: AbilityFit | None = None,
+    point: FloatArray | None = None,
 ) -> AbilityFit:
-    """Fit the model to ``used`` (see the module docstring). ``start`` warm-starts from an earlier fit."""
+    """Fit the model to ``used`` (see the module docstring). ``start`` warm-starts from an earlier fit;
+    ``point`` starts the passes exactly at an earlier fit's :attr:`AbilityFit.point`."""
     began = time.perf_counter()
     n, m = len(model_ids), len(variants)
     rows = design_rows(variants)
@@ -264,14 +270,16 @@ def fit_abilities(
     # The alternating passes converge slowly along directions where abilities and variant scales trade off,
     # so the fixed point is found with Anderson acceleration (a deterministic least-squares extrapolation over
     # the last few passes), falling back to the plain pass whenever the extrapolated point does worse.
-    x = np.concatenate([scale, difficulty, [math.log(sigma2)]])
+    x = np.concatenate([scale, difficulty, [math.log(sigma2)]]) if point is None else np.array(point, dtype=np.float64)
     xs: list[FloatArray] = []
     gs: list[FloatArray] = []
     iterations = 0
+    converged = False
     gx = step(x)
     for iterations in range(1, settings.max_iterations + 1):  # noqa: B007 (reported below)
         f = gx - x
         if float(np.max(np.abs(f))) < settings.tolerance:
+            converged = True
             break
         xs.append(x)
         gs.append(gx)
@@ -313,6 +321,8 @@ def fit_abilities(
         iterations=iterations,
         seconds=time.perf_counter() - began,
         observations=tuple(used),
+        point=x,
+        converged=converged,
     )
 
 

@@ -33,7 +33,7 @@ from service.domain.architecture import Transformer
 from service.domain.catalogue import Catalogue
 from service.domain.compliance import ComplianceFeatures, ComplianceRequest
 from service.domain.conditions import evaluate_checks, format_message, rule_applies
-from service.domain.criteria import CriterionModule, Explanation, RequestView, build_criteria
+from service.domain.criteria import CriterionModule, Explanation, FitStore, RequestView, build_criteria
 from service.domain.errors import RequirementError
 from service.domain.facts import REASON_CITES, Evidence, citation
 from service.domain.features import (
@@ -93,14 +93,24 @@ def _round(value: float, places: int = 6) -> float:
 class Engine:
     """Holds the loaded catalogue and rules with their per-model features; answers requests."""
 
-    def __init__(self, catalogue: Catalogue, rules: RuleSet, catalogue_version: str, rules_version: str) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        rules: RuleSet,
+        catalogue_version: str,
+        rules_version: str,
+        fit_store: FitStore | None = None,
+    ) -> None:
+        """``fit_store`` keeps the fitted capability model between processes (see :class:`FitStore`)."""
         self.catalogue = catalogue
         self.rules = rules
         self.catalogue_version = catalogue_version
         self.rules_version = rules_version
         self.features: Features = compile_features(catalogue, rules)
         self.compliance = ComplianceFeatures(catalogue, rules, self.features)
-        self.criteria: dict[str, CriterionModule] = build_criteria(catalogue, rules, self.features, self.compliance)
+        self.criteria: dict[str, CriterionModule] = build_criteria(
+            catalogue, rules, self.features, self.compliance, fit_store
+        )
         self._rules = [rules.eligibility[rule_id] for rule_id in sorted(rules.eligibility)]
 
     # ----------------------------------------------------------------------------------- requests

@@ -74,7 +74,7 @@ def create_app(
     metrics = Metrics()
 
     def build() -> Engine:
-        return build_engine(settings.catalogue_dir, settings.rules_dir)
+        return build_engine(settings.catalogue_dir, settings.rules_dir, settings.cache_dir)
 
     holder = EngineHolder(engine or build(), build, metrics)
     given = records

@@ -10,7 +10,7 @@ from service.domain.catalogue import Catalogue
 from service.domain.compliance import ComplianceFeatures
 from service.domain.criteria.adoption import AdoptionCriterion
 from service.domain.criteria.base import CriterionModule, Explanation, RequestView, Scores
-from service.domain.criteria.capability import CapabilityCriterion
+from service.domain.criteria.capability import CapabilityCriterion, FitStore
 from service.domain.criteria.cost import CostCriterion
 from service.domain.criteria.ecosystem import EcosystemCriterion
 from service.domain.criteria.eu_ai_act import EuAiActCriterion
@@ -21,16 +21,20 @@ from service.domain.criteria.reasoning import ReasoningCriterion
 from service.domain.features import Features
 from service.domain.rules import CRITERIA, RuleSet
 
-__all__ = ["CriterionModule", "Explanation", "RequestView", "Scores", "build_criteria"]
+__all__ = ["CriterionModule", "Explanation", "FitStore", "RequestView", "Scores", "build_criteria"]
 
 
 def build_criteria(
-    catalogue: Catalogue, rules: RuleSet, features: Features, compliance: ComplianceFeatures
+    catalogue: Catalogue,
+    rules: RuleSet,
+    features: Features,
+    compliance: ComplianceFeatures,
+    fit_store: FitStore | None = None,
 ) -> dict[str, CriterionModule]:
-    """One module per criterion, keyed and ordered as :data:`CRITERIA`."""
+    """One module per criterion, keyed and ordered as :data:`CRITERIA` (``fit_store``: see :class:`FitStore`)."""
     spec = rules.criteria
     modules: list[CriterionModule] = [
-        CapabilityCriterion(spec["capability"], catalogue, rules),
+        CapabilityCriterion(spec["capability"], catalogue, rules, fit_store),
         OpennessCriterion(spec["openness"], features),
         CostCriterion(spec["cost"], features),
         AdoptionCriterion(spec["adoption"], features),

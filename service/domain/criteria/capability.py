@@ -11,7 +11,9 @@ import hashlib
 import math
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from statistics import NormalDist
+from typing import Protocol
 
 import numpy as np
 
@@ -31,12 +33,26 @@ from service.domain.features import measurement_evidence
 from service.domain.measurements import Benchmark, Measurement
 from service.domain.rules import Criterion, RuleSet
 
-__all__ = ["CapabilityCriterion", "fit_catalogue", "settings_of"]
+__all__ = ["CapabilityCriterion", "FitStore", "fit_catalogue", "settings_of"]
 
 _NORMAL = NormalDist()
 _Z80 = _NORMAL.inv_cdf(0.9)
 _FITS: dict[str, AbilityFit] = {}
 _FITS_LOCK = threading.Lock()
+
+
+class FitStore(Protocol):
+    """Where fitted capability models persist between processes, by the digest of their exact inputs.
+
+    A store only keeps where a fit stopped (:attr:`AbilityFit.point`) and after how many iterations; a fit read
+    back is re-checked by :func:`fit_catalogue` before use, so a store never changes an answer.
+    """
+
+    def load(self, key: str) -> tuple[FloatArray, int] | None:
+        """The point and iteration count stored under ``key``, or None."""
+
+    def save(self, key: str, point: FloatArray, iterations: int) -> None:
+        """Keep a converged fit's point and iteration count under ``key``."""
 
 
 def settings_of(spec: Criterion) -> FitSettings:
@@ -56,12 +72,44 @@ def settings_of(spec: Criterion) -> FitSettings:
     )
 
 
+def _fit(
+    key: str,
+    ids: list[str],
+    variants: list[Benchmark],
+    chosen: Sequence[Observation],
+    settings: FitSettings,
+    store: FitStore | None,
+) -> AbilityFit:
+    """The fit, from ``store`` when it holds one for ``key`` that checks out, else from the start (then kept).
+
+    A stored fit is checked by re-running the passes from its stopping point: it is used only when they stop
+    at the first convergence check, which is where a fit from the start stopped with the same inputs, so the
+    result is bit for bit the same as fitting from the start (only the iteration count is read back).
+    """
+    stored = store.load(key) if store is not None else None
+    if stored is not None:
+        point, iterations = stored
+        if point.shape == (2 * len(variants) + 1,) and bool(np.all(np.isfinite(point))):
+            # One pass is enough to tell: a point where the fit stops converges at the first check.
+            fit = fit_abilities(ids, variants, chosen, replace(settings, max_iterations=1), point=point)
+            if fit.converged and fit.iterations == 1:
+                return replace(fit, iterations=iterations)
+    fit = fit_abilities(ids, variants, chosen, settings)
+    if store is not None and fit.converged:
+        store.save(key, fit.point, fit.iterations)
+    return fit
+
+
 def fit_catalogue(
-    catalogue: Catalogue, rules: RuleSet, used: Sequence[Observation] | None = None
+    catalogue: Catalogue,
+    rules: RuleSet,
+    used: Sequence[Observation] | None = None,
+    store: FitStore | None = None,
 ) -> tuple[AbilityFit, dict[str, list[tuple[Measurement, str]]]]:
     """Fit the capability model to the catalogue's measurements (memoised by the exact inputs).
 
     ``used`` replaces the observations (evaluation holds some out); by default every usable measurement.
+    ``store`` keeps fits between processes (see :class:`FitStore`).
     """
     settings = settings_of(rules.criteria["capability"])
     ids = sorted(catalogue.models)
@@ -77,7 +125,7 @@ def fit_catalogue(
     with _FITS_LOCK:
         cached = _FITS.get(key)
     if cached is None:
-        cached = fit_abilities(ids, [rules.benchmarks[b] for b in variant_ids], chosen, settings)
+        cached = _fit(key, ids, [rules.benchmarks[b] for b in variant_ids], chosen, settings, store)
         with _FITS_LOCK:
             _FITS[key] = cached
             while len(_FITS) > 8:
@@ -94,10 +142,12 @@ class CapabilityCriterion(CriterionModule):
 
     id = "capability"
 
-    def __init__(self, spec: Criterion, catalogue: Catalogue, rules: RuleSet) -> None:
+    def __init__(
+        self, spec: Criterion, catalogue: Catalogue, rules: RuleSet, fit_store: FitStore | None = None
+    ) -> None:
         super().__init__(spec)
         self.benchmarks: dict[str, Benchmark] = dict(rules.benchmarks)
-        self.fit, self.set_aside = fit_catalogue(catalogue, rules)
+        self.fit, self.set_aside = fit_catalogue(catalogue, rules, store=fit_store)
         general = self.fit.theta[:, 0][self.fit.evidenced]
         self.centre = float(general.mean()) if general.size else 0.0
         spread = float(general.std()) if general.size > 1 else 0.0
