@@ -73,7 +73,7 @@ def _flop(value: float) -> str:
 
 def _sourced_evidence(fact: str, value: object, record: Any) -> Evidence:
     """Evidence from a record with ``source``, ``as_of``, ``source_kind`` and ``note``."""
-    return Evidence(
+    return Evidence.model_construct(
         fact=fact,
         value=value,
         source=record.source,
@@ -175,7 +175,7 @@ class ComplianceFeatures:
         else:
             described = f"{compute.estimator}'s estimate of {_flop(compute.value)} ({compute.confidence})"
             evidence.append(
-                Evidence(
+                Evidence.model_construct(
                     fact="training_compute_flop",
                     value=compute.value,
                     source=compute.source,
@@ -208,7 +208,7 @@ class ComplianceFeatures:
                 )
 
         evidence.append(
-            Evidence(
+            Evidence.model_construct(
                 fact=f"licence {lic.id}: kind",
                 value=lic.kind,
                 source=lic.source,
@@ -301,7 +301,7 @@ class ComplianceFeatures:
                 else " No response from the developer is recorded."
             )
             caveats.append(
-                Caveat(
+                Caveat.model_construct(
                     kind="provenance",
                     rule_id=RULE_PROVENANCE,
                     fact=f"organisation {org.id}: allegation by {allegation.author} ({allegation.date.isoformat()})",
@@ -328,7 +328,7 @@ class ComplianceFeatures:
             "vacated": f"A designation of {org.name} on the {item.list_name} ({kind}) was vacated on {when}",
         }[item.status]
         response = f" Response: {item.response}" if item.response else ""
-        return Caveat(
+        return Caveat.model_construct(
             kind="export_control",
             rule_id=RULE_EXPORT,
             fact=f"organisation {org.id}: {item.list_name}",
@@ -444,7 +444,7 @@ class ComplianceRequest:
 
     def _restriction_evidence(self, item: _Applicable) -> Evidence:
         r, j = item.restriction, item.jurisdiction
-        return Evidence(
+        return Evidence.model_construct(
             fact=f"{j.id} public-sector restriction {r.id}: {r.authority}",
             value=f"covers {_COVERS_TEXT[r.covers]}; binds {r.bodies}; since {r.started.isoformat()}",
             source=r.source,
@@ -477,7 +477,7 @@ class ComplianceRequest:
             if code in cf.restrictions and not any(item.jurisdiction.id == code for item, _ in affecting):
                 jurisdiction = self.cf.rules.jurisdictions[code]
                 evidence.append(
-                    Evidence(
+                    Evidence.model_construct(
                         fact=f"{code} public-sector restrictions recorded",
                         value=f"none naming {org.name}",
                         source=f"rules/jurisdictions/{code}.toml",
@@ -491,7 +491,7 @@ class ComplianceRequest:
 
     def _unreviewed_evidence(self, code: str) -> Evidence:
         policy = self.cf.policy.public_sector
-        return Evidence(
+        return Evidence.model_construct(
             fact=f"{code} public-sector restrictions recorded",
             value="none: no jurisdiction file",
             source="rules/jurisdictions",
@@ -579,7 +579,7 @@ class ComplianceRequest:
                 )
             exceptions = f" Exceptions: {r.exceptions}" if r.exceptions else ""
             result.append(
-                Caveat(
+                Caveat.model_construct(
                     kind="public_sector",
                     rule_id=RULE_PUBLIC_SECTOR,
                     fact=f"{j.id} public-sector restriction {r.id}",
@@ -595,7 +595,7 @@ class ComplianceRequest:
         for code in self.unreviewed:
             evidence = self._unreviewed_evidence(code)
             result.append(
-                Caveat(
+                Caveat.model_construct(
                     kind="public_sector",
                     rule_id=RULE_PUBLIC_SECTOR,
                     fact=evidence.fact,
@@ -633,7 +633,7 @@ class ComplianceRequest:
                     f"keeps data depends on that host, but the developer's own service would be in {org.country.value}"
                 )
             result.append(
-                Caveat(
+                Caveat.model_construct(
                     kind="data_access",
                     rule_id=RULE_DATA_ACCESS,
                     fact=law.law,
@@ -652,7 +652,7 @@ class ComplianceRequest:
         status = self.cf.eu_ai_act[i]
         basis = status.evidence[1] if status.compute_flop is not None else status.evidence[0]
         asks = "; ".join(status.ask_provider)
-        return Caveat(
+        return Caveat.model_construct(
             kind="eu_ai_act",
             rule_id=RULE_EU_AI_ACT,
             fact="EU AI Act status" + (": training_compute_flop" if status.compute_flop is not None else ""),
@@ -694,7 +694,7 @@ class ComplianceRequest:
             for item, _ in self._affecting(i)
         )
         result = [
-            Caveat(
+            Caveat.model_construct(
                 kind="stale_regulatory",
                 rule_id=RULE_REVIEW,
                 fact=fact,
@@ -711,7 +711,7 @@ class ComplianceRequest:
         ]
         if cf.policy.review_by < today:
             result.append(
-                Caveat(
+                Caveat.model_construct(
                     kind="stale_regulatory",
                     rule_id=RULE_REVIEW,
                     fact="rules/regulatory.toml",

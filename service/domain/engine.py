@@ -512,7 +512,7 @@ class _Context:
         if cached is None:
             hw = self.engine.rules.hardware
             cached = [
-                Evidence(
+                Evidence.model_construct(
                     fact="hardware memory rule",
                     value=(
                         f"weights x bytes per parameter + KV cache x {hw.kv_cache_bytes_per_element:g} bytes per "
@@ -538,7 +538,7 @@ class _Context:
         if m.transformer is not None:
             t = m.transformer
             evidence.append(
-                Evidence(
+                Evidence.model_construct(
                     fact="transformer",
                     value=_transformer_summary(t),
                     source=t.source,
@@ -638,7 +638,7 @@ class _Context:
             if missing:
                 text += f". Missing data: {spec.missing_note}"
             scores.append(
-                CriterionScore(
+                CriterionScore.model_construct(
                     criterion=criterion,
                     rule_version=spec.version,
                     value=_round(value),
@@ -647,8 +647,8 @@ class _Context:
                     missing_data=missing,
                     uncertainty=_round(float(self.uncertainty[criterion][i])),
                     explanation=text,
-                    evidence=explained.evidence,
-                    estimates=explained.estimates,
+                    evidence=list(explained.evidence),
+                    estimates=list(explained.estimates) if explained.estimates is not None else None,
                 )
             )
         return scores
@@ -660,14 +660,20 @@ class _Context:
         base = {"licence_id": lic.id, "source": lic.source, "as_of": lic.as_of}
         duties: list[Obligation] = []
         if lic.attribution:
-            duties.append(Obligation(kind="attribution", duty=lic.attribution, applies="always", **base))
+            duties.append(
+                Obligation.model_construct(kind="attribution", duty=lic.attribution, applies="always", **base)
+            )
         if lic.naming_duty:
-            duties.append(Obligation(kind="naming", duty=lic.naming_duty, applies="if_condition_met", **base))
+            duties.append(
+                Obligation.model_construct(kind="naming", duty=lic.naming_duty, applies="if_condition_met", **base)
+            )
         for restriction in lic.use_restrictions or []:
-            duties.append(Obligation(kind="use_restriction", duty=restriction, applies="always", **base))
+            duties.append(
+                Obligation.model_construct(kind="use_restriction", duty=restriction, applies="always", **base)
+            )
         if lic.use_restrictions is None:
             duties.append(
-                Obligation(
+                Obligation.model_construct(
                     kind="unreviewed",
                     applies="always",
                     duty=("The licence's use restrictions were not reviewed; read the licence before use."),
@@ -683,7 +689,7 @@ class _Context:
                 and threshold.applies_to is None
             )
             duties.append(
-                Obligation(
+                Obligation.model_construct(
                     kind="threshold",
                     duty=threshold.duty,
                     applies="at_requested_scale" if at_scale else "if_condition_met",
@@ -691,7 +697,7 @@ class _Context:
                 )
             )
         if self.req.ip.train_on_outputs and lic.outputs_training == "conditional":
-            duties.append(Obligation(kind="outputs", duty=lic.outputs_clause, applies="always", **base))
+            duties.append(Obligation.model_construct(kind="outputs", duty=lic.outputs_clause, applies="always", **base))
         return duties
 
     def fit(self, i: int) -> Fit:
@@ -717,7 +723,7 @@ class _Context:
         gpus = int(p.gpus_needed[i]) if known else None
         usable = p.usable_gb_per_gpu * gpus if gpus is not None else None
         speed = p.gpus_for_throughput[i]
-        return Fit(
+        return Fit.model_construct(
             precision=precision,
             precision_requested=self.req.hardware.precision,
             fine_tuning=tuning,
@@ -778,7 +784,7 @@ class _Context:
         if p.gpu is None or np.isnan(p.decode_tps_per_request[i]):
             return None
         gpus = int(p.gpus_for_memory[i])
-        return Throughput(
+        return Throughput.model_construct(
             tokens_per_second_per_request=_round(float(p.decode_tps_per_request[i]), 1),
             tokens_per_second_total=_round(float(p.decode_tps_total[i]), 1),
             limited_by="compute" if p.compute_bound[i] else "memory_bandwidth",
@@ -822,7 +828,7 @@ class _Context:
             return []
         native = f"{m.context_tokens.value:,}" if m.context_tokens else "an unrecorded number of"
         return [
-            Caveat(
+            Caveat.model_construct(
                 kind="context_extension",
                 fact="context_extension",
                 source=extension.source,
@@ -848,7 +854,7 @@ class _Context:
         for score in criteria:
             if score.missing_data:
                 result.append(
-                    Caveat(
+                    Caveat.model_construct(
                         kind="missing_data",
                         fact=score.criterion,
                         message=(
@@ -860,7 +866,7 @@ class _Context:
             result.extend(self._explain(score.criterion, i).caveats)
         if lic.source_kind == "secondary" or lic.use_restrictions is None or lic.outputs_training == "unknown":
             result.append(
-                Caveat(
+                Caveat.model_construct(
                     kind="unverified_terms",
                     fact=f"licence {lic.id}",
                     source=lic.source,
@@ -888,7 +894,7 @@ class _Context:
             )
             if age > limit:
                 result.append(
-                    Caveat(
+                    Caveat.model_construct(
                         kind="stale",
                         fact=item.fact,
                         source=item.source,
@@ -910,7 +916,7 @@ class _Context:
         for review_by, fact, what in due:
             if review_by < today:
                 result.append(
-                    Caveat(
+                    Caveat.model_construct(
                         kind="review_overdue",
                         fact=fact,
                         as_of=review_by,
@@ -931,7 +937,7 @@ class _Context:
         result: list[Caveat] = []
         if p.precision_assumed[i]:
             result.append(
-                Caveat(
+                Caveat.model_construct(
                     kind="missing_data",
                     fact="released_formats",
                     message=(
@@ -942,7 +948,7 @@ class _Context:
             )
         elif requested != "native" and released is not None and precision not in released.value:
             result.append(
-                Caveat(
+                Caveat.model_construct(
                     kind="quantisation",
                     fact="released_formats",
                     source=released.source,
@@ -957,7 +963,7 @@ class _Context:
             )
         elif requested != "native" and released is None:
             result.append(
-                Caveat(
+                Caveat.model_construct(
                     kind="quantisation",
                     fact="released_formats",
                     message=(
@@ -971,7 +977,7 @@ class _Context:
             native = gpu.native_formats
             if native is None or precision not in native.value:
                 result.append(
-                    Caveat(
+                    Caveat.model_construct(
                         kind="hardware",
                         fact=f"GPU {gpu.id}: native_formats",
                         source=native.source if native else None,
@@ -984,7 +990,7 @@ class _Context:
                 )
         if p.kv_estimated[i]:
             result.append(
-                Caveat(
+                Caveat.model_construct(
                     kind="missing_data",
                     fact="transformer",
                     message=(
@@ -1020,7 +1026,7 @@ class _Context:
                 f"[criterion {item.criterion} v{item.rule_version}] value {item.value:.2f} x weight {item.weight:.2f} "
                 f"= {item.contribution:.3f}: {item.explanation}." + (f" Evidence: {cited}." if cited else "")
             )
-        return Assessment(
+        return Assessment.model_construct(
             model_id=m.id,
             name=m.name,
             status=status,

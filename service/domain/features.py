@@ -75,7 +75,7 @@ def fact_evidence(name: str, fact: Fact[Any] | None) -> tuple[Evidence, ...]:
     if fact is None:
         return ()
     return (
-        Evidence(
+        Evidence.model_construct(
             fact=name,
             value=fact.value,
             source=fact.source,
@@ -95,7 +95,7 @@ def measurement_evidence(measurement: Measurement, name: str) -> Evidence:
         detail.append(measurement.setting)
     if measurement.note:
         detail.append(measurement.note)
-    return Evidence(
+    return Evidence.model_construct(
         fact=f"benchmark {name}",
         value=measurement.value,
         source=measurement.source,
@@ -111,7 +111,11 @@ def licence_evidence(licence: Licence, field: str) -> tuple[Evidence, ...]:
     value = getattr(licence, field) if field != "separate_licence_above_mau" else licence.separate_licence_above_mau
     if isinstance(value, float) and math.isinf(value):
         value = "no cap"
-    return (Evidence(fact=f"licence {licence.id}: {field}", value=value, source=licence.source, as_of=licence.as_of),)
+    return (
+        Evidence.model_construct(
+            fact=f"licence {licence.id}: {field}", value=value, source=licence.source, as_of=licence.as_of
+        ),
+    )
 
 
 def offer_evidence(hosted: HostedOffer) -> Evidence:
@@ -122,7 +126,7 @@ def offer_evidence(hosted: HostedOffer) -> Evidence:
         parts.append(f"cached input {o.cached_input_usd_per_m}")
     if o.status != "active":
         parts.append(o.status)
-    return Evidence(
+    return Evidence.model_construct(
         fact=f"offer: {hosted.label}",
         value=", ".join(parts),
         source=o.source,
@@ -146,7 +150,7 @@ def _offer_evidence(model: Model, offers: tuple[HostedOffer, ...]) -> tuple[Evid
     dates = [f.as_of for f in (model.released, model.licence, model.parameters_total_b, model.context_tokens) if f]
     inactive = [o for o in offers if not o.usable]
     return (
-        Evidence(
+        Evidence.model_construct(
             fact="offers",
             value="none active" if inactive else "none recorded",
             source=f"catalogue entry {model.id}",
@@ -176,7 +180,7 @@ def _context_evidence(model: Model) -> tuple[Evidence, ...]:
         return native
     return (
         *native,
-        Evidence(
+        Evidence.model_construct(
             fact="context_extension",
             value=f"{extension.tokens:,} tokens with {extension.method}",
             source=extension.source,
@@ -216,7 +220,7 @@ def _hosting_evidence(offers: tuple[HostedOffer, ...]) -> tuple[Evidence, ...]:
     for o in offers:
         if o.usable and o.country is not None and o.provider_id not in seen:
             seen[o.provider_id] = [
-                Evidence(
+                Evidence.model_construct(
                     fact=f"provider {o.provider}: country",
                     value=o.country.value,
                     source=o.country.source,
@@ -228,7 +232,7 @@ def _hosting_evidence(offers: tuple[HostedOffer, ...]) -> tuple[Evidence, ...]:
             if o.regions is not None:
                 # Where it states it serves or keeps data: shown for the reviewer, not judged by the rule.
                 seen[o.provider_id].append(
-                    Evidence(
+                    Evidence.model_construct(
                         fact=f"provider {o.provider}: regions",
                         value=", ".join(o.regions.value),
                         source=o.regions.source,
@@ -376,7 +380,7 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
         [
             tuple(a.evidence(o.id) for a in o.provenance_allegations)
             or (
-                Evidence(
+                Evidence.model_construct(
                     fact=f"organisation {o.id}: provenance allegations",
                     value="none recorded",
                     source=f"catalogue entry organisations/{o.id}",

@@ -146,7 +146,7 @@ class ExportControls(_Sourced):
 
     def evidence(self, organisation: str) -> tuple[Evidence, ...]:
         """The check and every listing, as evidence."""
-        check = Evidence(
+        check = Evidence.model_construct(
             fact=f"organisation {organisation}: export-control lists checked",
             value="; ".join(self.lists_checked),
             source=self.source,
@@ -159,7 +159,7 @@ class ExportControls(_Sourced):
 
 def listing_evidence(organisation: str, item: ExportControlListing) -> Evidence:
     """One listing as evidence."""
-    return Evidence(
+    return Evidence.model_construct(
         fact=f"organisation {organisation}: {item.list_name}",
         value=f"{item.status} since {item.date.isoformat()}",
         source=item.source,
@@ -194,7 +194,7 @@ class ProvenanceAllegation(_Sourced):
             if self.denial
             else "no response recorded"
         )
-        return Evidence(
+        return Evidence.model_construct(
             fact=f"organisation {organisation}: allegation by {self.author} ({self.date.isoformat()})",
             value=f"alleged, not found: {self.claim}",
             source=self.source,

@@ -200,7 +200,7 @@ class CapabilityCriterion(CriterionModule):
         ]
         independent = sum(o.measurement.measured_by == "independent_leaderboard" for o in used)
         if not self.fit.evidenced[i]:
-            return UseCaseEstimate(
+            return UseCaseEstimate.model_construct(
                 use_case=label,
                 status="insufficient_evidence",
                 estimate=None,
@@ -217,7 +217,7 @@ class CapabilityCriterion(CriterionModule):
         width = _Z80 * se[i] / self.spread
         value, low, high = (_NORMAL.cdf(x) for x in (z, z - width, z + width))
         sd = math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi) * se[i] / self.spread
-        return UseCaseEstimate(
+        return UseCaseEstimate.model_construct(
             use_case=label,
             status="measured" if used else "inferred",
             estimate=round(value, 4),
@@ -249,7 +249,11 @@ class CapabilityCriterion(CriterionModule):
         caveats: list[Caveat] = []
         if not self.fit.evidenced[i]:
             text = f"insufficient evidence: no usable benchmark measurement; {self.policy.note}"
-            caveats.append(Caveat(kind="missing_data", fact="capability", message=f"Capability of {model_id}: {text}"))
+            caveats.append(
+                Caveat.model_construct(
+                    kind="missing_data", fact="capability", message=f"Capability of {model_id}: {text}"
+                )
+            )
             return Explanation(text, evidence, caveats, estimates)
         parts = []
         for e in estimates:
@@ -272,7 +276,7 @@ class CapabilityCriterion(CriterionModule):
         inferred = [e.use_case for e in estimates if e.status == "inferred"]
         if inferred:
             caveats.append(
-                Caveat(
+                Caveat.model_construct(
                     kind="missing_data",
                     fact="capability." + ",".join(inferred),
                     message=(
@@ -283,7 +287,7 @@ class CapabilityCriterion(CriterionModule):
             )
         if independent == 0:
             caveats.append(
-                Caveat(
+                Caveat.model_construct(
                     kind="comparability",
                     fact="capability",
                     message=(

@@ -25,6 +25,8 @@ class OpennessCriterion(CriterionModule):
     def explain(self, request: RequestView, i: int) -> Explanation:
         m, lic = self.f.models[i], self.f.licences[i]
         data = m.training_data.value if m.training_data else "unknown"
-        evidence = [Evidence(fact=f"licence {lic.id}: kind", value=lic.kind, source=lic.source, as_of=lic.as_of)]
+        evidence = [
+            Evidence.model_construct(fact=f"licence {lic.id}: kind", value=lic.kind, source=lic.source, as_of=lic.as_of)
+        ]
         evidence.extend(fact_evidence("training_data", m.training_data))
         return Explanation(f"{lic.kind} licence, training data {data}", evidence)
