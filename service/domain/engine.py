@@ -344,6 +344,8 @@ class Engine:
         return "rec_" + hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
+ObligationKind = Literal["attribution", "naming", "use_restriction", "threshold", "outputs", "unreviewed"]
+Applies = Literal["always", "at_requested_scale", "if_condition_met"]
 FIT_PLACEHOLDERS = frozenset(
     {"fit.memory_gb", "fit.gpus_needed", "fit.precision", "fit.gpu_memory_gb", "fit.breakdown", "fit.shortfall"}
 )
@@ -657,28 +659,24 @@ class _Context:
     def obligations(self, i: int) -> list[Obligation]:
         """The licence duties the user takes on, given the requested scale and uses."""
         lic = self.f.licences[i]
-        base = {"licence_id": lic.id, "source": lic.source, "as_of": lic.as_of}
         duties: list[Obligation] = []
-        if lic.attribution:
-            duties.append(
-                Obligation.model_construct(kind="attribution", duty=lic.attribution, applies="always", **base)
-            )
-        if lic.naming_duty:
-            duties.append(
-                Obligation.model_construct(kind="naming", duty=lic.naming_duty, applies="if_condition_met", **base)
-            )
-        for restriction in lic.use_restrictions or []:
-            duties.append(
-                Obligation.model_construct(kind="use_restriction", duty=restriction, applies="always", **base)
-            )
-        if lic.use_restrictions is None:
+
+        def duty(kind: ObligationKind, text: str, applies: Applies) -> None:
             duties.append(
                 Obligation.model_construct(
-                    kind="unreviewed",
-                    applies="always",
-                    duty=("The licence's use restrictions were not reviewed; read the licence before use."),
-                    **base,
+                    licence_id=lic.id, kind=kind, duty=text, applies=applies, source=lic.source, as_of=lic.as_of
                 )
+            )
+
+        if lic.attribution:
+            duty("attribution", lic.attribution, "always")
+        if lic.naming_duty:
+            duty("naming", lic.naming_duty, "if_condition_met")
+        for restriction in lic.use_restrictions or []:
+            duty("use_restriction", restriction, "always")
+        if lic.use_restrictions is None:
+            duty(
+                "unreviewed", "The licence's use restrictions were not reviewed; read the licence before use.", "always"
             )
         mau = self.req.ip.monthly_active_users
         for threshold in lic.thresholds:
@@ -688,16 +686,9 @@ class _Context:
                 and mau > threshold.monthly_active_users
                 and threshold.applies_to is None
             )
-            duties.append(
-                Obligation.model_construct(
-                    kind="threshold",
-                    duty=threshold.duty,
-                    applies="at_requested_scale" if at_scale else "if_condition_met",
-                    **base,
-                )
-            )
+            duty("threshold", threshold.duty, "at_requested_scale" if at_scale else "if_condition_met")
         if self.req.ip.train_on_outputs and lic.outputs_training == "conditional":
-            duties.append(Obligation.model_construct(kind="outputs", duty=lic.outputs_clause, applies="always", **base))
+            duty("outputs", lic.outputs_clause, "always")
         return duties
 
     def fit(self, i: int) -> Fit:
