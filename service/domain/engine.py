@@ -112,6 +112,7 @@ class Engine:
             catalogue, rules, self.features, self.compliance, fit_store
         )
         self._rules = [rules.eligibility[rule_id] for rule_id in sorted(rules.eligibility)]
+        self.texts = _ModelTexts(self.features, rules)
 
     # ----------------------------------------------------------------------------------- requests
     def _weights(self, req: Requirements) -> tuple[str, dict[str, float]]:
@@ -351,6 +352,73 @@ FIT_PLACEHOLDERS = frozenset(
 )
 
 
+class _ModelTexts:
+    """What an answer says of a model whatever the request, built on first use and then kept (an engine's data
+    does not change): the model's part of its fit evidence, and its KV cache formula."""
+
+    def __init__(self, features: Features, rules: RuleSet) -> None:
+        self.f, self.rules = features, rules
+        self._fit_evidence: dict[int, tuple[Evidence, ...]] = {}
+        self._kv_formulas: dict[int, str] = {}
+
+    def fit_evidence(self, i: int) -> tuple[Evidence, ...]:
+        """Size, active parameters, architecture and released formats of model ``i``, as evidence."""
+        found = self._fit_evidence.get(i)
+        if found is None:
+            found = self._fit_evidence[i] = tuple(self._new_fit_evidence(i))
+        return found
+
+    def kv_cache_formula(self, i: int) -> str:
+        """How model ``i``'s KV cache is computed, with its inputs."""
+        found = self._kv_formulas.get(i)
+        if found is None:
+            found = self._kv_formulas[i] = self._kv_formula(i)
+        return found
+
+    def _new_fit_evidence(self, i: int) -> list[Evidence]:
+        m = self.f.models[i]
+        evidence = list(self.f.columns["model.parameters_total_b"].evidence[i])
+        evidence.extend(fact_evidence("parameters_active_b", m.parameters_active_b))
+        if m.transformer is not None:
+            t = m.transformer
+            evidence.append(
+                Evidence.model_construct(
+                    fact="transformer",
+                    value=_transformer_summary(t),
+                    source=t.source,
+                    as_of=t.as_of,
+                    note=t.note,
+                    source_kind=t.source_kind,
+                )
+            )
+        evidence.extend(fact_evidence("released_formats", m.released_formats))
+        return evidence
+
+    def _kv_formula(self, i: int) -> str:
+        m = self.f.models[i]
+        hw = self.rules.hardware
+        t = m.transformer
+        if t is None:
+            return f"Not computed: the model's architecture is not recorded. {hw.fallback_kv_note}"
+        per_layer = (
+            f"(kv_lora_rank {t.kv_lora_rank} + qk_rope_head_dim {t.qk_rope_head_dim})"
+            if t.attention == "mla"
+            else f"2 x {t.kv_heads} KV heads x {t.head_dim} dims"
+        )
+        text = (
+            f"{t.full_attention_layers} full-attention layers x {per_layer} x "
+            f"{hw.kv_cache_bytes_per_element:g} bytes x tokens"
+        )
+        if t.sliding_window_layers:
+            text += (
+                f" + {t.sliding_window_layers} sliding-window layers x the same per layer x "
+                f"min(tokens, {t.sliding_window:,})"
+            )
+        if t.linear_attention_layers:
+            text += f"; {t.linear_attention_layers} linear-attention layers hold a fixed-size state, not counted"
+        return text + f" ({t.attention}; {t.source}, as of {t.as_of.isoformat()})."
+
+
 class _Display:
     """A model's message placeholders, looked up lazily: a rule message names a few of them, and an answer
     formats one message per excluded model and failing rule, so computing all of them per model is waste.
@@ -534,24 +602,7 @@ class _Context:
 
     def _fit_evidence(self, i: int) -> list[Evidence]:
         """Facts a model's fit rests on: size, architecture, released formats, the memory rule and GPU."""
-        m = self.f.models[i]
-        evidence = list(self.f.columns["model.parameters_total_b"].evidence[i])
-        evidence.extend(fact_evidence("parameters_active_b", m.parameters_active_b))
-        if m.transformer is not None:
-            t = m.transformer
-            evidence.append(
-                Evidence.model_construct(
-                    fact="transformer",
-                    value=_transformer_summary(t),
-                    source=t.source,
-                    as_of=t.as_of,
-                    note=t.note,
-                    source_kind=t.source_kind,
-                )
-            )
-        evidence.extend(fact_evidence("released_formats", m.released_formats))
-        evidence.extend(self._hardware_evidence())
-        return evidence
+        return [*self.engine.texts.fit_evidence(i), *self._hardware_evidence()]
 
     def _rule_evidence(self, rule: Any, i: int) -> tuple[list[Evidence], list[str]]:
         evidence: list[Evidence] = []
@@ -728,7 +779,7 @@ class _Context:
             weights_gb=_round(float(p.weights_gb[i]), 1) if known else None,
             kv_cache_gb=_round(float(p.kv_cache_gb[i]), 2),
             kv_cache_bytes_per_token=_round(float(p.kv_bytes_per_token[i]), 1),
-            kv_cache_formula=self._kv_formula(i),
+            kv_cache_formula=self.engine.texts.kv_cache_formula(i),
             overhead_gb=_round(float(p.overhead_gb[i]), 1) if known else None,
             memory_gb=_round(float(p.memory_gb[i]), 1) if known else None,
             gpu_memory_gb=p.gpu_memory_gb,
@@ -744,30 +795,6 @@ class _Context:
             assumptions=self._fit_assumptions(i),
             evidence=self._fit_evidence(i),
         )
-
-    def _kv_formula(self, i: int) -> str:
-        m = self.f.models[i]
-        hw = self.engine.rules.hardware
-        t = m.transformer
-        if t is None:
-            return f"Not computed: the model's architecture is not recorded. {hw.fallback_kv_note}"
-        per_layer = (
-            f"(kv_lora_rank {t.kv_lora_rank} + qk_rope_head_dim {t.qk_rope_head_dim})"
-            if t.attention == "mla"
-            else f"2 x {t.kv_heads} KV heads x {t.head_dim} dims"
-        )
-        text = (
-            f"{t.full_attention_layers} full-attention layers x {per_layer} x "
-            f"{hw.kv_cache_bytes_per_element:g} bytes x tokens"
-        )
-        if t.sliding_window_layers:
-            text += (
-                f" + {t.sliding_window_layers} sliding-window layers x the same per layer x "
-                f"min(tokens, {t.sliding_window:,})"
-            )
-        if t.linear_attention_layers:
-            text += f"; {t.linear_attention_layers} linear-attention layers hold a fixed-size state, not counted"
-        return text + f" ({t.attention}; {t.source}, as of {t.as_of.isoformat()})."
 
     def _throughput(self, i: int) -> Throughput | None:
         p = self.plan

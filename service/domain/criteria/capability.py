@@ -164,6 +164,7 @@ class CapabilityCriterion(CriterionModule):
         # latent ability of every model along one use case, computed once instead of once per explained model.
         self._cited: dict[int, list[Evidence]] = {}
         self._latent: dict[str | None, tuple[FloatArray, FloatArray]] = {}
+        self._estimates: dict[tuple[int, str | None], UseCaseEstimate] = {}
 
     # ------------------------------------------------------------------------------------ values
     def use_cases(self, request: RequestView) -> list[str]:
@@ -193,6 +194,13 @@ class CapabilityCriterion(CriterionModule):
 
     # ------------------------------------------------------------------------------- explanation
     def _estimate(self, i: int, case: str | None) -> UseCaseEstimate:
+        """Model ``i``'s estimate for ``case`` (None: general ability); it depends on nothing else, so it is kept."""
+        found = self._estimates.get((i, case))
+        if found is None:
+            found = self._estimates[(i, case)] = self._new_estimate(i, case)
+        return found
+
+    def _new_estimate(self, i: int, case: str | None) -> UseCaseEstimate:
         cases = [case] if case else []
         label = case or "general"
         used = [
