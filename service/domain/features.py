@@ -7,6 +7,7 @@ operations plus the explanation of the models it names.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from service.domain.architecture import WEIGHT_FORMATS
-from service.domain.catalogue import Catalogue, HostedOffer, Model
+from service.domain.catalogue import Catalogue, HostedOffer, Model, Organisation
 from service.domain.facts import Evidence, Fact
 from service.domain.hardware import ModelArchitecture
 from service.domain.measurements import Measurement
@@ -353,43 +354,54 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
         numeric=False,
         evidence=tuple(_hosting_evidence(offered) for offered in offers),
     )
+
+    # Licence and organisation evidence is the same for every model that shares the licence or organisation:
+    # built once per licence or organisation (frozen objects, shared), not once per model.
+    def per_licence(field: str) -> list[tuple[Evidence, ...]]:
+        by_id = {lic.id: licence_evidence(lic, field) for lic in rules.licences.values()}
+        return [by_id[lic.id] for lic in licences]
+
+    def per_organisation(evidence: Callable[[Organisation], tuple[Evidence, ...]]) -> list[tuple[Evidence, ...]]:
+        by_id = {o.id: evidence(o) for o in {o.id: o for o in orgs}.values()}
+        return [by_id[o.id] for o in orgs]
+
     for field in ("id", "kind", "commercial_use", "derivatives_permitted", "outputs_training"):
         raw = [getattr(lic, field) for lic in licences]
         if field == "outputs_training":
             raw = [None if v == "unknown" else v for v in raw]
-        columns[f"licence.{field}"] = obj_column(raw, [licence_evidence(lic, field) for lic in licences])
+        columns[f"licence.{field}"] = obj_column(raw, per_licence(field))
     columns["licence.separate_licence_above_mau"] = num_column(
-        [lic.separate_licence_above_mau for lic in licences],
-        [licence_evidence(lic, "separate_licence_above_mau") for lic in licences],
+        [lic.separate_licence_above_mau for lic in licences], per_licence("separate_licence_above_mau")
     )
     columns["organisation.id"] = obj_column([o.id for o in orgs], [() for _ in orgs])
     columns["organisation.country"] = obj_column(
         [o.country.value for o in orgs],
-        [fact_evidence(f"organisation {o.id}: country", o.country) for o in orgs],
+        per_organisation(lambda o: fact_evidence(f"organisation {o.id}: country", o.country)),
     )
     # Regulatory facts (see service.domain.compliance). An organisation never checked against export-control
     # lists is unknown, so a rule that needs the fact excludes it with the missing fact named.
     columns["model.training_compute_flop"] = num_column(*model_fact("training_compute_flop"))
     columns["organisation.export_restricted"] = obj_column(
         [o.export_controls.restricted if o.export_controls else None for o in orgs],
-        [o.export_controls.evidence(o.id) if o.export_controls else () for o in orgs],
+        per_organisation(lambda o: o.export_controls.evidence(o.id) if o.export_controls else ()),
     )
     searched_on = rules.regulatory.provenance.searched_on
     columns["organisation.provenance_disputed"] = obj_column(
         [bool(o.provenance_allegations) for o in orgs],
-        [
-            tuple(a.evidence(o.id) for a in o.provenance_allegations)
-            or (
-                Evidence.model_construct(
-                    fact=f"organisation {o.id}: provenance allegations",
-                    value="none recorded",
-                    source=f"catalogue entry organisations/{o.id}",
-                    as_of=searched_on,
-                    note=rules.regulatory.provenance.search_note,
-                ),
+        per_organisation(
+            lambda o: (
+                tuple(a.evidence(o.id) for a in o.provenance_allegations)
+                or (
+                    Evidence.model_construct(
+                        fact=f"organisation {o.id}: provenance allegations",
+                        value="none recorded",
+                        source=f"catalogue entry organisations/{o.id}",
+                        as_of=searched_on,
+                        note=rules.regulatory.provenance.search_note,
+                    ),
+                )
             )
-            for o in orgs
-        ],
+        ),
     )
 
     display = tuple(
