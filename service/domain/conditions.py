@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -116,6 +117,20 @@ class Placeholders(Protocol):
     def get(self, key: str, default: str, /) -> str: ...
 
 
+@lru_cache(maxsize=1024)
+def _parts(template: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A template split once into its literal texts (one more than its placeholders) and placeholder names."""
+    pieces = _PLACEHOLDER.split(template)
+    return tuple(pieces[0::2]), tuple(pieces[1::2])
+
+
 def format_message(template: str, values: Placeholders | Mapping[str, str]) -> str:
     """Fill ``{field.path}`` placeholders from ``values``; an unknown placeholder reads 'unknown'."""
-    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), "unknown"), template)
+    texts, names = _parts(template)
+    if not names:
+        return template
+    out = [texts[0]]
+    for name, text in zip(names, texts[1:], strict=True):
+        out.append(values.get(name, "unknown"))
+        out.append(text)
+    return "".join(out)

@@ -275,11 +275,19 @@ def _evidence_counts(
     """
     rng = np.random.Generator(np.random.PCG64(seed + 1))
     scores = draws @ weighted
+    sampled = np.empty((draws.shape[0], weighted.shape[1]))
     for c in range(weighted.shape[0]):
         if not spread[c].any():
             continue
-        sampled = np.clip(weighted[c] + spread[c] * rng.standard_normal((draws.shape[0], weighted.shape[1])), 0, 1)
-        scores += draws[:, c : c + 1] * (sampled - weighted[c])
+        # In place, one buffer (samples x models: the largest arrays of an answer); the same operations in the
+        # same order as clip(value + sd x normal, 0, 1) - value, weighted by the draw.
+        rng.standard_normal(out=sampled)
+        sampled *= spread[c]
+        sampled += weighted[c]
+        np.clip(sampled, 0, 1, out=sampled)
+        sampled -= weighted[c]
+        sampled *= draws[:, c : c + 1]
+        scores += sampled
     return _place_counts(scores)
 
 
