@@ -7,11 +7,11 @@ path, the field and what was wrong. A model's id comes from its path: ``models/<
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+import rtoml
 import tomli_w
 from pydantic import BaseModel, ValidationError
 
@@ -56,11 +56,16 @@ Problems = list[tuple[str, str, str]]
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """Parse one TOML file; a syntax error becomes a :class:`DataError` naming the file."""
+    """Parse one TOML file; a syntax error becomes a :class:`DataError` naming the file.
+
+    The parser is rtoml (compiled): the standard library's pure-Python parser was a third of the start-up time
+    at 10,000 models. Both give the same values of the same types for every shipped file (a test holds it).
+    """
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        data: dict[str, Any] = rtoml.loads(path.read_text(encoding="utf-8"))
+    except (rtoml.TomlParsingError, UnicodeDecodeError) as exc:
         raise DataError([(str(path), "(file)", f"not valid TOML: {exc}")]) from exc
+    return data
 
 
 def _validate(cls: type[M], path: Path, data: dict[str, Any], problems: Problems) -> M | None:
