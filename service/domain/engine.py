@@ -247,7 +247,8 @@ class Engine:
                 score += weight * values[criterion]
         score = np.round(score, 6)
         eligible = np.flatnonzero(~excluded_mask)
-        order = sorted(eligible.tolist(), key=lambda i: (-score[i], f.ids[i]))
+        # Best score first, ties by model id: the features list models sorted by id, so by index.
+        order = eligible[np.lexsort((eligible, -score[eligible]))].tolist()
         rank_of = {i: r + 1 for r, i in enumerate(order)}
 
         context = _Context(

@@ -165,6 +165,13 @@ class CapabilityCriterion(CriterionModule):
         self._cited: dict[int, list[Evidence]] = {}
         self._latent: dict[str | None, tuple[FloatArray, FloatArray]] = {}
         self._estimates: dict[tuple[int, str | None], UseCaseEstimate] = {}
+        self._by_cases: dict[tuple[str, ...], tuple[FloatArray, FloatArray]] = {}
+        fit = self.fit
+        self._fit_summary = (
+            f"{len(fit.observations)} measurements of {int(fit.evidenced.sum())} of {len(fit.model_ids)} models on "
+            f"{len({o.variant for o in fit.observations})} benchmark variants in {fit.iterations} iterations "
+            f"(residual sd {fit.sigma:.3f} logits)."
+        )
 
     # ------------------------------------------------------------------------------------ values
     def use_cases(self, request: RequestView) -> list[str]:
@@ -189,7 +196,16 @@ class CapabilityCriterion(CriterionModule):
         return np.where(evidenced, value, self.bound), np.where(evidenced, sd, 0.0)
 
     def scores(self, request: RequestView) -> Scores:
-        value, sd = self._values(self.use_cases(request))
+        cases = tuple(self.use_cases(request))
+        found = self._by_cases.get(cases)
+        if found is None:
+            # Values depend only on the use cases asked for (a few hundred combinations at most): computed once.
+            found = self._values(cases)
+            found[0].setflags(write=False)
+            found[1].setflags(write=False)
+            if len(self._by_cases) < 1024:
+                self._by_cases[cases] = found
+        value, sd = found
         return Scores(value, self.fit.evidenced.copy(), sd)
 
     # ------------------------------------------------------------------------------- explanation
@@ -310,11 +326,8 @@ class CapabilityCriterion(CriterionModule):
         model = self.spec.model
         assert model is not None
         cases = self.use_cases(request)
-        fit = self.fit
         return [
             f"Capability ({', '.join(cases) if cases else 'general ability'}): {model.description} Fitted to "
-            f"{len(fit.observations)} measurements of {int(fit.evidenced.sum())} of {len(fit.model_ids)} models on "
-            f"{len({o.variant for o in fit.observations})} benchmark variants in {fit.iterations} iterations "
-            f"(residual sd {fit.sigma:.3f} logits). {model.measurer_weights_note} {model.saturated_note}",
+            f"{self._fit_summary} {model.measurer_weights_note} {model.saturated_note}",
             f"Insufficient evidence: {self.policy.note}",
         ]
