@@ -355,12 +355,15 @@ FIT_PLACEHOLDERS = frozenset(
 
 class _ModelTexts:
     """What an answer says of a model whatever the request, built on first use and then kept (an engine's data
-    does not change): the model's part of its fit evidence, and its KV cache formula."""
+    does not change): the model's part of its fit evidence, its KV cache formula, and the explanations of the
+    criteria that read nothing of the request. Concurrent requests may both build an entry: the same one."""
 
     def __init__(self, features: Features, rules: RuleSet) -> None:
         self.f, self.rules = features, rules
         self._fit_evidence: dict[int, tuple[Evidence, ...]] = {}
         self._kv_formulas: dict[int, str] = {}
+        #: Explanations of the criteria whose explanation reads nothing of the request, by (criterion, model).
+        self.explanations: dict[tuple[str, int], Explanation] = {}
 
     def fit_evidence(self, i: int) -> tuple[Evidence, ...]:
         """Size, active parameters, architecture and released formats of model ``i``, as evidence."""
@@ -673,9 +676,15 @@ class _Context:
     # ------------------------------------------------------------------------------------ criteria
     def _explain(self, criterion: str, i: int) -> Explanation:
         key = (criterion, i)
-        if key not in self._explanations:
-            self._explanations[key] = self.engine.criteria[criterion].explain(self.view, i)
-        return self._explanations[key]
+        found = self._explanations.get(key)
+        if found is None:
+            module = self.engine.criteria[criterion]
+            kept = self.engine.texts.explanations if module.same_for_every_request else self._explanations
+            found = kept.get(key)
+            if found is None:
+                found = kept[key] = module.explain(self.view, i)
+            self._explanations[key] = found
+        return found
 
     def criteria(self, i: int) -> list[CriterionScore]:
         """Each criterion's value, weight and contribution for model ``i`` (criteria with weight 0 omitted)."""

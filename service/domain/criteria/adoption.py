@@ -13,6 +13,7 @@ class AdoptionCriterion(CriterionModule):
     """Mean of the recorded adoption signals, each scaled 0-1 on a log scale over the catalogue."""
 
     id = "adoption"
+    same_for_every_request = True
 
     def __init__(self, spec: Criterion, features: Features) -> None:
         super().__init__(spec)

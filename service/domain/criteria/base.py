@@ -59,6 +59,8 @@ class CriterionModule(ABC):
     """Base of the criterion modules: ``spec`` is the criterion's ``rules/criteria/<id>.toml``."""
 
     id: str
+    #: True when :meth:`explain` reads nothing of the request: the engine then keeps each model's explanation.
+    same_for_every_request: bool = False
 
     def __init__(self, spec: Criterion) -> None:
         self.spec = spec

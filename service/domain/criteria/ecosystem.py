@@ -14,6 +14,7 @@ class EcosystemCriterion(CriterionModule):
     """Derivative count on a log scale; the organisation-wide count when the model's own is not recorded."""
 
     id = "ecosystem"
+    same_for_every_request = True
 
     def __init__(self, spec: Criterion, features: Features, catalogue: Catalogue) -> None:
         super().__init__(spec)

@@ -14,6 +14,7 @@ class OpennessCriterion(CriterionModule):
     """Licence-kind score and training-data score, mixed by the criterion's part weights."""
 
     id = "openness"
+    same_for_every_request = True
 
     def __init__(self, spec: Criterion, features: Features) -> None:
         super().__init__(spec)
