@@ -7,7 +7,7 @@ operations plus the explanation of the models it names.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,35 @@ PRECISIONS: tuple[str, ...] = ("native", *WEIGHT_FORMATS)
 FINE_TUNING = ("none", "lora", "full")
 
 
+class PerModel:
+    """Per-model evidence, each model's built on first use: an answer cites a few models' facts, so building
+    every model's evidence when the catalogue loads would cost start-up time for objects most answers never
+    show. Built entries are kept (an engine's data does not change); concurrent first uses build equal tuples.
+    """
+
+    __slots__ = ("_built", "_make")
+
+    def __init__(self, make: Callable[[int], tuple[Evidence, ...]], n: int) -> None:
+        self._make = make
+        self._built: list[tuple[Evidence, ...] | None] = [None] * n
+
+    @classmethod
+    def of(cls, evidence: Sequence[tuple[Evidence, ...]]) -> PerModel:
+        """Evidence already built (or shared between models)."""
+        built = cls(lambda i: (), len(evidence))
+        built._built = list(evidence)
+        return built
+
+    def __len__(self) -> int:
+        return len(self._built)
+
+    def __getitem__(self, i: int) -> tuple[Evidence, ...]:
+        found = self._built[i]
+        if found is None:
+            found = self._built[i] = self._make(i)
+        return found
+
+
 @dataclass(frozen=True)
 class Column:
     """One model-side field: values (NaN or None when unknown), a known mask, and per-model evidence."""
@@ -46,7 +75,7 @@ class Column:
     values: npt.NDArray[Any]
     known: BoolArray
     numeric: bool
-    evidence: tuple[tuple[Evidence, ...], ...]
+    evidence: PerModel
 
 
 @dataclass(frozen=True)
@@ -315,19 +344,24 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
     columns: dict[str, Column] = {}
     offers = tuple(catalogue.offers_for(m.id) for m in models)
 
-    def obj_column(values: list[Any], evidence: list[tuple[Evidence, ...]]) -> Column:
+    def lazy(make: Callable[[Model], tuple[Evidence, ...]]) -> PerModel:
+        return PerModel(lambda i: make(models[i]), n)
+
+    def obj_column(values: list[Any], evidence: list[tuple[Evidence, ...]] | PerModel) -> Column:
         array = np.empty(n, dtype=object)
         array[:] = values
         known = np.array([v is not None for v in values], dtype=bool)
-        return Column(array, known, numeric=False, evidence=tuple(evidence))
+        return Column(array, known, False, evidence if isinstance(evidence, PerModel) else PerModel.of(evidence))
 
-    def num_column(values: list[float | None], evidence: list[tuple[Evidence, ...]]) -> Column:
+    def num_column(values: list[float | None], evidence: list[tuple[Evidence, ...]] | PerModel) -> Column:
         array = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
-        return Column(array, ~np.isnan(array), numeric=True, evidence=tuple(evidence))
+        return Column(
+            array, ~np.isnan(array), True, evidence if isinstance(evidence, PerModel) else PerModel.of(evidence)
+        )
 
-    def model_fact(field: str) -> tuple[list[Any], list[tuple[Evidence, ...]]]:
-        facts = [getattr(m, field) for m in models]
-        return [f.value if f is not None else None for f in facts], [fact_evidence(field, f) for f in facts]
+    def model_fact(field: str) -> tuple[list[Any], PerModel]:
+        values = [f.value if (f := getattr(m, field)) is not None else None for m in models]
+        return values, lazy(lambda m: fact_evidence(field, getattr(m, field)))
 
     columns["model.id"] = obj_column(list(ids), [() for _ in models])
     columns["model.family"] = obj_column([m.family for m in models], [() for _ in models])
@@ -339,11 +373,11 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
         columns[f"model.{field}"] = num_column(*model_fact(field))
     columns["model.has_offer"] = obj_column(
         [any(o.usable for o in offered) for offered in offers],
-        [_offer_evidence(m, offered) for m, offered in zip(models, offers, strict=True)],
+        PerModel(lambda i: _offer_evidence(models[i], offers[i]), n),
     )
     columns["model.context_tokens_max"] = num_column(
         [_context_max(m) for m in models],
-        [_context_evidence(m) for m in models],
+        lazy(_context_evidence),
     )
     # Countries of the providers of the active offers. Known when every such provider's country is recorded;
     # a request also treats it as known when a recorded country is allowed (see Engine.recommend).
@@ -352,7 +386,7 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
         _object_array([countries for countries, _ in hosting]),
         np.array([complete for _, complete in hosting], dtype=bool),
         numeric=False,
-        evidence=tuple(_hosting_evidence(offered) for offered in offers),
+        evidence=PerModel(lambda i: _hosting_evidence(offers[i]), n),
     )
 
     # Licence and organisation evidence is the same for every model that shares the licence or organisation:
