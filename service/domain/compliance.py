@@ -24,7 +24,7 @@ from service.domain.answer import Caveat
 from service.domain.catalogue import Catalogue, Model, Organisation
 from service.domain.errors import DataError
 from service.domain.facts import Evidence
-from service.domain.features import Features
+from service.domain.features import Features, PerModel
 from service.domain.regulatory import (
     DataAccessLaw,
     EuAiActStatus,
@@ -137,8 +137,9 @@ class ComplianceFeatures:
         if problems:
             raise DataError(problems)
 
-        self.eu_ai_act: tuple[EuAiActStatus, ...] = tuple(
-            self._eu_status(m, lic, org) for m, lic, org in zip(models, features.licences, self.orgs, strict=True)
+        # Built per model on first use: an answer shows a few models' status.
+        self.eu_ai_act: PerModel[EuAiActStatus] = PerModel(
+            lambda i: self._eu_status(models[i], features.licences[i], self.orgs[i]), n
         )
         scores = rules.criteria["eu_ai_act"].code_of_practice_scores or {}
         statuses = [o.code_of_practice.status if o.code_of_practice else None for o in self.orgs]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -33,35 +33,36 @@ __all__ = [
     "priced_offers",
 ]
 
+T = TypeVar("T")
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 PRECISIONS: tuple[str, ...] = ("native", *WEIGHT_FORMATS)
 FINE_TUNING = ("none", "lora", "full")
 
 
-class PerModel:
-    """Per-model evidence, each model's built on first use: an answer cites a few models' facts, so building
-    every model's evidence when the catalogue loads would cost start-up time for objects most answers never
-    show. Built entries are kept (an engine's data does not change); concurrent first uses build equal tuples.
+class PerModel(Generic[T]):
+    """Per-model objects (evidence, statuses), each model's built on first use: an answer cites a few models,
+    so building every model's when the catalogue loads would cost start-up time for objects most answers never
+    show. Built entries are kept (an engine's data does not change); concurrent first uses build equal ones.
     """
 
     __slots__ = ("_built", "_make")
 
-    def __init__(self, make: Callable[[int], tuple[Evidence, ...]], n: int) -> None:
+    def __init__(self, make: Callable[[int], T], n: int) -> None:
         self._make = make
-        self._built: list[tuple[Evidence, ...] | None] = [None] * n
+        self._built: list[T | None] = [None] * n
 
     @classmethod
-    def of(cls, evidence: Sequence[tuple[Evidence, ...]]) -> PerModel:
-        """Evidence already built (or shared between models)."""
-        built = cls(lambda i: (), len(evidence))
-        built._built = list(evidence)
-        return built
+    def of(cls, built: Sequence[T]) -> PerModel[T]:
+        """Objects already built (or shared between models)."""
+        made: PerModel[T] = cls(built.__getitem__, len(built))
+        made._built = list(built)
+        return made
 
     def __len__(self) -> int:
         return len(self._built)
 
-    def __getitem__(self, i: int) -> tuple[Evidence, ...]:
+    def __getitem__(self, i: int) -> T:
         found = self._built[i]
         if found is None:
             found = self._built[i] = self._make(i)
@@ -75,7 +76,7 @@ class Column:
     values: npt.NDArray[Any]
     known: BoolArray
     numeric: bool
-    evidence: PerModel
+    evidence: PerModel[tuple[Evidence, ...]]
 
 
 @dataclass(frozen=True)
@@ -344,22 +345,24 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
     columns: dict[str, Column] = {}
     offers = tuple(catalogue.offers_for(m.id) for m in models)
 
-    def lazy(make: Callable[[Model], tuple[Evidence, ...]]) -> PerModel:
+    def lazy(make: Callable[[Model], tuple[Evidence, ...]]) -> PerModel[tuple[Evidence, ...]]:
         return PerModel(lambda i: make(models[i]), n)
 
-    def obj_column(values: list[Any], evidence: list[tuple[Evidence, ...]] | PerModel) -> Column:
+    def obj_column(values: list[Any], evidence: list[tuple[Evidence, ...]] | PerModel[tuple[Evidence, ...]]) -> Column:
         array = np.empty(n, dtype=object)
         array[:] = values
         known = np.array([v is not None for v in values], dtype=bool)
         return Column(array, known, False, evidence if isinstance(evidence, PerModel) else PerModel.of(evidence))
 
-    def num_column(values: list[float | None], evidence: list[tuple[Evidence, ...]] | PerModel) -> Column:
+    def num_column(
+        values: list[float | None], evidence: list[tuple[Evidence, ...]] | PerModel[tuple[Evidence, ...]]
+    ) -> Column:
         array = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
         return Column(
             array, ~np.isnan(array), True, evidence if isinstance(evidence, PerModel) else PerModel.of(evidence)
         )
 
-    def model_fact(field: str) -> tuple[list[Any], PerModel]:
+    def model_fact(field: str) -> tuple[list[Any], PerModel[tuple[Evidence, ...]]]:
         values = [f.value if (f := getattr(m, field)) is not None else None for m in models]
         return values, lazy(lambda m: fact_evidence(field, getattr(m, field)))
 

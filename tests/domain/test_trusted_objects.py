@@ -26,3 +26,13 @@ def test_a_comparison_is_what_validation_accepts(engine: Engine) -> None:
     ids = sorted(engine.features.ids)[:4]
     text = engine.compare(ids, Requirements.model_validate({"privacy": {"deployment": "api"}}), DAY).model_dump_json()
     assert Comparison.model_validate_json(text).model_dump_json() == text
+
+
+def test_every_model_s_evidence_and_status_built_on_first_use_can_be_built(engine: Engine) -> None:
+    # The engine builds these per model when an answer first cites the model; every shipped model's must build.
+    n = len(engine.features.ids)
+    for name, column in engine.features.columns.items():
+        assert len(column.evidence) == n, name
+        assert all(isinstance(column.evidence[i], tuple) for i in range(n)), name
+    statuses = [engine.compliance.eu_ai_act[i] for i in range(n)]
+    assert all(s.systemic_risk in ("presumed", "not_presumed", "unknown") for s in statuses)
