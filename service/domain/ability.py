@@ -2,23 +2,35 @@
 
 Each measurement is mapped to a logit: ``logit((value - min) / (max - min))`` for percent and index variants
 (clipped to ``[clip, 1 - clip]``) and ``(value - 1000) x ln(10) / 400`` for Elo ratings, negated when lower is
-better. Model ``i`` has a general ability ``g_i`` and one deviation ``f_iu`` per use case; a variant ``b`` that
-is evidence for the use cases ``U_b`` sees the ability ``t_ib = g_i + mean(f_iu for u in U_b)`` through its own
-scale ``a_b`` and difficulty ``d_b``::
+better. Model ``i`` has a general ability ``g_i`` and one deviation ``f_iu`` per use case. A variant ``b`` loads
+on general ability and on one use case, the first it lists (:func:`loading`; a composite index loads on general
+ability only), through its own scale ``a_b > 0`` and difficulty ``d_b``::
 
-    z_m = a_b * t_ib + d_b + e_m,    e_m ~ Normal(0, sigma^2 / w_m)
+    z_m = a_b * (g_i + f_iu) + d_b + e_m,    e_m ~ Normal(0, sigma^2 / w_m)
 
 ``w_m`` is the measurement's weight, a stated rule (``rules/criteria/capability.toml``): by who measured it,
-times a factor for saturated variants. Ridge (Gaussian) priors keep it well-posed and deterministic:
-``g ~ N(0, sd_g)``, ``f ~ N(0, sd_f)``, ``a ~ N(1, sd_a)``, ``d ~ N(0, sd_d)``. The maximum a posteriori fit
-alternates exact weighted least-squares steps (abilities given the variants, then variants given the
-abilities) from a fixed start, so the same measurements always give the same fit. ``sigma^2`` is re-estimated
-from the weighted residuals after each pass.
+times a factor for saturated variants. Gaussian priors keep it well-posed and deterministic:
+``g ~ N(0, sd_g)``, ``f ~ N(0, sd_f)``, ``d ~ N(0, sd_d)``, and a prior on each log-scale centred on the common
+scale 1 and worth ``n0`` of the variant's own measurements (:func:`_solve_variants`): a variant measured a few
+times keeps close to the common scale, so one new figure cannot swing it, and a scale is positive by
+construction.
+The maximum a posteriori fit alternates exact weighted least-squares steps for the abilities given the
+variants and Gauss-Newton steps for the variants given the abilities, from a fixed start, so the same
+measurements always give the same fit. ``sigma^2`` is re-estimated from the weighted residuals after each pass.
+
+Why one use case per variant (a bifactor structure): given the variants, a model's abilities are a Gaussian
+posterior whose precision, written in the use-case abilities ``s_u = g + f_u``, has non-positive off-diagonal
+entries (each measurement touches one node, ``g`` or one ``s_u``, and the prior links each ``s_u`` to ``g``
+only: a tree). Its inverse, the posterior covariance, is then non-negative everywhere, and the change of any
+ability (general, a use case, an average of use cases) when a measurement is added is that covariance times
+the measurement's surprise over its prediction: a measurement at or above its prediction never lowers any of
+them. A variant loading on several deviations at once breaks the tree, and a good figure on a pure-reasoning
+variant could then be "explained" by the reasoning deviation at general ability's expense.
 
 An ability's standard error comes from the posterior covariance of the model's ability vector given the
 fitted variants (a Laplace approximation that ignores the variants' own uncertainty). A use case with no
-direct measurement is estimated from the model's other evidence: its deviation stays at the prior, so its
-uncertainty is wider. A model with no usable measurement has no estimate at all (insufficient evidence).
+measurement loading on it is estimated from the model's other evidence: its deviation stays at the prior, so
+its uncertainty is wider. A model with no usable measurement has no estimate at all (insufficient evidence).
 
 Fitting lives here; presenting it (0-1 values, explanations, caveats) lives in the capability criterion.
 """
@@ -35,7 +47,7 @@ import numpy.typing as npt
 
 from service.domain.measurements import USE_CASES, Benchmark, Measurement
 
-__all__ = ["AbilityFit", "FitSettings", "Observation", "fit_abilities", "observations", "spearman"]
+__all__ = ["AbilityFit", "FitSettings", "Observation", "fit_abilities", "loading", "observations", "spearman"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -54,6 +66,7 @@ class FitSettings:
     general_prior_sd: float
     use_case_prior_sd: float
     scale_prior_sd: float
+    scale_prior_measurements: float
     difficulty_prior_sd: float
     clip: float
     measurer_weights: Mapping[str, float]
@@ -127,13 +140,19 @@ def observations(
     return used, set_aside
 
 
+def loading(benchmark: Benchmark) -> str | None:
+    """The use case whose deviation ``benchmark`` loads on: its first listed use case; none for a composite."""
+    return None if benchmark.composite else benchmark.use_cases[0]
+
+
 def design_rows(benchmarks: Sequence[Benchmark]) -> FloatArray:
-    """Per variant, how it loads on the ability components: 1 on general, 1/|U_b| on each of its use cases."""
+    """Per variant, how it loads on the ability components: 1 on general and 1 on its :func:`loading` use case."""
     rows = np.zeros((len(benchmarks), len(COMPONENTS)))
     rows[:, 0] = 1.0
     for k, benchmark in enumerate(benchmarks):
-        for case in benchmark.use_cases:
-            rows[k, COMPONENTS.index(case)] = 1.0 / len(benchmark.use_cases)
+        case = loading(benchmark)
+        if case is not None:
+            rows[k, COMPONENTS.index(case)] = 1.0
     return rows
 
 
@@ -155,7 +174,7 @@ class AbilityFit:
     iterations: int
     seconds: float
     observations: tuple[Observation, ...]
-    #: Where the passes stopped: scale, difficulty and log sigma^2 (start an identical re-fit here).
+    #: Where the passes stopped: log-scale, difficulty and log sigma^2 (start an identical re-fit here).
     point: FloatArray
     #: The passes stopped on the tolerance (not by running out of iterations).
     converged: bool
@@ -172,36 +191,59 @@ class AbilityFit:
         return mean, se
 
 
+def loadings(benchmarks: Sequence[Benchmark]) -> IntArray:
+    """Per variant, the index in ``USE_CASES`` of the use case it loads on, or -1 (general ability only)."""
+    cases = [loading(b) for b in benchmarks]
+    return np.array([-1 if c is None else USE_CASES.index(c) for c in cases], dtype=np.intp)
+
+
 def _solve_abilities(
     n: int,
-    rows: FloatArray,
+    case: IntArray,
     model: IntArray,
-    variant: IntArray,
     z: FloatArray,
-    w: FloatArray,
+    weight: FloatArray,
     scale: FloatArray,
-    difficulty: FloatArray,
-    prior: FloatArray,
-    sigma2: float,
-) -> tuple[FloatArray, FloatArray]:
-    """Each model's ability vector given the variants: a ridge regression per model, all at once.
+    offset: FloatArray,
+    general_prior: float,
+    use_case_prior: float,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Each model's ability vector given the variants: a ridge regression per model, in closed form.
 
-    ``model`` must be sorted (observations are built model by model), so per-model sums are ``reduceat``s.
+    Per measurement: ``case`` (the use case it loads on, -1 for none), ``model``, logit ``z``, ``weight``
+    (``w / sigma^2``), ``scale`` and ``offset`` (its variant's ``a`` and ``d``). Each measurement loads on general
+    ability and at most one use case, so a model's posterior precision is an arrowhead matrix (the use-case
+    block is diagonal) and its inverse has a closed form by the Schur complement: no matrix inversion. Returns
+    general ability ``g`` (n), the deviations ``f`` (n x use cases), and the pieces of the covariance: ``s`` (the
+    Schur complement: Var(g) = 1/s), ``D`` and ``B`` (n x use cases: the diagonal precision of the deviations
+    and their coupling with general ability; Cov(g, f_u) = -B_u / (D_u s), Var(f_u) = 1/D_u + B_u^2 / (D_u^2 s)).
     """
-    k = rows.shape[1]
-    r = scale[variant, None] * rows[variant]  # measurement x components
-    weight = w / sigma2
-    precision = np.zeros((n, k, k))
-    target = np.zeros((n, k))
-    if model.size:
-        starts = np.flatnonzero(np.r_[True, model[1:] != model[:-1]])
-        owners = model[starts]
-        precision[owners] = np.add.reduceat(weight[:, None, None] * r[:, :, None] * r[:, None, :], starts, axis=0)
-        target[owners] = np.add.reduceat((weight * (z - difficulty[variant]))[:, None] * r, starts, axis=0)
-    precision += np.diag(prior)[None, :, :]
-    covariance: FloatArray = np.asarray(np.linalg.inv(precision), dtype=np.float64)
-    theta: FloatArray = np.einsum("nkl,nl->nk", covariance, target)
-    return theta, covariance
+    k = len(USE_CASES)
+    info = weight * scale * scale
+    score = weight * scale * (z - offset)
+    alpha = np.bincount(model, info, n) + general_prior
+    h_g = np.bincount(model, score, n)
+    on = case >= 0
+    cell = model[on] * k + case[on]
+    couple: FloatArray = np.asarray(np.bincount(cell, info[on], n * k), dtype=np.float64).reshape(n, k)
+    h_f: FloatArray = np.asarray(np.bincount(cell, score[on], n * k), dtype=np.float64).reshape(n, k)
+    diagonal = couple + use_case_prior
+    schur = alpha - np.sum(couple * couple / diagonal, axis=1)
+    general = (h_g - np.sum(couple * h_f / diagonal, axis=1)) / schur
+    deviations = (h_f - couple * general[:, None]) / diagonal
+    return general, deviations, schur, diagonal, couple
+
+
+def _covariance(schur: FloatArray, diagonal: FloatArray, couple: FloatArray) -> FloatArray:
+    """The models' posterior covariances (n x components x components) from the arrowhead pieces."""
+    n, k = diagonal.shape
+    lean = couple / diagonal  # B_u / D_u
+    covariance = np.zeros((n, k + 1, k + 1))
+    covariance[:, 0, 0] = 1 / schur
+    covariance[:, 0, 1:] = covariance[:, 1:, 0] = -lean / schur[:, None]
+    covariance[:, 1:, 1:] = lean[:, :, None] * lean[:, None, :] / schur[:, None, None]
+    covariance[:, np.arange(1, k + 1), np.arange(1, k + 1)] += 1 / diagonal
+    return covariance
 
 
 def _solve_variants(
@@ -211,19 +253,38 @@ def _solve_variants(
     z: FloatArray,
     w: FloatArray,
     sigma2: float,
+    log_scale: FloatArray,
+    difficulty: FloatArray,
     settings: FitSettings,
 ) -> tuple[FloatArray, FloatArray]:
+    """One Gauss-Newton step for each variant's log-scale and difficulty given the abilities' projections ``t``.
+
+    Priors: ``d ~ N(0, sd_d)`` and ``log a ~ N(0, .)`` (the common scale 1) with precision ``1 / sd_a^2 +
+    n0 a_b^2 sd_g^2 / sigma^2``: ``a_b^2 sd_g^2 / sigma^2`` is what one measurement of weight 1 tells about the
+    variant's log-scale when abilities are spread as their prior says, so the prior is worth ``n0`` such
+    measurements (as in Zellner's g-prior) and a variant's own estimate gets a weight of about
+    ``n_b / (n_b + n0)``. The prior's strength does not depend on which models were measured, so a new
+    measurement, however extreme, cannot strengthen it; it scales with the noise as the measurements'
+    information does. ``sd_a`` keeps a variant whose measurements carry no information at the common scale.
+    At the fixed point of the passes the step is zero: the estimating equations hold.
+    """
     weight = w / sigma2
-    # Normal equations of z = a t + d with priors a ~ N(1, sd_a), d ~ N(0, sd_d), per variant.
-    saa = np.bincount(variant, weight * t * t, m) + 1 / settings.scale_prior_sd**2
-    sad = np.bincount(variant, weight * t, m)
-    sdd = np.bincount(variant, weight, m) + 1 / settings.difficulty_prior_sd**2
-    ba = np.bincount(variant, weight * t * z, m) + 1 / settings.scale_prior_sd**2
-    bd = np.bincount(variant, weight * z, m)
-    det = saa * sdd - sad * sad
-    scale = (ba * sdd - bd * sad) / det
-    difficulty = (saa * bd - sad * ba) / det
-    return scale, difficulty
+    scale = np.exp(log_scale)
+    slope = scale[variant] * t  # derivative of the prediction along the log-scale
+    residual = z - slope - difficulty[variant]
+    information = np.bincount(variant, weight * slope * slope, m)
+    # What one measurement of weight 1 tells about the variant's log-scale, for abilities spread as their prior.
+    typical = scale * scale * settings.general_prior_sd**2 / sigma2
+    prior = 1 / settings.scale_prior_sd**2 + settings.scale_prior_measurements * typical
+    h11 = information + prior
+    h12 = np.bincount(variant, weight * slope, m)
+    h22 = np.bincount(variant, weight, m) + 1 / settings.difficulty_prior_sd**2
+    g1 = np.bincount(variant, weight * slope * residual, m) - prior * log_scale
+    g2 = np.bincount(variant, weight * residual, m) - difficulty / settings.difficulty_prior_sd**2
+    det = h11 * h22 - h12 * h12
+    new_log_scale = log_scale + (g1 * h22 - g2 * h12) / det
+    new_difficulty = difficulty + (h11 * g2 - h12 * g1) / det
+    return new_log_scale, new_difficulty
 
 
 def fit_abilities(
@@ -244,11 +305,12 @@ def fit_abilities(
     variant = np.array([o.variant for o in used], dtype=np.intp)
     z = np.array([o.z for o in used], dtype=np.float64)
     w = np.array([o.weight for o in used], dtype=np.float64)
-    prior = np.array([1 / settings.general_prior_sd**2] + [1 / settings.use_case_prior_sd**2] * (len(COMPONENTS) - 1))
+    case = loadings(variants)[variant]
+    general_prior, use_case_prior = 1 / settings.general_prior_sd**2, 1 / settings.use_case_prior_sd**2
     if start is not None:
-        scale, difficulty, sigma2 = start.scale.copy(), start.difficulty.copy(), start.sigma**2
+        log_scale, difficulty, sigma2 = np.log(start.scale), start.difficulty.copy(), start.sigma**2
     else:
-        scale = np.ones(m)
+        log_scale = np.zeros(m)
         totals = np.bincount(variant, w, m)
         difficulty = np.divide(np.bincount(variant, w * z, m), totals, out=np.zeros(m), where=totals > 0)
         sigma2 = 1.0
@@ -256,21 +318,37 @@ def fit_abilities(
 
     def step(x: FloatArray) -> FloatArray:
         """One alternating pass: abilities given the variants, then the variants and the noise given those."""
-        scale, difficulty, sigma2 = x[:m], x[m : 2 * m], math.exp(x[-1])
-        theta, covariance = _solve_abilities(n, rows, model, variant, z, w, scale, difficulty, prior, sigma2)
-        t = np.einsum("mk,mk->m", rows[variant], theta[model])
-        new_scale, new_difficulty = _solve_variants(m, t, variant, z, w, sigma2, settings)
-        residual = z - new_scale[variant] * t - new_difficulty[variant]
+        log_scale, difficulty, sigma2 = x[:m], x[m : 2 * m], math.exp(x[-1])
+        general, deviations, schur, diagonal, couple = _solve_abilities(
+            n,
+            case,
+            model,
+            z,
+            w / sigma2,
+            np.exp(log_scale)[variant],
+            difficulty[variant],
+            general_prior,
+            use_case_prior,
+        )
+        t = general[model] + np.where(case >= 0, deviations[model, np.maximum(case, 0)], 0.0)
+        new_log_scale, new_difficulty = _solve_variants(m, t, variant, z, w, sigma2, log_scale, difficulty, settings)
+        residual = z - np.exp(new_log_scale)[variant] * t - new_difficulty[variant]
         # Residual variance with degrees of freedom: the abilities' effective parameters (trace of the hat
         # matrix, K - trace(covariance x prior) per model) and two per measured variant are subtracted.
-        effective = float(np.sum(len(COMPONENTS) - np.einsum("nkk,k->n", covariance, prior))) + 2 * measured_variants
+        lean = couple / diagonal
+        trace = general_prior / schur + use_case_prior * np.sum(1 / diagonal + lean * lean / schur[:, None], axis=1)
+        effective = float(np.sum(len(COMPONENTS) - trace)) + 2 * measured_variants
         new_sigma2 = max(float(np.sum(w * residual**2)) / max(len(used) - effective, 1.0), 0.01)
-        return np.concatenate([new_scale, new_difficulty, [math.log(new_sigma2)]])
+        return np.concatenate([new_log_scale, new_difficulty, [math.log(new_sigma2)]])
 
     # The alternating passes converge slowly along directions where abilities and variant scales trade off,
     # so the fixed point is found with Anderson acceleration (a deterministic least-squares extrapolation over
     # the last few passes), falling back to the plain pass whenever the extrapolated point does worse.
-    x = np.concatenate([scale, difficulty, [math.log(sigma2)]]) if point is None else np.array(point, dtype=np.float64)
+    x = (
+        np.concatenate([log_scale, difficulty, [math.log(sigma2)]])
+        if point is None
+        else np.array(point, dtype=np.float64)
+    )
     xs: list[FloatArray] = []
     gs: list[FloatArray] = []
     iterations = 0
@@ -297,8 +375,12 @@ def fit_abilities(
             gs.clear()
             candidate, g_candidate = gx, step(gx)
         x, gx = candidate, g_candidate
-    scale, difficulty, sigma2 = x[:m], x[m : 2 * m], math.exp(x[-1])
-    theta, covariance = _solve_abilities(n, rows, model, variant, z, w, scale, difficulty, prior, sigma2)
+    scale, difficulty, sigma2 = np.exp(x[:m]), x[m : 2 * m], math.exp(x[-1])
+    general, deviations, schur, diagonal, couple = _solve_abilities(
+        n, case, model, z, w / sigma2, scale[variant], difficulty[variant], general_prior, use_case_prior
+    )
+    theta = np.concatenate([general[:, None], deviations], axis=1)
+    covariance = _covariance(schur, diagonal, couple)
     counts = np.bincount(model, minlength=n).astype(np.intp)
     independent = np.bincount(
         model, np.array([o.measurement.measured_by == "independent_leaderboard" for o in used], float), n

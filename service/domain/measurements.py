@@ -59,7 +59,13 @@ class Benchmark(Strict):
     min: float | None = Field(default=None, description="Smallest possible value (required unless elo).")
     max: float | None = Field(default=None, description="Largest possible value (required unless elo).")
     higher_is_better: bool = True
-    use_cases: list[UseCase] = Field(min_length=1, description="The use cases this variant is evidence for.")
+    use_cases: list[UseCase] = Field(
+        min_length=1,
+        description=(
+            "The use cases this variant is evidence for, its main one first: the capability model loads a "
+            "non-composite variant on general ability and on its first use case."
+        ),
+    )
     composite: bool = Field(default=False, description="An independent composite index over several evaluations.")
     saturated: bool = Field(default=False, description="Leading models cluster near the ceiling.")
     saturation_note: str | None = Field(default=None, description="Why it is (or is not) considered saturated.")

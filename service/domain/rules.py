@@ -255,7 +255,22 @@ class CapabilityModel(Strict):
     description: str = Field(description="The model in plain words.")
     general_prior_sd: float = Field(gt=0, description="Prior standard deviation of general ability (logits).")
     use_case_prior_sd: float = Field(gt=0, description="Prior standard deviation of a use-case deviation.")
-    scale_prior_sd: float = Field(gt=0, description="Prior standard deviation of a variant's scale around 1.")
+    scale_prior_sd: float = Field(
+        gt=0,
+        description=(
+            "Prior standard deviation of a variant's log-scale around 0 (the common scale 1) when its measurements "
+            "carry no information about it."
+        ),
+    )
+    scale_prior_measurements: float = Field(
+        ge=0,
+        description=(
+            "How many measurements (of weight 1, abilities spread as their prior) the prior on a variant's "
+            "log-scale is worth besides: its own scale gets a weight of about n / (n + this), the common scale 1 "
+            "the rest."
+        ),
+    )
+    scale_prior_note: str = Field(min_length=1, description="Why the scales are shrunk so, in plain words.")
     difficulty_prior_sd: float = Field(gt=0, description="Prior standard deviation of a variant's difficulty.")
     clip: float = Field(gt=0, lt=0.5, description="Percent and index values are clipped to [clip, 1 - clip].")
     measurer_weights: dict[MeasuredBy, Annotated[float, Field(gt=0, le=1)]] = Field(

@@ -187,7 +187,8 @@ def test_a_use_case_without_direct_evidence_is_inferred_with_wider_uncertainty(e
     answer = ask(engine, {"use_cases": ["coding", other], "explain": [model_id]})
     capability = next(c for c in answer.explained[0].criteria if c.criterion == "capability")
     assert capability.estimates is not None
-    coding, inferred = capability.estimates
+    by_case = {e.use_case: e for e in capability.estimates}  # the answer lists use cases in its own order
+    coding, inferred = by_case["coding"], by_case[other]
     assert (coding.status, inferred.status) == ("measured", "inferred")
     assert inferred.standard_error is not None and coding.standard_error is not None
     assert inferred.standard_error > coding.standard_error

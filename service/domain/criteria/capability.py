@@ -23,6 +23,7 @@ from service.domain.ability import (
     FitSettings,
     Observation,
     fit_abilities,
+    loading,
     observations,
 )
 from service.domain.answer import Caveat, UseCaseEstimate
@@ -63,6 +64,7 @@ def settings_of(spec: Criterion) -> FitSettings:
         general_prior_sd=model.general_prior_sd,
         use_case_prior_sd=model.use_case_prior_sd,
         scale_prior_sd=model.scale_prior_sd,
+        scale_prior_measurements=model.scale_prior_measurements,
         difficulty_prior_sd=model.difficulty_prior_sd,
         clip=model.clip,
         measurer_weights={str(k): v for k, v in model.measurer_weights.items()},
@@ -157,6 +159,9 @@ class CapabilityCriterion(CriterionModule):
         self.policy = policy
         self.bound = policy.quantile  # the quantile's 0-1 value by construction of the mapping
         self.variant_use_cases = {b: set(self.benchmarks[b].use_cases) for b in self.fit.variant_ids}
+        # The use case a variant's measurements bear on directly (its loading): the others it lists inform the
+        # use case only through general ability.
+        self.variant_loading = {b: loading(self.benchmarks[b]) for b in self.fit.variant_ids}
         self.used_by_model: list[list[Observation]] = [[] for _ in self.fit.model_ids]
         for o in self.fit.observations:
             self.used_by_model[o.model].append(o)
@@ -220,7 +225,7 @@ class CapabilityCriterion(CriterionModule):
         cases = [case] if case else []
         label = case or "general"
         used = [
-            o for o in self.used_by_model[i] if case is None or case in self.variant_use_cases[o.measurement.benchmark]
+            o for o in self.used_by_model[i] if case is None or case == self.variant_loading[o.measurement.benchmark]
         ]
         independent = sum(o.measurement.measured_by == "independent_leaderboard" for o in used)
         if not self.fit.evidenced[i]:
@@ -328,6 +333,6 @@ class CapabilityCriterion(CriterionModule):
         cases = self.use_cases(request)
         return [
             f"Capability ({', '.join(cases) if cases else 'general ability'}): {model.description} Fitted to "
-            f"{self._fit_summary} {model.measurer_weights_note} {model.saturated_note}",
+            f"{self._fit_summary} {model.measurer_weights_note} {model.saturated_note} {model.scale_prior_note}",
             f"Insufficient evidence: {self.policy.note}",
         ]
