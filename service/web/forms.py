@@ -283,7 +283,7 @@ def form_values(requirements: Requirements, default_profile: str) -> FormState:
     put("ip.allowed_licences", r.ip.allowed_licences)
     put("ip.monthly_active_users", r.ip.monthly_active_users)
     put("ip.train_on_outputs", r.ip.train_on_outputs)
-    put("privacy.deployment", r.privacy.deployment)
+    values["privacy.deployment"] = [r.privacy.deployment or ""]  # "" is the "Not decided" choice
     put("privacy.excluded_origin_countries", r.privacy.excluded_origin_countries)
     if r.privacy.hosting_countries:
         values["privacy.hosting_countries"] = [", ".join(r.privacy.hosting_countries)]

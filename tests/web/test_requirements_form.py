@@ -100,6 +100,17 @@ def test_every_control_has_a_label_and_a_hint(client: TestClient[Litestar]) -> N
         assert described and all(d in parser.ids for d in described), f"control {control.get('name')} has no hint"
 
 
+def test_each_group_of_choices_starts_with_the_requests_default_chosen(client: TestClient[Litestar]) -> None:
+    page = _form_page(client)
+    for name, value in [
+        ("privacy.deployment", ""),
+        ("customisation.fine_tuning", "none"),
+        ("reasoning", "any"),
+        ("weighting", "profile"),
+    ]:
+        assert re.search(rf'name="{re.escape(name)}" value="{value}" checked', page), name
+
+
 def test_every_api_section_has_a_control(client: TestClient[Litestar]) -> None:
     page = _form_page(client)
     names = set(re.findall(r' name="([^"]+)"', page))
