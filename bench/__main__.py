@@ -260,17 +260,22 @@ def profile(corpus: list[dict[str, Any]], workdir: Path) -> None:
         print("pyinstrument is not installed (it is a dev dependency: ./dev bench installs it); SKIPPED")
         return
     from service.http.records import answer_response
-    from service.storage import open_store
+    from service.storage import DataVersion, DecisionArchive, open_store
 
     engine = build_engine(default_data_dir("catalogue"), default_data_dir("rules"))
     store = open_store(f"sqlite:///{workdir / 'profile.db'}")
+    archive = DecisionArchive(store, lambda: engine, build_engine)
+    archive.register(
+        DataVersion.read("catalogue", default_data_dir("catalogue")),
+        DataVersion.read("rules", default_data_dir("rules")),
+    )
     details = _details()
     requests = [Requirements.model_validate(_with_detail(b, details[0])) for b in corpus]
     profiler = Profiler(interval=0.0005)
     profiler.start()
     for n, base in enumerate(requests * 3):
         req = base.model_copy(update={"workload": base.workload.model_copy(update={"tokens_per_request": 4096 + n})})
-        answer_response(engine.recommend(req, DAY), engine, store)
+        answer_response(engine.recommend(req, DAY), engine, store, archive)
     profiler.stop()
     store.close()
     print(profiler.output_text(unicode=False, color=False, show_all=False, short_mode=True))

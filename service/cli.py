@@ -16,6 +16,7 @@ from service.domain.errors import DataError
 from service.loading.sync.cli import add_sync_parser
 from service.records_cli import add_records_parser, add_report_parser
 from service.settings import Settings, get_settings, is_loopback
+from service.storage import is_in_memory
 
 if TYPE_CHECKING:
     from service.domain.engine import Engine
@@ -75,6 +76,13 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
     workers = args.workers or settings.workers
+    if workers > 1 and is_in_memory(settings.database_url):
+        print(
+            "error: ADVISOR_DATABASE_URL=sqlite:// keeps decision records in one process's memory; with "
+            f"{workers} worker processes each would have its own records. Use one worker or a database file.",
+            file=sys.stderr,
+        )
+        return 2
     # Validate the data once here, so that bad files stop the command with their path and field.
     engine = _load_or_report(settings)
     if engine is None:

@@ -11,13 +11,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from service.domain.answer import FullAnswer
-from service.domain.citing import resolve
+from service.loading.engine import build_engine
 from service.loading.files import content_hash
 from service.reporting import FORMATS, RecordInfo, render
 from service.reporting.render import Format
 from service.settings import get_settings
-from service.storage import StorageError, open_store
+from service.storage import DecisionArchive, RebuildError, StorageError, open_store
 
 __all__ = ["add_records_parser", "add_report_parser", "write_atomically"]
 
@@ -59,20 +58,21 @@ def _report(args: argparse.Namespace) -> int:
         store = open_store(settings.database_url)
         try:
             record = store.get(args.id)
+            # The answer is rebuilt from the record's stored catalogue and rules versions, checked by digest.
+            answer = (
+                None
+                if record is None
+                else DecisionArchive(
+                    store, lambda: None, lambda catalogue, rules: build_engine(catalogue, rules, settings.cache_dir)
+                ).answer(record)
+            )
         finally:
             store.close()
-    except StorageError as exc:
+    except (StorageError, RebuildError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if record is None:
+    if record is None or answer is None:
         print(f"error: no decision record with id {args.id!r} (ADVISOR_DATABASE_URL={store.url})", file=sys.stderr)
-        return 1
-    try:
-        answer = resolve(FullAnswer.model_validate_json(record.answer))
-    except ValueError as exc:  # pydantic's ValidationError, or an evidence id cited but not listed
-        print(
-            f"error: record {args.id} was stored in an answer format this version cannot read: {exc}", file=sys.stderr
-        )
         return 1
     catalogue, rules = _current_version(settings.catalogue_dir), _current_version(settings.rules_dir)
     info = RecordInfo(

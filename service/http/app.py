@@ -45,7 +45,7 @@ from service.http.records import CompareController, CompareRequest, RecordContro
 from service.http.security import SECURITY_HANDLERS, KeyRing, RequestContext, rate_limit_identifier, scope_guard
 from service.loading.engine import build_engine
 from service.settings import Settings, get_settings
-from service.storage import DecisionStore, GuardedStore, open_store
+from service.storage import DataVersion, DecisionArchive, DecisionStore, GuardedStore, open_store
 
 __all__ = ["API_VIEWER", "create_app"]
 
@@ -72,11 +72,6 @@ def create_app(
     """
     settings = settings or get_settings()
     metrics = Metrics()
-
-    def build() -> Engine:
-        return build_engine(settings.catalogue_dir, settings.rules_dir, settings.cache_dir)
-
-    holder = EngineHolder(engine or build(), build, metrics)
     given = records
 
     def open_records() -> DecisionStore:
@@ -95,6 +90,28 @@ def create_app(
         on_failure=lambda _: metrics.database_errors.inc(),
         owns_store=given is None,
     )
+    holder: EngineHolder | None = None
+    archive = DecisionArchive(
+        store, lambda: _current(holder), lambda catalogue, rules: build_engine(catalogue, rules, settings.cache_dir)
+    )
+
+    def archive_versions(served: Engine) -> None:
+        # Read the files again and keep them only if they are what the engine was built from (a file edited
+        # during the load, or an engine given by a test, is not archived: its records keep their answer).
+        data = DataVersion.read("catalogue", settings.catalogue_dir), DataVersion.read("rules", settings.rules_dir)
+        if (data[0].digest, data[1].digest) == (served.catalogue_version, served.rules_version):
+            archive.register(*data)
+
+    def build() -> Engine:
+        fresh = build_engine(settings.catalogue_dir, settings.rules_dir, settings.cache_dir)
+        archive_versions(fresh)
+        if holder is not None:  # a reload: the engine it replaces stays built for its records
+            archive.keep(holder.current)
+        return fresh
+
+    holder = EngineHolder(engine or build(), build, metrics)
+    if engine is not None:
+        archive_versions(engine)
 
     def provide_engine() -> Engine:
         return holder.current
@@ -107,6 +124,9 @@ def create_app(
 
     def provide_records() -> DecisionStore:
         return store
+
+    def provide_archive() -> DecisionArchive:
+        return archive
 
     boundary = RequestBoundary()
 
@@ -154,6 +174,7 @@ def create_app(
             "holder": Provide(provide_holder, sync_to_thread=False),
             "clock": Provide(provide_clock, sync_to_thread=False),
             "records": Provide(provide_records, sync_to_thread=False),
+            "archive": Provide(provide_archive, sync_to_thread=False),
             "metrics": Provide(provide_metrics, sync_to_thread=False),
         },
         plugins=[PydanticPlugin(validate_strict=True)],
@@ -176,6 +197,7 @@ def create_app(
         ),
     )
     app.state["records"] = store
+    app.state["archive"] = archive
     _document_strictness(app)
     document_request_bodies(app, holder.current, [Requirements, CompareRequest])
     boundary.query_parameters = _query_parameters(app)
@@ -183,6 +205,12 @@ def create_app(
     # Outermost: every request, routed or not, gets the host check, request id, headers, log line and metrics.
     app.asgi_handler = RequestContext(app.asgi_handler, allowed_hosts=settings.allowed_hosts, metrics=metrics)
     return app
+
+
+def _current(holder: EngineHolder | None) -> Engine:
+    if holder is None:  # pragma: no cover - records are read only once the app serves
+        raise RuntimeError("no engine is loaded yet")
+    return holder.current
 
 
 def _query_parameters(app: Litestar) -> dict[str, frozenset[str]]:
@@ -263,8 +291,10 @@ def _document_strictness(app: Litestar) -> None:
                     description="That decision is already stored: the stored record",
                     content=responses["201"].content if isinstance(responses.get("201"), OpenAPIResponse) else None,
                 )
+            if route in {"/v1/recommendations/{record_id}", "/v1/recommendations/{record_id}/rerun"}:
+                codes.add("409")
             if route.endswith("/report"):
-                codes |= {"400", "503"}
+                codes |= {"400", "409", "503"}
                 responses["200"] = OpenAPIResponse(
                     description="The procurement report",
                     content={
@@ -292,5 +322,7 @@ _ERROR_DESCRIPTIONS = {
     "413": "The request body is larger than the configured limit",
     "429": "Too many requests for this key or address; see Retry-After",
     "422": "Well-formed, but names an unknown profile, licence or model id; errors[] names the field",
+    "409": "The stored decision cannot be rebuilt exactly (a data version it names is missing or no longer "
+    "loads, or the rebuilt answer's digest differs from the stored one); detail names which. Re-run it",
     "503": "The decision-record store is unavailable; see Retry-After",
 }

@@ -25,7 +25,7 @@ from service.http.records import (
 )
 from service.http.resources import LicenceOut, ModelOut, ProfileOut, licence_out, model_out, profile_out
 from service.http.security import key_name
-from service.storage import DecisionStore, StorageError, StorageUnavailableError
+from service.storage import DecisionArchive, DecisionStore, StorageError, StorageUnavailableError
 
 __all__ = ["CatalogueController", "HealthController", "RecommendationController"]
 
@@ -53,7 +53,10 @@ class RecommendationController(Controller):
             "`by_rule`) lists the first 25 excluded models when there are more, `all` every one. Every answer is "
             "stored as a decision record in full detail with every exclusion (its `id` is a "
             "content hash: the same request on the same day with the same catalogue and rules gives the same id) "
-            "and carries a `record` object with links to fetch it, report on it and re-run it."
+            "and carries a `record` object with links to fetch it, report on it and re-run it. The answer is sent only "
+            "after its record has committed, so an id a caller received survives a crash of the service; "
+            "concurrent requests share one commit. 503 (no id given) when the records database cannot take the "
+            "write within its deadline; the record may still be stored, and sending the request again is harmless."
         ),
         status_code=200,
         sync_to_thread=True,  # the answer is written to the decision records database
@@ -65,18 +68,20 @@ class RecommendationController(Controller):
         engine: NamedDependency[Engine],
         clock: NamedDependency[Clock],
         records: NamedDependency[DecisionStore],
+        archive: NamedDependency[DecisionArchive],
         metrics: NamedDependency[Metrics],
         data: JSONBody[Requirements | None] = None,
     ) -> Response[RecordedSummary | RecordedAnswer]:
         requirements = data or Requirements()
-        answer, record = decide(engine, requirements, clock(), records, metrics, key_name(request))
+        answer, decided = decide(engine, requirements, clock(), records, archive, metrics, key_name(request))
         return answer_response(  # type: ignore[return-value]
             answer,
             engine,
             records,
+            archive,
             key_name(request),
             requirements.detail,
-            record=record,
+            decided=decided,
             exclusions=requirements.exclusions,
         )
 

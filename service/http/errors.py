@@ -27,6 +27,8 @@ Exceptions are mapped by class, never by message:
     service.domain.errors.RequirementError           422
     service.domain.errors.UnknownModelError          404
     service.storage.StorageError                     503  (logged; the database URL is not sent)
+    service.storage.RebuildError                     409  a stored decision cannot be rebuilt exactly (names why,
+                                                          e.g. both answer digests); never a different answer
     UnicodeDecodeError                               400  (older JSON decoders raise it for invalid UTF-8)
     anything else                                    500  (logged)
 """
@@ -52,7 +54,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from service.domain.errors import RequirementError, UnknownModelError
 from service.http.boundary import RequestRefused
-from service.storage import StorageError
+from service.storage import RebuildError, StorageError
 
 __all__ = ["EXCEPTION_HANDLERS", "PROBLEM_SCHEMA", "field_path", "problem"]
 
@@ -203,6 +205,11 @@ def _storage(request: Request[Any, Any, Any], exc: StorageError) -> Response[Any
     return problem(503, "Decision records unavailable", "the decision records database could not be used; see the log")
 
 
+def _rebuild(request: Request[Any, Any, Any], exc: RebuildError) -> Response[Any]:
+    log.error("stored decision cannot be rebuilt", path=request.url.path, record_id=exc.record_id, error=str(exc))
+    return problem(409, "Stored decision cannot be rebuilt", str(exc), [{"field": "record_id", "problem": str(exc)}])
+
+
 def _undecodable(_: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[Any]:
     # msgspec before 0.23 lets invalid UTF-8 inside a string escape as UnicodeDecodeError (0.23 wraps it).
     reason = f"not valid UTF-8: {exc.reason}"
@@ -221,6 +228,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     RequestRefused: _refused,
     HTTPException: _http,
     StorageError: _storage,
+    RebuildError: _rebuild,
     UnicodeDecodeError: _undecodable,
     Exception: _unexpected,
 }

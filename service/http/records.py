@@ -1,8 +1,9 @@
 """Decision records, re-runs, procurement reports and side-by-side comparison.
 
-A stored answer is served as the exact bytes first returned, with a ``record`` object appended: when it
-was stored, whether the catalogue or rules have changed since (``superseded``), and links to its report
-and to a re-run on today's data.
+A stored answer is served as the exact bytes first returned (rebuilt from the record's versions and checked
+against its digest by :class:`~service.storage.DecisionArchive`), with a ``record`` object appended: when it
+was stored, whether the catalogue or rules have changed since (``superseded``), and links to its report and
+to a re-run on today's data.
 """
 
 from __future__ import annotations
@@ -18,17 +19,16 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from service.domain.answer import DISCLAIMER, Answer, ComparedModel, FullAnswer
-from service.domain.citing import Exclusions, cite, count_exclusions, encode_full, resolve
+from service.domain.citing import Exclusions, cite, count_exclusions
 from service.domain.engine import Engine
 from service.domain.errors import RequirementError
 from service.domain.requirements import EXCLUSIONS_LISTED, ModelId, Requirements
 from service.domain.summary import AnswerSummary, summarise
-from service.http.errors import problem
 from service.http.metrics import Metrics
 from service.http.resources import ModelOut, model_out
 from service.http.security import key_name
 from service.reporting import MEDIA_TYPES, RecordInfo, render
-from service.storage import DecisionRecord, DecisionStore, RecordSummary
+from service.storage import DecisionArchive, DecisionRecord, DecisionStore, RecordSummary, encode_answer
 
 __all__ = [
     "CompareController",
@@ -184,12 +184,14 @@ def _envelope(record: RecordSummary, engine: Engine) -> RecordEnvelope:
     )
 
 
-def _recorded(record: DecisionRecord, engine: Engine, status: int, headers: dict[str, str]) -> Response[bytes]:
-    """The stored answer bytes with ``"record": {...}`` appended as the last member of the object."""
+def _recorded(
+    record: RecordSummary, text: str, engine: Engine, status: int, headers: dict[str, str]
+) -> Response[bytes]:
+    """The answer bytes ``text`` with ``"record": {...}`` appended as the last member of the object."""
     envelope = _envelope(record, engine).model_dump_json()
-    # The answer is served as stored, not re-serialised, so it stays byte-identical to the first response
-    # and to what a procurement file cites, even if the answer model gains fields later.
-    body = record.answer[: record.answer.rindex("}")] + ',"record":' + envelope + "}"
+    # The answer is served as first encoded (or rebuilt and checked against its digest), never re-serialised
+    # from a parsed copy, so it stays byte-identical to the first response and to what a procurement file cites.
+    body = text[: text.rindex("}")] + ',"record":' + envelope + "}"
     return Response(body.encode(), status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
@@ -197,24 +199,24 @@ def _store(
     answer: Answer,
     engine: Engine,
     records: DecisionStore,
+    archive: DecisionArchive,
     rerun_of: str | None = None,
     created_by: str | None = None,
-) -> tuple[DecisionRecord, bool]:
-    record = DecisionRecord(
-        id=answer.id,
-        stored_at=dt.datetime.now(dt.UTC),
-        evaluated_on=answer.evaluated_on,
-        catalogue_version=answer.catalogue_version,
-        rules_version=answer.rules_version,
-        profile=answer.profile,
-        top_models=tuple(a.model_id for a in answer.recommendations),
-        rerun_of=rerun_of,
-        requirements=answer.requirements.model_dump_json(),
-        # Full detail, every exclusion listed: what GET, the report and a re-run read back.
-        answer=encode_full(answer, engine.rules.eligibility),
-        created_by=created_by,
-    )
-    return records.save(record)
+) -> tuple[DecisionRecord, bool, str]:
+    """Record ``answer``; return the stored record, whether it is new, and the answer's exact text.
+
+    Returns only once the record is committed. When the decision was stored before, the stored record is
+    returned and its answer is the one served (the same bytes: the id is a content hash).
+    """
+    text = encode_answer(answer, engine)
+    record = archive.record(answer, text, stored_at=dt.datetime.now(dt.UTC), rerun_of=rerun_of, created_by=created_by)
+    stored, created = records.save(record)
+    if not created and stored.answer_digest != record.answer_digest:
+        text = archive.answer_text(stored)
+    return stored, created, text
+
+
+Decided = tuple[DecisionRecord, bool, str]
 
 
 def decide(
@@ -222,47 +224,50 @@ def decide(
     requirements: Requirements,
     today: dt.date,
     records: DecisionStore,
+    archive: DecisionArchive,
     metrics: Metrics,
     created_by: str | None = None,
-) -> tuple[Answer, DecisionRecord]:
+) -> tuple[Answer, Decided]:
     """Decide ``requirements`` on ``today``'s data and store the decision (idempotently: its id is a content hash).
 
-    The one path behind ``POST /v1/recommendations`` and the requirements form. ``created_by`` is the name of the
-    API key that asked (None when keys are not configured).
+    The one path behind ``POST /v1/recommendations`` and the requirements form; returns once the record has
+    committed. Returns the answer and (the stored record, whether it is new, the answer's exact JSON text).
+    ``created_by`` is the name of the API key that asked (None when keys are not configured).
     """
     answer = engine.recommend(requirements, today)
     metrics.decisions.inc()
-    record, _ = _store(answer, engine, records, created_by=created_by)
-    return answer, record
+    return answer, _store(answer, engine, records, archive, created_by=created_by)
 
 
 def answer_response(
     answer: Answer,
     engine: Engine,
     records: DecisionStore,
+    archive: DecisionArchive,
     created_by: str | None = None,
     detail: Literal["summary", "full"] = "full",
-    record: DecisionRecord | None = None,
+    decided: Decided | None = None,
     exclusions: Exclusions = "by_rule",
 ) -> Response[bytes]:
-    """Store ``answer`` (unless its ``record`` is given) and return it with its record envelope.
+    """Record ``answer`` (idempotently: its id is a content hash) and return it with its record envelope.
 
-    The stored decision is always the full answer with every exclusion. ``detail="summary"`` returns the
-    answer in brief, with a link to the stored decision; ``exclusions="by_rule"`` lists only the first
-    excluded models when there are many (both details count them all by rule). ``created_by`` is the name of
-    the API key that asked (None when keys are not configured).
+    The response is sent only after the record is committed: an answer's id is always fetchable. The stored
+    decision is always the full answer with every exclusion. ``detail="summary"`` returns the answer in brief,
+    with a link to the stored decision; ``exclusions="by_rule"`` lists only the first excluded models when there
+    are many (both details count them all by rule). ``created_by`` is the name of the API key that asked (None
+    when keys are not configured). ``decided`` is what :func:`decide` stored for ``answer`` (then nothing is
+    stored again).
     """
     by_rule = count_exclusions(answer.excluded, engine.rules.eligibility)
-    if record is None:
-        record, _ = _store(answer, engine, records, created_by=created_by)
+    if decided is None:
+        decided = _store(answer, engine, records, archive, created_by=created_by)
+    record, _, text = decided
     headers = {"Content-Location": f"{RECORDS}/{record.id}"}
     if detail == "full":
         if exclusions == "all" or len(answer.excluded) <= EXCLUSIONS_LISTED:
-            return _recorded(record, engine, 200, headers)
-        full = cite(answer, by_rule, exclusions).model_dump_json()
-        envelope = _envelope(record, engine).model_dump_json()
-        body = full[: full.rindex("}")] + ',"record":' + envelope + "}"
-        return Response(body.encode(), status_code=200, media_type=MediaType.JSON, headers=headers)
+            return _recorded(record, text, engine, 200, headers)
+        trimmed = cite(answer, by_rule, exclusions).model_dump_json()
+        return _recorded(record, trimmed, engine, 200, headers)
     link = RecordLink(id=record.id, stored_at=record.stored_at, links={"self": f"{RECORDS}/{record.id}"})
     body = summarise(answer, by_rule, exclusions=exclusions).model_dump_json(exclude_none=True)
     body = body[: body.rindex("}")] + ',"record":' + link.model_dump_json() + "}"
@@ -324,15 +329,23 @@ class RecordController(Controller):
         summary="A stored decision, exactly as decided",
         description=(
             "The answer bytes as first returned, plus a `record` object: when it was stored, whether the catalogue "
-            "or rules have changed since (`superseded`), and links to its report and to a re-run on today's data."
+            "or rules have changed since (`superseded`), and links to its report and to a re-run on today's data. "
+            "The answer is rebuilt from the record's requirements, stored catalogue and rules versions and date, "
+            "and served only if its SHA-256 equals the one stored when it was decided; otherwise 409 names both "
+            "digests (re-run it to decide again)."
         ),
         sync_to_thread=True,
         response_description="The stored answer with its record envelope.",
     )
     def get_record(
-        self, engine: NamedDependency[Engine], records: NamedDependency[DecisionStore], record_id: RecordId
+        self,
+        engine: NamedDependency[Engine],
+        records: NamedDependency[DecisionStore],
+        archive: NamedDependency[DecisionArchive],
+        record_id: RecordId,
     ) -> Response[RecordedAnswer]:
-        return _recorded(_get(records, record_id), engine, 200, {})  # type: ignore[return-value]
+        record = _get(records, record_id)
+        return _recorded(record, archive.answer_text(record), engine, 200, {})  # type: ignore[return-value]
 
     @post(
         "/{record_id:str}/rerun",
@@ -353,6 +366,7 @@ class RecordController(Controller):
         engine: NamedDependency[Engine],
         clock: NamedDependency[Clock],
         records: NamedDependency[DecisionStore],
+        archive: NamedDependency[DecisionArchive],
         record_id: RecordId,
     ) -> Response[RecordedAnswer]:
         original = _get(records, record_id)
@@ -363,15 +377,16 @@ class RecordController(Controller):
                 "requirements", f"the stored requirements are not valid under today's schema: {exc.errors()[0]['msg']}"
             ) from exc
         answer = engine.recommend(requirements, clock())
-        record, created = _store(
+        record, created, text = _store(
             answer,
             engine,
             records,
+            archive,
             rerun_of=original.id if answer.id != original.id else None,
             created_by=key_name(request),
         )
         headers = {"Location": f"{RECORDS}/{record.id}"}
-        return _recorded(record, engine, 201 if created else 200, headers)  # type: ignore[return-value]
+        return _recorded(record, text, engine, 201 if created else 200, headers)  # type: ignore[return-value]
 
     @get(
         "/{record_id:str}/report",
@@ -389,6 +404,7 @@ class RecordController(Controller):
         self,
         engine: NamedDependency[Engine],
         records: NamedDependency[DecisionStore],
+        archive: NamedDependency[DecisionArchive],
         record_id: RecordId,
         # Named like the query parameter so that a refusal names it ("format"), shadowing the builtin here.
         format: Annotated[
@@ -396,16 +412,7 @@ class RecordController(Controller):
         ] = "md",
     ) -> Response[str]:
         record = _get(records, record_id)
-        try:
-            answer = resolve(FullAnswer.model_validate_json(record.answer))
-        except ValueError as exc:  # pydantic's ValidationError, or an id cited but not listed
-            why = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-            return problem(
-                409,
-                "Record cannot be rendered",
-                f"decision record {record_id!r} was stored in an answer format this version cannot read: "
-                f"{why}; fetch it as JSON or re-run it",
-            )
+        answer = archive.answer(record)
         envelope = _envelope(record, engine)
         info = RecordInfo(
             stored_at=record.stored_at,

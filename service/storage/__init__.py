@@ -1,26 +1,38 @@
-"""Decision records: every answer stored as it was returned, with its requirements and versions.
+"""Decision records: every answer recorded by its requirements, data versions, date and answer digest.
 
-The HTTP layer and the CLI use the :class:`DecisionStore` protocol only; :func:`open_store` picks the
-backend from ``ADVISOR_DATABASE_URL`` (SQLite by default, PostgreSQL by URL). The domain never imports this.
+The HTTP layer and the CLI use the :class:`DecisionStore` protocol and :class:`DecisionArchive` (which makes
+records of answers and rebuilds a record's answer, verified by digest); :func:`open_store` picks the backend
+from ``ADVISOR_DATABASE_URL`` (SQLite by default, PostgreSQL by URL). The domain never imports this.
 
 Exception tree::
 
     StorageError            the database could not be opened, read or written (message names the redacted URL)
     └── StorageUnavailableError  it failed recently or did not answer in time; calls fail fast until retry_after_s
+    RebuildError            a stored decision cannot be rebuilt (a version is missing or no longer loads)
+    └── AnswerMismatchError  the rebuilt answer's digest differs from the stored one (both are named)
 """
 
+from service.storage.archive import AnswerMismatchError, DecisionArchive, RebuildError, answer_digest, encode_answer
 from service.storage.guard import GuardedStore
 from service.storage.records import DecisionRecord, DecisionStore, RecordSummary, StorageError, StorageUnavailableError
-from service.storage.sql import SqlDecisionStore, open_store, redact_url
+from service.storage.sql import SqlDecisionStore, is_in_memory, open_store, redact_url
+from service.storage.versions import DataVersion
 
 __all__ = [
+    "AnswerMismatchError",
+    "DataVersion",
+    "DecisionArchive",
     "DecisionRecord",
     "DecisionStore",
     "GuardedStore",
+    "RebuildError",
     "RecordSummary",
     "SqlDecisionStore",
     "StorageError",
     "StorageUnavailableError",
+    "answer_digest",
+    "encode_answer",
+    "is_in_memory",
     "open_store",
     "redact_url",
 ]

@@ -13,13 +13,14 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 
 import structlog
 
 from service.storage.records import DecisionRecord, DecisionStore, RecordSummary, StorageError, StorageUnavailableError
+from service.storage.versions import DataVersion
 
 __all__ = ["GuardedStore"]
 
@@ -51,6 +52,7 @@ class GuardedStore:
         self._open_until = 0.0
         self._last_success = -float("inf")
         self._reason = ""
+        self._versions: dict[str, DataVersion] = {}
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="records")
 
     # ----------------------------------------------------------------------------------- the breaker
@@ -75,6 +77,8 @@ class GuardedStore:
             store = self._opener()
             with self._lock:
                 if self._store is None:
+                    for version in self._versions.values():
+                        store.register_version(version)
                     self._store = store
                 else:  # another thread opened it meanwhile
                     store.close()
@@ -89,7 +93,14 @@ class GuardedStore:
 
     def _call(self, operation: Callable[[DecisionStore], T]) -> T:
         self._refuse_if_open()
-        future = self._pool.submit(self._run, operation)
+        return self._wait(self._pool.submit(self._run, operation))
+
+    def _succeeded(self, future: Future[T]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            with self._lock:
+                self._last_success = self._clock()
+
+    def _wait(self, future: Future[T]) -> T:
         try:
             return future.result(timeout=self._deadline_s)
         except FutureTimeout:
@@ -126,8 +137,41 @@ class GuardedStore:
 
     # ------------------------------------------------------------------------------ DecisionStore
     def save(self, record: DecisionRecord) -> tuple[DecisionRecord, bool]:
-        """Store ``record`` unless its id exists (see :meth:`DecisionStore.save`)."""
-        return self._call(lambda store: store.save(record))
+        """Store ``record`` unless its id exists (see :meth:`DecisionStore.save`).
+
+        With a store that queues writes for a group commit (``submit``), the caller waits on the commit itself
+        rather than holding a worker thread; either way it waits at most the deadline. A caller that timed out
+        was not told the record is stored; the queued write may still commit (saving is idempotent).
+        """
+        self._refuse_if_open()
+        with self._lock:
+            store = self._store
+        submit: Callable[[DecisionRecord], Future[tuple[DecisionRecord, bool]]] | None = getattr(store, "submit", None)
+        if submit is None:
+            return self._call(lambda opened: opened.save(record))
+        try:
+            future = submit(record)
+        except StorageError as exc:
+            self._trip(str(exc))
+            raise
+        future.add_done_callback(self._succeeded)
+        return self._wait(future)
+
+    def register_version(self, version: DataVersion) -> None:
+        """Keep ``version`` for the store (now, or when it is opened); no I/O."""
+        with self._lock:
+            self._versions.setdefault(version.digest, version)
+            store = self._store
+        if store is not None:
+            store.register_version(version)
+
+    def get_version(self, digest: str) -> DataVersion | None:
+        """The stored (or registered) data version with this digest, or None."""
+        with self._lock:
+            registered = self._versions.get(digest)
+        if registered is not None:
+            return registered
+        return self._call(lambda store: store.get_version(digest))
 
     def get(self, record_id: str) -> DecisionRecord | None:
         """The record with this id, or None."""

@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from service.storage.versions import DataVersion
+
 __all__ = ["DecisionRecord", "DecisionStore", "RecordSummary", "StorageError", "StorageUnavailableError"]
 
 
@@ -38,13 +40,17 @@ class RecordSummary:
 
 @dataclass(frozen=True, kw_only=True)
 class DecisionRecord(RecordSummary):
-    """A stored decision: the summary plus the normalised requirements and the answer, both as JSON text.
+    """A stored decision: the summary, the normalised requirements (JSON text) and what identifies the answer.
 
-    ``answer`` is the exact JSON the API returned, so a re-fetch serves the same bytes.
+    A record stores ``answer_digest``, the SHA-256 of the exact answer bytes first returned; the answer itself
+    is rebuilt from the requirements, the stored catalogue and rules versions and ``evaluated_on``
+    (:class:`~service.storage.archive.DecisionArchive`), and checked against that digest. ``answer`` holds the
+    answer text only for records stored before versions were kept (or whose data could not be archived).
     """
 
     requirements: str
-    answer: str
+    answer_digest: str | None = None
+    answer: str | None = None
 
 
 @runtime_checkable  # Litestar checks injected dependencies against their annotation
@@ -55,7 +61,18 @@ class DecisionStore(Protocol):
         """Store ``record`` unless its id is already stored; return the stored record and whether it is new.
 
         Ids are content hashes, so an existing id holds the same decision: saving it again changes nothing.
+        Returns only once the record is committed (durable); concurrent saves share one commit. A record with
+        an ``answer_digest`` needs its catalogue and rules versions stored or registered with
+        :meth:`register_version`; they are written in the same transaction as the first record naming them.
         """
+        ...
+
+    def register_version(self, version: DataVersion) -> None:
+        """Make a data version known, to be stored (once) with the first record that names it. No I/O."""
+        ...
+
+    def get_version(self, digest: str) -> DataVersion | None:
+        """The stored (or registered) data version with this digest, or None."""
         ...
 
     def get(self, record_id: str) -> DecisionRecord | None:

@@ -3,8 +3,16 @@
 SQLite files are created on first use (with their directory) and run in WAL mode, so readers never block
 the writer and several processes can share one file. Times are stored as naive UTC, which both databases
 order and compare the same way. The schema is created and migrated with Alembic when a store is opened.
-Answers are stored zlib-compressed, about a tenth of their size. Error messages never
-carry SQL parameters (the requirements and answers of callers) or passwords.
+
+A record holds its requirements, the digests of its catalogue and rules versions and of its answer; each
+version's files are stored once in ``data_versions``. Records written before versions were kept hold their
+answer (zlib-compressed, or plain in the oldest rows) and are read as before.
+
+Writes go through one writer thread per store (group commit): every record waiting when the writer is free
+goes into one transaction, and each waiting ``save`` returns only after that transaction has committed. So a
+caller that got an answer has a durable record (SQLite ``synchronous=FULL``; PostgreSQL's default
+``synchronous_commit``), and concurrent requests share one commit instead of queueing for the write lock.
+Error messages never carry SQL parameters (the requirements of callers) or passwords.
 """
 
 from __future__ import annotations
@@ -15,9 +23,11 @@ import re
 import threading
 import time
 import zlib
+from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Column,
@@ -35,15 +45,18 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from service.storage.records import DecisionRecord, RecordSummary, StorageError
+from service.storage.versions import DataVersion, VersionKind
 
-__all__ = ["SqlDecisionStore", "migrate", "open_store", "redact_url"]
+__all__ = ["SqlDecisionStore", "is_in_memory", "migrate", "open_store", "redact_url"]
 
 metadata = MetaData()
 
@@ -62,7 +75,19 @@ records = Table(
     Column("answer", Text, nullable=True),  # rows written before answers were compressed
     Column("answer_zlib", LargeBinary, nullable=True),
     Column("created_by", String(64), nullable=True),
+    Column("answer_digest", String(100), nullable=True),  # null in rows that hold their answer
     Index("ix_decision_records_newest", "stored_at", "id"),
+)
+
+versions = Table(
+    "data_versions",
+    metadata,
+    Column("digest", String(100), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("stored_at", DateTime(timezone=False), nullable=False),
+    Column("files", Integer, nullable=False),
+    Column("size", Integer, nullable=False),  # the files' total size, uncompressed
+    Column("content", LargeBinary, nullable=False),  # DataVersion.pack()
 )
 
 probe = Table(
@@ -83,6 +108,15 @@ _SUMMARY = (
     records.c.rerun_of,
     records.c.created_by,
 )
+
+
+@dataclass
+class _Pending:
+    """A record waiting for the writer, and where its caller waits for the outcome."""
+
+    record: DecisionRecord
+    row: dict[str, Any]
+    future: Future[tuple[DecisionRecord, bool]] = field(default_factory=Future)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
@@ -113,9 +147,9 @@ def redact_url(url: URL | str) -> str:
 _redacted = redact_url
 
 
-def _redact_text(text: str) -> str:
+def _redact_text(message: str) -> str:
     """Mask ``password=...`` style fragments in a driver's message (some drivers echo the connection string)."""
-    return re.sub(r"(?i)((?:pass(?:word)?|secret|token|key)\s*=\s*)('[^']*'|\S+)", r"\1***", text)
+    return re.sub(r"(?i)((?:pass(?:word)?|secret|token|key)\s*=\s*)('[^']*'|\S+)", r"\1***", message)
 
 
 def _reason(exc: Exception) -> str:
@@ -137,10 +171,17 @@ class SqlDecisionStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.url = redact_url(engine.url)
-        # An in-memory SQLite database is one shared connection: calls from several threads take turns.
+        # An in-memory SQLite database is one shared connection (StaticPool): every use of it, from the
+        # writer thread or a reader, holds this lock for the whole transaction, so calls take turns.
         self._turns: AbstractContextManager[Any] = (
             threading.Lock() if isinstance(engine.pool, StaticPool) else nullcontext()
         )
+        self._queue: list[_Pending] = []
+        self._wake = threading.Condition()
+        self._writer: threading.Thread | None = None
+        self._closing = False
+        self._registered: dict[str, DataVersion] = {}
+        self._stored_versions: set[str] = set()
         try:
             migrate(engine)
         except SQLAlchemyError as exc:
@@ -148,7 +189,14 @@ class SqlDecisionStore:
 
     # ------------------------------------------------------------------------------------------ writes
     def save(self, record: DecisionRecord) -> tuple[DecisionRecord, bool]:
-        """Store ``record`` unless its id exists; return the stored record and whether it is new."""
+        """Store ``record`` unless its id exists; return the stored record and whether it is new.
+
+        Returns once the transaction holding the record has committed (see the module docstring).
+        """
+        return self.submit(record).result()
+
+    def submit(self, record: DecisionRecord) -> Future[tuple[DecisionRecord, bool]]:
+        """Queue ``record`` for the next group commit; the future completes once it is committed (or failed)."""
         row = {
             "id": record.id,
             "stored_at": _utc_naive(record.stored_at),
@@ -161,38 +209,152 @@ class SqlDecisionStore:
             "requirements": record.requirements,
             "answer": None,
             # Level 6 (zlib's default): within 2 % of level 9's size here, at three quarters of its time.
-            "answer_zlib": zlib.compress(record.answer.encode(), 6),
+            "answer_zlib": zlib.compress(record.answer.encode(), 6) if record.answer is not None else None,
+            "answer_digest": record.answer_digest,
             "created_by": record.created_by,
         }
+        if record.answer is None and record.answer_digest is None:
+            raise ValueError("a decision record needs its answer digest (or, for a legacy record, its answer)")
+        pending = _Pending(record, row)
+        with self._wake:
+            if self._closing:
+                raise StorageError(f"cannot store decision record {record.id}: the store is closed")
+            self._queue.append(pending)
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_loop, name="records-writer", daemon=True)
+                self._writer.start()
+            self._wake.notify()
+        return pending.future
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._wake:
+                while not self._queue and not self._closing:
+                    self._wake.wait()
+                if not self._queue:  # closing, and nothing left to write
+                    return
+                batch, self._queue = self._queue, []
+            self._write(batch)
+
+    def _write(self, batch: list[_Pending]) -> None:
+        """One transaction for the whole batch; each caller learns its outcome only after the commit."""
+        outcomes: list[tuple[_Pending, tuple[DecisionRecord, bool] | BaseException]] = []
         try:
             with self._turns, self.engine.begin() as conn:
-                created = self._insert(conn, row)
-                if created:
-                    return record, True
-                existing = self._get(conn, record.id)
+                named, missing = self._store_versions(conn, batch)
+                for pending in batch:
+                    record = pending.record
+                    absent = [v for v in (record.catalogue_version, record.rules_version) if v in missing]
+                    if record.answer is None and absent:
+                        outcomes.append(
+                            (
+                                pending,
+                                StorageError(
+                                    f"cannot store decision record {record.id}: data version {absent[0]} is not stored"
+                                ),
+                            )
+                        )
+                        continue
+                    if self._insert(conn, records, pending.row):
+                        outcomes.append((pending, (record, True)))
+                        continue
+                    existing = self._get(conn, record.id)
+                    if existing is None:  # pragma: no cover - a conflicting row vanished inside one transaction
+                        outcomes.append(
+                            (pending, StorageError(f"decision record {record.id} conflicted but cannot be read"))
+                        )
+                    else:
+                        outcomes.append((pending, (existing, False)))
         except SQLAlchemyError as exc:
-            raise StorageError(f"cannot store decision record {record.id}: {_reason(exc)}") from exc
-        if existing is None:  # pragma: no cover - a conflicting row vanished inside one transaction
-            raise StorageError(f"decision record {record.id} conflicted but cannot be read")
-        return existing, False
+            for pending in batch:
+                pending.future.set_exception(
+                    StorageError(f"cannot store decision record {pending.record.id}: {_reason(exc)}")
+                )
+            return
+        except BaseException as exc:  # a waiting caller must learn of any failure, whatever it is
+            for pending in batch:
+                pending.future.set_exception(exc)
+            return
+        self._stored_versions |= named - missing
+        for pending, outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                pending.future.set_exception(outcome)
+            else:
+                pending.future.set_result(outcome)
 
-    def _insert(self, conn: Connection, row: dict[str, Any]) -> bool:
+    def _store_versions(self, conn: Connection, batch: list[_Pending]) -> tuple[set[str], set[str]]:
+        """Insert the registered versions the batch names that are not stored yet; return (named, absent)."""
+        named = {
+            v
+            for p in batch
+            if p.record.answer is None  # a record that holds its answer needs no version to be read
+            for v in (p.record.catalogue_version, p.record.rules_version)
+        } - self._stored_versions
+        if not named:
+            return named, set()
+        # Versions registered here are inserted (a concurrent writer may have done so: no conflict then); only
+        # a version this process does not hold is looked up. Versions are never deleted, so "known" stays true.
+        unregistered = {digest for digest in named if digest not in self._registered}
+        missing: set[str] = set()
+        if unregistered:
+            statement = select(versions.c.digest).where(versions.c.digest.in_(unregistered))
+            missing = unregistered - {row.digest for row in conn.execute(statement)}
+        for digest in sorted(named - unregistered):
+            version = self._registered[digest]
+            row = {
+                "digest": digest,
+                "kind": version.kind,
+                "stored_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                "files": len(version.files),
+                "size": version.size,
+                "content": version.pack(),
+            }
+            self._insert(conn, versions, row)
+        return named, missing
+
+    def register_version(self, version: DataVersion) -> None:
+        """Keep ``version`` to be stored with the first record that names it (no I/O here)."""
+        with self._wake:
+            self._registered.setdefault(version.digest, version)
+
+    def get_version(self, digest: str) -> DataVersion | None:
+        """The data version with this digest: registered in this process, else read from the database."""
+        registered = self._registered.get(digest)
+        if registered is not None:
+            return registered
+        try:
+            with self._turns, self.engine.connect() as conn:
+                row = conn.execute(
+                    select(versions.c.kind, versions.c.content).where(versions.c.digest == digest)
+                ).first()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot read data version {digest}: {_reason(exc)}") from exc
+        if row is None:
+            return None
+        try:
+            return DataVersion.unpack(cast(VersionKind, row.kind), digest, row.content)
+        except ValueError as exc:
+            raise StorageError(str(exc)) from exc
+
+    def _insert(self, conn: Connection, table: Table, row: dict[str, Any]) -> bool:
         # Both SQLite and PostgreSQL have INSERT ... ON CONFLICT DO NOTHING, so concurrent saves of one id
         # (two replicas answering the same request) cannot fail; other databases fall back to a savepoint.
         # RETURNING says whether a row went in (drivers differ on rowcount for this statement).
         if conn.dialect.name == "sqlite":
             from sqlalchemy.dialects import sqlite
 
-            lite = sqlite.insert(records).values(**row).on_conflict_do_nothing(index_elements=["id"])
-            return conn.execute(lite.returning(records.c.id)).first() is not None
+            key = next(iter(table.primary_key.columns))
+            lite = sqlite.insert(table).values(**row).on_conflict_do_nothing(index_elements=[key.name])
+            return conn.execute(lite.returning(key)).first() is not None
         if conn.dialect.name == "postgresql":
             from sqlalchemy.dialects import postgresql
 
-            pg = postgresql.insert(records).values(**row).on_conflict_do_nothing(index_elements=["id"])
-            return conn.execute(pg.returning(records.c.id)).first() is not None
+            key = next(iter(table.primary_key.columns))
+            pg = postgresql.insert(table).values(**row).on_conflict_do_nothing(index_elements=[key.name])
+            return conn.execute(pg.returning(key)).first() is not None
         try:
             with conn.begin_nested():
-                conn.execute(insert(records).values(**row))
+                conn.execute(insert(table).values(**row))
         except IntegrityError:
             return False
         return True
@@ -208,14 +370,19 @@ class SqlDecisionStore:
 
     def _get(self, conn: Connection, record_id: str) -> DecisionRecord | None:
         row = conn.execute(
-            select(*_SUMMARY, records.c.requirements, records.c.answer, records.c.answer_zlib).where(
-                records.c.id == record_id
-            )
+            select(
+                *_SUMMARY, records.c.requirements, records.c.answer, records.c.answer_zlib, records.c.answer_digest
+            ).where(records.c.id == record_id)
         ).first()
         if row is None:
             return None
         answer = zlib.decompress(row.answer_zlib).decode() if row.answer_zlib is not None else row.answer
-        return DecisionRecord(**_summary_fields(row._mapping), requirements=row.requirements, answer=answer)
+        return DecisionRecord(
+            **_summary_fields(row._mapping),
+            requirements=row.requirements,
+            answer_digest=row.answer_digest,
+            answer=answer,
+        )
 
     def list_recent(self, limit: int, offset: int = 0) -> list[RecordSummary]:
         """Up to ``limit`` records, newest first (ties by id, descending), skipping ``offset``."""
@@ -281,8 +448,15 @@ class SqlDecisionStore:
             raise StorageError(f"cannot write to the decision records database: {_reason(exc)}") from exc
 
     def close(self) -> None:
-        """Release pooled connections."""
-        self.engine.dispose()
+        """Finish the writes already queued (their callers are waiting), then release pooled connections."""
+        with self._wake:
+            self._closing = True
+            writer = self._writer
+            self._wake.notify_all()
+        if writer is not None:
+            writer.join()
+        with self._turns:  # an in-memory database's one connection may be in use by a reader until then
+            self.engine.dispose()
 
 
 def _summary_fields(row: Any) -> dict[str, Any]:
@@ -299,8 +473,22 @@ def _summary_fields(row: Any) -> dict[str, Any]:
     }
 
 
+#: The newest migration's revision (a test checks it against the migrations directory).
+HEAD_REVISION = "0004"
+
+
+def _at_head(engine: Engine) -> bool:
+    """Whether the schema is already at :data:`HEAD_REVISION` (then Alembic, slow to import, is not needed)."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return False
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [HEAD_REVISION]
+
+
 def migrate(engine: Engine) -> None:
     """Create or upgrade the schema to the newest Alembic revision (a database made before Alembic is kept)."""
+    if _at_head(engine):
+        return
     from alembic import command
     from alembic.config import Config
 
@@ -322,6 +510,15 @@ def migrate(engine: Engine) -> None:
             if attempt == attempts - 1:
                 raise
             time.sleep(0.2 * (attempt + 1))
+
+
+def is_in_memory(database_url: str) -> bool:
+    """Whether ``database_url`` is an in-memory SQLite database (private to one process)."""
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        return False
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
 def open_store(
@@ -356,7 +553,7 @@ def open_store(
         )
     if is_sqlite:
         options.pop("pool_pre_ping")
-        if url.database in (None, "", ":memory:"):
+        if url.database in (None, "", ":memory:"):  # as is_in_memory() says
             # One shared connection, or every pooled connection would see its own empty database.
             options.update(
                 poolclass=StaticPool, connect_args={"check_same_thread": False, "timeout": statement_timeout_s}

@@ -13,14 +13,12 @@ from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
-from service.domain.answer import FullAnswer
-from service.domain.citing import resolve
 from service.domain.engine import Engine
 from service.domain.errors import RequirementError
 from service.domain.requirements import Requirements
 from service.http.metrics import Metrics
 from service.http.records import CompareRequest, decide
-from service.storage import DecisionStore
+from service.storage import DecisionArchive, DecisionStore, RebuildError
 from service.web.auth import safe_next
 from service.web.forms import (
     LABELS,
@@ -71,6 +69,7 @@ class HomePage(Controller):
         engine: NamedDependency[Engine],
         clock: NamedDependency[Clock],
         records: NamedDependency[DecisionStore],
+        archive: NamedDependency[DecisionArchive],
         metrics: NamedDependency[Metrics],
     ) -> Response[Any]:
         form = FormState.from_pairs((await request.form()).multi_items())
@@ -78,8 +77,8 @@ class HomePage(Controller):
         if requirements is None:
             return self._render(request, web, engine, form, status=400)
         try:
-            _, record = await to_thread.run_sync(
-                decide, engine, requirements, clock(), records, metrics, request.state.get("api_key_name")
+            _, (record, _, _) = await to_thread.run_sync(
+                decide, engine, requirements, clock(), records, archive, metrics, request.state.get("api_key_name")
             )
         except RequirementError as exc:
             add_requirement_error(form, exc)
@@ -114,21 +113,17 @@ class DecisionPage(Controller):
         web: NamedDependency[Web],
         engine: NamedDependency[Engine],
         records: NamedDependency[DecisionStore],
+        archive: NamedDependency[DecisionArchive],
         record_id: Annotated[str, PathParameter(max_length=100)],
     ) -> Template:
         record = records.get(record_id[:100])
         if record is None:
             raise NotFoundException(detail=f"no decision record with id {record_id[:100]!r}")
         try:
-            # Stored in full detail (evidence listed once, cited by id); the page shows each fact in place.
-            answer = resolve(FullAnswer.model_validate_json(record.answer))
-        except ValueError as exc:  # pydantic's ValidationError, or an evidence id cited but not listed
-            why = exc.errors()[0]["msg"] if isinstance(exc, pydantic.ValidationError) else str(exc)
-            raise ClientException(
-                status_code=409,
-                detail=f"this decision was stored in an answer format this version cannot show; open it as JSON at "
-                f"/v1/recommendations/{record.id} or re-run it ({why})",
-            ) from exc
+            # Rebuilt from the record's stored catalogue and rules versions, checked against its answer digest.
+            answer = archive.answer(record)
+        except RebuildError as exc:
+            raise ClientException(status_code=409, detail=f"{exc}; open it at /v1/recommendations/{record.id}") from exc
         view = decision_view(answer, record, engine)
         return web.page(request, "decision.html", view=view, answer=answer)
 

@@ -44,6 +44,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlDecisio
     if request.param == "postgresql":
         with opened.engine.begin() as conn:
             conn.exec_driver_sql("DELETE FROM decision_records")
+            conn.exec_driver_sql("DELETE FROM data_versions")
     yield opened
     opened.close()
 

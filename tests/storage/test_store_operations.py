@@ -140,7 +140,9 @@ def test_several_processes_opening_a_new_database_at_once_all_succeed(tmp_path: 
         if url.startswith("postgresql"):
             existing = open_store(url)
             with existing.engine.begin() as conn:  # start from an empty schema, as a new database does
-                conn.execute(text("DROP TABLE IF EXISTS decision_records, advisor_probe, alembic_version"))
+                conn.execute(
+                    text("DROP TABLE IF EXISTS decision_records, data_versions, advisor_probe, alembic_version")
+                )
             existing.close()
         processes = [context.Process(target=_open_and_count, args=(url,)) for _ in range(4)]
         for process in processes:

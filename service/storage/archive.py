@@ -1,0 +1,237 @@
+"""Stored decisions rebuilt on demand: one way in (:meth:`DecisionArchive.answer_text`), verified by digest.
+
+An answer is deterministic given its requirements, its catalogue and rules versions and its evaluation date,
+so a record keeps those and the SHA-256 of the exact answer bytes first returned (:func:`answer_digest`).
+Reading a record re-runs the engine of its versions: the engine now serving when the versions match, else one
+built from the version files stored in the database (the last one built is kept). The rebuilt bytes must
+have the stored digest; when they do not (an engine change that alters answers, or damaged data) the caller
+gets :class:`AnswerMismatchError` naming both digests, never a different answer.
+
+Records stored before versions were kept (or whose versions could not be archived) hold their answer text,
+which is served as stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from service.domain.answer import Answer, FullAnswer
+from service.domain.citing import encode_full, resolve
+from service.domain.engine import Engine
+from service.domain.errors import DataError
+from service.domain.requirements import Requirements
+from service.storage.records import DecisionRecord, DecisionStore
+from service.storage.versions import DataVersion
+
+__all__ = ["AnswerMismatchError", "DecisionArchive", "RebuildError", "answer_digest", "encode_answer"]
+
+#: Built engines of past versions kept besides the one serving: each holds a whole catalogue in memory, and a
+#: record of an older version is rarely read, so one (at first the engine a reload replaced) is enough.
+ENGINES_KEPT = 1
+
+
+class RebuildError(Exception):
+    """A stored decision cannot be rebuilt: a version it names is missing or no longer loads."""
+
+    def __init__(self, record_id: str, message: str) -> None:
+        super().__init__(message)
+        self.record_id = record_id
+
+
+class AnswerMismatchError(RebuildError):
+    """The rebuilt answer's digest differs from the one stored with the record."""
+
+    def __init__(self, record_id: str, stored: str, rebuilt: str) -> None:
+        super().__init__(
+            record_id,
+            f"decision record {record_id!r} rebuilt to different bytes: the stored answer digest is {stored}, "
+            f"the rebuilt one {rebuilt} (this version of the engine answers differently); re-run it to decide again",
+        )
+        self.stored = stored
+        self.rebuilt = rebuilt
+
+
+def encode_answer(answer: Answer, engine: Engine) -> str:
+    """The exact JSON text of a full answer, as stored by digest and rebuilt (the one place that encodes it).
+
+    The answer in ``full`` detail with every exclusion (evidence listed once, cited by id); ``engine`` is the
+    engine that decided it (its eligibility rules name the exclusion counts).
+    """
+    return encode_full(answer, engine.rules.eligibility)
+
+
+def answer_digest(text: str) -> str:
+    """``sha256:`` and the hex SHA-256 of the answer's UTF-8 bytes."""
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+class DecisionArchive:
+    """Makes records of answers, and rebuilds the answers of records, over a :class:`DecisionStore`.
+
+    ``current`` returns the engine now serving (None when there is none, as in a command-line tool); ``build``
+    loads an engine from a catalogue and a rules directory (the same loader the service starts with).
+    """
+
+    def __init__(
+        self,
+        store: DecisionStore,
+        current: Callable[[], Engine | None],
+        build: Callable[[Path, Path], Engine],
+        *,
+        engines_kept: int = ENGINES_KEPT,
+    ) -> None:
+        self._store = store
+        self._current = current
+        self._build = build
+        self._engines_kept = engines_kept
+        self._engines: OrderedDict[tuple[str, str], Engine] = OrderedDict()
+        self._archived: set[str] = set()
+        self._lock = threading.Lock()
+        self._building = threading.Lock()
+
+    def register(self, *data: DataVersion) -> None:
+        """Make versions archivable: they are stored with the first record that names them."""
+        for version in data:
+            self._store.register_version(version)
+            with self._lock:
+                self._archived.add(version.digest)
+
+    def keep(self, engine: Engine) -> None:
+        """Keep a built engine for rebuilding (e.g. the one a reload replaced); the oldest kept one is let go."""
+        with self._lock:
+            key = (engine.catalogue_version, engine.rules_version)
+            self._engines[key] = engine
+            self._engines.move_to_end(key)
+            while len(self._engines) > self._engines_kept:
+                self._engines.popitem(last=False)
+
+    def record(
+        self,
+        answer: Answer,
+        text: str,
+        *,
+        stored_at: dt.datetime,
+        rerun_of: str | None = None,
+        created_by: str | None = None,
+    ) -> DecisionRecord:
+        """The record of ``answer`` (whose exact text is ``text``): its answer digest, and the text itself only
+        when its versions cannot be archived (an engine not loaded from files this process read)."""
+        with self._lock:
+            archived = {answer.catalogue_version, answer.rules_version} <= self._archived
+        return DecisionRecord(
+            id=answer.id,
+            stored_at=stored_at,
+            evaluated_on=answer.evaluated_on,
+            catalogue_version=answer.catalogue_version,
+            rules_version=answer.rules_version,
+            profile=answer.profile,
+            top_models=tuple(a.model_id for a in answer.recommendations),
+            rerun_of=rerun_of,
+            requirements=answer.requirements.model_dump_json(),
+            answer_digest=answer_digest(text),
+            answer=None if archived else text,
+            created_by=created_by,
+        )
+
+    def answer_text(self, record: DecisionRecord) -> str:
+        """The record's full answer, byte-identical to the one first returned.
+
+        Raises :class:`RebuildError` (or :class:`AnswerMismatchError`) when it cannot be rebuilt exactly, and
+        :class:`~service.storage.StorageError` when a version cannot be read.
+        """
+        if record.answer is not None:
+            return record.answer
+        return self._rebuild(record)[1]
+
+    def answer(self, record: DecisionRecord) -> Answer:
+        """The record's full answer as an object (rebuilt and verified like :meth:`answer_text`).
+
+        A legacy record whose stored text this version cannot read raises :class:`RebuildError`.
+        """
+        if record.answer is not None:
+            try:
+                return resolve(FullAnswer.model_validate_json(record.answer))
+            except ValueError as exc:  # pydantic's ValidationError, or an evidence id cited but not listed
+                why = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+                raise RebuildError(
+                    record.id,
+                    f"decision record {record.id!r} was stored in an answer format this version cannot read: "
+                    f"{why}; fetch it as JSON or re-run it",
+                ) from exc
+        return self._rebuild(record)[0]
+
+    def _rebuild(self, record: DecisionRecord) -> tuple[Answer, str]:
+        if record.answer_digest is None:
+            raise RebuildError(record.id, f"decision record {record.id!r} holds neither its answer nor its digest")
+        engine = self._engine_for(record)
+        try:
+            requirements = Requirements.model_validate_json(record.requirements)
+        except ValidationError as exc:
+            raise RebuildError(
+                record.id,
+                f"decision record {record.id!r}: its stored requirements are not valid under this version's schema: "
+                f"{exc.errors()[0]['msg']}",
+            ) from exc
+        answer = engine.recommend(requirements, record.evaluated_on)
+        text = encode_answer(answer, engine)
+        rebuilt = answer_digest(text)
+        if rebuilt != record.answer_digest:
+            raise AnswerMismatchError(record.id, record.answer_digest, rebuilt)
+        return answer, text
+
+    def _engine_for(self, record: DecisionRecord) -> Engine:
+        key = (record.catalogue_version, record.rules_version)
+        current = self._current()
+        if current is not None and (current.catalogue_version, current.rules_version) == key:
+            return current
+        with self._lock:
+            kept = self._engines.get(key)
+            if kept is not None:
+                self._engines.move_to_end(key)
+                return kept
+        # One build at a time: concurrent readers of one old version wait for its engine, not build it twice.
+        with self._building:
+            with self._lock:
+                kept = self._engines.get(key)
+            if kept is None:
+                kept = self._load(record)
+                self.keep(kept)
+            return kept
+
+    def _load(self, record: DecisionRecord) -> Engine:
+        catalogue = self._store.get_version(record.catalogue_version)
+        rules = self._store.get_version(record.rules_version)
+        for name, digest, version in (
+            ("catalogue", record.catalogue_version, catalogue),
+            ("rules", record.rules_version, rules),
+        ):
+            if version is None:
+                raise RebuildError(
+                    record.id,
+                    f"decision record {record.id!r} was decided on {name} version {digest}, which is not stored",
+                )
+        assert catalogue is not None and rules is not None  # checked above, for the type checker
+        with tempfile.TemporaryDirectory(prefix="advisor-version-") as directory:
+            root = Path(directory)
+            catalogue.write_to(root / "catalogue")
+            rules.write_to(root / "rules")
+            try:
+                engine = self._build(root / "catalogue", root / "rules")
+            except DataError as exc:
+                where, field, problem = exc.problems[0]
+                raise RebuildError(
+                    record.id,
+                    f"decision record {record.id!r}: its catalogue and rules versions no longer load in this version "
+                    f"({Path(where).name}: {field}: {problem})",
+                ) from exc
+        if (engine.catalogue_version, engine.rules_version) != (record.catalogue_version, record.rules_version):
+            raise RebuildError(record.id, f"decision record {record.id!r}: its stored versions load with other digests")
+        return engine

@@ -1,0 +1,135 @@
+"""Data versions stored once by digest, small records that name them, and group commit."""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+from service.loading.files import content_hash
+from service.storage import DataVersion, DecisionRecord, SqlDecisionStore, StorageError, open_store, sql
+from tests.conftest import CATALOGUE, RULES
+from tests.storage.test_sql_store import record, store  # noqa: F401 - the parametrised fixture
+
+CATALOGUE_V = DataVersion.of("catalogue", [("models/a/b.toml", b'name = "B"\n'), ("models/a-b/c.toml", b"")])
+RULES_V = DataVersion.of("rules", [("policy.toml", b"x = 1\n"), ("licences/mit.toml", "caf\u00e9".encode())])
+
+
+def small(record_id: str = "rec_" + "1" * 32, **changes: Any) -> DecisionRecord:
+    """A record as the service now writes it: versions and the answer's digest, no answer."""
+    fields: dict[str, Any] = {
+        "catalogue_version": CATALOGUE_V.digest,
+        "rules_version": RULES_V.digest,
+        "answer": None,
+        "answer_digest": "sha256:" + "a" * 64,
+    }
+    return record(record_id, **(fields | changes))
+
+
+@pytest.mark.parametrize("directory", [CATALOGUE, RULES], ids=["catalogue", "rules"])
+def test_a_version_read_from_a_directory_has_the_digest_the_engine_reports(directory: Path) -> None:
+    version = DataVersion.read("catalogue", directory)
+    assert version.digest == content_hash(directory)
+    assert DataVersion.unpack("catalogue", version.digest, version.pack()) == version
+
+
+def test_a_damaged_or_mislabelled_version_is_refused() -> None:
+    packed = CATALOGUE_V.pack()
+    with pytest.raises(ValueError, match="holds files whose digest is"):
+        DataVersion.unpack("catalogue", RULES_V.digest, packed)
+    with pytest.raises(ValueError, match="damaged"):
+        DataVersion.unpack("catalogue", CATALOGUE_V.digest, packed[:-3])
+    raw = zlib.decompress(packed)
+    with pytest.raises(ValueError, match="truncated"):
+        DataVersion.unpack("catalogue", CATALOGUE_V.digest, zlib.compress(raw[:-2]))
+
+
+def test_a_version_whose_path_leaves_its_directory_is_not_written(tmp_path: Path) -> None:
+    escaping = DataVersion.of("rules", [("../outside.toml", b"")])
+    with pytest.raises(ValueError, match="outside its directory"):
+        escaping.write_to(tmp_path / "rules")
+    assert not (tmp_path / "outside.toml").exists()
+
+
+def test_a_small_record_stores_its_versions_once_and_no_answer(store: SqlDecisionStore) -> None:  # noqa: F811
+    store.register_version(CATALOGUE_V)
+    store.register_version(RULES_V)
+    assert store.save(small())[1] is True
+    assert store.save(small("rec_" + "2" * 32))[1] is True
+    with store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT answer, answer_zlib, answer_digest FROM decision_records")).all()
+        kinds = conn.execute(text("SELECT kind, digest, files, size FROM data_versions ORDER BY kind")).all()
+    assert [tuple(row) for row in rows] == [(None, None, "sha256:" + "a" * 64)] * 2
+    assert [tuple(row) for row in kinds] == [
+        ("catalogue", CATALOGUE_V.digest, 2, CATALOGUE_V.size),
+        ("rules", RULES_V.digest, 2, RULES_V.size),
+    ]
+    assert store.get(small().id) == small()
+    # Another process (a fresh store) reads the versions back from the database, byte for byte.
+    reopened = open_store(store.engine.url.render_as_string(hide_password=False))
+    try:
+        assert reopened.get_version(RULES_V.digest) == RULES_V
+        assert reopened.get_version("sha256:" + "0" * 64) is None
+    finally:
+        reopened.close()
+
+
+def test_a_small_record_naming_a_version_nobody_stored_is_refused(store: SqlDecisionStore) -> None:  # noqa: F811
+    store.register_version(CATALOGUE_V)  # the rules version is neither registered nor stored
+    with pytest.raises(StorageError, match=f"data version {RULES_V.digest} is not stored"):
+        store.save(small())
+    assert store.get(small().id) is None
+    # A record that holds its answer needs no version.
+    assert store.save(record())[1] is True
+
+
+def test_records_waiting_together_share_one_commit(tmp_path: Path) -> None:
+    opened = open_store(f"sqlite:///{tmp_path / 'advisor.db'}")
+    opened.register_version(CATALOGUE_V)
+    opened.register_version(RULES_V)
+    commits: list[int] = []
+    first_commit_may_finish = threading.Event()
+
+    @event.listens_for(opened.engine, "commit")
+    def hold_the_first_commit(_: Any) -> None:
+        commits.append(1)
+        if len(commits) == 1:  # the writer is busy: every save from now on waits for the next commit
+            first_commit_may_finish.wait(30)
+
+    first = threading.Thread(target=opened.save, args=(small("rec_" + "0" * 32),))
+    first.start()
+    while not commits:  # the first record's commit is under way (ordering, not timing, is what is tested)
+        threading.Event().wait(0.01)
+    futures = [opened.submit(small(f"rec_{i:032d}")) for i in range(1, 11)]
+    first_commit_may_finish.set()
+    outcomes = [future.result(30) for future in futures]
+    first.join(30)
+    assert all(created for _, created in outcomes)
+    assert len(commits) == 2  # the first record's, then one for the ten that waited
+    assert opened.count() == 11
+    opened.close()
+
+
+def test_closing_the_store_finishes_the_writes_already_queued(tmp_path: Path) -> None:
+    opened = open_store(f"sqlite:///{tmp_path / 'advisor.db'}")
+    futures = [opened.submit(record(f"rec_{i:032d}")) for i in range(20)]
+    opened.close()
+    assert all(future.result(0)[1] for future in futures)
+    with pytest.raises(StorageError, match="closed"):
+        opened.submit(record("rec_late"))
+    assert open_store(f"sqlite:///{tmp_path / 'advisor.db'}").count() == 20
+
+
+def test_the_head_revision_the_store_checks_at_start_is_the_newest_migration() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from service.storage.sql import HEAD_REVISION
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(sql.__file__).parent / "migrations"))
+    assert ScriptDirectory.from_config(config).get_heads() == [HEAD_REVISION]
