@@ -708,11 +708,15 @@ scalars = (
     | st.just("Qwen/Qwen3-8B")
 )
 keys = st.sampled_from(SCHEMA_WORDS) | st.text(max_size=8)
-json_values = st.recursive(
-    scalars,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=4),
-    max_leaves=20,
-)
+
+
+def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    # A named function, not a lambda: hypothesis reads the extend function's source to check that it recurses,
+    # and a lambda's source line is read back less reliably than a definition's.
+    return st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=4)
+
+
+json_values = st.recursive(scalars, _containers, max_leaves=20)
 
 
 def _section_like(fields: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
