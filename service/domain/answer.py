@@ -207,8 +207,8 @@ class Caveat(Strict):
     source_kind: SourceKind | None = Field(default=None, description="primary or secondary, where recorded.")
 
 
-class Assessment(Strict):
-    """A model as the engine judged it: recommended, eligible-but-lower, or excluded (for ``explain``)."""
+class AssessmentFields(Strict):
+    """What an assessment says of a model before its evidence: the same in both forms (inline and cited)."""
 
     model_id: str
     name: str
@@ -217,6 +217,11 @@ class Assessment(Strict):
     score: float | None = Field(description="Weighted score 0-1; null when excluded.")
     licence: str
     reasons: list[str]
+
+
+class Assessment(AssessmentFields):
+    """A model as the engine judged it: recommended, eligible-but-lower, or excluded (for ``explain``)."""
+
     criteria: list[CriterionScore]
     rules: list[RuleOutcome]
     obligations: list[Obligation]
@@ -392,16 +397,9 @@ class CitedEuAiActStatus(EuAiActStatusFields):
     evidence: list[str] = Field(description=_IDS)
 
 
-class CitedAssessment(Strict):
+class CitedAssessment(AssessmentFields):
     """A recommended or explained model in full, its evidence cited by id (see :class:`Assessment`)."""
 
-    model_id: str
-    name: str
-    status: Literal["recommended", "eligible", "excluded"]
-    rank: int | None = Field(description="Position among eligible models; null when excluded.")
-    score: float | None = Field(description="Weighted score 0-1; null when excluded.")
-    licence: str
-    reasons: list[str]
     criteria: list[CitedCriterionScore]
     rules: list[CitedRuleOutcome]
     obligations: list[CitedObligation]
