@@ -259,7 +259,8 @@ def profile(corpus: list[dict[str, Any]], workdir: Path) -> None:
     except ImportError:
         print("pyinstrument is not installed (it is a dev dependency: ./dev bench installs it); SKIPPED")
         return
-    from service.http.records import answer_response
+    from service.http.metrics import Metrics
+    from service.http.records import answer_response, decide
     from service.storage import DataVersion, DecisionArchive, open_store
 
     engine = build_engine(default_data_dir("catalogue"), default_data_dir("rules"))
@@ -271,11 +272,14 @@ def profile(corpus: list[dict[str, Any]], workdir: Path) -> None:
     )
     details = _details()
     requests = [Requirements.model_validate(_with_detail(b, details[0])) for b in corpus]
+    metrics = Metrics()
     profiler = Profiler(interval=0.0005)
     profiler.start()
     for n, base in enumerate(requests * 3):
         req = base.model_copy(update={"workload": base.workload.model_copy(update={"tokens_per_request": 4096 + n})})
-        answer_response(engine.recommend(req, DAY), engine, store, archive)
+        # What POST /v1/recommendations does, minus the framework: decide, store, build the response body.
+        decision, decided = decide(engine, req, DAY, store, archive, metrics)
+        answer_response(decision, decided, req.detail, req.exclusions)
     profiler.stop()
     store.close()
     print(profiler.output_text(unicode=False, color=False, show_all=False, short_mode=True))

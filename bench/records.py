@@ -37,6 +37,7 @@ def _row_bytes(record: DecisionRecord, answer_zlib: bytes | None) -> int:
         ",".join(record.top_models),
         record.requirements,
         record.answer_digest or "",
+        record.decision_digest or "",
         record.created_by or "",
     ]
     return sum(len(t.encode()) for t in texts) + 8 + 4 + (len(answer_zlib) if answer_zlib else 0)
@@ -60,11 +61,11 @@ def main() -> None:
             request = Requirements.model_validate(
                 {**body, "detail": detail, "workload": {"tokens_per_request": 4096 + n}}
             )
-            answer = engine.recommend(request, DAY)
-            text = encode_answer(answer, engine)
+            decision = engine.decide(request, DAY)
+            text = encode_answer(decision.answer(), engine)
             answers.append(len(text))
-            small = archive.record(answer, text, stored_at=now)
-            legacy = dataclasses.replace(small, answer=text, answer_digest=None)
+            small = archive.record(decision, text if detail == "full" else None, stored_at=now)
+            legacy = dataclasses.replace(small, answer=text, answer_digest=None, decision_digest=None)
             before_store.save(legacy)
             after_store.save(small)
             before_rows.append(_row_bytes(legacy, zlib.compress(text.encode(), 6)))
@@ -133,8 +134,9 @@ def _rebuild_cost(tmp: str, engine: object, versions: tuple[DataVersion, DataVer
     store = open_store(f"sqlite:///{tmp}/rebuild.db")
     archive = DecisionArchive(store, lambda: engine, build_engine)
     archive.register(*versions)
-    answer = engine.recommend(Requirements(), DAY)
-    record, _ = store.save(archive.record(answer, encode_answer(answer, engine), stored_at=dt.datetime.now(dt.UTC)))
+    decision = engine.decide(Requirements(), DAY)
+    text = encode_answer(decision.answer(), engine)
+    record, _ = store.save(archive.record(decision, text, stored_at=dt.datetime.now(dt.UTC)))
     timings = []
     for _ in range(20):
         started = time.perf_counter()

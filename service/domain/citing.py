@@ -268,11 +268,14 @@ def _assessment(a: Assessment, table: EvidenceTable) -> CitedAssessment:
     )
 
 
-def cite(answer: Answer, by_rule: list[RuleCount], exclusions: Exclusions = "all") -> FullAnswer:
+def cite(
+    answer: Answer, by_rule: list[RuleCount], exclusions: Exclusions = "all", excluded_count: int | None = None
+) -> FullAnswer:
     """``answer`` in ``full`` detail: each fact listed once in ``evidence``, cited by id everywhere else.
 
     ``by_rule`` counts every exclusion (:func:`count_exclusions`); ``exclusions`` says which excluded models
-    are listed (:func:`listed_exclusions`). The stored decision lists all of them.
+    are listed (:func:`listed_exclusions`). The stored decision lists all of them. ``excluded_count`` is how
+    many models are excluded (default: every one ``answer`` holds; given when ``answer`` lists only some).
     """
     table = EvidenceTable()
     recommendations = [_assessment(a, table) for a in answer.recommendations]
@@ -292,7 +295,7 @@ def cite(answer: Answer, by_rule: list[RuleCount], exclusions: Exclusions = "all
         weights=answer.weights,
         eligible_count=answer.eligible_count,
         recommendations=recommendations,
-        excluded_count=len(answer.excluded),
+        excluded_count=len(answer.excluded) if excluded_count is None else excluded_count,
         excluded_by_rule=by_rule,
         excluded=excluded,
         explained=explained,

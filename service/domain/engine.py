@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from service.domain.answer import (
+    DISCLAIMER,
     Answer,
     Assessment,
     Caveat,
@@ -25,12 +26,16 @@ from service.domain.answer import (
     CriterionScore,
     Exclusion,
     Fit,
+    FullAnswer,
     Obligation,
+    RuleCount,
     RuleOutcome,
     Throughput,
+    Tradeoffs,
 )
 from service.domain.architecture import Transformer
 from service.domain.catalogue import Catalogue
+from service.domain.citing import Exclusions, cite
 from service.domain.compliance import ComplianceFeatures, ComplianceRequest
 from service.domain.conditions import evaluate_checks, format_message, rule_applies
 from service.domain.criteria import CriterionModule, Explanation, FitStore, RequestView, build_criteria
@@ -42,11 +47,12 @@ from service.domain.features import (
     fact_evidence,
 )
 from service.domain.hardware import FitPlan, ResolvedWorkload, plan_fit
-from service.domain.requirements import Requirements
+from service.domain.requirements import EXCLUSIONS_LISTED, Requirements
 from service.domain.rules import CRITERIA, RuleSet
+from service.domain.summary import AnswerSummary, summarise
 from service.domain.tradeoffs import analyse
 
-__all__ = ["Engine"]
+__all__ = ["Decision", "Engine"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -200,9 +206,11 @@ class Engine:
         values, _, _ = self._criteria_matrix(view)
         return values
 
-    def recommend(self, requirements: Requirements, evaluated_on: dt.date, *, every_criterion: bool = False) -> Answer:
-        """Rank the catalogue against ``requirements`` as of ``evaluated_on`` (which dates staleness).
+    def decide(self, requirements: Requirements, evaluated_on: dt.date, *, every_criterion: bool = False) -> Decision:
+        """Decide ``requirements`` as of ``evaluated_on`` (which dates staleness): the per-request core only.
 
+        Eligibility (every rule's verdict masks), the criteria matrix, scores, the order and the trade-off
+        analysis; no model is explained yet (:class:`Decision` builds explanations for what a response returns).
         ``every_criterion`` (used by :meth:`compare`) lists every criterion in each assessment, weighted or not,
         and scores excluded models too.
         """
@@ -248,8 +256,7 @@ class Engine:
         score = np.round(score, 6)
         eligible = np.flatnonzero(~excluded_mask)
         # Best score first, ties by model id: the features list models sorted by id, so by index.
-        order = eligible[np.lexsort((eligible, -score[eligible]))].tolist()
-        rank_of = {i: r + 1 for r, i in enumerate(order)}
+        order = eligible[np.lexsort((eligible, -score[eligible]))]
 
         context = _Context(
             self,
@@ -271,36 +278,14 @@ class Engine:
         )
         context.every_criterion = every_criterion
         context.plan = plan
-        recommendations = [context.assess(i, "recommended", rank_of[i], float(score[i])) for i in order[: req.limit]]
-        excluded = [
-            Exclusion.model_construct(model_id=f.ids[i], reasons=context.failures(i))
-            for i in np.flatnonzero(excluded_mask).tolist()
-        ]
-        explained = []
-        for model_id in req.explain:
-            i = f.index[model_id]
-            if excluded_mask[i]:
-                explained.append(context.assess(i, "excluded", None, None))
-            else:
-                status: Literal["recommended", "eligible"] = "recommended" if rank_of[i] <= req.limit else "eligible"
-                explained.append(context.assess(i, status, rank_of[i], float(score[i])))
-        answer_id = self.decision_id(req, evaluated_on)
-        tradeoffs = analyse(f.ids, values, weights, order, req.limit, uncertainty=uncertainty)
-        return Answer(
-            id=answer_id,
-            catalogue_version=self.catalogue_version,
-            rules_version=self.rules_version,
-            evaluated_on=evaluated_on,
-            requirements=req,
-            profile=profile,
-            weights={c: _round(w) for c, w in weights.items()},
-            eligible_count=len(order),
-            recommendations=recommendations,
-            excluded=excluded,
-            explained=explained,
-            tradeoffs=tradeoffs,
-            method=[*context.method(), tradeoffs.pareto.method, tradeoffs.sensitivity.method],
-        )
+        ordered = order.tolist()
+        tradeoffs = analyse(f.ids, values, weights, ordered, req.limit, uncertainty=uncertainty)
+        return Decision(context, score, order, excluded_mask, tradeoffs, self.decision_id(req, evaluated_on))
+
+    def recommend(self, requirements: Requirements, evaluated_on: dt.date, *, every_criterion: bool = False) -> Answer:
+        """The whole decision on ``requirements`` as of ``evaluated_on``, every returned model explained and
+        every exclusion listed with its reasons (:meth:`decide`, then :meth:`Decision.answer`)."""
+        return self.decide(requirements, evaluated_on, every_criterion=every_criterion).answer()
 
     def compare(self, model_ids: list[str], requirements: Requirements, evaluated_on: dt.date) -> Comparison:
         """``model_ids`` side by side under ``requirements``: every criterion, every rule, and what each fails.
@@ -344,6 +329,181 @@ class Engine:
             separators=(",", ":"),
         )
         return "rec_" + hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+class Decision:
+    """One request decided by :meth:`Engine.decide`: eligibility, scores, order and trade-offs, computed whole.
+
+    Explanations (each model's reasons with evidence, obligations, fit and caveats; each exclusion's failing
+    rules with evidence) are built only for what a response returns, and each at most once: :meth:`answer` (the
+    whole decision, every exclusion listed), :meth:`full` and :meth:`summary` (the two API details, listing
+    the excluded models the request asks for), :meth:`by_rule` (exclusions counted from the rules' verdicts,
+    no model explained) and :meth:`digest` (what a decision record fixes at once).
+    """
+
+    __slots__ = ("_answers", "_context", "_excluded", "_score", "eligible_count", "id", "order", "tradeoffs")
+
+    def __init__(
+        self,
+        context: _Context,
+        score: FloatArray,
+        order: npt.NDArray[np.intp],
+        excluded: BoolArray,
+        tradeoffs: Tradeoffs,
+        decision_id: str,
+    ) -> None:
+        self._context = context
+        self._score = score
+        self.order = order  #: eligible model indices (into ``features.ids``), best first
+        self._excluded = excluded
+        self.tradeoffs = tradeoffs
+        self.id = decision_id
+        self.eligible_count = len(order)
+        self._answers: dict[str, Answer] = {}
+
+    @property
+    def engine(self) -> Engine:
+        """The engine that decided."""
+        return self._context.engine
+
+    @property
+    def requirements(self) -> Requirements:
+        """The normalised requirements decided on."""
+        return self._context.req
+
+    @property
+    def evaluated_on(self) -> dt.date:
+        """The date decided on (which dates staleness)."""
+        return self._context.evaluated_on
+
+    @property
+    def profile(self) -> str:
+        """The weight profile's name (``custom`` for the request's own weights)."""
+        return self._context.profile
+
+    @property
+    def excluded_count(self) -> int:
+        """How many models the eligibility rules exclude."""
+        return int(np.count_nonzero(self._excluded))
+
+    def top_models(self) -> list[str]:
+        """The recommended model ids, best first."""
+        ids = self._context.f.ids
+        return [ids[i] for i in self.order[: self._context.req.limit].tolist()]
+
+    def by_rule(self) -> list[RuleCount]:
+        """Excluded models per failing or unknown rule, by rule id, counted from the verdict masks.
+
+        The same counts as :func:`~service.domain.citing.count_exclusions` over every listed exclusion (a model
+        failing two rules counts for both; ``unknown`` when the rule lacks a fact it needs and does not fail it).
+        """
+        context = self._context
+        counts = []
+        for rule in sorted(context.applied, key=lambda r: r.id):
+            failed, unknown = context.verdicts[rule.id]
+            count = int(np.count_nonzero(failed | unknown))
+            if count:
+                counts.append(
+                    RuleCount.model_construct(
+                        rule_id=rule.id,
+                        rule_version=rule.version,
+                        requirement=rule.requirement,
+                        description=rule.description,
+                        count=count,
+                        unknown=int(np.count_nonzero(unknown & ~failed)),
+                    )
+                )
+        return counts
+
+    def _exclusions(self, exclusions: Exclusions) -> list[Exclusion]:
+        """The excluded models an answer lists (all, or the first :data:`EXCLUSIONS_LISTED` by id)."""
+        excluded = np.flatnonzero(self._excluded)  # by index, so by model id
+        if exclusions != "all":
+            excluded = excluded[:EXCLUSIONS_LISTED]
+        context = self._context
+        ids = context.f.ids
+        return [Exclusion.model_construct(model_id=ids[i], reasons=context.failures(i)) for i in excluded.tolist()]
+
+    def _answer(self, exclusions: Exclusions) -> Answer:
+        """The decision explained, listing the excluded models ``exclusions`` names (built once per choice)."""
+        found = self._answers.get(exclusions)
+        if found is not None:
+            return found
+        other = self._answers.get("all" if exclusions != "all" else "by_rule")
+        context = self._context
+        req = context.req
+        if other is not None:
+            recommendations, explained = other.recommendations, other.explained
+        else:
+            ranks = np.zeros(len(self._score), dtype=np.int64)
+            ranks[self.order] = np.arange(1, len(self.order) + 1)
+            score = self._score
+            recommendations = [
+                context.assess(i, "recommended", r + 1, float(score[i]))
+                for r, i in enumerate(self.order[: req.limit].tolist())
+            ]
+            explained = []
+            for model_id in req.explain:
+                i = context.f.index[model_id]
+                if self._excluded[i]:
+                    explained.append(context.assess(i, "excluded", None, None))
+                else:
+                    rank = int(ranks[i])
+                    status: Literal["recommended", "eligible"] = "recommended" if rank <= req.limit else "eligible"
+                    explained.append(context.assess(i, status, rank, float(score[i])))
+        tradeoffs = self.tradeoffs
+        found = self._answers[exclusions] = Answer.model_construct(
+            id=self.id,
+            catalogue_version=self.engine.catalogue_version,
+            rules_version=self.engine.rules_version,
+            evaluated_on=context.evaluated_on,
+            requirements=req,
+            profile=context.profile,
+            weights={c: _round(w) for c, w in context.weights.items()},
+            eligible_count=self.eligible_count,
+            recommendations=recommendations,
+            excluded=self._exclusions(exclusions),
+            explained=explained,
+            tradeoffs=tradeoffs,
+            method=[*context.method(), tradeoffs.pareto.method, tradeoffs.sensitivity.method],
+            disclaimer=DISCLAIMER,
+        )
+        return found
+
+    def answer(self) -> Answer:
+        """The whole decision: every returned model explained, every excluded model listed with its reasons."""
+        return self._answer("all")
+
+    def full(self, exclusions: Exclusions = "all") -> FullAnswer:
+        """The ``full`` detail, evidence cited by id; with ``exclusions="all"``, the stored decision."""
+        answer = self._answer("all" if exclusions == "all" or self.excluded_count <= EXCLUSIONS_LISTED else exclusions)
+        return cite(answer, self.by_rule(), "all", excluded_count=self.excluded_count)
+
+    def summary(self, exclusions: Exclusions = "by_rule") -> AnswerSummary:
+        """The ``summary`` detail (:mod:`service.domain.summary`)."""
+        return summarise(self._answer(exclusions), self.by_rule(), self.excluded_count, exclusions)
+
+    def digest(self) -> str:
+        """``sha256:`` and a SHA-256 over what was decided, without explaining any model.
+
+        Covers the decision id (requirements, catalogue and rules versions, date), the weights, the order of
+        the eligible models (catalogue indices, which the catalogue version fixes) with their scores, each
+        applied rule's id, version and failed and unknown masks, and the trade-off analysis. A decision record
+        stores it when the decision is made; a rebuilt decision must have it (docs/records.md).
+        """
+        context = self._context
+        h = hashlib.sha256()
+        h.update(self.id.encode())
+        h.update(json.dumps({c: _round(w) for c, w in context.weights.items()}, sort_keys=True).encode())
+        h.update(self.order.astype("<i8").tobytes())
+        h.update(self._score[self.order].astype("<f8").tobytes())
+        for rule in sorted(context.applied, key=lambda r: r.id):
+            failed, unknown = context.verdicts[rule.id]
+            h.update(f"|{rule.id} v{rule.version}|".encode())
+            h.update(np.packbits(failed).tobytes())
+            h.update(np.packbits(unknown & ~failed).tobytes())
+        h.update(self.tradeoffs.model_dump_json().encode())
+        return "sha256:" + h.hexdigest()
 
 
 ObligationKind = Literal["attribution", "naming", "use_restriction", "threshold", "outputs", "unreviewed"]

@@ -291,7 +291,9 @@ def _document_strictness(app: Litestar) -> None:
                     description="That decision is already stored: the stored record",
                     content=responses["201"].content if isinstance(responses.get("201"), OpenAPIResponse) else None,
                 )
-            if route in {"/v1/recommendations/{record_id}", "/v1/recommendations/{record_id}/rerun"}:
+            if route in {"/v1/recommendations/{record_id}", "/v1/recommendations/{record_id}/rerun"} or (
+                route == "/v1/recommendations" and method == "post"
+            ):
                 codes.add("409")
             if route.endswith("/report"):
                 codes |= {"400", "409", "503"}
@@ -323,6 +325,6 @@ _ERROR_DESCRIPTIONS = {
     "429": "Too many requests for this key or address; see Retry-After",
     "422": "Well-formed, but names an unknown profile, licence or model id; errors[] names the field",
     "409": "The stored decision cannot be rebuilt exactly (a data version it names is missing or no longer "
-    "loads, or the rebuilt answer's digest differs from the stored one); detail names which. Re-run it",
+    "loads, or the rebuilt decision's or answer's digest differs from the stored one); detail names which. Re-run it",
     "503": "The decision-record store is unavailable; see Retry-After",
 }

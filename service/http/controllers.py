@@ -50,13 +50,16 @@ class RecommendationController(Controller):
             "recommendation in brief, citing its evidence by id from one `evidence` list; `full` names, for every "
             "recommendation and exclusion, the rule and the facts it rests on, each fact (with its source and date) "
             "listed once in `evidence` and cited by id. Both count exclusions by rule; `exclusions` (default "
-            "`by_rule`) lists the first 25 excluded models when there are more, `all` every one. Every answer is "
-            "stored as a decision record in full detail with every exclusion (its `id` is a "
-            "content hash: the same request on the same day with the same catalogue and rules gives the same id) "
-            "and carries a `record` object with links to fetch it, report on it and re-run it. The answer is sent only "
-            "after its record has committed, so an id a caller received survives a crash of the service; "
+            "`by_rule`) lists the first 25 excluded models when there are more, `all` every one. Every decision is "
+            "stored as a record (its `id` is a content hash: the same request on the same day with the same "
+            "catalogue and rules gives the same id) that is fetched in full detail with every exclusion, and the "
+            "answer carries a `record` object with links to fetch it, report on it and re-run it. The record holds "
+            "the requirements, the data versions, the date and the digest of the decision (order, scores, rule "
+            "verdicts, trade-offs); the whole answer's bytes are fixed when it is first served. The answer is sent "
+            "only after its record has committed, so an id a caller received survives a crash of the service; "
             "concurrent requests share one commit. 503 (no id given) when the records database cannot take the "
-            "write within its deadline; the record may still be stored, and sending the request again is harmless."
+            "write within its deadline; the record may still be stored, and sending the request again is harmless. "
+            "409 when this decision is already stored with another digest (this version decides differently)."
         ),
         status_code=200,
         sync_to_thread=True,  # the answer is written to the decision records database
@@ -73,16 +76,9 @@ class RecommendationController(Controller):
         data: JSONBody[Requirements | None] = None,
     ) -> Response[RecordedSummary | RecordedAnswer]:
         requirements = data or Requirements()
-        answer, decided = decide(engine, requirements, clock(), records, archive, metrics, key_name(request))
+        decision, decided = decide(engine, requirements, clock(), records, archive, metrics, key_name(request))
         return answer_response(  # type: ignore[return-value]
-            answer,
-            engine,
-            records,
-            archive,
-            key_name(request),
-            requirements.detail,
-            decided=decided,
-            exclusions=requirements.exclusions,
+            decision, decided, requirements.detail, requirements.exclusions
         )
 
     @get("/", operation_id="listRecommendations", summary="List stored decisions, newest first", sync_to_thread=True)

@@ -1,9 +1,10 @@
 """Decision records, re-runs, procurement reports and side-by-side comparison.
 
-A stored answer is served as the exact bytes first returned (rebuilt from the record's versions and checked
-against its digest by :class:`~service.storage.DecisionArchive`), with a ``record`` object appended: when it
+A stored decision is served as the whole answer's exact bytes (rebuilt from the record's versions and checked
+against its digests by :class:`~service.storage.DecisionArchive`), with a ``record`` object appended: when it
 was stored, whether the catalogue or rules have changed since (``superseded``), and links to its report and
-to a re-run on today's data.
+to a re-run on today's data. A POST explains only what its response returns: a ``summary`` never builds the
+whole answer; its record fixes the decision's digest at once and the whole answer's bytes at the first fetch.
 """
 
 from __future__ import annotations
@@ -18,17 +19,24 @@ from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from service.domain.answer import DISCLAIMER, Answer, ComparedModel, FullAnswer
-from service.domain.citing import Exclusions, cite, count_exclusions
-from service.domain.engine import Engine
+from service.domain.answer import DISCLAIMER, ComparedModel, FullAnswer
+from service.domain.citing import Exclusions
+from service.domain.engine import Decision, Engine
 from service.domain.errors import RequirementError
 from service.domain.requirements import EXCLUSIONS_LISTED, ModelId, Requirements
-from service.domain.summary import AnswerSummary, summarise
+from service.domain.summary import AnswerSummary
 from service.http.metrics import Metrics
 from service.http.resources import ModelOut, model_out
 from service.http.security import key_name
 from service.reporting import MEDIA_TYPES, RecordInfo, render
-from service.storage import DecisionArchive, DecisionRecord, DecisionStore, RecordSummary, encode_answer
+from service.storage import (
+    DecisionArchive,
+    DecisionMismatchError,
+    DecisionRecord,
+    DecisionStore,
+    RecordSummary,
+    encode_answer,
+)
 
 __all__ = [
     "CompareController",
@@ -195,28 +203,44 @@ def _recorded(
     return Response(body.encode(), status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
+Decided = tuple[DecisionRecord, bool, str | None]
+
+
 def _store(
-    answer: Answer,
-    engine: Engine,
+    decision: Decision,
     records: DecisionStore,
     archive: DecisionArchive,
+    *,
+    whole: bool,
     rerun_of: str | None = None,
     created_by: str | None = None,
-) -> tuple[DecisionRecord, bool, str]:
-    """Record ``answer``; return the stored record, whether it is new, and the answer's exact text.
+) -> Decided:
+    """Record ``decision``; return the stored record, whether it is new, and (when ``whole``) the whole answer's
+    exact text, which the caller serves.
 
-    Returns only once the record is committed. When the decision was stored before, the stored record is
-    returned and its answer is the one served (the same bytes: the id is a content hash).
+    Returns only once the record is committed. The record fixes the decision (its digest) at once, and the
+    whole answer's bytes when ``whole`` (else at its first fetch). When the decision was stored before (the id is
+    a content hash), the stored record is returned, and must hold the same decision and answer digests.
     """
-    text = encode_answer(answer, engine)
-    record = archive.record(answer, text, stored_at=dt.datetime.now(dt.UTC), rerun_of=rerun_of, created_by=created_by)
+    text = encode_answer(decision.answer(), decision.engine) if whole else None
+    record = archive.record(decision, text, stored_at=dt.datetime.now(dt.UTC), rerun_of=rerun_of, created_by=created_by)
     stored, created = records.save(record)
-    if not created and stored.answer_digest != record.answer_digest:
-        text = archive.answer_text(stored)
+    if not created:
+        if stored.decision_digest is not None and stored.decision_digest != record.decision_digest:
+            raise DecisionMismatchError(stored.id, stored.decision_digest, record.decision_digest or "")
+        if text is not None:
+            if stored.answer is not None:
+                text = stored.answer  # a record that holds its answer is served as stored
+            else:
+                archive.seal(stored, text)
     return stored, created, text
 
 
-Decided = tuple[DecisionRecord, bool, str]
+def _whole(requirements: Requirements, decision: Decision) -> bool:
+    """Whether the response to ``requirements`` is the whole answer, as stored (``full``, every exclusion)."""
+    return requirements.detail == "full" and (
+        requirements.exclusions == "all" or decision.excluded_count <= EXCLUSIONS_LISTED
+    )
 
 
 def decide(
@@ -227,49 +251,40 @@ def decide(
     archive: DecisionArchive,
     metrics: Metrics,
     created_by: str | None = None,
-) -> tuple[Answer, Decided]:
+) -> tuple[Decision, Decided]:
     """Decide ``requirements`` on ``today``'s data and store the decision (idempotently: its id is a content hash).
 
     The one path behind ``POST /v1/recommendations`` and the requirements form; returns once the record has
-    committed. Returns the answer and (the stored record, whether it is new, the answer's exact JSON text).
-    ``created_by`` is the name of the API key that asked (None when keys are not configured).
+    committed. Returns the decision and what :func:`_store` returned (the stored record, whether it is new, and
+    the whole answer's exact JSON text when the request's ``detail`` and ``exclusions`` ask for the whole answer).
+    Only what the response returns is explained. ``created_by`` is the name of the API key that asked (None when
+    keys are not configured).
     """
-    answer = engine.recommend(requirements, today)
+    decision = engine.decide(requirements, today)
     metrics.decisions.inc()
-    return answer, _store(answer, engine, records, archive, created_by=created_by)
+    whole = _whole(requirements, decision)
+    return decision, _store(decision, records, archive, whole=whole, created_by=created_by)
 
 
 def answer_response(
-    answer: Answer,
-    engine: Engine,
-    records: DecisionStore,
-    archive: DecisionArchive,
-    created_by: str | None = None,
+    decision: Decision,
+    decided: Decided,
     detail: Literal["summary", "full"] = "full",
-    decided: Decided | None = None,
     exclusions: Exclusions = "by_rule",
 ) -> Response[bytes]:
-    """Record ``answer`` (idempotently: its id is a content hash) and return it with its record envelope.
+    """``decision`` in ``detail`` with its record envelope (``decided``: what :func:`decide` stored for it).
 
-    The response is sent only after the record is committed: an answer's id is always fetchable. The stored
-    decision is always the full answer with every exclusion. ``detail="summary"`` returns the answer in brief,
-    with a link to the stored decision; ``exclusions="by_rule"`` lists only the first excluded models when there
-    are many (both details count them all by rule). ``created_by`` is the name of the API key that asked (None
-    when keys are not configured). ``decided`` is what :func:`decide` stored for ``answer`` (then nothing is
-    stored again).
+    The response is sent only after the record is committed: an answer's id is always fetchable.
+    ``detail="summary"`` returns the answer in brief, with a link to the stored decision; ``exclusions="by_rule"``
+    lists only the first excluded models when there are many (both details count them all by rule).
     """
-    by_rule = count_exclusions(answer.excluded, engine.rules.eligibility)
-    if decided is None:
-        decided = _store(answer, engine, records, archive, created_by=created_by)
     record, _, text = decided
     headers = {"Content-Location": f"{RECORDS}/{record.id}"}
     if detail == "full":
-        if exclusions == "all" or len(answer.excluded) <= EXCLUSIONS_LISTED:
-            return _recorded(record, text, engine, 200, headers)
-        trimmed = cite(answer, by_rule, exclusions).model_dump_json()
-        return _recorded(record, trimmed, engine, 200, headers)
+        body = text if text is not None else decision.full(exclusions).model_dump_json()
+        return _recorded(record, body, decision.engine, 200, headers)
     link = RecordLink(id=record.id, stored_at=record.stored_at, links={"self": f"{RECORDS}/{record.id}"})
-    body = summarise(answer, by_rule, exclusions=exclusions).model_dump_json(exclude_none=True)
+    body = decision.summary(exclusions).model_dump_json(exclude_none=True)
     body = body[: body.rindex("}")] + ',"record":' + link.model_dump_json() + "}"
     return Response(body.encode(), status_code=200, media_type=MediaType.JSON, headers=headers)
 
@@ -328,11 +343,13 @@ class RecordController(Controller):
         operation_id="getRecommendation",
         summary="A stored decision, exactly as decided",
         description=(
-            "The answer bytes as first returned, plus a `record` object: when it was stored, whether the catalogue "
-            "or rules have changed since (`superseded`), and links to its report and to a re-run on today's data. "
-            "The answer is rebuilt from the record's requirements, stored catalogue and rules versions and date, "
-            "and served only if its SHA-256 equals the one stored when it was decided; otherwise 409 names both "
-            "digests (re-run it to decide again)."
+            "The whole answer (`full` detail, every exclusion listed), plus a `record` object: when it was stored, "
+            "whether the catalogue or rules have changed since (`superseded`), and links to its report and to a "
+            "re-run on today's data. The answer is rebuilt from the record's requirements, stored catalogue and "
+            "rules versions and date, and served only if the decision (order, scores, rule verdicts, trade-offs) has "
+            "the digest stored when it was decided and the bytes have the SHA-256 fixed when the whole answer was "
+            "first served (by a `full` response, else by the first fetch: always the same bytes from then on); "
+            "otherwise 409 names both digests (re-run it to decide again)."
         ),
         sync_to_thread=True,
         response_description="The stored answer with its record envelope.",
@@ -376,15 +393,16 @@ class RecordController(Controller):
             raise RequirementError(
                 "requirements", f"the stored requirements are not valid under today's schema: {exc.errors()[0]['msg']}"
             ) from exc
-        answer = engine.recommend(requirements, clock())
+        decision = engine.decide(requirements, clock())
         record, created, text = _store(
-            answer,
-            engine,
+            decision,
             records,
             archive,
-            rerun_of=original.id if answer.id != original.id else None,
+            whole=True,
+            rerun_of=original.id if decision.id != original.id else None,
             created_by=key_name(request),
         )
+        assert text is not None  # whole=True: the whole answer is served
         headers = {"Location": f"{RECORDS}/{record.id}"}
         return _recorded(record, text, engine, 201 if created else 200, headers)  # type: ignore[return-value]
 

@@ -1,11 +1,18 @@
 """Stored decisions rebuilt on demand: one way in (:meth:`DecisionArchive.answer_text`), verified by digest.
 
 An answer is deterministic given its requirements, its catalogue and rules versions and its evaluation date,
-so a record keeps those and the SHA-256 of the exact answer bytes first returned (:func:`answer_digest`).
+so a record keeps those and two digests. The **decision digest** (:meth:`Decision.digest`: order, scores, rule
+verdicts, trade-offs) is written with the record, before the response is sent; computing it explains no model,
+so a ``summary`` response never builds the whole answer. The **answer digest** is the SHA-256 of the whole
+answer's exact bytes (:func:`answer_digest`), fixed the first time that answer is served: at once when the
+response was the whole answer, else when the record is first fetched (it is then sealed, and later fetches must
+match it).
+
 Reading a record re-runs the engine of its versions: the engine now serving when the versions match, else one
-built from the version files stored in the database (the last one built is kept). The rebuilt bytes must
-have the stored digest; when they do not (an engine change that alters answers, or damaged data) the caller
-gets :class:`AnswerMismatchError` naming both digests, never a different answer.
+built from the version files stored in the database (the last one built is kept). The rebuilt decision must
+have the stored decision digest, and the rebuilt bytes the stored answer digest; when they do not (an engine
+change that alters decisions or answers, or damaged data) the caller gets :class:`DecisionMismatchError` or
+:class:`AnswerMismatchError` naming both digests, never a different answer.
 
 Records stored before versions were kept (or whose versions could not be archived) hold their answer text,
 which is served as stored.
@@ -25,13 +32,20 @@ from pydantic import ValidationError
 
 from service.domain.answer import Answer, FullAnswer
 from service.domain.citing import encode_full, resolve
-from service.domain.engine import Engine
+from service.domain.engine import Decision, Engine
 from service.domain.errors import DataError
 from service.domain.requirements import Requirements
 from service.storage.records import DecisionRecord, DecisionStore
 from service.storage.versions import DataVersion
 
-__all__ = ["AnswerMismatchError", "DecisionArchive", "RebuildError", "answer_digest", "encode_answer"]
+__all__ = [
+    "AnswerMismatchError",
+    "DecisionArchive",
+    "DecisionMismatchError",
+    "RebuildError",
+    "answer_digest",
+    "encode_answer",
+]
 
 #: Built engines of past versions kept besides the one serving: each holds a whole catalogue in memory, and a
 #: record of an older version is rarely read, so one (at first the engine a reload replaced) is enough.
@@ -54,6 +68,19 @@ class AnswerMismatchError(RebuildError):
             record_id,
             f"decision record {record_id!r} rebuilt to different bytes: the stored answer digest is {stored}, "
             f"the rebuilt one {rebuilt} (this version of the engine answers differently); re-run it to decide again",
+        )
+        self.stored = stored
+        self.rebuilt = rebuilt
+
+
+class DecisionMismatchError(RebuildError):
+    """The rebuilt decision's digest differs from the one stored when it was decided."""
+
+    def __init__(self, record_id: str, stored: str, rebuilt: str) -> None:
+        super().__init__(
+            record_id,
+            f"decision record {record_id!r} rebuilt to a different decision: the stored decision digest is {stored}, "
+            f"the rebuilt one {rebuilt} (this version of the engine decides differently); re-run it to decide again",
         )
         self.stored = stored
         self.rebuilt = rebuilt
@@ -115,31 +142,49 @@ class DecisionArchive:
 
     def record(
         self,
-        answer: Answer,
-        text: str,
+        decision: Decision,
+        text: str | None = None,
         *,
         stored_at: dt.datetime,
         rerun_of: str | None = None,
         created_by: str | None = None,
     ) -> DecisionRecord:
-        """The record of ``answer`` (whose exact text is ``text``): its answer digest, and the text itself only
-        when its versions cannot be archived (an engine not loaded from files this process read)."""
+        """The record of ``decision``: its decision digest, and its answer digest when ``text`` (the whole
+        answer's exact text, :func:`encode_answer`) is being served now. When its versions cannot be archived
+        (an engine not loaded from files this process read), the record holds the answer text itself (built
+        here when not given)."""
+        engine = decision.engine
         with self._lock:
-            archived = {answer.catalogue_version, answer.rules_version} <= self._archived
+            archived = {engine.catalogue_version, engine.rules_version} <= self._archived
+        if not archived and text is None:
+            text = encode_answer(decision.answer(), engine)
         return DecisionRecord(
-            id=answer.id,
+            id=decision.id,
             stored_at=stored_at,
-            evaluated_on=answer.evaluated_on,
-            catalogue_version=answer.catalogue_version,
-            rules_version=answer.rules_version,
-            profile=answer.profile,
-            top_models=tuple(a.model_id for a in answer.recommendations),
+            evaluated_on=decision.evaluated_on,
+            catalogue_version=engine.catalogue_version,
+            rules_version=engine.rules_version,
+            profile=decision.profile,
+            top_models=tuple(decision.top_models()),
             rerun_of=rerun_of,
-            requirements=answer.requirements.model_dump_json(),
-            answer_digest=answer_digest(text),
+            requirements=decision.requirements.model_dump_json(),
+            answer_digest=answer_digest(text) if text is not None else None,
             answer=None if archived else text,
+            decision_digest=decision.digest(),
             created_by=created_by,
         )
+
+    def seal(self, record: DecisionRecord, text: str) -> None:
+        """Fix ``record``'s answer digest as that of ``text`` (the whole answer being served) unless it has one.
+
+        Raises :class:`AnswerMismatchError` when the record holds (or another process sealed) another digest.
+        """
+        digest = answer_digest(text)
+        held = record.answer_digest
+        if held is None and record.answer is None:
+            held = self._store.seal(record.id, digest)
+        if held is not None and held != digest:
+            raise AnswerMismatchError(record.id, held, digest)
 
     def answer_text(self, record: DecisionRecord) -> str:
         """The record's full answer, byte-identical to the one first returned.
@@ -169,8 +214,8 @@ class DecisionArchive:
         return self._rebuild(record)[0]
 
     def _rebuild(self, record: DecisionRecord) -> tuple[Answer, str]:
-        if record.answer_digest is None:
-            raise RebuildError(record.id, f"decision record {record.id!r} holds neither its answer nor its digest")
+        if record.answer_digest is None and record.decision_digest is None:
+            raise RebuildError(record.id, f"decision record {record.id!r} holds neither its answer nor its digests")
         engine = self._engine_for(record)
         try:
             requirements = Requirements.model_validate_json(record.requirements)
@@ -180,11 +225,15 @@ class DecisionArchive:
                 f"decision record {record.id!r}: its stored requirements are not valid under this version's schema: "
                 f"{exc.errors()[0]['msg']}",
             ) from exc
-        answer = engine.recommend(requirements, record.evaluated_on)
+        decision = engine.decide(requirements, record.evaluated_on)
+        if record.decision_digest is not None:
+            rebuilt = decision.digest()
+            if rebuilt != record.decision_digest:
+                raise DecisionMismatchError(record.id, record.decision_digest, rebuilt)
+        answer = decision.answer()
         text = encode_answer(answer, engine)
-        rebuilt = answer_digest(text)
-        if rebuilt != record.answer_digest:
-            raise AnswerMismatchError(record.id, record.answer_digest, rebuilt)
+        # The first whole answer served fixes the record's bytes; every later one must match them.
+        self.seal(record, text)
         return answer, text
 
     def _engine_for(self, record: DecisionRecord) -> Engine:

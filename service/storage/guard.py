@@ -157,6 +157,10 @@ class GuardedStore:
         future.add_done_callback(self._succeeded)
         return self._wait(future)
 
+    def seal(self, record_id: str, answer_digest: str) -> str | None:
+        """Fix the record's answer digest unless it has one (see :meth:`DecisionStore.seal`)."""
+        return self._call(lambda store: store.seal(record_id, answer_digest))
+
     def register_version(self, version: DataVersion) -> None:
         """Keep ``version`` for the store (now, or when it is opened); no I/O."""
         with self._lock:

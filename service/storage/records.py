@@ -42,15 +42,19 @@ class RecordSummary:
 class DecisionRecord(RecordSummary):
     """A stored decision: the summary, the normalised requirements (JSON text) and what identifies the answer.
 
-    A record stores ``answer_digest``, the SHA-256 of the exact answer bytes first returned; the answer itself
-    is rebuilt from the requirements, the stored catalogue and rules versions and ``evaluated_on``
-    (:class:`~service.storage.archive.DecisionArchive`), and checked against that digest. ``answer`` holds the
+    A record stores ``decision_digest``, the SHA-256 of what was decided (order, scores, verdicts, trade-offs:
+    :meth:`~service.domain.engine.Decision.digest`), when it is decided, and ``answer_digest``, the SHA-256 of
+    the exact bytes of the whole answer, from the moment that answer is first served (at once when the response
+    was that answer, else when it is first fetched: it is then sealed). The answer itself is rebuilt from the
+    requirements, the stored catalogue and rules versions and ``evaluated_on``
+    (:class:`~service.storage.archive.DecisionArchive`) and checked against both digests. ``answer`` holds the
     answer text only for records stored before versions were kept (or whose data could not be archived).
     """
 
     requirements: str
     answer_digest: str | None = None
     answer: str | None = None
+    decision_digest: str | None = None
 
 
 @runtime_checkable  # Litestar checks injected dependencies against their annotation
@@ -64,6 +68,14 @@ class DecisionStore(Protocol):
         Returns only once the record is committed (durable); concurrent saves share one commit. A record with
         an ``answer_digest`` needs its catalogue and rules versions stored or registered with
         :meth:`register_version`; they are written in the same transaction as the first record naming them.
+        """
+        ...
+
+    def seal(self, record_id: str, answer_digest: str) -> str | None:
+        """Fix the record's answer digest if it has none yet; return the digest it holds now (None: no record).
+
+        The first answer served for a record fixes its bytes: a concurrent or later seal with another digest
+        leaves the first one in place (the caller compares what is returned with what it would serve).
         """
         ...
 

@@ -75,7 +75,8 @@ records = Table(
     Column("answer", Text, nullable=True),  # rows written before answers were compressed
     Column("answer_zlib", LargeBinary, nullable=True),
     Column("created_by", String(64), nullable=True),
-    Column("answer_digest", String(100), nullable=True),  # null in rows that hold their answer
+    Column("answer_digest", String(100), nullable=True),  # null until the whole answer is first served
+    Column("decision_digest", String(100), nullable=True),  # null in rows written before revision 0005
     Index("ix_decision_records_newest", "stored_at", "id"),
 )
 
@@ -211,10 +212,11 @@ class SqlDecisionStore:
             # Level 6 (zlib's default): within 2 % of level 9's size here, at three quarters of its time.
             "answer_zlib": zlib.compress(record.answer.encode(), 6) if record.answer is not None else None,
             "answer_digest": record.answer_digest,
+            "decision_digest": record.decision_digest,
             "created_by": record.created_by,
         }
-        if record.answer is None and record.answer_digest is None:
-            raise ValueError("a decision record needs its answer digest (or, for a legacy record, its answer)")
+        if record.answer is None and record.answer_digest is None and record.decision_digest is None:
+            raise ValueError("a decision record needs its decision digest (or, for a legacy record, its answer)")
         pending = _Pending(record, row)
         with self._wake:
             if self._closing:
@@ -312,6 +314,20 @@ class SqlDecisionStore:
             self._insert(conn, versions, row)
         return named, missing
 
+    def seal(self, record_id: str, answer_digest: str) -> str | None:
+        """Set the record's answer digest unless it has one; return the one it holds (None: no such record)."""
+        try:
+            with self._turns, self.engine.begin() as conn:
+                conn.execute(
+                    records.update()
+                    .where(records.c.id == record_id, records.c.answer_digest.is_(None))
+                    .values(answer_digest=answer_digest)
+                )
+                row = conn.execute(select(records.c.answer_digest).where(records.c.id == record_id)).first()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot seal decision record {record_id}: {_reason(exc)}") from exc
+        return None if row is None else row.answer_digest
+
     def register_version(self, version: DataVersion) -> None:
         """Keep ``version`` to be stored with the first record that names it (no I/O here)."""
         with self._wake:
@@ -371,7 +387,12 @@ class SqlDecisionStore:
     def _get(self, conn: Connection, record_id: str) -> DecisionRecord | None:
         row = conn.execute(
             select(
-                *_SUMMARY, records.c.requirements, records.c.answer, records.c.answer_zlib, records.c.answer_digest
+                *_SUMMARY,
+                records.c.requirements,
+                records.c.answer,
+                records.c.answer_zlib,
+                records.c.answer_digest,
+                records.c.decision_digest,
             ).where(records.c.id == record_id)
         ).first()
         if row is None:
@@ -382,6 +403,7 @@ class SqlDecisionStore:
             requirements=row.requirements,
             answer_digest=row.answer_digest,
             answer=answer,
+            decision_digest=row.decision_digest,
         )
 
     def list_recent(self, limit: int, offset: int = 0) -> list[RecordSummary]:
@@ -474,7 +496,7 @@ def _summary_fields(row: Any) -> dict[str, Any]:
 
 
 #: The newest migration's revision (a test checks it against the migrations directory).
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 
 def _at_head(engine: Engine) -> bool:

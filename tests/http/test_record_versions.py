@@ -174,3 +174,68 @@ def test_the_same_request_on_another_day_rebuilds_with_its_own_date(data: tuple[
         for created in ids:
             answer_id = _without_record(created).split(b'"id":"', 1)[1].split(b'"', 1)[0].decode()
             assert _without_record(client.get(f"{RECORDS}/{answer_id}").content) == _without_record(created)
+
+
+def _digests(path: Path, record_id: str) -> tuple[str | None, str | None]:
+    with sqlite3.connect(path) as conn:
+        row = conn.execute(
+            "SELECT decision_digest, answer_digest FROM decision_records WHERE id = ?", (record_id,)
+        ).fetchone()
+    assert row is not None
+    return row[0], row[1]
+
+
+def test_a_summary_fixes_the_decision_at_once_and_the_answer_bytes_at_its_first_fetch(
+    app_on: AppOn, tmp_path: Path
+) -> None:
+    brief = {**REQUEST, "detail": "summary", "exclusions": "by_rule"}
+    with TestClient(app_on()) as client:
+        summary = client.post(RECORDS, json=brief)
+        assert summary.status_code == 200, summary.text
+        record_id = summary.json()["id"]
+        decided, sealed = _digests(tmp_path / "advisor.db", record_id)
+        # The summary built no whole answer: the decision is fixed, the answer's bytes are not yet.
+        assert decided is not None and decided.startswith("sha256:") and sealed is None
+        first = client.get(f"{RECORDS}/{record_id}")
+        assert first.status_code == 200, first.text
+        assert _digests(tmp_path / "advisor.db", record_id) == (
+            decided,
+            answer_digest(_without_record(first.content).decode()),
+        )
+        again = client.post(RECORDS, json=REQUEST)  # the whole answer asked for: the same record, the same bytes
+        assert again.status_code == 200 and again.json()["id"] == record_id
+    with TestClient(app_on()) as client:  # after a restart
+        later = client.get(f"{RECORDS}/{record_id}")
+    assert _without_record(again.content) == _without_record(first.content) == _without_record(later.content)
+    assert _digests(tmp_path / "advisor.db", record_id)[1] == answer_digest(_without_record(first.content).decode())
+
+
+def test_a_whole_answer_first_asked_for_after_a_summary_is_sealed_by_that_response(
+    app_on: AppOn, tmp_path: Path
+) -> None:
+    with TestClient(app_on()) as client:
+        record_id = client.post(RECORDS, json={**REQUEST, "detail": "summary"}).json()["id"]
+        full = client.post(RECORDS, json=REQUEST)
+        assert full.status_code == 200, full.text
+        assert _digests(tmp_path / "advisor.db", record_id)[1] == answer_digest(_without_record(full.content).decode())
+        assert _without_record(client.get(f"{RECORDS}/{record_id}").content) == _without_record(full.content)
+
+
+def test_a_rebuilt_decision_that_differs_from_the_stored_decision_digest_is_refused_and_nothing_sealed(
+    app_on: AppOn, tmp_path: Path
+) -> None:
+    with TestClient(app_on()) as client:
+        record_id = client.post(RECORDS, json={**REQUEST, "detail": "summary"}).json()["id"]
+    forged = "sha256:" + "d" * 64
+    with sqlite3.connect(tmp_path / "advisor.db") as conn:
+        conn.execute("UPDATE decision_records SET decision_digest = ? WHERE id = ?", (forged, record_id))
+    with TestClient(app_on()) as client:
+        fetched = client.get(f"{RECORDS}/{record_id}")
+        page = client.get(f"/decisions/{record_id}")
+        posted = client.post(RECORDS, json=REQUEST)
+    for response in (fetched, posted):
+        assert response.status_code == 409, response.text
+        assert forged in response.json()["detail"]
+        assert "decision digest" in response.json()["detail"]
+    assert page.status_code == 409
+    assert _digests(tmp_path / "advisor.db", record_id) == (forged, None)

@@ -150,3 +150,8 @@ def test_several_processes_opening_a_new_database_at_once_all_succeed(tmp_path: 
         for process in processes:
             process.join(120)
         assert [p.exitcode for p in processes] == [0, 0, 0, 0], url
+
+
+def test_a_record_needs_a_digest_or_its_answer(store: SqlDecisionStore) -> None:  # noqa: F811
+    with pytest.raises(ValueError, match="decision digest"):
+        store.save(record(answer=None, answer_digest=None, decision_digest=None))

@@ -133,3 +133,18 @@ def test_the_head_revision_the_store_checks_at_start_is_the_newest_migration() -
     config = Config()
     config.set_main_option("script_location", str(Path(sql.__file__).parent / "migrations"))
     assert ScriptDirectory.from_config(config).get_heads() == [HEAD_REVISION]
+
+
+def test_the_first_seal_fixes_the_answer_digest_and_a_later_one_cannot_change_it(
+    store: SqlDecisionStore,  # noqa: F811
+) -> None:
+    store.register_version(CATALOGUE_V)
+    store.register_version(RULES_V)
+    decided = "sha256:" + "d" * 64
+    store.save(small(answer_digest=None, decision_digest=decided))
+    first, other = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    assert store.seal(small().id, first) == first
+    assert store.seal(small().id, other) == first
+    fetched = store.get(small().id)
+    assert fetched is not None and fetched.answer_digest == first and fetched.decision_digest == decided
+    assert store.seal("rec_" + "9" * 32, first) is None

@@ -1,0 +1,98 @@
+"""The decision core (``Engine.decide``) and what it builds for a response: the same answers as explaining
+everything first, with only what the response returns explained, and a digest that fixes the decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from service.domain import engine as engine_module
+from service.domain.citing import cite, count_exclusions
+from service.domain.engine import Engine
+from service.domain.requirements import EXCLUSIONS_LISTED, Requirements
+from service.domain.summary import summarise
+from tests.conftest import TODAY
+
+REQUESTS: list[dict[str, Any]] = [
+    {},
+    {"limit": 50},
+    {"use_cases": ["coding"], "hardware": {"gpu": "h100-sxm", "gpu_count": 2}, "limit": 4},
+    # A small GPU excludes most of the catalogue: more exclusions than a trimmed answer lists.
+    {
+        "hardware": {"gpu_memory_gb": 24, "gpu_count": 1},
+        "ip": {"commercial_use": True, "licence_kinds": ["permissive"]},
+        "explain": ["moonshotai/Kimi-K2-Instruct", "Qwen/Qwen3-32B"],
+    },
+    {"privacy": {"deployment": "api", "hosting_countries": ["DE", "FR"]}, "profile": "regulated-data"},
+    {"compliance": {"eu_ai_act": True}, "weights": {"capability": 1, "cost": 1}, "limit": 12},
+]
+
+
+@pytest.mark.parametrize("body", REQUESTS)
+@pytest.mark.parametrize("exclusions", ["by_rule", "all"])
+def test_what_a_decision_builds_equals_what_explaining_everything_gives(
+    engine: Engine, body: dict[str, Any], exclusions: Any
+) -> None:
+    requirements = Requirements.model_validate(body)
+    whole = engine.recommend(requirements, TODAY)
+    counted = count_exclusions(whole.excluded, engine.rules.eligibility)
+    decision = engine.decide(requirements, TODAY)
+    assert decision.by_rule() == counted
+    assert decision.excluded_count == len(whole.excluded)
+    assert decision.top_models() == [a.model_id for a in whole.recommendations]
+    assert decision.summary(exclusions).model_dump_json(exclude_none=True) == summarise(
+        whole, counted, exclusions=exclusions
+    ).model_dump_json(exclude_none=True)
+    assert decision.full(exclusions).model_dump_json() == cite(whole, counted, exclusions).model_dump_json()
+    assert decision.answer().model_dump_json() == whole.model_dump_json()
+
+
+def test_the_requests_above_exercise_trimmed_exclusions(engine: Engine) -> None:
+    decision = engine.decide(Requirements.model_validate(REQUESTS[3]), TODAY)
+    assert decision.excluded_count > EXCLUSIONS_LISTED
+    assert len(decision.summary("by_rule").excluded) == EXCLUSIONS_LISTED
+
+
+def test_a_summary_explains_only_the_models_it_returns(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    explained: list[int] = []
+    original = engine_module._Context.outcomes
+
+    def counting(self: Any, i: int, only_failures: bool = False) -> Any:
+        explained.append(i)
+        return original(self, i, only_failures)
+
+    monkeypatch.setattr(engine_module._Context, "outcomes", counting)
+    requirements = Requirements.model_validate(REQUESTS[3])
+    decision = engine.decide(requirements, TODAY)
+    decision.digest()
+    decision.by_rule()
+    assert explained == []  # deciding, digesting and counting explain nothing
+    decision.summary("by_rule")
+    # The returned models (5 recommended, 2 explained) and the 25 excluded models listed, not every exclusion.
+    assert len(set(explained)) <= requirements.limit + len(requirements.explain) + EXCLUSIONS_LISTED
+    assert len(set(explained)) < decision.excluded_count
+
+
+def test_the_decision_digest_is_the_same_for_the_same_decision_and_differs_for_another(engine: Engine) -> None:
+    def digest(body: dict[str, Any]) -> str:
+        return engine.decide(Requirements.model_validate(body), TODAY).digest()
+
+    first = digest(REQUESTS[2])
+    assert first.startswith("sha256:") and len(first) == len("sha256:") + 64
+    assert digest(REQUESTS[2]) == first
+    # detail and exclusions say how much to return, not what is decided.
+    assert digest({**REQUESTS[2], "detail": "full", "exclusions": "all"}) == first
+    assert digest({**REQUESTS[2], "limit": 5}) != first
+    assert engine.decide(Requirements.model_validate(REQUESTS[2]), TODAY.replace(day=24)).digest() != first
+
+
+def test_the_digest_covers_the_order_and_the_scores(engine: Engine) -> None:
+    decision = engine.decide(Requirements(), TODAY)
+    before = decision.digest()
+    decision.order = decision.order[::-1].copy()
+    assert decision.digest() != before
+    decision.order = decision.order[::-1].copy()
+    assert decision.digest() == before
+    decision._score[decision.order[0]] += 1e-6
+    assert decision.digest() != before
