@@ -218,13 +218,17 @@ def answer_sizes(server: Server, corpus: list[dict[str, Any]]) -> None:
 
 
 def engine_figures(workdir: Path, corpus_path: Path, sizes: list[int]) -> None:
-    print("\n## Engine in process (engine.recommend over the corpus; encode = the full answer as stored)")
-    print("(CPU ms: the process's own CPU time, less sensitive than wall time to other work on the machine)")
+    print("\n## Engine in process, over the corpus (each request timed three ways, see bench/engine_child.py)")
     print(
-        "| models | load s (CPU s), cold | calls | p50 ms (CPU ms) | p99 ms | encode p50 ms | `{}` p50 ms (CPU ms) "
-        "| peak RSS MB |"
+        "decide = the decision core (Engine.decide: eligibility, criteria, scores, order, trade-offs); summary = "
+        "decide + the summary answer encoded (a summary POST's work); whole = decide + the whole answer encoded "
+        "(a record's first fetch). ms wall (CPU ms: the process's own CPU time, less sensitive to other work)."
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| models | load s (CPU s), cold | calls | decide p50 (CPU) | decide p99 | summary p50 (CPU) | summary p99 "
+        "| whole p50 (CPU) | `{}` decide p50 (CPU) | `{}` summary p50 (CPU) | peak RSS MB |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     rules = default_data_dir("rules")
     previous: dict[str, Any] | None = None
     for size in [0, *sizes]:
@@ -242,12 +246,14 @@ def engine_figures(workdir: Path, corpus_path: Path, sizes: list[int]) -> None:
         r = json.loads(out.strip().splitlines()[-1])
         growth = ""
         if previous is not None:
-            ratio = r["p50_cpu_ms"] / previous["p50_cpu_ms"]
-            growth = f" (CPU x{ratio:.1f} for x{r['models'] / previous['models']:.1f} models)"
+            ratio = r["decide_p50_cpu_ms"] / previous["decide_p50_cpu_ms"]
+            growth = f" x{ratio:.1f} for x{r['models'] / previous['models']:.1f} models"
         print(
-            f"| {r['models']} | {r['load_s']} ({r['load_cpu_s']}) | {r['calls']} | {r['p50_ms']} "
-            f"({r['p50_cpu_ms']}){growth} | {r['p99_ms']} | {r['encode_p50_ms']} | {r['empty_p50_ms']} "
-            f"({r['empty_p50_cpu_ms']}) | {r['peak_rss_mb']} |"
+            f"| {r['models']} | {r['load_s']} ({r['load_cpu_s']}) | {r['calls']} | {r['decide_p50_ms']} "
+            f"({r['decide_p50_cpu_ms']}{growth}) | {r['decide_p99_ms']} | {r['summary_p50_ms']} "
+            f"({r['summary_p50_cpu_ms']}) | {r['summary_p99_ms']} | {r['whole_p50_ms']} ({r['whole_p50_cpu_ms']}) "
+            f"| {r['empty_decide_p50_ms']} ({r['empty_decide_cpu_p50_ms']}) | {r['empty_summary_p50_ms']} "
+            f"({r['empty_summary_cpu_p50_ms']}) | {r['peak_rss_mb']} |"
         )
         previous = r
 

@@ -1,6 +1,9 @@
 """One in-process engine measurement, run in its own process so that its peak memory is its own.
 
-``python -m bench.engine_child CATALOGUE_DIR RULES_DIR CORPUS_JSON PASSES`` prints one JSON line.
+``python -m bench.engine_child CATALOGUE_DIR RULES_DIR CORPUS_JSON PASSES`` prints one JSON line. For every
+corpus request it times, separately: the decision core (``Engine.decide``: eligibility, criteria, scores,
+order, trade-offs), the same plus the ``summary`` answer encoded (what a summary POST computes), and the same
+plus the whole answer encoded (what a record's first fetch, or a ``full`` POST listing every exclusion, computes).
 """
 
 from __future__ import annotations
@@ -10,11 +13,17 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from service.domain.citing import encode_full
 from service.domain.requirements import Requirements
 from service.loading.engine import build_engine
+from service.storage.archive import encode_answer
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 3)
 
 
 def main() -> None:
@@ -29,53 +38,45 @@ def main() -> None:
     load_s, load_cpu_s = time.perf_counter() - started, time.process_time() - started_cpu
     corpus = [Requirements.model_validate(body) for body in json.loads(corpus_path.read_text())]
     day = dt.date(2026, 12, 1)
-    engine.recommend(corpus[0], day)  # warm-up
-    recommend_ms: list[float] = []
-    recommend_cpu_ms: list[float] = []
-    encode_ms: list[float] = []
+    engine.decide(corpus[0], day).summary()  # warm-up
+
+    tasks: dict[str, Callable[[Requirements], object]] = {
+        "decide": lambda req: engine.decide(req, day),
+        "summary": lambda req: engine.decide(req, day).summary(req.exclusions).model_dump_json(exclude_none=True),
+        "whole": lambda req: encode_answer(engine.decide(req, day).answer(), engine),
+    }
+    wall: dict[str, list[float]] = {name: [] for name in tasks}
+    cpu: dict[str, list[float]] = {name: [] for name in tasks}
     for _ in range(passes):
         for req in corpus:
-            c0 = time.process_time()
-            t0 = time.perf_counter()
-            answer = engine.recommend(req, day)
-            t1 = time.perf_counter()
-            recommend_cpu_ms.append((time.process_time() - c0) * 1000)
-            encode_full(answer, engine.rules.eligibility)
-            t2 = time.perf_counter()
-            recommend_ms.append((t1 - t0) * 1000)
-            encode_ms.append((t2 - t1) * 1000)
-    empty_ms = []
-    empty_cpu_ms = []
+            for name, task in tasks.items():
+                c0, t0 = time.process_time(), time.perf_counter()
+                task(req)
+                wall[name].append((time.perf_counter() - t0) * 1000)
+                cpu[name].append((time.process_time() - c0) * 1000)
+    empty: dict[str, list[float]] = {"decide": [], "decide_cpu": [], "summary": [], "summary_cpu": []}
     for k in range(max(20, passes * 10)):
         # Distinct requests (as the HTTP load sends them), so that nothing kept per request is reused.
         body = Requirements.model_validate({"workload": {"tokens_per_request": 4096 + k}})
-        c0 = time.process_time()
-        t0 = time.perf_counter()
-        engine.recommend(body, day)
-        empty_ms.append((time.perf_counter() - t0) * 1000)
-        empty_cpu_ms.append((time.process_time() - c0) * 1000)
-
-    def pct(values: list[float], p: float) -> float:
-        ordered = sorted(values)
-        return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 3)
-
-    print(
-        json.dumps(
-            {
-                "models": len(engine.features.ids),
-                "load_s": round(load_s, 2),
-                "load_cpu_s": round(load_cpu_s, 2),
-                "calls": len(recommend_ms),
-                "p50_ms": pct(recommend_ms, 50),
-                "p50_cpu_ms": pct(recommend_cpu_ms, 50),
-                "p99_ms": pct(recommend_ms, 99),
-                "encode_p50_ms": pct(encode_ms, 50),
-                "empty_p50_ms": pct(empty_ms, 50),
-                "empty_p50_cpu_ms": pct(empty_cpu_ms, 50),
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            }
-        )
-    )
+        for name in ("decide", "summary"):
+            c0, t0 = time.process_time(), time.perf_counter()
+            tasks[name](body)
+            empty[name].append((time.perf_counter() - t0) * 1000)
+            empty[f"{name}_cpu"].append((time.process_time() - c0) * 1000)
+    figures: dict[str, object] = {
+        "models": len(engine.features.ids),
+        "load_s": round(load_s, 2),
+        "load_cpu_s": round(load_cpu_s, 2),
+        "calls": len(wall["decide"]),
+    }
+    for name in tasks:
+        figures[f"{name}_p50_ms"] = _pct(wall[name], 50)
+        figures[f"{name}_p99_ms"] = _pct(wall[name], 99)
+        figures[f"{name}_p50_cpu_ms"] = _pct(cpu[name], 50)
+    for name, values in empty.items():
+        figures[f"empty_{name}_p50_ms"] = _pct(values, 50)
+    figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":
