@@ -20,6 +20,7 @@ from service.storage import is_in_memory
 
 if TYPE_CHECKING:
     from service.domain.engine import Engine
+    from service.loading.files import DataFiles
 
 __all__ = ["main"]
 
@@ -84,14 +85,18 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     # Validate the data once here, so that bad files stop the command with their path and field.
-    engine = _load_or_report(settings)
+    from service.loading.files import DataFiles
+
+    sources = DataFiles.read(settings.catalogue_dir), DataFiles.read(settings.rules_dir)
+    engine = _load_or_report(settings, sources)
     if engine is None:
         return 1
     if workers == 1:
-        # One process: serve the engine just validated rather than loading the data a second time.
+        # One process: serve the engine just validated (and archive the files it was built from) rather than
+        # loading the data a second time.
         from service.http.app import create_app
 
-        app: Any = create_app(settings, engine=engine)
+        app: Any = create_app(settings, engine=engine, sources=sources)
     else:
         # Each worker process builds its own app (and engine) from the environment. The workers must sign the
         # web pages' session and CSRF cookies alike: without a configured secret, they share one made here.
@@ -141,12 +146,14 @@ def _mcp(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_or_report(settings: Settings) -> Engine | None:
-    """The engine on the configured data, or None after printing every invalid file, field and problem."""
+def _load_or_report(settings: Settings, sources: tuple[DataFiles, DataFiles] | None = None) -> Engine | None:
+    """The engine on the configured data (or on ``sources``, its files already read), or None after printing
+    every invalid file, field and problem."""
     from service.loading.engine import build_engine
 
+    catalogue, rules = sources or (settings.catalogue_dir, settings.rules_dir)
     try:
-        return build_engine(settings.catalogue_dir, settings.rules_dir, settings.cache_dir)
+        return build_engine(catalogue, rules, settings.cache_dir)
     except DataError as exc:
         print(exc, file=sys.stderr)
         return None

@@ -44,6 +44,7 @@ from service.http.openapi import document_request_bodies
 from service.http.records import CompareController, CompareRequest, RecordController
 from service.http.security import SECURITY_HANDLERS, KeyRing, RequestContext, rate_limit_identifier, scope_guard
 from service.loading.engine import build_engine
+from service.loading.files import DataFiles
 from service.settings import Settings, get_settings
 from service.storage import DataVersion, DecisionArchive, DecisionStore, GuardedStore, open_store
 
@@ -65,10 +66,13 @@ def create_app(
     engine: Engine | None = None,
     clock: Callable[[], dt.date] = _today,
     records: DecisionStore | None = None,
+    sources: tuple[DataFiles, DataFiles] | None = None,
 ) -> Litestar:
     """Build the app. Loading fails loudly (path, field, problem) if any data file is invalid.
 
     Decision records go to ``records`` if given, else to ``settings.database_url``, opened at start-up.
+    ``sources`` are the catalogue and rules files a given ``engine`` was built from (as read by
+    :func:`build_engine`), archived with its records without reading the directories again.
     """
     settings = settings or get_settings()
     metrics = Metrics()
@@ -95,23 +99,32 @@ def create_app(
         store, lambda: _current(holder), lambda catalogue, rules: build_engine(catalogue, rules, settings.cache_dir)
     )
 
-    def archive_versions(served: Engine) -> None:
-        # Read the files again and keep them only if they are what the engine was built from (a file edited
-        # during the load, or an engine given by a test, is not archived: its records keep their answer).
-        data = DataVersion.read("catalogue", settings.catalogue_dir), DataVersion.read("rules", settings.rules_dir)
-        if (data[0].digest, data[1].digest) == (served.catalogue_version, served.rules_version):
-            archive.register(*data)
+    def archive_versions(served: Engine, files: tuple[DataFiles, DataFiles] | None = None) -> None:
+        # Keep the files only if they are what the engine was built from: the bytes it was loaded from, or else
+        # the directories read now (a file edited since, or an engine given by a test, is not archived: its
+        # records keep their answer).
+        if files is None:
+            files = DataFiles.read(settings.catalogue_dir), DataFiles.read(settings.rules_dir)
+        catalogue, rules = files
+        if (catalogue.digest, rules.digest) == (served.catalogue_version, served.rules_version):
+            # The files are in version order and the digest is the version's (``DataVersion.of`` would sort and
+            # hash them again to the same result).
+            archive.register(
+                DataVersion(kind="catalogue", digest=catalogue.digest, files=catalogue.files),
+                DataVersion(kind="rules", digest=rules.digest, files=rules.files),
+            )
 
     def build() -> Engine:
-        fresh = build_engine(settings.catalogue_dir, settings.rules_dir, settings.cache_dir)
-        archive_versions(fresh)
+        files = DataFiles.read(settings.catalogue_dir), DataFiles.read(settings.rules_dir)
+        fresh = build_engine(*files, settings.cache_dir)
+        archive_versions(fresh, files)
         if holder is not None:  # a reload: the engine it replaces stays built for its records
             archive.keep(holder.current)
         return fresh
 
     holder = EngineHolder(engine or build(), build, metrics)
     if engine is not None:
-        archive_versions(engine)
+        archive_versions(engine, sources)
 
     def provide_engine() -> Engine:
         return holder.current

@@ -1,0 +1,74 @@
+"""Data files are read once: the loaders, the version digest and the archived version all use the same bytes."""
+
+from __future__ import annotations
+
+import gc
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from service.domain.errors import DataError
+from service.loading.engine import build_engine, collector_paused
+from service.loading.files import DataFiles, load_catalogue, read_toml
+from service.storage import DataVersion
+from tests.conftest import CATALOGUE, RULES
+
+
+@pytest.mark.parametrize("directory", [CATALOGUE, RULES], ids=["catalogue", "rules"])
+def test_the_files_read_once_are_the_version_the_archive_reads(directory: Path) -> None:
+    files = DataFiles.read(directory)
+    version = DataVersion.read("catalogue", directory)
+    assert files.files == version.files
+    assert files.digest == version.digest
+
+
+def test_files_are_in_path_order_part_by_part(tmp_path: Path) -> None:
+    for relative in ("a-b/c.toml", "a/b.toml", "a/a/z.toml", "b.toml"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text("x = 1\n", encoding="utf-8")
+    files = DataFiles.read(tmp_path)
+    assert [name for name, _ in files.files] == ["a/a/z.toml", "a/b.toml", "a-b/c.toml", "b.toml"]
+    assert [p.relative_to(tmp_path).as_posix() for p, _ in files.matching("a/*.toml")] == ["a/b.toml"]
+    assert files.digest == DataVersion.of("catalogue", files.files).digest
+
+
+def test_an_engine_reports_the_digest_of_the_bytes_it_was_built_from(tmp_path: Path) -> None:
+    catalogue = tmp_path / "catalogue"
+    shutil.copytree(CATALOGUE, catalogue)
+    files = DataFiles.read(catalogue)
+    # A file edited after the read changes neither what is loaded nor the version: both come from the bytes read.
+    model = next(catalogue.glob("models/*/*.toml"))
+    model.write_text("not toml [", encoding="utf-8")
+    engine = build_engine(files, DataFiles.read(RULES))
+    assert engine.catalogue_version == files.digest
+    with pytest.raises(DataError, match="not valid TOML"):
+        load_catalogue(catalogue)
+
+
+def test_a_file_with_windows_line_endings_parses_as_it_reads_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "crlf.toml"
+    path.write_bytes(b'text = """first\r\nsecond"""\r\nold = """mac\rline"""\r\n')
+    assert read_toml(path) == tomllib.loads(path.read_text(encoding="utf-8"))
+    assert read_toml(path)["text"] == "first\nsecond"
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_paused_during_a_load_and_restored_after(enabled: bool) -> None:
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        seen: list[bool] = []
+
+        def failing_load() -> None:
+            with collector_paused():
+                seen.append(gc.isenabled())
+                raise RuntimeError("a failed load")
+
+        with pytest.raises(RuntimeError):
+            failing_load()
+        assert seen == [False]
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
