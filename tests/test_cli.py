@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -93,3 +95,13 @@ def test_the_server_logs_json_lines_without_local_variables(capsys: pytest.Captu
         assert "do-not-log-me" not in line
     finally:
         structlog.reset_defaults()
+
+
+def test_the_command_line_imports_no_http_client_until_a_sync_runs() -> None:
+    # Every `advisor` process (the server among them) builds the whole parser; httpx and tenacity are for
+    # `catalogue sync` alone. A fresh interpreter, so that other tests' imports do not count.
+    code = (
+        "import sys, service.cli; service.cli.build_parser(); print(sorted({'httpx', 'tenacity'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

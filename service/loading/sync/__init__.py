@@ -18,7 +18,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -34,9 +34,10 @@ from service.loading.sync.diff import (
     Upstream,
     diff_model,
 )
-from service.loading.sync.http import Deadline, Fetcher, RetryPolicy, UpstreamError, create_client
-from service.loading.sync.huggingface import DEFAULT_HF_ENDPOINT, HuggingFaceClient
-from service.loading.sync.openrouter import DEFAULT_OPENROUTER_BASE_URL, OpenRouterClient, OpenRouterListing
+from service.loading.sync.options import DEFAULT_HF_ENDPOINT, DEFAULT_OPENROUTER_BASE_URL, RetryPolicy
+
+if TYPE_CHECKING:
+    from service.loading.sync.openrouter import OpenRouterListing
 
 __all__ = [
     "UPSTREAMS",
@@ -117,6 +118,11 @@ async def sync_catalogue(
     providers = {pid: provider_path(catalogue_dir, pid).read_bytes() for pid in catalogue.providers}
     today = as_of or config.as_of or dt.datetime.now(dt.UTC).date()
     chosen: tuple[Upstream, ...] = tuple(u for u in UPSTREAMS["all"] if u in upstreams)
+
+    # The HTTP client (httpx, tenacity) is imported only when a sync runs, not by every `advisor` command.
+    from service.loading.sync.http import Deadline, Fetcher, UpstreamError, create_client
+    from service.loading.sync.huggingface import HuggingFaceClient
+    from service.loading.sync.openrouter import OpenRouterClient
 
     hub: dict[str, HubObservation | Failure] = {}
     listing: OpenRouterListing | Failure | None = None

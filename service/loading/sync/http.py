@@ -29,6 +29,7 @@ from tenacity.stop import stop_base
 from tenacity.wait import wait_random_exponential
 
 from service import __version__
+from service.loading.sync.options import RetryPolicy
 
 __all__ = [
     "USER_AGENT",
@@ -49,27 +50,6 @@ _log = logging.getLogger(__name__)
 
 # Transport failures worth another attempt: the same GET may well succeed on a fresh connection.
 _RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How patient a sync run is with its upstreams."""
-
-    max_attempts: int = 4
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 8.0
-    timeout_s: float = 15.0
-    deadline_s: float = 300.0
-    concurrency: int = 8
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if self.concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
-        for name in ("backoff_base_s", "backoff_max_s", "timeout_s", "deadline_s"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive")
 
 
 class Deadline:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from service.loading.sync.architecture import ArchitectureObservation, read_config
 from service.loading.sync.diff import DERIVATIVE_KINDS, DerivativeCount, HubObservation
 from service.loading.sync.http import Fetcher, UpstreamError
+from service.loading.sync.options import DEFAULT_HF_ENDPOINT
 
 __all__ = [
     "DEFAULT_HF_ENDPOINT",
@@ -31,8 +32,6 @@ __all__ = [
     "HuggingFaceClient",
     "hub_licence",
 ]
-
-DEFAULT_HF_ENDPOINT = "https://huggingface.co"
 
 Count = Annotated[int, Field(strict=True, ge=0)]
 # Hub search pages are at most 1000 results long; a guard against a server that never stops paging.

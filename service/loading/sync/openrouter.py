@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from service.domain.catalogue import Quantisation
 from service.loading.sync.diff import OpenRouterObservation
 from service.loading.sync.http import Fetcher, UpstreamError
+from service.loading.sync.options import DEFAULT_OPENROUTER_BASE_URL
 
 __all__ = [
     "DEFAULT_OPENROUTER_BASE_URL",
@@ -39,8 +40,6 @@ __all__ = [
     "provider_id",
     "usd_per_million",
 ]
-
-DEFAULT_OPENROUTER_BASE_URL = "https://openrouter.ai"
 
 _DECIMAL = re.compile(r"^\d+(\.\d+)?([eE][-+]?\d+)?$")
 _SLUG = re.compile(r"[^a-z0-9]+")
