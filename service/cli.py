@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from service.allocator import tune_allocator
 from service.domain.errors import DataError
 from service.loading.sync.cli import add_sync_parser
 from service.records_cli import add_records_parser, add_report_parser
@@ -63,12 +64,15 @@ def create_app_from_environment() -> Any:
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    tune_allocator()
     return create_app(settings)
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    # A server process: return freed answer buffers to the system rather than keeping them (see the module).
+    tune_allocator()
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     host = args.host or settings.host
