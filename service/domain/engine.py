@@ -220,6 +220,7 @@ class Engine:
         f = self.features
         n = len(f.ids)
         request = req.model_dump(mode="json")
+        decision_id = self._decision_id(request, evaluated_on)  # before the request is filled in below
         plan = self._fit_plan(req)
         memory, gpus, gpu_size = plan.memory_gb, plan.gpus_needed, plan.gpu_memory_gb
         if plan.gpu is not None:
@@ -280,7 +281,7 @@ class Engine:
         context.plan = plan
         ordered = order.tolist()
         tradeoffs = analyse(f.ids, values, weights, ordered, req.limit, uncertainty=uncertainty)
-        return Decision(context, score, order, excluded_mask, tradeoffs, self.decision_id(req, evaluated_on))
+        return Decision(context, score, order, excluded_mask, tradeoffs, decision_id)
 
     def recommend(self, requirements: Requirements, evaluated_on: dt.date, *, every_criterion: bool = False) -> Answer:
         """The whole decision on ``requirements`` as of ``evaluated_on``, every returned model explained and
@@ -318,9 +319,13 @@ class Engine:
 
     def decision_id(self, requirements: Requirements, evaluated_on: dt.date) -> str:
         """Content-derived id: the same request on the same catalogue, rules and date gives the same id."""
+        return self._decision_id(requirements.normalised().model_dump(mode="json"), evaluated_on)
+
+    def _decision_id(self, requirements: Mapping[str, Any], evaluated_on: dt.date) -> str:
+        """The id of the normalised ``requirements`` (as JSON values) on ``evaluated_on``."""
         payload = json.dumps(
             {
-                "requirements": requirements.normalised().model_dump(mode="json"),
+                "requirements": requirements,
                 "catalogue": self.catalogue_version,
                 "rules": self.rules_version,
                 "evaluated_on": evaluated_on.isoformat(),
