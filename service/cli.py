@@ -1,5 +1,5 @@
 """The ``advisor`` command line: ``serve``, ``check``, ``schema``, ``evaluate``, ``catalogue sync``, ``report``,
-``records prune`` and ``mcp``."""
+``records prune``, ``records freeze`` and ``mcp``."""
 
 from __future__ import annotations
 

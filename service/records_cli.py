@@ -1,5 +1,6 @@
-"""``advisor report ID --format md|html -o FILE`` (a procurement report on a stored decision) and
-``advisor records prune`` (retention by age or count)."""
+"""``advisor report ID --format md|html -o FILE`` (a procurement report on a stored decision),
+``advisor records prune`` (retention by age or count) and ``advisor records freeze`` (keep each record's whole
+answer in it, before an upgrade)."""
 
 from __future__ import annotations
 
@@ -122,6 +123,47 @@ def _prune(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Engines of past catalogue and rules versions kept built while freezing (records are read by id, so versions
+#: come mixed; each engine holds a catalogue in memory).
+FREEZE_ENGINES_KEPT = 4
+
+
+def _freeze(_: argparse.Namespace) -> int:
+    settings = get_settings()
+    frozen = failed = 0
+    try:
+        store = open_store(settings.database_url)
+        try:
+            archive = DecisionArchive(
+                store,
+                lambda: None,
+                lambda catalogue, rules: build_engine(catalogue, rules, settings.cache_dir),
+                engines_kept=FREEZE_ENGINES_KEPT,
+            )
+            after = ""
+            while ids := store.unfrozen(after):
+                for record_id in ids:
+                    record = store.get(record_id)
+                    if record is None:  # deleted meanwhile
+                        continue
+                    try:
+                        frozen += archive.freeze(record)
+                    except RebuildError as exc:
+                        failed += 1
+                        print(f"error: {exc}", file=sys.stderr)
+                after = ids[-1]
+        finally:
+            store.close()
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"froze {frozen} decision records (each now holds its whole answer, checked against its digests); "
+        f"{failed} could not be rebuilt exactly and were left as they were"
+    )
+    return 1 if failed else 0
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -130,7 +172,7 @@ def _positive(text: str) -> int:
 
 
 def add_records_parser(commands: Any) -> None:
-    """Register ``advisor records prune`` on the ``advisor`` sub-command parsers."""
+    """Register ``advisor records prune`` and ``advisor records freeze`` on the ``advisor`` sub-command parsers."""
     records = commands.add_parser("records", help="manage stored decision records")
     actions = records.add_subparsers(dest="records_command", required=True)
     prune = actions.add_parser(
@@ -142,6 +184,15 @@ def add_records_parser(commands: Any) -> None:
     prune.add_argument("--older-than-days", type=_positive, default=None)
     prune.add_argument("--keep", type=_positive, default=None, help="keep this many newest records")
     prune.set_defaults(handler=_prune)
+    freeze = actions.add_parser(
+        "freeze",
+        help="keep each record's whole answer in it (run with the release that stored them, before an upgrade)",
+        description="Rebuild every record that holds no answer text on its own catalogue and rules versions, check it "
+        "against the record's digests (sealing the answer digest if it was not), and keep the text, compressed, in "
+        "the record: it is then served as stored by any later release, even one that words answers differently. "
+        "Records that cannot be rebuilt exactly are named and left as they were (exit status 1). About 50 KB a record.",
+    )
+    freeze.set_defaults(handler=_freeze)
 
 
 def add_report_parser(commands: Any) -> None:

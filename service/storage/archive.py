@@ -15,7 +15,8 @@ change that alters decisions or answers, or damaged data) the caller gets :class
 :class:`AnswerMismatchError` naming both digests, never a different answer.
 
 Records stored before versions were kept (or whose versions could not be archived) hold their answer text,
-which is served as stored.
+which is served as stored; so do records frozen (:meth:`DecisionArchive.freeze`, ``advisor records freeze``)
+before an upgrade, whose text is checked against their answer digest.
 """
 
 from __future__ import annotations
@@ -193,8 +194,29 @@ class DecisionArchive:
         :class:`~service.storage.StorageError` when a version cannot be read.
         """
         if record.answer is not None:
-            return record.answer
+            return self._held(record)
         return self._rebuild(record)[1]
+
+    def _held(self, record: DecisionRecord) -> str:
+        """The answer text a record holds, checked against its answer digest when it has one (a frozen record)."""
+        assert record.answer is not None  # callers check
+        if record.answer_digest is not None:
+            held = answer_digest(record.answer)
+            if held != record.answer_digest:
+                raise AnswerMismatchError(record.id, record.answer_digest, held)
+        return record.answer
+
+    def freeze(self, record: DecisionRecord) -> bool:
+        """Keep ``record``'s whole answer in the record itself, rebuilt and checked (and sealed if it was not):
+        from then on it is served as stored, so a later release that words answers differently still serves it.
+
+        Returns False when the record already holds its answer. Raises like :meth:`answer_text` when the answer
+        cannot be rebuilt exactly (the record is then left as it was).
+        """
+        if record.answer is not None:
+            return False
+        _, text = self._rebuild(record)
+        return self._store.freeze(record.id, text)
 
     def answer(self, record: DecisionRecord) -> Answer:
         """The record's full answer as an object (rebuilt and verified like :meth:`answer_text`).
@@ -203,7 +225,7 @@ class DecisionArchive:
         """
         if record.answer is not None:
             try:
-                return resolve(FullAnswer.model_validate_json(record.answer))
+                return resolve(FullAnswer.model_validate_json(self._held(record)))
             except ValueError as exc:  # pydantic's ValidationError, or an evidence id cited but not listed
                 why = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
                 raise RebuildError(

@@ -161,6 +161,14 @@ class GuardedStore:
         """Fix the record's answer digest unless it has one (see :meth:`DecisionStore.seal`)."""
         return self._call(lambda store: store.seal(record_id, answer_digest))
 
+    def unfrozen(self, after: str = "", limit: int = 500) -> list[str]:
+        """Ids of records that hold no answer text (see :meth:`DecisionStore.unfrozen`)."""
+        return self._call(lambda store: store.unfrozen(after, limit))
+
+    def freeze(self, record_id: str, text: str) -> bool:
+        """Keep the record's whole answer in it (see :meth:`DecisionStore.freeze`)."""
+        return self._call(lambda store: store.freeze(record_id, text))
+
     def register_version(self, version: DataVersion) -> None:
         """Keep ``version`` for the store (now, or when it is opened); no I/O."""
         with self._lock:

@@ -79,6 +79,15 @@ class DecisionStore(Protocol):
         """
         ...
 
+    def unfrozen(self, after: str = "", limit: int = 500) -> list[str]:
+        """Up to ``limit`` ids, ascending and greater than ``after``, of records that hold no answer text."""
+        ...
+
+    def freeze(self, record_id: str, text: str) -> bool:
+        """Keep ``text`` (the record's whole answer, already checked) in the record unless it holds an answer;
+        True when it was stored. A record that holds its answer is served from it, whatever the engine."""
+        ...
+
     def register_version(self, version: DataVersion) -> None:
         """Make a data version known, to be stored (once) with the first record that names it. No I/O."""
         ...

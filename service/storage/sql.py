@@ -328,6 +328,33 @@ class SqlDecisionStore:
             raise StorageError(f"cannot seal decision record {record_id}: {_reason(exc)}") from exc
         return None if row is None else row.answer_digest
 
+    def unfrozen(self, after: str = "", limit: int = 500) -> list[str]:
+        """Up to ``limit`` ids, ascending and greater than ``after``, of records that hold no answer text."""
+        statement = (
+            select(records.c.id)
+            .where(records.c.id > after, records.c.answer.is_(None), records.c.answer_zlib.is_(None))
+            .order_by(records.c.id)
+            .limit(limit)
+        )
+        try:
+            with self._turns, self.engine.connect() as conn:
+                return [row.id for row in conn.execute(statement)]
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot list decision records: {_reason(exc)}") from exc
+
+    def freeze(self, record_id: str, text: str) -> bool:
+        """Keep ``text`` compressed in the record unless it holds an answer; True when stored."""
+        try:
+            with self._turns, self.engine.begin() as conn:
+                stored = conn.execute(
+                    records.update()
+                    .where(records.c.id == record_id, records.c.answer.is_(None), records.c.answer_zlib.is_(None))
+                    .values(answer_zlib=zlib.compress(text.encode(), 6))
+                )
+                return stored.rowcount > 0
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot keep the answer of decision record {record_id}: {_reason(exc)}") from exc
+
     def register_version(self, version: DataVersion) -> None:
         """Keep ``version`` to be stored with the first record that names it (no I/O here)."""
         with self._wake:

@@ -239,3 +239,56 @@ def test_a_rebuilt_decision_that_differs_from_the_stored_decision_digest_is_refu
         assert "decision digest" in response.json()["detail"]
     assert page.status_code == 409
     assert _digests(tmp_path / "advisor.db", record_id) == (forged, None)
+
+
+def test_frozen_records_are_served_as_stored_by_a_release_that_words_answers_differently(
+    app_on: AppOn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from service.cli import main
+    from service.settings import get_settings
+    from service.storage import archive
+
+    database = tmp_path / "advisor.db"
+    with TestClient(app_on()) as client:
+        brief = client.post(RECORDS, json={**REQUEST, "detail": "summary"}).json()["id"]  # not sealed yet
+        whole = client.post(RECORDS, json={**REQUEST, "limit": 2}).json()["id"]  # sealed by its response
+        served = {record_id: client.get(f"{RECORDS}/{record_id}").content for record_id in (brief, whole)}
+    with sqlite3.connect(database) as conn:  # the first fetch sealed the summary's record: unseal it again
+        conn.execute("UPDATE decision_records SET answer_digest = NULL WHERE id = ?", (brief,))
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{database}")
+    get_settings.cache_clear()
+    try:
+        assert main(["records", "freeze"]) == 0
+        assert "froze 2 decision records" in capsys.readouterr().out
+        assert main(["records", "freeze"]) == 0
+        assert "froze 0 decision records" in capsys.readouterr().out
+    finally:
+        get_settings.cache_clear()
+    with sqlite3.connect(database) as conn:
+        rows = dict(
+            conn.execute("SELECT id, answer_zlib IS NOT NULL AND answer_digest IS NOT NULL FROM decision_records")
+        )
+    assert rows == {brief: 1, whole: 1}
+
+    with TestClient(app_on()) as client:  # a record stored and first served after the freeze: not frozen
+        unfrozen = client.post(RECORDS, json={**REQUEST, "limit": 4, "detail": "summary"}).json()["id"]
+        assert client.get(f"{RECORDS}/{unfrozen}").status_code == 200
+
+    # A later release whose answers read differently: frozen records are served as stored, others are refused.
+    original = archive.encode_answer
+    monkeypatch.setattr(archive, "encode_answer", lambda answer, engine: original(answer, engine).replace("}", " }", 1))
+    with TestClient(app_on()) as client:
+        later = {record_id: client.get(f"{RECORDS}/{record_id}") for record_id in (brief, whole)}
+        refused = client.get(f"{RECORDS}/{unfrozen}")
+    for record_id, response in later.items():
+        assert response.status_code == 200, response.text
+        assert _without_record(response.content) == _without_record(served[record_id])
+    assert refused.status_code == 409
+
+    # Frozen text is checked against the record's answer digest: damaged text is refused, never served.
+    with sqlite3.connect(database) as conn:
+        conn.execute("UPDATE decision_records SET answer_zlib = ? WHERE id = ?", (zlib.compress(b'{"id":"x"}'), whole))
+    with TestClient(app_on()) as client:
+        damaged = client.get(f"{RECORDS}/{whole}")
+    assert damaged.status_code == 409
+    assert "answer digest" in damaged.json()["detail"]
