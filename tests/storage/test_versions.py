@@ -148,3 +148,21 @@ def test_the_first_seal_fixes_the_answer_digest_and_a_later_one_cannot_change_it
     fetched = store.get(small().id)
     assert fetched is not None and fetched.answer_digest == first and fetched.decision_digest == decided
     assert store.seal("rec_" + "9" * 32, first) is None
+
+
+def test_a_record_keeps_a_frozen_answer_once_and_is_no_longer_listed_unfrozen(
+    store: SqlDecisionStore,  # noqa: F811
+) -> None:
+    store.register_version(CATALOGUE_V)
+    store.register_version(RULES_V)
+    ids = ["rec_" + str(n) * 32 for n in range(1, 4)]
+    for record_id in ids:
+        store.save(small(record_id))
+    store.save(record("rec_" + "4" * 32))  # holds its answer: never unfrozen
+    assert store.unfrozen() == ids
+    assert store.unfrozen(ids[0], limit=1) == [ids[1]]
+    assert store.freeze(ids[1], '{"id":"frozen"}') is True
+    assert store.freeze(ids[1], '{"id":"again"}') is False
+    assert store.unfrozen() == [ids[0], ids[2]]
+    fetched = store.get(ids[1])
+    assert fetched is not None and fetched.answer == '{"id":"frozen"}'
