@@ -11,8 +11,6 @@ bound that decides it is exact (see :func:`_candidates`), so restricting to them
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -50,10 +48,6 @@ CLOSE_CALL = 0.5
 _EPSILON = 1e-9
 #: Grid points on which the candidate bound's envelope is evaluated.
 _GRID = 17
-#: Results kept for reuse (see :func:`analyse`); answers are immutable, so sharing them is safe.
-_MEMO_SIZE = 256
-_MEMO: dict[tuple[int, bytes, int, int, int, float], tuple[Sequence[str], Tradeoffs]] = {}
-_MEMO_LOCK = threading.Lock()
 #: Up to this many eligible models, the Pareto front compares all pairs at once.
 _PAIRWISE_UP_TO = 256
 #: Below this many eligible models, scoring them all is cheaper than bounding which can reach the top 3.
@@ -123,12 +117,17 @@ def _pareto(ids: Sequence[str], values: Mapping[str, FloatArray], order: IntArra
         for k, p in enumerate(front_positions.tolist())
     ]
     dominated: dict[str, str] = {}
-    for p in range(min(top, order.size)):
-        if on_front[p]:
-            continue
-        beats = np.all(front_points >= points[p], axis=1) & np.any(front_points > points[p], axis=1)
-        # Every dominated point is dominated by some front point (the order is finite and transitive).
-        dominated[ids[order[p]]] = ids[order[front_positions[int(np.argmax(beats))]]]
+    off_front = np.flatnonzero(~on_front[: min(top, order.size)])
+    if off_front.size:
+        # Front points (rows, rank order) against the recommended points off the front (columns), all at once.
+        against = points[off_front]
+        at_least = np.all(front_points[:, None, :] >= against[None, :, :], axis=2)
+        better = np.any(front_points[:, None, :] > against[None, :, :], axis=2)
+        # Every dominated point is dominated by some front point (the order is finite and transitive); the
+        # first True of a column is the best-ranked front point that dominates it.
+        first_beater = np.argmax(at_least & better, axis=0)
+        for p, k in zip(off_front.tolist(), first_beater.tolist(), strict=True):
+            dominated[ids[order[p]]] = ids[order[front_positions[k]]]
     return ParetoFront(
         criteria=list(PARETO_CRITERIA),
         size=int(front_positions.size),
@@ -460,27 +459,7 @@ def analyse(
     """
     spreads: Mapping[str, FloatArray] = uncertainty or {}
     positions = np.asarray(order, dtype=np.intp)
-    # The result depends only on these inputs, so answers that share them (the same request again, or
-    # requests differing only in fields the ranking ignores) reuse it. The key digests the eligible models'
-    # positions and values; the ids are the engine's own tuple, identified by object (kept alive in the entry,
-    # so its id cannot be reused while the entry exists).
-    digest = hashlib.blake2b(positions.tobytes(), digest_size=20)
-    for criterion, weight in weights.items():
-        digest.update(f"{criterion}={weight!r};".encode())
-        digest.update(np.ascontiguousarray(values[criterion][positions]).tobytes())
-        if criterion in spreads:
-            digest.update(np.ascontiguousarray(spreads[criterion][positions]).tobytes())
-    key = (id(ids), digest.digest(), top, samples, seed, concentration)
-    with _MEMO_LOCK:
-        cached = _MEMO.get(key)
-    if cached is not None and cached[0] is ids:
-        return cached[1]
-    result = Tradeoffs(
+    return Tradeoffs(
         pareto=_pareto(ids, values, positions, top),
         sensitivity=_sensitivity(ids, values, weights, positions, top, samples, seed, concentration, spreads),
     )
-    with _MEMO_LOCK:
-        _MEMO[key] = (ids, result)
-        while len(_MEMO) > _MEMO_SIZE:
-            _MEMO.pop(next(iter(_MEMO)))  # the oldest entry: dicts keep insertion order
-    return result

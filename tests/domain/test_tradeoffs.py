@@ -88,7 +88,6 @@ def test_the_sensitivity_figures_are_reproducible(engine: Engine) -> None:
     first = _answer(engine, use_cases=["reasoning"]).tradeoffs
     # Draw the weight vectors afresh and recompute: the seed alone must give the same figures.
     tradeoffs._draw.cache_clear()
-    tradeoffs._MEMO.clear()
     second = _answer(engine, use_cases=["reasoning"]).tradeoffs
     assert first.model_dump_json() == second.model_dump_json()
 
@@ -173,7 +172,6 @@ def test_restricting_to_candidates_changes_no_figure() -> None:
     limit = tradeoffs._PRUNE_ABOVE
     try:
         tradeoffs._PRUNE_ABOVE = 10**9
-        tradeoffs._MEMO.clear()  # or the pruned result would be served again
         full = analyse(ids, values, weights, order, 10)
     finally:
         tradeoffs._PRUNE_ABOVE = limit
@@ -232,10 +230,37 @@ def test_with_no_eligible_model_the_trade_offs_are_empty(engine: Engine) -> None
     assert answer.tradeoffs.sensitivity.smallest_change is None
 
 
-def test_a_repeated_analysis_is_served_from_memory_and_equals_a_fresh_one(engine: Engine) -> None:
+def test_a_repeated_analysis_is_computed_afresh_and_equals_the_first(engine: Engine) -> None:
     first = _answer(engine, use_cases=["math"], limit=7).tradeoffs
-    assert _answer(engine, use_cases=["math"], limit=7).tradeoffs is first
-    tradeoffs._MEMO.clear()
-    assert _answer(engine, use_cases=["math"], limit=7).tradeoffs == first
+    again = _answer(engine, use_cases=["math"], limit=7).tradeoffs
+    assert again is not first  # nothing of an answer is kept between requests
+    assert again == first
     other = _answer(engine, use_cases=["math"], limit=6).tradeoffs
     assert len(other.sensitivity.models) == 6
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    hnp.arrays(np.float64, st.tuples(st.integers(1, 30), st.just(len(PARETO_CRITERIA))), elements=GRID_VALUES),
+    st.integers(1, 30),
+)
+def test_a_dominated_recommendation_names_the_best_ranked_front_model_that_dominates_it(
+    points: np.ndarray[Any, Any], top: int
+) -> None:
+    n = points.shape[0]
+    ids = [f"org/m{i:02d}" for i in range(n)]
+    values = {c: points[:, k].copy() for k, c in enumerate(PARETO_CRITERIA)}
+    order = np.arange(n)[::-1].copy()  # any rank order: here the reverse of the ids
+    front = tradeoffs._pareto(ids, values, order, top)
+    on_front = {m.model_id for m in front.models}
+    expected = {}
+    for p in range(min(top, n)):
+        model = ids[order[p]]
+        if model in on_front:
+            continue
+        expected[model] = next(
+            ids[order[q]]
+            for q in range(n)
+            if ids[order[q]] in on_front and _dominates(points[order[q]], points[order[p]])
+        )
+    assert front.dominated == expected
