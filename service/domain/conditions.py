@@ -71,7 +71,11 @@ def _compare(values: npt.NDArray[Any], known: BoolArray, numeric: bool, op: str,
         }[op]
         return result
     if op in ("eq", "ne"):
-        equal = np.fromiter((v == target for v in values), dtype=bool, count=n)
+        if isinstance(target, str | bool | int | float) or target is None:
+            # One comparison over the whole column (for an object column, Python's == per element, in C).
+            equal: BoolArray = np.asarray(values == target, dtype=bool)
+        else:  # a list or mapping would be broadcast by NumPy: compare each value with it whole
+            equal = np.fromiter((v == target for v in values), dtype=bool, count=n)
         return equal if op == "eq" else ~equal
     if op in ("in", "not_in"):
         members = set(target)

@@ -48,6 +48,7 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.intp]
 RequestPrecision = Literal["native", "bf16", "fp8", "mxfp4", "nvfp4", "int4"]
 
 
@@ -115,6 +116,9 @@ class ModelArchitecture:
     known: BoolArray  # [transformer] recorded
     native: tuple[WeightFormat | None, ...]  # most compact released format, None when not recorded
     released: tuple[tuple[WeightFormat, ...] | None, ...]
+    native_costed: tuple[WeightFormat, ...]  # the format a ``native`` request costs: ``native``, else bf16
+    native_code: IntArray  # index of ``native_costed`` in WEIGHT_FORMATS (vectorised look-ups per request)
+    native_assumed: BoolArray  # released formats not recorded: a ``native`` request assumes bf16
 
     @classmethod
     def of(cls, models: tuple[Model, ...], bytes_per_parameter: dict[WeightFormat, float]) -> ModelArchitecture:
@@ -137,6 +141,7 @@ class ModelArchitecture:
             formats = tuple(m.released_formats.value) if m.released_formats else None
             released.append(formats)
             native.append(native_format(formats, bytes_per_parameter))
+        costed = tuple(fmt or "bf16" for fmt in native)
         return cls(
             full_elements=np.array(full),
             sliding_elements=np.array(sliding),
@@ -144,6 +149,9 @@ class ModelArchitecture:
             known=np.array(known, dtype=bool),
             native=tuple(native),
             released=tuple(released),
+            native_costed=costed,
+            native_code=np.array([WEIGHT_FORMATS.index(fmt) for fmt in costed], dtype=np.intp),
+            native_assumed=np.array([fmt is None for fmt in native], dtype=bool),
         )
 
 
@@ -197,13 +205,18 @@ def plan_fit(
 ) -> FitPlan:
     """Memory, GPUs needed and the decode bound for every model under one request."""
     n = len(models)
+    # Per-format figures looked up once per request, then per model by the format's index (no per-model loop).
+    per_format = np.array([policy.bytes_per_parameter[f] for f in WEIGHT_FORMATS])
+    labels: tuple[str, ...]
     if precision == "native":
-        labels = tuple(fmt or "bf16" for fmt in arch.native)
-        assumed = np.array([fmt is None for fmt in arch.native], dtype=bool)
+        labels = arch.native_costed
+        code = arch.native_code
+        assumed = arch.native_assumed
     else:
         labels = (precision,) * n
+        code = np.full(n, WEIGHT_FORMATS.index(precision), dtype=np.intp)
         assumed = np.zeros(n, dtype=bool)
-    bpp = np.array([policy.bytes_per_parameter[p] for p in labels])
+    bpp = per_format[code]
     known = ~np.isnan(total_b)
     weights = total_b * bpp
 
@@ -233,7 +246,7 @@ def plan_fit(
     compute_bound = np.zeros(n, dtype=bool)
     if gpu is not None:
         bandwidth = gpu.memory_bandwidth_gb_s.value * 1e9 * policy.decode_efficiency
-        flops = _dense_flops(gpu, labels)
+        flops = _dense_flops(gpu, code)
         per_request = (
             decode_tokens_per_second(gpu.memory_bandwidth_gb_s.value, 1, policy.decode_efficiency, 1.0, 0.0)
             * gpus_memory
@@ -284,8 +297,10 @@ def decode_tokens_per_second(
     return gpus * bandwidth_gb_s * 1e9 * efficiency / (weight_bytes + cache_bytes)
 
 
-def _dense_flops(gpu: Gpu, labels: tuple[str, ...]) -> FloatArray:
-    """Dense FLOP/s per model's format: FP8 throughput for fp8 weights on a GPU that runs FP8, else BF16."""
+def _dense_flops(gpu: Gpu, code: IntArray) -> FloatArray:
+    """Dense FLOP/s per model's format (``code``: index in WEIGHT_FORMATS): FP8 throughput for fp8 weights on a
+    GPU that runs FP8, else BF16."""
     bf16 = gpu.dense_bf16_tflops.value * 1e12 if gpu.dense_bf16_tflops else math.nan
     fp8 = gpu.dense_fp8_tflops.value * 1e12 if gpu.dense_fp8_tflops else bf16
-    return np.array([fp8 if p == "fp8" else bf16 for p in labels])
+    flops: FloatArray = np.where(code == WEIGHT_FORMATS.index("fp8"), fp8, bf16)
+    return flops
