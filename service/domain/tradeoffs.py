@@ -11,7 +11,7 @@ bound that decides it is exact (see :func:`_candidates`), so restricting to them
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -52,6 +52,8 @@ _GRID = 17
 _PAIRWISE_UP_TO = 256
 #: Below this many eligible models, scoring them all is cheaper than bounding which can reach the top 3.
 _PRUNE_ABOVE = 256
+#: Above this many columns, ranking a draw's top 3 first drops the columns that cannot place (cheaper then).
+_PLACE_PRUNE_ABOVE = 64
 
 
 def _round(value: float, places: int = 6) -> float:
@@ -226,7 +228,8 @@ def _rank_counts(draws: FloatArray, matrix: FloatArray) -> tuple[IntArray, IntAr
 
     Identical columns are scored once, so their scores tie exactly, and ties go to the lower column (better
     base rank, then model id), as in the ranking itself. Only the first three copies of a column can reach
-    the top 3, so later copies are not scored at all.
+    the top 3, so later copies are not scored at all, nor are columns that no draw scores as high as the
+    first three columns' lowest score (:func:`_contenders`).
     """
     n = matrix.shape[1]
     first = np.zeros(n, dtype=np.intp)
@@ -241,26 +244,60 @@ def _rank_counts(draws: FloatArray, matrix: FloatArray) -> tuple[IntArray, IntAr
         starts = np.searchsorted(inverse[by_group], np.arange(unique.shape[1]))
         copy = np.empty(n, dtype=np.intp)
         copy[by_group] = np.arange(n) - starts[inverse[by_group]]
-        scored = np.flatnonzero(copy < 3)
-        scores = np.take(draws @ unique, inverse[scored], axis=1)
+        unique_scores = draws @ unique
+        # The first three columns are three models (copies included), so the lowest of their scores under a
+        # draw bounds that draw's third place from below, as in _contenders.
+        wanted = copy < 3
+        if n > 3:
+            wanted &= _at_or_above(unique_scores, unique_scores[:, inverse[:3]])[inverse]
+            wanted[:3] = True
+        scored = np.flatnonzero(wanted)
+        scores = np.take(unique_scores, inverse[scored], axis=1)
     first[scored], top3[scored] = _place_counts(scores)
     return first, top3
 
 
+def _at_or_above(scores: FloatArray, head: FloatArray) -> BoolArray:
+    """Columns of ``scores`` (samples x models) at or above the lowest of ``head``'s three columns in some row."""
+    floor = np.minimum(np.minimum(head[:, 0], head[:, 1]), head[:, 2])
+    above: BoolArray = np.any(scores >= floor[:, None], axis=0)
+    return above
+
+
+def _contenders(scores: FloatArray) -> IntArray:
+    """Columns of ``scores`` (samples x models) that can place in the top 3 of a row: all but those below the
+    lowest of the first three columns in every row.
+
+    Exact: in each row the first three columns hold three values at least their minimum, so a column strictly
+    below it is beaten by three columns and never places (ties included). The order of the columns kept is
+    unchanged, so ties still go to the lower column.
+    """
+    n = scores.shape[1]
+    if n <= _PLACE_PRUNE_ABOVE:
+        return np.arange(n)
+    keep = _at_or_above(scores, scores[:, :3])
+    keep[:3] = True
+    return np.flatnonzero(keep)
+
+
 def _place_counts(scores: FloatArray) -> tuple[IntArray, IntArray]:
-    """How often each column of ``scores`` (samples x models) is first and in the top 3 (ties: lower column)."""
-    scores = scores.copy()
+    """How often each column of ``scores`` (samples x models) is first and in the top 3 (ties: lower column).
+
+    Only the columns that can place (:func:`_contenders`) are ranked; the others count zero, as they would.
+    """
     n = scores.shape[1]
     first = np.zeros(n, dtype=np.intp)
     top3 = np.zeros(n, dtype=np.intp)
-    rows = np.arange(scores.shape[0])
-    for place in range(min(3, n)):
-        best = np.argmax(scores, axis=1)  # the first maximum: ties go to the lower column
-        counts = np.bincount(best, minlength=n)
-        top3 += counts
+    kept = _contenders(scores)
+    ranked = scores[:, kept] if kept.size < n else scores.copy()  # places are struck out below
+    rows = np.arange(ranked.shape[0])
+    for place in range(min(3, kept.size)):
+        best = np.argmax(ranked, axis=1)  # the first maximum: ties go to the lower column
+        counts = np.bincount(best, minlength=kept.size)
+        top3[kept] += counts
         if place == 0:
-            first = counts.astype(np.intp)
-        scores[rows, best] = -np.inf
+            first[kept] = counts
+        ranked[rows, best] = -np.inf
     return first, top3
 
 
@@ -270,24 +307,55 @@ def _evidence_counts(
     """First and top-3 counts when each sampled weight vector also meets values drawn from their uncertainty.
 
     ``weighted`` and ``spread`` hold the weighted criteria's values and standard deviations (criteria x models);
-    each draw gets values Normal(value, sd) clipped to 0-1, independently per model and criterion.
+    each draw gets values Normal(value, sd) clipped to 0-1, independently per model and criterion. A draw's
+    places depend on its own row only, so the rows are processed in blocks small enough to stay in the
+    processor's cache and the counts added up (:func:`_normal_blocks` keeps the random stream unchanged).
     """
-    rng = np.random.Generator(np.random.PCG64(seed + 1))
+    samples, n = draws.shape[0], weighted.shape[1]
+    uncertain = [c for c in range(weighted.shape[0]) if spread[c].any()]
     scores = draws @ weighted
-    sampled = np.empty((draws.shape[0], weighted.shape[1]))
-    for c in range(weighted.shape[0]):
-        if not spread[c].any():
-            continue
-        # In place, one buffer (samples x models: the largest arrays of an answer); the same operations in the
-        # same order as clip(value + sd x normal, 0, 1) - value, weighted by the draw.
-        rng.standard_normal(out=sampled)
-        sampled *= spread[c]
-        sampled += weighted[c]
-        np.clip(sampled, 0, 1, out=sampled)
-        sampled -= weighted[c]
-        sampled *= draws[:, c : c + 1]
-        scores += sampled
-    return _place_counts(scores)
+    first = np.zeros(n, dtype=np.intp)
+    top3 = np.zeros(n, dtype=np.intp)
+    for start, stop, normals in _normal_blocks(seed + 1, len(uncertain), samples, n):
+        block = scores[start:stop].copy()
+        for c, normal in zip(uncertain, normals, strict=True):
+            block += _shift(normal, spread[c], weighted[c], draws[start:stop, c : c + 1])
+        block_first, block_top3 = _place_counts(block)
+        first += block_first
+        top3 += block_top3
+    return first, top3
+
+
+def _shift(normal: FloatArray, sd: FloatArray, value: FloatArray, weight: FloatArray) -> FloatArray:
+    """``(clip(value + sd x normal, 0, 1) - value) x weight``, computed in place in ``normal`` and returned."""
+    normal *= sd
+    normal += value
+    np.clip(normal, 0, 1, out=normal)
+    normal -= value
+    normal *= weight
+    return normal
+
+
+#: Bytes of one block of sampled values (rows x models) in the evidence pass: small enough to stay in cache.
+_BLOCK_BYTES = 1 << 20
+
+
+def _normal_blocks(seed: int, criteria: int, samples: int, n: int) -> Iterator[tuple[int, int, list[FloatArray]]]:
+    """The evidence pass's standard normals by block of rows: (start, stop, one array per uncertain criterion).
+
+    The pass draws one (samples x models) array of normals per uncertain criterion, one after the other, from
+    PCG64(``seed``). With one criterion, blocks of rows drawn in order are exactly that array (a normal reads
+    the stream where the previous one stopped, whatever the call sizes: a test holds it); with several, the
+    second array starts after the whole first one, so each is drawn whole, as one block.
+    """
+    rng = np.random.Generator(np.random.PCG64(seed))
+    if criteria != 1:
+        yield 0, samples, [rng.standard_normal((samples, n)) for _ in range(criteria)]
+        return
+    rows = max(1, min(samples, _BLOCK_BYTES // (8 * max(n, 1))))
+    for start in range(0, samples, rows):
+        stop = min(samples, start + rows)
+        yield start, stop, [rng.standard_normal((stop - start, n))]
 
 
 def _weight_changes(

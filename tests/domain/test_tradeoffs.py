@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
 import numpy as np
@@ -150,6 +151,85 @@ def test_the_vectorised_counts_match_a_naive_ranking_even_with_duplicate_models(
     naive_first, naive_top3 = _naive_counts(draws, matrix)
     assert first.tolist() == naive_first
     assert top3.tolist() == naive_top3
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(2, 3).flatmap(
+        lambda c: st.tuples(
+            hnp.arrays(np.float64, st.tuples(st.just(c), st.integers(65, 140)), elements=GRID_VALUES),
+            st.integers(0, 2**32 - 1),
+        )
+    )
+)
+def test_counts_over_many_models_match_a_naive_ranking_though_most_are_never_ranked(
+    case: tuple[np.ndarray[Any, Any], int],
+) -> None:
+    matrix, seed = case
+    draws = np.random.default_rng(seed).dirichlet(np.ones(matrix.shape[0]), size=20)
+    first, top3 = tradeoffs._rank_counts(draws, matrix)
+    naive_first, naive_top3 = _naive_counts(draws, matrix)
+    assert first.tolist() == naive_first
+    assert top3.tolist() == naive_top3
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 60), st.integers(4, 200), st.integers(1, 3), st.integers(0, 2**32 - 1))
+def test_placing_only_the_columns_that_can_place_changes_no_count(rows: int, n: int, places: int, seed: int) -> None:
+    # Columns in roughly descending order, as in rank order, with ties common: repeated columns, rounding.
+    rng = np.random.default_rng(seed)
+    scores = np.round(np.linspace(0.9, 0.1, n) + rng.normal(0, 0.15, (rows, n)), places)
+    scores = scores[:, np.sort(rng.integers(0, n, n))]
+    limit = tradeoffs._PLACE_PRUNE_ABOVE
+    try:
+        tradeoffs._PLACE_PRUNE_ABOVE = 3
+        pruned = tradeoffs._place_counts(scores)
+        tradeoffs._PLACE_PRUNE_ABOVE = 10**9
+        full = tradeoffs._place_counts(scores)
+    finally:
+        tradeoffs._PLACE_PRUNE_ABOVE = limit
+    assert pruned[0].tolist() == full[0].tolist()
+    assert pruned[1].tolist() == full[1].tolist()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 700), st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_normals_drawn_by_blocks_of_rows_are_the_whole_array(samples: int, n: int, criteria: int, seed: int) -> None:
+    rng = np.random.Generator(np.random.PCG64(seed))
+    whole = [rng.standard_normal((samples, n)) for _ in range(criteria)]
+    limit = tradeoffs._BLOCK_BYTES
+    try:
+        tradeoffs._BLOCK_BYTES = 8 * 7 * n  # seven rows a block, so most cases span several blocks
+        blocks = list(tradeoffs._normal_blocks(seed, criteria, samples, n))
+    finally:
+        tradeoffs._BLOCK_BYTES = limit
+    assert blocks[0][0] == 0
+    assert blocks[-1][1] == samples
+    assert all(stop == start for (_, stop, _), (start, _, _) in itertools.pairwise(blocks))
+    for c in range(criteria):
+        joined = np.concatenate([normals[c] for _, _, normals in blocks])
+        assert np.array_equal(joined, whole[c])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    hnp.arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(1, 150)), elements=GRID_VALUES),
+    st.integers(0, 2**32 - 1),
+)
+def test_the_evidence_pass_by_blocks_counts_as_over_the_whole_array(matrix: np.ndarray[Any, Any], seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    draws = rng.dirichlet(np.ones(matrix.shape[0]), size=50)
+    spread = np.where(rng.random(matrix.shape) < 0.5, np.round(rng.random(matrix.shape) * 0.2, 2), 0.0)
+    limit = tradeoffs._BLOCK_BYTES
+    try:
+        tradeoffs._BLOCK_BYTES = 8 * 3 * matrix.shape[1]
+        blocked = tradeoffs._evidence_counts(draws, matrix, spread, seed)
+        tradeoffs._BLOCK_BYTES = 10**12
+        whole = tradeoffs._evidence_counts(draws, matrix, spread, seed)
+    finally:
+        tradeoffs._BLOCK_BYTES = limit
+    assert blocked[0].tolist() == whole[0].tolist()
+    assert blocked[1].tolist() == whole[1].tolist()
 
 
 def test_restricting_to_candidates_changes_no_figure() -> None:
