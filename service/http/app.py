@@ -10,6 +10,7 @@ store opened at start-up behind deadlines and a circuit breaker.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Callable
 from typing import get_args
 
@@ -151,6 +152,11 @@ def create_app(
         # its routes answer 503 and retry later, everything else keeps working.
         store.open_now()
         _apply_retention(store, settings)
+        # Long-lived from here on (routes, the OpenAPI document, templates, the store): with the loaded data
+        # (frozen by the load), out of the collector's passes, so a full collection during a request scans only
+        # what requests made (see ``service.loading.engine.collector_paused``).
+        gc.collect()
+        gc.freeze()
 
     # Imported here: the pages import parts of service.http (records, security), which imports this module.
     from service.web import build_web

@@ -16,17 +16,25 @@ __all__ = ["build_engine", "collector_paused"]
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for a bulk load, then resume it as it was.
+    """Load with Python's cyclic garbage collector paused, then keep what was loaded out of its passes.
 
     A load allocates hundreds of thousands of long-lived objects (every model's validated facts) and frees
     almost nothing: the collector's passes over that growing heap were two thirds of validating 10,000 model
-    files and found no garbage. Objects are still freed by reference counting meanwhile; whatever cycles the
-    load leaves are collected once the collector runs again.
+    files and found no garbage. Objects are still freed by reference counting meanwhile. At the end the heap is
+    frozen (``gc.freeze``): the loaded data is never scanned again, so a full collection during a request scans
+    only the request's objects (at the shipped catalogue a full pass over the loaded heap took about 120 ms CPU,
+    at 10,000 models ten times that). Frozen objects are still freed when nothing refers to them; only garbage
+    cycles among them wait, until the next load unfreezes and collects them first (after a reload, the engine
+    it replaced is let go that way at the reload after it). The collector's own on/off state is restored.
     """
+    if gc.get_freeze_count():
+        gc.unfreeze()
+        gc.collect()
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
+        gc.freeze()
     finally:
         if was_enabled:
             gc.enable()

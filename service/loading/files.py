@@ -7,6 +7,7 @@ path, the field and what was wrong. A model's id comes from its path: ``models/<
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -68,7 +69,7 @@ def read_toml(path: Path) -> dict[str, Any]:
     return _parse_toml(path, path.read_bytes())
 
 
-def _parse_toml(path: Path, content: bytes) -> dict[str, Any]:
+def _parse_toml(path: Path | _FilePath, content: bytes) -> dict[str, Any]:
     try:
         # Decoded as a text file is read (universal newlines), so a CRLF file parses as it always did.
         text = content.decode("utf-8")
@@ -95,12 +96,22 @@ class DataFiles:
 
     @classmethod
     def read(cls, directory: Path) -> DataFiles:
-        """Read every ``*.toml`` file under ``directory`` (the files :func:`content_hash` covers)."""
-        found = [(path.relative_to(directory).as_posix(), path) for path in directory.rglob("*.toml")]
-        # Path order is the order of the parts; splitting the relative POSIX path gives the same parts, without
-        # building a Path for every comparison (10,000 files are sorted in a few milliseconds).
+        """Read every ``*.toml`` file under ``directory`` (the files :func:`content_hash` covers): at any depth,
+        in directories that are not symbolic links (as ``Path.rglob`` walks them)."""
+        found: list[tuple[str, str]] = []
+        root = os.fspath(directory)
+        for folder, _, names in os.walk(root):
+            prefix = os.path.relpath(folder, root).replace(os.sep, "/")
+            prefix = "" if prefix == "." else prefix + "/"
+            found.extend((prefix + name, os.path.join(folder, name)) for name in names if name.endswith(".toml"))
+        # Path order is the order of the parts: sort on the split relative path, not on Path objects (10,000
+        # files are sorted in a few milliseconds).
         found.sort(key=lambda item: item[0].split("/"))
-        files = tuple((relative, path.read_bytes()) for relative, path in found)
+        contents = []
+        for _, location in found:
+            with open(location, "rb") as handle:
+                contents.append(handle.read())
+        files = tuple((relative, content) for (relative, _), content in zip(found, contents, strict=True))
         digest = hashlib.sha256()
         for relative, content in files:
             digest.update(relative.encode())
@@ -109,25 +120,43 @@ class DataFiles:
             digest.update(b"\0")
         return cls(directory=directory, files=files, digest="sha256:" + digest.hexdigest())
 
-    def matching(self, pattern: str) -> Iterator[tuple[Path, bytes]]:
+    def matching(self, pattern: str) -> Iterator[tuple[list[str], bytes]]:
         """Each file whose relative path matches ``pattern`` part by part (``*`` within one part, as a glob),
-        in path order, with its full path (for problems) and its bytes."""
+        in path order, with the parts of its relative path and its bytes."""
         wanted = pattern.split("/")
         for relative, content in self.files:
             parts = relative.split("/")
-            if len(parts) == len(wanted) and all(fnmatchcase(p, w) for p, w in zip(parts, wanted, strict=True)):
-                yield self.directory / relative, content
+            if len(parts) == len(wanted) and all(
+                w == "*" or fnmatchcase(p, w) for p, w in zip(parts, wanted, strict=True)
+            ):
+                yield parts, content
 
     def has(self, relative: str) -> bool:
         """Whether a file with this relative POSIX path was read."""
         return any(name == relative for name, _ in self.files)
 
 
+class _FilePath:
+    """A data file's path, made only when a problem names it (10,000 Path objects cost a tenth of a second)."""
+
+    def __init__(self, directory: Path, relative: str) -> None:
+        self.directory, self.relative = directory, relative
+
+    def __str__(self) -> str:
+        return str(self.directory / self.relative)
+
+
+def _stem(name: str) -> str:
+    """``Path(name).stem``: the name without its last suffix (a name starting with its only dot has none)."""
+    dot = name.rfind(".")
+    return name[:dot] if 0 < dot < len(name) - 1 else name
+
+
 def _files(directory: Path | DataFiles) -> DataFiles:
     return directory if isinstance(directory, DataFiles) else DataFiles.read(directory)
 
 
-def _validate(cls: type[M], path: Path, data: dict[str, Any], problems: Problems) -> M | None:
+def _validate(cls: type[M], path: Path | _FilePath, data: dict[str, Any], problems: Problems) -> M | None:
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
@@ -138,25 +167,34 @@ def _validate(cls: type[M], path: Path, data: dict[str, Any], problems: Problems
 
 
 def _load_dir(
-    data: DataFiles, pattern: str, cls: type[M], problems: Problems, extra: Callable[[Path], dict[str, Any]]
+    data: DataFiles, pattern: str, cls: type[M], problems: Problems, id_of: Callable[[list[str]], str]
 ) -> dict[str, M]:
+    """Every file matching ``pattern`` validated as ``cls``, by the id ``id_of`` makes of its path's parts."""
     loaded: dict[str, M] = {}
-    for path, content in data.matching(pattern):
+    for parts, content in data.matching(pattern):
+        path = _FilePath(data.directory, "/".join(parts))
         try:
             parsed = _parse_toml(path, content)
         except DataError as exc:
             problems.extend(exc.problems)
             continue
-        fields = extra(path)
-        clash = sorted(set(fields) & set(parsed))
-        if clash:
-            problems.append((str(path), clash[0], "is derived from the file path and must not be set in the file"))
+        record_id = id_of(parts)
+        if "id" in parsed:
+            problems.append((str(path), "id", "is derived from the file path and must not be set in the file"))
             continue
-        parsed.update(fields)
+        parsed["id"] = record_id
         record = _validate(cls, path, parsed, problems)
         if record is not None:
-            loaded[fields.get("id", path.stem)] = record
+            loaded[record_id] = record
     return loaded
+
+
+def _by_stem(parts: list[str]) -> str:
+    return _stem(parts[-1])
+
+
+def _by_owner_and_stem(parts: list[str]) -> str:
+    return f"{parts[-2]}/{_stem(parts[-1])}"
 
 
 def model_path(catalogue_dir: Path, model_id: str) -> Path:
@@ -168,7 +206,7 @@ def model_path(catalogue_dir: Path, model_id: str) -> Path:
 def load_benchmarks(rules_dir: Path | DataFiles) -> dict[str, Benchmark]:
     """Load the benchmark-variant registry ``rules_dir/benchmarks/*.toml`` (id = file stem)."""
     problems: Problems = []
-    benchmarks = _load_dir(_files(rules_dir), "benchmarks/*.toml", Benchmark, problems, lambda p: {"id": p.stem})
+    benchmarks = _load_dir(_files(rules_dir), "benchmarks/*.toml", Benchmark, problems, _by_stem)
     if problems:
         raise DataError(problems)
     return benchmarks
@@ -183,7 +221,7 @@ def _check_measurements(
 ) -> None:
     """Every measurement names a known benchmark variant and a value its scale allows."""
 
-    def check(path: Path | _LazyPath, field: str, benchmark_id: str, values: list[tuple[str, float]]) -> None:
+    def check(path: Path | _FilePath, field: str, benchmark_id: str, values: list[tuple[str, float]]) -> None:
         benchmark = benchmarks.get(benchmark_id)
         if benchmark is None:
             problems.append(
@@ -199,7 +237,7 @@ def _check_measurements(
         for i, measurement in enumerate(model.measurements):
             check(
                 # Only a problem needs the path: building 10,000 of them cost a tenth of a second.
-                _LazyPath(directory, model_id),
+                _FilePath(directory, f"models/{model_id}.toml"),
                 f"measurements.{i}.benchmark",
                 measurement.benchmark,
                 [(f"measurements.{i}.value", measurement.value)],
@@ -214,16 +252,6 @@ def _check_measurements(
 def provider_path(catalogue_dir: Path, provider_id: str) -> Path:
     """Where the file of a provider id lives."""
     return catalogue_dir / "providers" / f"{provider_id}.toml"
-
-
-class _LazyPath:
-    """A model file's path, made only when a problem names it."""
-
-    def __init__(self, directory: Path, model_id: str) -> None:
-        self.directory, self.model_id = directory, model_id
-
-    def __str__(self) -> str:
-        return str(model_path(self.directory, self.model_id))
 
 
 def _model_file_exists(data: DataFiles, model_id: str) -> bool:
@@ -245,9 +273,9 @@ def load_catalogue(directory: Path | DataFiles, benchmarks: Mapping[str, Benchma
         raise DataError([(str(directory_path), "(directory)", "has no models/ folder")])
     data = _files(directory)
     root = data.directory
-    organisations = _load_dir(data, "organisations/*.toml", Organisation, problems, lambda p: {"id": p.stem})
-    models = _load_dir(data, "models/*/*.toml", Model, problems, lambda p: {"id": f"{p.parent.name}/{p.stem}"})
-    leaderboards = _load_dir(data, "leaderboards/*.toml", Leaderboard, problems, lambda p: {"id": p.stem})
+    organisations = _load_dir(data, "organisations/*.toml", Organisation, problems, _by_stem)
+    models = _load_dir(data, "models/*/*.toml", Model, problems, _by_owner_and_stem)
+    leaderboards = _load_dir(data, "leaderboards/*.toml", Leaderboard, problems, _by_stem)
     for model_id, model in models.items():
         if model.organisation not in organisations:
             problems.append(
@@ -258,7 +286,7 @@ def load_catalogue(directory: Path | DataFiles, benchmarks: Mapping[str, Benchma
                 )
             )
     # A model file that exists but failed validation is already reported; snapshots naming it are not.
-    model_files = {f"{p.parent.name}/{p.stem}" for p, _ in data.matching("models/*/*.toml")}
+    model_files = {_by_owner_and_stem(parts) for parts, _ in data.matching("models/*/*.toml")}
     for snapshot_id, board in leaderboards.items():
         for i, entry in enumerate(board.entries):
             if entry.model not in model_files:
@@ -271,7 +299,7 @@ def load_catalogue(directory: Path | DataFiles, benchmarks: Mapping[str, Benchma
                 )
     if benchmarks is not None:
         _check_measurements(root, models, leaderboards, benchmarks, problems)
-    providers = _load_dir(data, "providers/*.toml", Provider, problems, lambda p: {"id": p.stem})
+    providers = _load_dir(data, "providers/*.toml", Provider, problems, _by_stem)
     for provider_id, provider in providers.items():
         path = str(provider_path(root, provider_id))
         if provider.organisation is not None and provider.organisation not in organisations:
@@ -291,7 +319,7 @@ def load_rules(directory: Path | DataFiles, licence_ids_in_use: Iterable[str] = 
     problems: Problems = []
     data = _files(directory)
     root = data.directory
-    by_id: Callable[[Path], dict[str, Any]] = lambda p: {"id": p.stem}  # noqa: E731
+    by_id = _by_stem
     licences = _load_dir(data, "licences/*.toml", Licence, problems, by_id)
     eligibility = _load_dir(data, "eligibility/*.toml", EligibilityRule, problems, by_id)
     criteria = _load_dir(data, "criteria/*.toml", Criterion, problems, by_id)
