@@ -79,6 +79,7 @@ class GuardedStore:
                 if self._store is None:
                     for version in self._versions.values():
                         store.register_version(version)
+                    self._versions.clear()  # the store keeps them until they are stored
                     self._store = store
                 else:  # another thread opened it meanwhile
                     store.close()
@@ -170,10 +171,11 @@ class GuardedStore:
         return self._call(lambda store: store.freeze(record_id, text))
 
     def register_version(self, version: DataVersion) -> None:
-        """Keep ``version`` for the store (now, or when it is opened); no I/O."""
+        """Give ``version`` to the store (now, or when it is opened); no I/O."""
         with self._lock:
-            self._versions.setdefault(version.digest, version)
             store = self._store
+            if store is None:  # kept for the store until it is opened
+                self._versions.setdefault(version.digest, version)
         if store is not None:
             store.register_version(version)
 

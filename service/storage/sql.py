@@ -23,7 +23,7 @@ import re
 import threading
 import time
 import zlib
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,7 +181,11 @@ class SqlDecisionStore:
         self._wake = threading.Condition()
         self._writer: threading.Thread | None = None
         self._closing = False
+        # Versions registered and not stored yet, with their stored form being compressed off the request path;
+        # both are let go once the version is stored (it is then read back from the database when needed).
         self._registered: dict[str, DataVersion] = {}
+        self._packing: dict[str, Future[bytes]] = {}
+        self._packer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="versions-pack")
         self._stored_versions: set[str] = set()
         try:
             migrate(engine)
@@ -277,7 +281,11 @@ class SqlDecisionStore:
             for pending in batch:
                 pending.future.set_exception(exc)
             return
-        self._stored_versions |= named - missing
+        with self._wake:
+            self._stored_versions |= named - missing
+            for digest in named - missing:
+                self._registered.pop(digest, None)
+                self._packing.pop(digest, None)
         for pending, outcome in outcomes:
             if isinstance(outcome, BaseException):
                 pending.future.set_exception(outcome)
@@ -302,14 +310,15 @@ class SqlDecisionStore:
             statement = select(versions.c.digest).where(versions.c.digest.in_(unregistered))
             missing = unregistered - {row.digest for row in conn.execute(statement)}
         for digest in sorted(named - unregistered):
-            version = self._registered[digest]
+            with self._wake:
+                version, packing = self._registered[digest], self._packing.get(digest)
             row = {
                 "digest": digest,
                 "kind": version.kind,
                 "stored_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
                 "files": len(version.files),
                 "size": version.size,
-                "content": version.pack(),
+                "content": packing.result() if packing is not None else version.pack(),
             }
             self._insert(conn, versions, row)
         return named, missing
@@ -356,9 +365,16 @@ class SqlDecisionStore:
             raise StorageError(f"cannot keep the answer of decision record {record_id}: {_reason(exc)}") from exc
 
     def register_version(self, version: DataVersion) -> None:
-        """Keep ``version`` to be stored with the first record that names it (no I/O here)."""
+        """Keep ``version`` to be stored with the first record that names it (no I/O here).
+
+        Its stored form is compressed at once on a background thread, so the first record naming it waits at
+        most for what is left of that; once stored, the version is let go (it is read back from the database).
+        """
         with self._wake:
-            self._registered.setdefault(version.digest, version)
+            if version.digest in self._stored_versions or version.digest in self._registered:
+                return
+            self._registered[version.digest] = version
+            self._packing[version.digest] = self._packer.submit(version.pack)
 
     def get_version(self, digest: str) -> DataVersion | None:
         """The data version with this digest: registered in this process, else read from the database."""
@@ -504,6 +520,7 @@ class SqlDecisionStore:
             self._wake.notify_all()
         if writer is not None:
             writer.join()
+        self._packer.shutdown(wait=False, cancel_futures=True)
         with self._turns:  # an in-memory database's one connection may be in use by a reader until then
             self.engine.dispose()
 

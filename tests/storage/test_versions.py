@@ -166,3 +166,18 @@ def test_a_record_keeps_a_frozen_answer_once_and_is_no_longer_listed_unfrozen(
     assert store.unfrozen() == [ids[0], ids[2]]
     fetched = store.get(ids[1])
     assert fetched is not None and fetched.answer == '{"id":"frozen"}'
+
+
+def test_a_registered_version_is_let_go_once_stored_and_read_back_from_the_database(
+    store: SqlDecisionStore,  # noqa: F811
+) -> None:
+    store.register_version(CATALOGUE_V)
+    store.register_version(RULES_V)
+    assert store.get_version(RULES_V.digest) == RULES_V  # registered, not stored yet
+    store.save(small())
+    assert CATALOGUE_V.digest not in store._registered and RULES_V.digest not in store._registered
+    assert store.get_version(CATALOGUE_V.digest) == CATALOGUE_V
+    assert store.get_version(RULES_V.digest) == RULES_V
+    store.register_version(CATALOGUE_V)  # registering a stored version again keeps nothing
+    assert CATALOGUE_V.digest not in store._registered
+    store.save(small("rec_" + "2" * 32))
