@@ -1,17 +1,22 @@
 """Trade-offs among the eligible models: the Pareto front and the ranking's sensitivity to the weights.
 
 Pure NumPy and deterministic. The sensitivity analysis draws weight vectors from a Dirichlet distribution
-centred on the requested weights with a fixed seed, so the same answer always carries the same figures.
+centred on the requested weights with a fixed seed, so the same answer always carries the same figures; its
+evidence pass draws each model's values from their uncertainty with normals from the model's own generator
+(seeded by the model id), so a model's draws do not depend on which other models are eligible.
 
-Everything is vectorised: one (samples x criteria) by (criteria x candidates) product, computed as a sum of
-element-wise products so identical models get bit-identical scores, then argmax and a partition for the top
-3. Candidates are the eligible models that can reach the top 3 under at least one drawn weight vector; the
-bound that decides it is exact (see :func:`_candidates`), so restricting to them changes no figure.
+Every score is a sum of element-wise products in criterion order (no matrix product: a BLAS library's result
+depends on the machine and its thread count), so identical models get bit-identical scores, each model's
+scores are the same whichever other models are scored with it, and answers are the same on every machine.
+Only the models that can reach the top 3 under at least one draw are scored; the bounds that decide it are
+exact (see :func:`_candidates` and :func:`_evidence_candidates`), so restricting to them changes no figure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import hashlib
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -48,6 +53,10 @@ CLOSE_CALL = 0.5
 _EPSILON = 1e-9
 #: Grid points on which the candidate bound's envelope is evaluated.
 _GRID = 17
+#: Grid points per axis of the evidence pass's two-dimensional envelope.
+_GRID_2D = 9
+#: The bounds compare every model with the third place among this many best-ranked models, scored exactly.
+_HEAD = 32
 #: Up to this many eligible models, the Pareto front compares all pairs at once.
 _PAIRWISE_UP_TO = 256
 #: Below this many eligible models, scoring them all is cheaper than bounding which can reach the top 3.
@@ -187,10 +196,11 @@ def _candidates(base: FloatArray, weighted: FloatArray, draws: FloatArray, weigh
 
     For a draw w' with d = w' - w (both sum to 1 over the weighted criteria), d . v lies within
     +-P x spread(v), where P = sum(|d|) / 2 and spread is the model's max - min value over the weighted
-    criteria. Under draw s the base top 3 score at least floor_s (their exact minimum), so model j can only
-    reach the top 3 if base_j + P_s x spread_j >= floor_s for some s, i.e. if E(spread_j) >= -base_j with
-    E(x) = max_s (P_s x - floor_s). E is convex, so on a grid cell it is at most the larger end value: the
-    test below keeps a superset of the true candidates, and restricting to them changes no figure.
+    criteria. Under draw s three of the best-ranked models score at least floor_s (the third highest of their
+    exact scores), so model j can only reach the top 3 if base_j + P_s x spread_j >= floor_s for some s,
+    i.e. if E(spread_j) >= -base_j with E(x) = max_s (P_s x - floor_s). E is convex, so on a grid cell it is at
+    most the larger end value: the test below keeps a superset of the true candidates, and restricting to them
+    changes no figure.
 
     ``weighted`` holds the values of the weighted criteria only (rows aligned with ``draws`` and ``weights``).
     """
@@ -199,7 +209,7 @@ def _candidates(base: FloatArray, weighted: FloatArray, draws: FloatArray, weigh
         return np.arange(n)
     spread = weighted.max(axis=0) - weighted.min(axis=0)
     shift = np.abs(draws - weights).sum(axis=1) / 2
-    floor = (draws @ weighted[:, :3]).min(axis=1)
+    floor = _third(_scores(draws, weighted[:, :_HEAD]))
     grid = np.linspace(0.0, float(spread.max()) + _EPSILON, _GRID)
     envelope = (np.outer(shift, grid) - floor[:, None]).max(axis=0)
     cell = np.minimum(np.searchsorted(grid, spread, side="right"), _GRID - 1)
@@ -209,51 +219,25 @@ def _candidates(base: FloatArray, weighted: FloatArray, draws: FloatArray, weigh
     return np.flatnonzero(keep)
 
 
-def _duplicates(matrix: FloatArray) -> tuple[FloatArray, IntArray] | None:
-    """The distinct columns of ``matrix`` and each column's index among them; None when all are distinct."""
-    n = matrix.shape[1]
-    order = np.lexsort(matrix[::-1])
-    ordered = matrix[:, order]
-    starts = np.ones(n, dtype=bool)
-    starts[1:] = (ordered[:, 1:] != ordered[:, :-1]).any(axis=0)
-    if starts.all():
-        return None
-    inverse = np.empty(n, dtype=np.intp)
-    inverse[order] = np.cumsum(starts) - 1
-    return np.ascontiguousarray(ordered[:, starts]), inverse
+def _third(scores: FloatArray) -> FloatArray:
+    """Each row's third-largest value (``scores``: draws x at least three models)."""
+    third: FloatArray = -np.partition(-scores, 2, axis=1)[:, 2]
+    return third
 
 
-def _rank_counts(draws: FloatArray, matrix: FloatArray) -> tuple[IntArray, IntArray]:
-    """How often each column of ``matrix`` (criteria x models, in rank order) ranks first and in the top 3.
+def _counts(scores: Callable[[slice], FloatArray], samples: int, n: int) -> tuple[IntArray, IntArray]:
+    """First and top-3 counts of ``n`` columns over ``samples`` draws, ``scores(rows)`` giving a block of rows.
 
-    Identical columns are scored once, so their scores tie exactly, and ties go to the lower column (better
-    base rank, then model id), as in the ranking itself. Only the first three copies of a column can reach
-    the top 3, so later copies are not scored at all, nor are columns that no draw scores as high as the
-    first three columns' lowest score (:func:`_contenders`).
+    A draw's places depend on its own row only, so the draws are ranked in blocks of rows small enough to stay
+    in the processor's cache and the counts added up.
     """
-    n = matrix.shape[1]
     first = np.zeros(n, dtype=np.intp)
     top3 = np.zeros(n, dtype=np.intp)
-    deduplicated = _duplicates(matrix)
-    if deduplicated is None:
-        scored = np.arange(n)
-        scores = draws @ matrix
-    else:
-        unique, inverse = deduplicated
-        by_group = np.argsort(inverse, kind="stable")
-        starts = np.searchsorted(inverse[by_group], np.arange(unique.shape[1]))
-        copy = np.empty(n, dtype=np.intp)
-        copy[by_group] = np.arange(n) - starts[inverse[by_group]]
-        unique_scores = draws @ unique
-        # The first three columns are three models (copies included), so the lowest of their scores under a
-        # draw bounds that draw's third place from below, as in _contenders.
-        wanted = copy < 3
-        if n > 3:
-            wanted &= _at_or_above(unique_scores, unique_scores[:, inverse[:3]])[inverse]
-            wanted[:3] = True
-        scored = np.flatnonzero(wanted)
-        scores = np.take(unique_scores, inverse[scored], axis=1)
-    first[scored], top3[scored] = _place_counts(scores)
+    step = max(1, _BLOCK_BYTES // (8 * max(n, 1)))
+    for start in range(0, samples, step):
+        block_first, block_top3 = _place_counts(scores(slice(start, start + step)))
+        first += block_first
+        top3 += block_top3
     return first, top3
 
 
@@ -301,61 +285,201 @@ def _place_counts(scores: FloatArray) -> tuple[IntArray, IntArray]:
     return first, top3
 
 
+def _scores(draws: FloatArray, matrix: FloatArray) -> FloatArray:
+    """Scores (draws x models) of ``matrix`` (criteria x models) under ``draws`` (draws x criteria).
+
+    A sum of element-wise products in criterion order, not a matrix product: each score is computed the same
+    way whichever other models or draws are computed with it and whatever the machine's BLAS or its thread
+    count, so identical models score bit-identically and leaving a model out changes no other model's score.
+    """
+    scores: FloatArray = draws[:, :1] * matrix[0]
+    if matrix.shape[0] > 1:
+        product = np.empty_like(scores)
+        for c in range(1, matrix.shape[0]):
+            np.multiply(draws[:, c : c + 1], matrix[c], out=product)
+            scores += product
+    return scores
+
+
 def _evidence_counts(
-    draws: FloatArray, weighted: FloatArray, spread: FloatArray, seed: int
+    ids: Sequence[str],
+    positions: IntArray,
+    criteria: Sequence[str],
+    draws: FloatArray,
+    weights: FloatArray,
+    base: FloatArray,
+    weighted: FloatArray,
+    spread: FloatArray,
+    seed: int,
+    plain: Callable[[slice], FloatArray] | None,
 ) -> tuple[IntArray, IntArray]:
     """First and top-3 counts when each sampled weight vector also meets values drawn from their uncertainty.
 
-    ``weighted`` and ``spread`` hold the weighted criteria's values and standard deviations (criteria x models);
-    each draw gets values Normal(value, sd) clipped to 0-1, independently per model and criterion. A draw's
-    places depend on its own row only, so the rows are processed in blocks small enough to stay in the
-    processor's cache and the counts added up (:func:`_normal_blocks` keeps the random stream unchanged).
+    ``criteria``, ``weights``, ``weighted`` and ``spread`` are the weighted criteria's names, central weights,
+    values and standard deviations (criteria x models: the models at ``positions`` of ``ids``, in rank order),
+    ``base`` the models' scores under the central weights; each draw gets values Normal(value, sd) clipped to 0-1,
+    independently per model and criterion: the normals of a model come from its own generator, keyed by the
+    model id and the criterion (:class:`_Noise`), so they do not depend on which other models are eligible.
+
+    Only the models that can place are sampled (:func:`_evidence_candidates`); the others count zero, as they
+    would: each model's sampled scores are computed element-wise, the same whichever models are computed.
+    ``plain``, when given, returns every model's scores without evidence for a block of draws (shared with the
+    pass without evidence).
     """
-    samples, n = draws.shape[0], weighted.shape[1]
+    n = weighted.shape[1]
     uncertain = [c for c in range(weighted.shape[0]) if spread[c].any()]
-    scores = draws @ weighted
+    noises = [_noise(ids, seed + 1, criteria[c], draws.shape[0]) for c in uncertain]
+
+    def sampled(columns: IntArray, normals: list[FloatArray], rows: slice) -> FloatArray:
+        scores = plain(rows)[:, columns] if plain is not None else _scores(draws[rows], weighted[:, columns])
+        for c, normal in zip(uncertain, normals, strict=True):
+            scores += _shift(normal[:, rows].T, spread[c, columns], weighted[c, columns], draws[rows, c : c + 1])
+        return scores
+
+    kept = _evidence_candidates(
+        lambda columns: sampled(columns, [noise.rows(positions[columns]) for noise in noises], slice(None)),
+        draws,
+        weights,
+        base,
+        weighted,
+        spread,
+        [(c, noise.largest(positions)) for c, noise in zip(uncertain, noises, strict=True)],
+    )
+    normals = [noise.rows(positions[kept]) for noise in noises]  # models x draws, each
     first = np.zeros(n, dtype=np.intp)
     top3 = np.zeros(n, dtype=np.intp)
-    for start, stop, normals in _normal_blocks(seed + 1, len(uncertain), samples, n):
-        block = scores[start:stop].copy()
-        for c, normal in zip(uncertain, normals, strict=True):
-            block += _shift(normal, spread[c], weighted[c], draws[start:stop, c : c + 1])
-        block_first, block_top3 = _place_counts(block)
-        first += block_first
-        top3 += block_top3
+    first[kept], top3[kept] = _counts(lambda rows: sampled(kept, normals, rows), draws.shape[0], kept.size)
     return first, top3
 
 
-def _shift(normal: FloatArray, sd: FloatArray, value: FloatArray, weight: FloatArray) -> FloatArray:
-    """``(clip(value + sd x normal, 0, 1) - value) x weight``, computed in place in ``normal`` and returned."""
-    normal *= sd
-    normal += value
-    np.clip(normal, 0, 1, out=normal)
-    normal -= value
-    normal *= weight
-    return normal
-
-
-#: Bytes of one block of sampled values (rows x models) in the evidence pass: small enough to stay in cache.
+#: Bytes of one block of scores (draws x models) in the evidence pass: small enough to stay in cache.
 _BLOCK_BYTES = 1 << 20
 
 
-def _normal_blocks(seed: int, criteria: int, samples: int, n: int) -> Iterator[tuple[int, int, list[FloatArray]]]:
-    """The evidence pass's standard normals by block of rows: (start, stop, one array per uncertain criterion).
+def _shift(normal: FloatArray, sd: FloatArray, value: FloatArray, weight: FloatArray) -> FloatArray:
+    """``(clip(value + sd x normal, 0, 1) - value) x weight``: a new array, element-wise (``weight`` may be a
+    column of per-draw weights). Monotone in ``normal`` and ``weight`` for non-negative ``sd`` and ``weight``."""
+    shifted: FloatArray = normal * sd
+    shifted += value
+    np.clip(shifted, 0, 1, out=shifted)
+    shifted -= value
+    shifted *= weight
+    return shifted
 
-    The pass draws one (samples x models) array of normals per uncertain criterion, one after the other, from
-    PCG64(``seed``). With one criterion, blocks of rows drawn in order are exactly that array (a normal reads
-    the stream where the previous one stopped, whatever the call sizes: a test holds it); with several, the
-    second array starts after the whole first one, so each is drawn whole, as one block.
+
+def _evidence_candidates(
+    sampled: Callable[[IntArray], FloatArray],
+    draws: FloatArray,
+    weights: FloatArray,
+    base: FloatArray,
+    weighted: FloatArray,
+    spread: FloatArray,
+    largest: list[tuple[int, FloatArray]],
+) -> IntArray:
+    """Columns (rank order) of the models that can place in the top 3 of at least one draw with evidence.
+
+    Under draw s three of the best-ranked models' exact sampled scores are at least floor_s (the third highest
+    of them). Model j's
+    sampled score is base_j + d_s . v_j + the sum over uncertain criteria c of w_sc x shift_scj, where
+    d_s . v_j is at most P_s x spread_j (as in :func:`_candidates`) and shift_scj at most h_cj, the shift of
+    the model's largest normal (a shift is monotone in the normal). With W_s the largest uncertain weight of
+    draw s and h_j the sum of the h_cj, the model can place only if E(spread_j, h_j) >= -base_j, with
+    E(a, b) = max_s (P_s a + W_s b - floor_s). E is convex, so over a grid cell it is at most its largest
+    corner value: the test keeps a superset of the models that place, with a margin for rounding.
+
+    ``weights`` are the central weights of the weighted criteria and ``base`` the models' scores under them;
+    ``largest`` pairs each uncertain criterion (a row of ``weighted``) with each model's largest normal.
     """
-    rng = np.random.Generator(np.random.PCG64(seed))
-    if criteria != 1:
-        yield 0, samples, [rng.standard_normal((samples, n)) for _ in range(criteria)]
-        return
-    rows = max(1, min(samples, _BLOCK_BYTES // (8 * max(n, 1))))
-    for start in range(0, samples, rows):
-        stop = min(samples, start + rows)
-        yield start, stop, [rng.standard_normal((stop - start, n))]
+    n = weighted.shape[1]
+    if n <= _PRUNE_ABOVE:
+        return np.arange(n)
+    floor = _third(sampled(np.arange(min(_HEAD, n))))
+    reach = np.zeros(n)
+    for c, normal in largest:
+        reach += np.maximum(_shift(normal, spread[c], weighted[c], np.ones(1)), 0.0)
+    spreads = weighted.max(axis=0) - weighted.min(axis=0)
+    shift = np.abs(draws - weights).sum(axis=1) / 2
+    most = draws[:, [c for c, _ in largest]].max(axis=1)
+    grid_a = np.linspace(0.0, float(spreads.max()) + _EPSILON, _GRID_2D)
+    grid_b = np.linspace(0.0, float(reach.max()) + _EPSILON, _GRID_2D)
+    envelope = (
+        shift[:, None, None] * grid_a[None, :, None]
+        + most[:, None, None] * grid_b[None, None, :]
+        - floor[:, None, None]
+    ).max(axis=0)
+    a = np.minimum(np.searchsorted(grid_a, spreads, side="right"), _GRID_2D - 1)
+    b = np.minimum(np.searchsorted(grid_b, reach, side="right"), _GRID_2D - 1)
+    bound = np.maximum(
+        np.maximum(envelope[a - 1, b - 1], envelope[a, b - 1]), np.maximum(envelope[a - 1, b], envelope[a, b])
+    )
+    keep = base + bound >= -_EPSILON
+    keep[:3] = True
+    return np.flatnonzero(keep)
+
+
+class _Noise:
+    """The standard normals of one criterion's evidence pass, per model: ``samples`` of them for each model,
+    from PCG64 seeded by SeedSequence([seed, the words of a digest of the criterion and the model id]).
+
+    They depend on nothing of a request, so each model's row is drawn once, the first time the model is
+    eligible, and kept (8 bytes per draw: 8 KB per model of the catalogue at 1,000 draws). Rows are drawn under
+    a lock; a row is only read once drawn.
+    """
+
+    def __init__(self, ids: Sequence[str], seed: int, criterion: str, samples: int) -> None:
+        self.ids, self.seed, self.criterion, self.samples = ids, seed, criterion, samples
+        self._normals = np.empty((len(ids), samples))  # pages are only used once rows are written
+        self._drawn = np.zeros(len(ids), dtype=bool)
+        self._largest = np.zeros(len(ids))
+        self._lock = threading.Lock()
+
+    def _draw(self, i: int) -> None:
+        digest = hashlib.blake2b(f"{self.criterion}\0{self.ids[i]}".encode(), digest_size=16).digest()
+        words = [int.from_bytes(digest[k : k + 4], "little") for k in range(0, 16, 4)]
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.seed, *words])))
+        rng.standard_normal(out=self._normals[i])
+        self._largest[i] = self._normals[i].max()
+
+    def _ensure(self, positions: IntArray) -> None:
+        missing = positions[~self._drawn[positions]]
+        if missing.size:
+            with self._lock:
+                for i in missing.tolist():
+                    if not self._drawn[i]:
+                        self._draw(i)
+                        self._drawn[i] = True
+
+    def rows(self, positions: IntArray) -> FloatArray:
+        """The normals of the models at ``positions`` of ``ids`` (models x samples, a copy)."""
+        self._ensure(positions)
+        rows: FloatArray = self._normals[positions]
+        return rows
+
+    def largest(self, positions: IntArray) -> FloatArray:
+        """Each model's largest normal."""
+        self._ensure(positions)
+        largest: FloatArray = self._largest[positions]
+        return largest
+
+
+#: Noise kept per engine's model ids (by identity, kept alive in the entry), seed, criterion and sample count.
+_NOISES: dict[tuple[int, int, str, int], tuple[Sequence[str], _Noise]] = {}
+_NOISES_KEPT = 4
+
+
+def _noise(ids: Sequence[str], seed: int, criterion: str, samples: int) -> _Noise:
+    key = (id(ids), seed, criterion, samples)
+    with _NOISES_LOCK:
+        entry = _NOISES.get(key)
+        if entry is None or entry[0] is not ids:
+            entry = (ids, _Noise(ids, seed, criterion, samples))
+            _NOISES[key] = entry
+            while len(_NOISES) > _NOISES_KEPT:
+                _NOISES.pop(next(iter(_NOISES)))  # the oldest: dicts keep insertion order
+        return entry[1]
+
+
+_NOISES_LOCK = threading.Lock()
 
 
 def _weight_changes(
@@ -432,9 +556,12 @@ def _sensitivity(
         "to_weight is where new_leader ties the leader. "
         f"With evidence: the same weight vectors, and each draw also samples the values of "
         f"{', '.join(uncertain) or 'no criterion'} from Normal(value, its standard deviation) clipped to 0-1, "
-        f"independently per model (generator seed {seed + 1}); the first_share_with_evidence and "
-        f"top3_share_with_evidence figures count those draws. A leader that ranks first in fewer than "
-        f"{CLOSE_CALL:.0%} of them is reported as a close call."
+        f"independently per model: each model's normals come from its own generator, numpy.random.PCG64 seeded "
+        f"with SeedSequence([{seed + 1}, the four little-endian 32-bit words of the 16-byte BLAKE2b digest of "
+        "'<criterion>\\0<model id>']), so a model's sampled values do not depend on which other models are "
+        "eligible or on their order. Scores are sums of element-wise products in criterion order (no BLAS), the "
+        "same on every machine. The first_share_with_evidence and top3_share_with_evidence figures count those "
+        f"draws. A leader that ranks first in fewer than {CLOSE_CALL:.0%} of them is reported as a close call."
     )
     eligible = order.size
     top_n = min(top, eligible)
@@ -456,20 +583,27 @@ def _sensitivity(
             method=method,
         )
     matrix = np.stack([values[c][order] for c in criteria])  # criteria x eligible, in rank order
-    base = w @ matrix
+    base = _scores(w[None, :], matrix)[0]
     draws = _active_draws(w, samples, seed, concentration)
     weighted = matrix[active]
     keep = _candidates(base, weighted, draws, w[active])
-    first, top3 = _rank_counts(draws, weighted[:, keep] if keep.size < eligible else weighted)
+    plain: Callable[[slice], FloatArray] | None = None
+    if keep.size == eligible:
+        # Nothing pruned: every model's scores without evidence are computed once, for both passes.
+        every = _scores(draws, weighted)
+        plain = every.__getitem__
     first_count = np.zeros(eligible, dtype=np.intp)
     top3_count = np.zeros(eligible, dtype=np.intp)
-    first_count[keep] = first
-    top3_count[keep] = top3
+    first_count[keep], top3_count[keep] = _counts(
+        plain if plain is not None else lambda rows: _scores(draws[rows], weighted[:, keep]), samples, keep.size
+    )
     first_shares = _rounded(first_count[:top_n] / samples, 4)
     top3_shares = _rounded(top3_count[:top_n] / samples, 4)
     spread = np.stack([uncertainty[c][order] if c in uncertainty else np.zeros(eligible) for c in criteria])
     first_evidence, top3_evidence = (
-        _evidence_counts(draws, weighted, spread[active], seed) if uncertain else (first_count, top3_count)
+        _evidence_counts(ids, order, perturbed, draws, w[active], base, weighted, spread[active], seed, plain)
+        if uncertain
+        else (first_count, top3_count)
     )
     first_shares_evidence = _rounded(first_evidence[:top_n] / samples, 4)
     top3_shares_evidence = _rounded(top3_evidence[:top_n] / samples, 4)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from typing import Any
 
 import numpy as np
@@ -119,6 +118,10 @@ def test_the_answer_states_how_the_weights_were_perturbed(engine: Engine) -> Non
     assert s.method in _answer(engine).method
 
 
+def _counts(draws: np.ndarray[Any, Any], matrix: np.ndarray[Any, Any]) -> tuple[Any, Any]:
+    return tradeoffs._counts(lambda rows: tradeoffs._scores(draws[rows], matrix), draws.shape[0], matrix.shape[1])
+
+
 def _naive_counts(draws: np.ndarray[Any, Any], matrix: np.ndarray[Any, Any]) -> tuple[list[int], list[int]]:
     """Rank every model under every draw the slow way: score, then column (rank order) for ties."""
     n = matrix.shape[1]
@@ -146,8 +149,8 @@ def test_the_vectorised_counts_match_a_naive_ranking_even_with_duplicate_models(
 ) -> None:
     matrix, seed = case
     draws = np.random.default_rng(seed).dirichlet(np.ones(matrix.shape[0]), size=40)
-    # Duplicates score bit-identically in the vectorised path; the naive path sums in the same order.
-    first, top3 = tradeoffs._rank_counts(draws, matrix)
+    # Scores are sums of element-wise products in criterion order, as the naive path sums: duplicates tie exactly.
+    first, top3 = _counts(draws, matrix)
     naive_first, naive_top3 = _naive_counts(draws, matrix)
     assert first.tolist() == naive_first
     assert top3.tolist() == naive_top3
@@ -167,7 +170,7 @@ def test_counts_over_many_models_match_a_naive_ranking_though_most_are_never_ran
 ) -> None:
     matrix, seed = case
     draws = np.random.default_rng(seed).dirichlet(np.ones(matrix.shape[0]), size=20)
-    first, top3 = tradeoffs._rank_counts(draws, matrix)
+    first, top3 = _counts(draws, matrix)
     naive_first, naive_top3 = _naive_counts(draws, matrix)
     assert first.tolist() == naive_first
     assert top3.tolist() == naive_top3
@@ -192,44 +195,38 @@ def test_placing_only_the_columns_that_can_place_changes_no_count(rows: int, n: 
     assert pruned[1].tolist() == full[1].tolist()
 
 
-@settings(max_examples=30, deadline=None)
-@given(st.integers(1, 300), st.integers(1, 700), st.integers(1, 5), st.integers(0, 2**32 - 1))
-def test_normals_drawn_by_blocks_of_rows_are_the_whole_array(samples: int, n: int, criteria: int, seed: int) -> None:
-    rng = np.random.Generator(np.random.PCG64(seed))
-    whole = [rng.standard_normal((samples, n)) for _ in range(criteria)]
-    limit = tradeoffs._BLOCK_BYTES
-    try:
-        tradeoffs._BLOCK_BYTES = 8 * 7 * n  # seven rows a block, so most cases span several blocks
-        blocks = list(tradeoffs._normal_blocks(seed, criteria, samples, n))
-    finally:
-        tradeoffs._BLOCK_BYTES = limit
-    assert blocks[0][0] == 0
-    assert blocks[-1][1] == samples
-    assert all(stop == start for (_, stop, _), (start, _, _) in itertools.pairwise(blocks))
-    for c in range(criteria):
-        joined = np.concatenate([normals[c] for _, _, normals in blocks])
-        assert np.array_equal(joined, whole[c])
+def test_a_models_normals_do_not_depend_on_the_other_models() -> None:
+    few = ("org/a", "org/b", "org/c")
+    more = ("org/0", "org/a", "org/aa", "org/c", "org/d")  # models added before, between and after
+    small = tradeoffs._Noise(few, 7, "capability", 200).rows(np.array([0, 2]))
+    large = tradeoffs._Noise(more, 7, "capability", 200).rows(np.array([1, 3]))
+    assert np.array_equal(small, large)
+    other = tradeoffs._Noise(few, 7, "cost", 200).rows(np.array([0]))
+    assert not np.array_equal(other[0], small[0])  # each criterion has its own draws
 
 
 @settings(max_examples=25, deadline=None)
-@given(
-    hnp.arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(1, 150)), elements=GRID_VALUES),
-    st.integers(0, 2**32 - 1),
-)
-def test_the_evidence_pass_by_blocks_counts_as_over_the_whole_array(matrix: np.ndarray[Any, Any], seed: int) -> None:
+@given(st.integers(4, 160), st.integers(1, 4), st.integers(1, 3), st.integers(0, 2**32 - 1))
+def test_scoring_only_the_models_that_can_place_changes_no_figure(n: int, criteria: int, top: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
-    draws = rng.dirichlet(np.ones(matrix.shape[0]), size=50)
-    spread = np.where(rng.random(matrix.shape) < 0.5, np.round(rng.random(matrix.shape) * 0.2, 2), 0.0)
-    limit = tradeoffs._BLOCK_BYTES
+    names = ["capability", "openness", "cost", "adoption"]
+    ids = tuple(f"org/m{i:03d}" for i in range(n))
+    # Coarse values (ties and duplicates), 1-4 weighted criteria, an uncertain capability, models in rank order.
+    values = {c: np.round(rng.random(n), int(rng.integers(1, 3))) for c in names}
+    drawn = rng.dirichlet(np.ones(criteria)).tolist() + [0.0] * (len(names) - criteria)
+    weights = dict(zip(names, drawn, strict=True))
+    uncertainty = {"capability": np.round(rng.random(n) * 0.2, 2)}
+    score = np.sum([weights[c] * values[c] for c in names], axis=0)
+    order = sorted(range(n), key=lambda i: (-score[i], i))
+    limits = tradeoffs._PRUNE_ABOVE, tradeoffs._BLOCK_BYTES
     try:
-        tradeoffs._BLOCK_BYTES = 8 * 3 * matrix.shape[1]
-        blocked = tradeoffs._evidence_counts(draws, matrix, spread, seed)
-        tradeoffs._BLOCK_BYTES = 10**12
-        whole = tradeoffs._evidence_counts(draws, matrix, spread, seed)
+        tradeoffs._PRUNE_ABOVE, tradeoffs._BLOCK_BYTES = 3, 8 * 7 * n  # prune everything, blocks of 7 draws
+        pruned = analyse(ids, values, weights, order, top, samples=100, uncertainty=uncertainty)
+        tradeoffs._PRUNE_ABOVE, tradeoffs._BLOCK_BYTES = 10**9, 10**12
+        full = analyse(ids, values, weights, order, top, samples=100, uncertainty=uncertainty)
     finally:
-        tradeoffs._BLOCK_BYTES = limit
-    assert blocked[0].tolist() == whole[0].tolist()
-    assert blocked[1].tolist() == whole[1].tolist()
+        tradeoffs._PRUNE_ABOVE, tradeoffs._BLOCK_BYTES = limits
+    assert pruned.model_dump_json() == full.model_dump_json()
 
 
 def test_restricting_to_candidates_changes_no_figure() -> None:
