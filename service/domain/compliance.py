@@ -389,6 +389,7 @@ class ComplianceRequest:
         self.deployment = req.privacy.deployment
         self.codes = list(req.compliance.public_sector_jurisdictions)
         self.unreviewed = [code for code in self.codes if code not in cf.restrictions]
+        self._affecting_memo: dict[int, list[tuple[_Applicable, Effect]]] = {}
         self.applicable = [
             _Applicable(jurisdiction, restriction, mask)
             for code in self.codes
@@ -441,7 +442,13 @@ class ComplianceRequest:
         return "unknown" if restriction.covers == "unclear" else "caveat"
 
     def _affecting(self, i: int) -> list[tuple[_Applicable, Effect]]:
-        return [(item, self._effect(item, i)) for item in self.applicable if item.mask[i]]
+        # Asked by several explanations of the same model (its message, evidence and caveats): computed once per
+        # model and request (this object lives for one request).
+        affecting = self._affecting_memo.get(i)
+        if affecting is None:
+            affecting = [(item, self._effect(item, i)) for item in self.applicable if item.mask[i]]
+            self._affecting_memo[i] = affecting
+        return affecting
 
     def _restriction_evidence(self, item: _Applicable) -> Evidence:
         r, j = item.restriction, item.jurisdiction
