@@ -57,6 +57,10 @@ _GRID = 17
 _GRID_2D = 9
 #: The bounds compare every model with the third place among this many best-ranked models, scored exactly.
 _HEAD = 32
+#: Above this many candidates left by a bound, a single-precision screen (see :func:`_screened`) drops more.
+_SCREEN_ABOVE = 64
+#: How far below a draw's floor the screen still keeps a model: far above single precision's rounding.
+_SLACK = 1e-5
 #: Up to this many eligible models, the Pareto front compares all pairs at once.
 _PAIRWISE_UP_TO = 256
 #: Below this many eligible models, scoring them all is cheaper than bounding which can reach the top 3.
@@ -216,7 +220,7 @@ def _candidates(base: FloatArray, weighted: FloatArray, draws: FloatArray, weigh
     bound = np.maximum(envelope[cell - 1], envelope[cell])
     keep = base + bound >= -_EPSILON
     keep[:3] = True
-    return np.flatnonzero(keep)
+    return _screened(np.flatnonzero(keep), draws, weighted, floor)
 
 
 def _third(scores: FloatArray) -> FloatArray:
@@ -336,7 +340,7 @@ def _evidence_counts(
             scores += _shift(normal[:, rows].T, spread[c, columns], weighted[c, columns], draws[rows, c : c + 1])
         return scores
 
-    kept = _evidence_candidates(
+    kept, floor = _evidence_candidates(
         lambda columns: sampled(columns, [noise.rows(positions[columns]) for noise in noises], slice(None)),
         draws,
         weights,
@@ -346,6 +350,10 @@ def _evidence_counts(
         [(c, noise.largest(positions)) for c, noise in zip(uncertain, noises, strict=True)],
     )
     normals = [noise.rows(positions[kept]) for noise in noises]  # models x draws, each
+    if floor is not None and kept.size > _SCREEN_ABOVE:
+        near = _evidence_screen(draws, weighted[:, kept], spread[:, kept], uncertain, normals, floor)
+        kept = kept[near]
+        normals = [normal[near] for normal in normals]
     first = np.zeros(n, dtype=np.intp)
     top3 = np.zeros(n, dtype=np.intp)
     first[kept], top3[kept] = _counts(lambda rows: sampled(kept, normals, rows), draws.shape[0], kept.size)
@@ -375,8 +383,9 @@ def _evidence_candidates(
     weighted: FloatArray,
     spread: FloatArray,
     largest: list[tuple[int, FloatArray]],
-) -> IntArray:
-    """Columns (rank order) of the models that can place in the top 3 of at least one draw with evidence.
+) -> tuple[IntArray, FloatArray | None]:
+    """Columns (rank order) of the models that can place in the top 3 of at least one draw with evidence, and
+    the per-draw floor they were compared with (None when every model is kept without a test).
 
     Under draw s three of the best-ranked models' exact sampled scores are at least floor_s (the third highest
     of them). Model j's
@@ -392,7 +401,7 @@ def _evidence_candidates(
     """
     n = weighted.shape[1]
     if n <= _PRUNE_ABOVE:
-        return np.arange(n)
+        return np.arange(n), None
     floor = _third(sampled(np.arange(min(_HEAD, n))))
     reach = np.zeros(n)
     for c, normal in largest:
@@ -414,7 +423,63 @@ def _evidence_candidates(
     )
     keep = base + bound >= -_EPSILON
     keep[:3] = True
-    return np.flatnonzero(keep)
+    return np.flatnonzero(keep), floor
+
+
+def _screened(kept: IntArray, draws: FloatArray, weighted: FloatArray, floor: FloatArray) -> IntArray:
+    """``kept`` (columns of ``weighted``) less the models whose score stays below ``floor`` in every draw.
+
+    A screen, not a score: the scores are computed in single precision with a matrix product (fast; its last
+    bits depend on the machine), and a model is kept when it comes within _SLACK of a draw's floor, far more
+    than single precision's error on sums of a few products of 0-1 values (about 1e-6). So no model that can
+    place is left out, and the models kept are scored exactly, element-wise, as before.
+    """
+    if kept.size <= _SCREEN_ABOVE:
+        return kept
+    matrix = weighted[:, kept].astype(np.float32)
+    limit = (floor - _SLACK).astype(np.float32)
+    step = max(1, _BLOCK_BYTES // (4 * kept.size))
+    near = np.zeros(kept.size, dtype=bool)
+    for start in range(0, draws.shape[0], step):
+        rows = slice(start, start + step)
+        near |= np.any(draws[rows].astype(np.float32) @ matrix >= limit[rows, None], axis=0)
+    near[: min(3, kept.size)] = True
+    return kept[near]
+
+
+def _evidence_screen(
+    draws: FloatArray,
+    weighted: FloatArray,
+    spread: FloatArray,
+    uncertain: list[int],
+    normals: list[FloatArray],
+    floor: FloatArray,
+) -> BoolArray:
+    """Which models (columns of ``weighted``) come within _SLACK of ``floor`` in some draw with evidence.
+
+    :func:`_screened` for the evidence pass: the sampled scores in single precision, from the models' own
+    normals (``normals``: one models x draws array per uncertain criterion). The first three are always kept.
+    """
+    n = weighted.shape[1]
+    matrix = weighted.astype(np.float32)
+    limit = (floor - _SLACK).astype(np.float32)
+    step = max(1, _BLOCK_BYTES // (4 * n))
+    near = np.zeros(n, dtype=bool)
+    for start in range(0, draws.shape[0], step):
+        rows = slice(start, start + step)
+        scores = draws[rows].astype(np.float32) @ matrix
+        for c, normal in zip(uncertain, normals, strict=True):
+            value, sd = matrix[c], spread[c].astype(np.float32)
+            shift = normal[:, rows].T.astype(np.float32)
+            shift *= sd
+            shift += value
+            np.clip(shift, 0, 1, out=shift)
+            shift -= value
+            shift *= draws[rows, c : c + 1].astype(np.float32)
+            scores += shift
+        near |= np.any(scores >= limit[rows, None], axis=0)
+    near[: min(3, n)] = True
+    return near
 
 
 class _Noise:

@@ -218,14 +218,15 @@ def test_scoring_only_the_models_that_can_place_changes_no_figure(n: int, criter
     uncertainty = {"capability": np.round(rng.random(n) * 0.2, 2)}
     score = np.sum([weights[c] * values[c] for c in names], axis=0)
     order = sorted(range(n), key=lambda i: (-score[i], i))
-    limits = tradeoffs._PRUNE_ABOVE, tradeoffs._BLOCK_BYTES
+    limits = tradeoffs._PRUNE_ABOVE, tradeoffs._SCREEN_ABOVE, tradeoffs._BLOCK_BYTES
     try:
-        tradeoffs._PRUNE_ABOVE, tradeoffs._BLOCK_BYTES = 3, 8 * 7 * n  # prune everything, blocks of 7 draws
+        # Bound and screen every set of models, in blocks of 7 draws; then score every model in one block.
+        tradeoffs._PRUNE_ABOVE, tradeoffs._SCREEN_ABOVE, tradeoffs._BLOCK_BYTES = 3, 3, 8 * 7 * n
         pruned = analyse(ids, values, weights, order, top, samples=100, uncertainty=uncertainty)
-        tradeoffs._PRUNE_ABOVE, tradeoffs._BLOCK_BYTES = 10**9, 10**12
+        tradeoffs._PRUNE_ABOVE, tradeoffs._SCREEN_ABOVE, tradeoffs._BLOCK_BYTES = 10**9, 10**9, 10**12
         full = analyse(ids, values, weights, order, top, samples=100, uncertainty=uncertainty)
     finally:
-        tradeoffs._PRUNE_ABOVE, tradeoffs._BLOCK_BYTES = limits
+        tradeoffs._PRUNE_ABOVE, tradeoffs._SCREEN_ABOVE, tradeoffs._BLOCK_BYTES = limits
     assert pruned.model_dump_json() == full.model_dump_json()
 
 
