@@ -15,6 +15,7 @@ exact (see :func:`_candidates` and :func:`_evidence_candidates`), so restricting
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
@@ -32,7 +33,17 @@ from service.domain.answer import (
     WeightChange,
 )
 
-__all__ = ["CONCENTRATION", "PARETO_CRITERIA", "SAMPLES", "SEED", "analyse", "pareto_front", "perturbed_weights"]
+__all__ = [
+    "CONCENTRATION",
+    "PARETO_CRITERIA",
+    "SAMPLES",
+    "SEED",
+    "Weighed",
+    "analyse",
+    "pareto_front",
+    "perturbed_weights",
+    "weigh",
+]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -596,113 +607,204 @@ def _weight_changes(
     return changes
 
 
-def _sensitivity(
-    ids: Sequence[str],
-    values: Mapping[str, FloatArray],
-    weights: Mapping[str, float],
-    order: IntArray,
-    top: int,
-    samples: int,
-    seed: int,
-    concentration: float,
-    uncertainty: Mapping[str, FloatArray],
-) -> Sensitivity:
-    criteria = list(weights)  # the engine's criterion order
-    w = np.array([weights[c] for c in criteria], dtype=float)
-    active = np.flatnonzero(w > 0)
-    perturbed = [criteria[c] for c in active.tolist()]
-    uncertain = [c for c in perturbed if c in uncertainty and bool(np.any(uncertainty[c][order] > 0))]
-    method = (
-        f"{samples:,} weight vectors drawn from a Dirichlet distribution centred on the weights of this answer: "
-        f"alpha = {concentration:g} x weight for each weighted criterion ({', '.join(perturbed)}); unweighted "
-        f"criteria stay at 0. Generator: numpy.random.PCG64 with seed {seed}, so the figures are reproducible. "
-        "Under each vector every eligible model is scored and ranked (ties by model id); counts are exact. "
-        "Weight changes: one criterion's weight moves, the others are rescaled in proportion to keep the sum 1; "
-        "to_weight is where new_leader ties the leader. "
-        f"With evidence: the same weight vectors, and each draw also samples the values of "
-        f"{', '.join(uncertain) or 'no criterion'} from Normal(value, its standard deviation) clipped to 0-1, "
-        f"independently per model: each model's normals come from its own generator, numpy.random.PCG64 seeded "
-        f"with SeedSequence([{seed + 1}, the four little-endian 32-bit words of the 16-byte BLAKE2b digest of "
-        "'<criterion>\\0<model id>']), so a model's sampled values do not depend on which other models are "
-        "eligible or on their order. Scores are sums of element-wise products in criterion order (no BLAS), the "
-        "same on every machine. The first_share_with_evidence and top3_share_with_evidence figures count those "
-        f"draws. A leader that ranks first in fewer than {CLOSE_CALL:.0%} of them is reported as a close call."
-    )
-    eligible = order.size
-    top_n = min(top, eligible)
-    if eligible == 0:
+class Weighed:
+    """The trade-offs of one ranking without the evidence pass: the Pareto front and the weight-only counts.
+
+    What an answer shows of the trade-offs apart from the ``*_with_evidence`` figures and ``close_call``:
+    :meth:`complete` adds the evidence pass and gives exactly what :func:`analyse` gives. Built by :func:`weigh`.
+    """
+
+    def __init__(
+        self,
+        ids: Sequence[str],
+        values: Mapping[str, FloatArray],
+        weights: Mapping[str, float],
+        order: IntArray,
+        top: int,
+        samples: int,
+        seed: int,
+        concentration: float,
+    ) -> None:
+        self._ids, self._order, self._top = ids, order, top
+        self._samples, self._seed, self._concentration = samples, seed, concentration
+        self.pareto: ParetoFront = _pareto(ids, values, order, top)
+        criteria = list(weights)  # the engine's criterion order
+        self._criteria = criteria
+        self._w = np.array([weights[c] for c in criteria], dtype=float)
+        self._active = np.flatnonzero(self._w > 0)
+        self.perturbed: list[str] = [criteria[c] for c in self._active.tolist()]
+        eligible = order.size
+        self._top_n = min(top, eligible)
+        self.leader: str | None = ids[order[0]] if eligible else None
+        self.first_count = np.zeros(eligible, dtype=np.intp)
+        self.top3_count = np.zeros(eligible, dtype=np.intp)
+        self.changes: list[WeightChange] = []
+        self._plain: Callable[[slice], FloatArray] | None = None
+        if eligible == 0:
+            return
+        self._matrix = np.stack([values[c][order] for c in criteria])  # criteria x eligible, in rank order
+        self._base = _scores(self._w[None, :], self._matrix)[0]
+        self._draws = draws = _active_draws(self._w, samples, seed, concentration)
+        self._weighted = weighted = self._matrix[self._active]
+        keep = _candidates(self._base, weighted, draws, self._w[self._active])
+        if keep.size == eligible:
+            # Nothing pruned: every model's scores without evidence are computed once, for both passes.
+            self._plain = _scores(draws, weighted).__getitem__
+        self.first_count[keep], self.top3_count[keep] = _counts(
+            self._plain if self._plain is not None else lambda rows: _scores(draws[rows], weighted[:, keep]),
+            samples,
+            keep.size,
+        )
+        self.changes = _weight_changes(ids, criteria, self._matrix, self._base, self._w, order)
+
+    def first_share(self, model_id: str) -> float | None:
+        """The share of draws under which ``model_id`` ranks first on the weights alone (None: not eligible)."""
+        for p in range(self._order.size):
+            if self._ids[self._order[p]] == model_id:
+                share: float = _rounded(self.first_count[p : p + 1] / self._samples, 4)[0]
+                return share
+        return None
+
+    def canonical(self) -> bytes:
+        """Every weight-only figure of the answer, as canonical JSON bytes (for a digest of the decision)."""
+        top_n = self._top_n
+        figures = {
+            "pareto": self.pareto.model_dump(mode="json"),
+            "samples": self._samples,
+            "seed": self._seed,
+            "concentration": self._concentration,
+            "perturbed": self.perturbed,
+            "leader": self.leader,
+            "models": [self._ids[i] for i in self._order[:top_n].tolist()],
+            "first_count": self.first_count[:top_n].tolist(),
+            "top3_count": self.top3_count[:top_n].tolist(),
+            "first_elsewhere": self._samples - int(self.first_count[:top_n].sum()),
+            "top3_elsewhere": self._samples * min(3, self._order.size) - int(self.top3_count[:top_n].sum()),
+            "changes": [change.model_dump(mode="json") for change in self.changes],
+        }
+        return json.dumps(figures, sort_keys=True, separators=(",", ":")).encode()
+
+    def complete(self, uncertainty: Mapping[str, FloatArray] | None = None) -> Tradeoffs:
+        """The whole trade-offs: these figures and the evidence pass over ``uncertainty`` (as in :func:`analyse`)."""
+        spreads: Mapping[str, FloatArray] = uncertainty or {}
+        return Tradeoffs(pareto=self.pareto, sensitivity=self._sensitivity(spreads))
+
+    def _sensitivity(self, uncertainty: Mapping[str, FloatArray]) -> Sensitivity:
+        ids, order, samples, seed, concentration = (
+            self._ids,
+            self._order,
+            self._samples,
+            self._seed,
+            self._concentration,
+        )
+        criteria, perturbed = self._criteria, self.perturbed
+        uncertain = [c for c in perturbed if c in uncertainty and bool(np.any(uncertainty[c][order] > 0))]
+        method = (
+            f"{samples:,} weight vectors drawn from a Dirichlet distribution centred on the weights of this answer: "
+            f"alpha = {concentration:g} x weight for each weighted criterion ({', '.join(perturbed)}); unweighted "
+            f"criteria stay at 0. Generator: numpy.random.PCG64 with seed {seed}, so the figures are reproducible. "
+            "Under each vector every eligible model is scored and ranked (ties by model id); counts are exact. "
+            "Weight changes: one criterion's weight moves, the others are rescaled in proportion to keep the sum "
+            "1; to_weight is where new_leader ties the leader. "
+            f"With evidence: the same weight vectors, and each draw also samples the values of "
+            f"{', '.join(uncertain) or 'no criterion'} from Normal(value, its standard deviation) clipped to 0-1, "
+            f"independently per model: each model's normals come from its own generator, numpy.random.PCG64 seeded "
+            f"with SeedSequence([{seed + 1}, the four little-endian 32-bit words of the 16-byte BLAKE2b digest of "
+            "'<criterion>\\0<model id>']), so a model's sampled values do not depend on which other models are "
+            "eligible or on their order. Scores are sums of element-wise products in criterion order (no BLAS), "
+            "the same on every machine. The first_share_with_evidence and top3_share_with_evidence figures count "
+            f"those draws. A leader that ranks first in fewer than {CLOSE_CALL:.0%} of them is reported as a close "
+            "call."
+        )
+        eligible = order.size
+        top_n = self._top_n
+        if eligible == 0:
+            return Sensitivity(
+                samples=samples,
+                seed=seed,
+                concentration=concentration,
+                perturbed=perturbed,
+                evidence_perturbed=uncertain,
+                leader=None,
+                close_call=False,
+                models=[],
+                first_elsewhere=0,
+                top3_places=0,
+                top3_elsewhere=0,
+                smallest_change=None,
+                changes=[],
+                method=method,
+            )
+        first_count, top3_count, w, active = self.first_count, self.top3_count, self._w, self._active
+        first_shares = _rounded(first_count[:top_n] / samples, 4)
+        top3_shares = _rounded(top3_count[:top_n] / samples, 4)
+        spread = np.stack([uncertainty[c][order] if c in uncertainty else np.zeros(eligible) for c in criteria])
+        first_evidence, top3_evidence = (
+            _evidence_counts(
+                ids,
+                order,
+                perturbed,
+                self._draws,
+                w[active],
+                self._base,
+                self._weighted,
+                spread[active],
+                seed,
+                self._plain,
+            )
+            if uncertain
+            else (first_count, top3_count)
+        )
+        first_shares_evidence = _rounded(first_evidence[:top_n] / samples, 4)
+        top3_shares_evidence = _rounded(top3_evidence[:top_n] / samples, 4)
+        models = [
+            ModelSensitivity(
+                model_id=ids[order[p]],
+                rank=p + 1,
+                first_count=int(first_count[p]),
+                first_share=first_shares[p],
+                top3_count=int(top3_count[p]),
+                top3_share=top3_shares[p],
+                first_share_with_evidence=first_shares_evidence[p],
+                top3_share_with_evidence=top3_shares_evidence[p],
+            )
+            for p in range(top_n)
+        ]
+        changes = self.changes
+        places = samples * min(3, eligible)
         return Sensitivity(
             samples=samples,
             seed=seed,
             concentration=concentration,
             perturbed=perturbed,
             evidence_perturbed=uncertain,
-            leader=None,
-            close_call=False,
-            models=[],
-            first_elsewhere=0,
-            top3_places=0,
-            top3_elsewhere=0,
-            smallest_change=None,
-            changes=[],
+            leader=self.leader,
+            close_call=bool(first_evidence[0] < CLOSE_CALL * samples or first_count[0] < CLOSE_CALL * samples),
+            models=models,
+            first_elsewhere=samples - int(first_count[:top_n].sum()),
+            top3_places=places,
+            top3_elsewhere=places - int(top3_count[:top_n].sum()),
+            smallest_change=min(changes, key=lambda ch: (ch.change, ch.criterion, ch.direction)) if changes else None,
+            changes=changes,
             method=method,
         )
-    matrix = np.stack([values[c][order] for c in criteria])  # criteria x eligible, in rank order
-    base = _scores(w[None, :], matrix)[0]
-    draws = _active_draws(w, samples, seed, concentration)
-    weighted = matrix[active]
-    keep = _candidates(base, weighted, draws, w[active])
-    plain: Callable[[slice], FloatArray] | None = None
-    if keep.size == eligible:
-        # Nothing pruned: every model's scores without evidence are computed once, for both passes.
-        every = _scores(draws, weighted)
-        plain = every.__getitem__
-    first_count = np.zeros(eligible, dtype=np.intp)
-    top3_count = np.zeros(eligible, dtype=np.intp)
-    first_count[keep], top3_count[keep] = _counts(
-        plain if plain is not None else lambda rows: _scores(draws[rows], weighted[:, keep]), samples, keep.size
-    )
-    first_shares = _rounded(first_count[:top_n] / samples, 4)
-    top3_shares = _rounded(top3_count[:top_n] / samples, 4)
-    spread = np.stack([uncertainty[c][order] if c in uncertainty else np.zeros(eligible) for c in criteria])
-    first_evidence, top3_evidence = (
-        _evidence_counts(ids, order, perturbed, draws, w[active], base, weighted, spread[active], seed, plain)
-        if uncertain
-        else (first_count, top3_count)
-    )
-    first_shares_evidence = _rounded(first_evidence[:top_n] / samples, 4)
-    top3_shares_evidence = _rounded(top3_evidence[:top_n] / samples, 4)
-    models = [
-        ModelSensitivity(
-            model_id=ids[order[p]],
-            rank=p + 1,
-            first_count=int(first_count[p]),
-            first_share=first_shares[p],
-            top3_count=int(top3_count[p]),
-            top3_share=top3_shares[p],
-            first_share_with_evidence=first_shares_evidence[p],
-            top3_share_with_evidence=top3_shares_evidence[p],
-        )
-        for p in range(top_n)
-    ]
-    changes = _weight_changes(ids, criteria, matrix, base, w, order)
-    places = samples * min(3, eligible)
-    return Sensitivity(
-        samples=samples,
-        seed=seed,
-        concentration=concentration,
-        perturbed=perturbed,
-        evidence_perturbed=uncertain,
-        leader=ids[order[0]],
-        close_call=bool(first_evidence[0] < CLOSE_CALL * samples or first_count[0] < CLOSE_CALL * samples),
-        models=models,
-        first_elsewhere=samples - int(first_count[:top_n].sum()),
-        top3_places=places,
-        top3_elsewhere=places - int(top3_count[:top_n].sum()),
-        smallest_change=min(changes, key=lambda ch: (ch.change, ch.criterion, ch.direction)) if changes else None,
-        changes=changes,
-        method=method,
-    )
+
+
+def weigh(
+    ids: Sequence[str],
+    values: Mapping[str, FloatArray],
+    weights: Mapping[str, float],
+    order: Sequence[int],
+    top: int,
+    *,
+    samples: int = SAMPLES,
+    seed: int = SEED,
+    concentration: float = CONCENTRATION,
+) -> Weighed:
+    """The Pareto front and the ranking's sensitivity to the weights alone (arguments as in :func:`analyse`);
+    :meth:`Weighed.complete` adds the evidence pass."""
+    positions = np.asarray(order, dtype=np.intp)
+    return Weighed(ids, values, weights, positions, top, samples, seed, concentration)
 
 
 def analyse(
@@ -724,9 +826,5 @@ def analyse(
     many of them the answer recommends (those get per-model sensitivity figures); ``uncertainty`` maps a
     criterion to the standard deviation of its values (aligned with ``ids``), sampled in the evidence pass.
     """
-    spreads: Mapping[str, FloatArray] = uncertainty or {}
-    positions = np.asarray(order, dtype=np.intp)
-    return Tradeoffs(
-        pareto=_pareto(ids, values, positions, top),
-        sensitivity=_sensitivity(ids, values, weights, positions, top, samples, seed, concentration, spreads),
-    )
+    weighed = weigh(ids, values, weights, order, top, samples=samples, seed=seed, concentration=concentration)
+    return weighed.complete(uncertainty)

@@ -13,6 +13,7 @@ from hypothesis.extra import numpy as hnp
 
 from service.domain import tradeoffs
 from service.domain.answer import Answer
+from service.domain.criteria.base import RequestView
 from service.domain.engine import Engine
 from service.domain.requirements import Requirements
 from service.domain.tradeoffs import PARETO_CRITERIA, analyse, pareto_front, perturbed_weights
@@ -342,3 +343,38 @@ def test_a_dominated_recommendation_names_the_best_ranked_front_model_that_domin
             if ids[order[q]] in on_front and _dominates(points[order[q]], points[order[p]])
         )
     assert front.dominated == expected
+
+
+def _inputs(engine: Engine, answer: Answer) -> tuple[Any, ...]:
+    """Inputs like the engine's for ``answer`` (its weights as the answer rounds them): values, weights, order,
+    uncertainty."""
+    req = answer.requirements
+    plan = engine._fit_plan(req)
+    view = RequestView(requirements=req, evaluated_on=TODAY, memory_gb=plan.memory_gb, precision=plan.precision)
+    values, _, uncertainty = engine._criteria_matrix(view)
+    order = [engine.features.index[a.model_id] for a in answer.recommendations]
+    excluded = {x.model_id for x in answer.excluded}
+    rest = [i for i, m in enumerate(engine.features.ids) if m not in excluded and i not in order]
+    score = {i: sum(w * values[c][i] for c, w in answer.weights.items()) for i in rest}
+    order += sorted(rest, key=lambda i: (-round(score[i], 6), i))
+    return values, dict(answer.weights), order, uncertainty
+
+
+@pytest.mark.parametrize("request_", [{}, {"use_cases": ["coding"], "limit": 8}, {"profile": "regulated-data"}])
+def test_the_weight_only_figures_are_those_the_whole_analysis_gives(engine: Engine, request_: dict[str, Any]) -> None:
+    answer = _answer(engine, **request_)
+    values, weights, order, uncertainty = _inputs(engine, answer)
+    limit = answer.requirements.limit
+    weighed = tradeoffs.weigh(engine.features.ids, values, weights, order, limit)
+    whole = tradeoffs.analyse(engine.features.ids, values, weights, order, limit, uncertainty=uncertainty)
+    assert weighed.complete(uncertainty) == whole
+    assert weighed.complete(uncertainty) == whole  # completing twice changes nothing
+    s = whole.sensitivity
+    assert weighed.pareto == whole.pareto
+    assert weighed.leader == s.leader
+    for m in s.models:
+        assert weighed.first_share(m.model_id) == m.first_share
+    assert weighed.first_share("no/such-model") is None
+    assert weighed.canonical() == tradeoffs.weigh(engine.features.ids, values, weights, order, limit).canonical()
+    other = tradeoffs.weigh(engine.features.ids, values, weights, order, limit, seed=tradeoffs.SEED + 7)
+    assert other.canonical() != weighed.canonical()
