@@ -41,6 +41,7 @@ from service.domain.answer import (
     Obligation,
     RuleCount,
     RuleOutcome,
+    trusted,
 )
 from service.domain.facts import REASON_CITES, Evidence, citation
 from service.domain.regulatory import EuAiActStatus
@@ -107,7 +108,8 @@ def _identity(e: Evidence) -> tuple[object, ...]:
 
 
 def _item(e: Evidence, evidence_id: str) -> CitedEvidence:
-    return CitedEvidence.model_construct(
+    return trusted(
+        CitedEvidence,
         id=evidence_id,
         fact=e.fact,
         value=e.value,
@@ -176,7 +178,8 @@ def count_exclusions(excluded: Sequence[Exclusion], eligibility: Mapping[str, El
         rule = eligibility.get(rule_id)
         outcome = first[rule_id]
         result.append(
-            RuleCount.model_construct(
+            trusted(
+                RuleCount,
                 rule_id=rule_id,
                 rule_version=outcome.rule_version,
                 requirement=outcome.requirement,
@@ -196,7 +199,8 @@ def listed_exclusions(excluded: Sequence[Exclusion], exclusions: Exclusions = "b
 
 # ------------------------------------------------------------------------------------------------ cite
 def _outcome(r: RuleOutcome, table: EvidenceTable) -> CitedRuleOutcome:
-    return CitedRuleOutcome.model_construct(
+    return trusted(
+        CitedRuleOutcome,
         rule_id=r.rule_id,
         rule_version=r.rule_version,
         requirement=r.requirement,
@@ -209,28 +213,40 @@ def _outcome(r: RuleOutcome, table: EvidenceTable) -> CitedRuleOutcome:
 
 def _criterion(c: CriterionScore, table: EvidenceTable) -> CitedCriterionScore:
     fields = {name: getattr(c, name) for name in CitedCriterionScore.model_fields if name != "evidence"}
-    return CitedCriterionScore.model_construct(**fields, evidence=table.cite_all(c.evidence))
+    return trusted(CitedCriterionScore, **fields, evidence=table.cite_all(c.evidence))
 
 
 def _obligation(o: Obligation, table: EvidenceTable) -> CitedObligation:
-    text = Evidence.model_construct(
-        fact=LICENCE_TEXT, value=o.licence_id, source=o.source, as_of=o.as_of, note=None, source_kind=None
+    text = trusted(
+        Evidence,
+        fact=LICENCE_TEXT,
+        value=o.licence_id,
+        source=o.source,
+        as_of=o.as_of,
+        note=None,
+        source_kind=None,
+        measured_by=None,
     )
-    return CitedObligation.model_construct(
-        licence_id=o.licence_id, kind=o.kind, duty=o.duty, applies=o.applies, evidence=[table.cite(text)]
+    return trusted(
+        CitedObligation,
+        licence_id=o.licence_id,
+        kind=o.kind,
+        duty=o.duty,
+        applies=o.applies,
+        evidence=[table.cite(text)],
     )
 
 
 def _fit(f: Fit, table: EvidenceTable) -> CitedFit:
     fields = {name: getattr(f, name) for name in CitedFit.model_fields if name != "evidence"}
-    return CitedFit.model_construct(**fields, evidence=table.cite_all(f.evidence))
+    return trusted(CitedFit, **fields, evidence=table.cite_all(f.evidence))
 
 
 def _eu(s: EuAiActStatus | None, table: EvidenceTable) -> CitedEuAiActStatus | None:
     if s is None:
         return None
     fields = {name: getattr(s, name) for name in CitedEuAiActStatus.model_fields if name != "evidence"}
-    return CitedEuAiActStatus.model_construct(**fields, evidence=table.cite_all(s.evidence))
+    return trusted(CitedEuAiActStatus, **fields, evidence=table.cite_all(s.evidence))
 
 
 def _cite_reasons(a: Assessment, table: EvidenceTable) -> list[str]:
@@ -251,7 +267,8 @@ def _cite_reasons(a: Assessment, table: EvidenceTable) -> list[str]:
 
 
 def _assessment(a: Assessment, table: EvidenceTable) -> CitedAssessment:
-    return CitedAssessment.model_construct(
+    return trusted(
+        CitedAssessment,
         model_id=a.model_id,
         name=a.name,
         status=a.status,
@@ -280,11 +297,12 @@ def cite(
     table = EvidenceTable()
     recommendations = [_assessment(a, table) for a in answer.recommendations]
     excluded = [
-        CitedExclusion.model_construct(model_id=x.model_id, reasons=[_outcome(r, table) for r in x.reasons])
+        trusted(CitedExclusion, model_id=x.model_id, reasons=[_outcome(r, table) for r in x.reasons])
         for x in listed_exclusions(answer.excluded, exclusions)
     ]
     explained = [_assessment(a, table) for a in answer.explained]
-    return FullAnswer.model_construct(
+    return trusted(
+        FullAnswer,
         id=answer.id,
         detail="full",
         catalogue_version=answer.catalogue_version,
@@ -324,7 +342,8 @@ class _Lookup:
             e = self.items[evidence_id]
         except KeyError:
             raise ValueError(f"evidence id {evidence_id!r} is cited but not listed in the answer's evidence") from None
-        return Evidence.model_construct(
+        return trusted(
+            Evidence,
             fact=e.fact,
             value=e.value,
             source=e.source,
@@ -337,7 +356,7 @@ class _Lookup:
 
 def _resolve_outcome(r: CitedRuleOutcome, look: _Lookup) -> RuleOutcome:
     fields = {name: getattr(r, name) for name in RuleOutcome.model_fields if name != "evidence"}
-    return RuleOutcome.model_construct(**fields, evidence=look(r.evidence))
+    return trusted(RuleOutcome, **fields, evidence=look(r.evidence))
 
 
 def _resolve_assessment(a: CitedAssessment, look: _Lookup) -> Assessment:
@@ -345,7 +364,8 @@ def _resolve_assessment(a: CitedAssessment, look: _Lookup) -> Assessment:
     for o in a.obligations:
         text = look.one(o.evidence[0])
         obligations.append(
-            Obligation.model_construct(
+            trusted(
+                Obligation,
                 licence_id=o.licence_id,
                 kind=o.kind,
                 duty=o.duty,
@@ -365,7 +385,8 @@ def _resolve_assessment(a: CitedAssessment, look: _Lookup) -> Assessment:
         return f"{reason[: found.start()]}{_EVIDENCE}{citation(look(found.group(1).split(', ')))}."
 
     eu = a.eu_ai_act
-    return Assessment.model_construct(
+    return trusted(
+        Assessment,
         model_id=a.model_id,
         name=a.name,
         status=a.status,
@@ -374,16 +395,16 @@ def _resolve_assessment(a: CitedAssessment, look: _Lookup) -> Assessment:
         licence=a.licence,
         reasons=[written(reason) for reason in a.reasons],
         criteria=[
-            CriterionScore.model_construct(**without(c, CriterionScore.model_fields), evidence=look(c.evidence))
+            trusted(CriterionScore, **without(c, CriterionScore.model_fields), evidence=look(c.evidence))
             for c in a.criteria
         ],
         rules=[_resolve_outcome(r, look) for r in a.rules],
         obligations=obligations,
-        fit=Fit.model_construct(**without(a.fit, Fit.model_fields), evidence=look(a.fit.evidence)),
+        fit=trusted(Fit, **without(a.fit, Fit.model_fields), evidence=look(a.fit.evidence)),
         caveats=a.caveats,
         eu_ai_act=None
         if eu is None
-        else EuAiActStatus.model_construct(**without(eu, EuAiActStatus.model_fields), evidence=look(eu.evidence)),
+        else trusted(EuAiActStatus, **without(eu, EuAiActStatus.model_fields), evidence=look(eu.evidence)),
     )
 
 
@@ -393,7 +414,8 @@ def resolve(full: FullAnswer) -> Answer:
     Raises ValueError when an id is cited but not listed.
     """
     look = _Lookup(full)
-    return Answer.model_construct(
+    return trusted(
+        Answer,
         id=full.id,
         catalogue_version=full.catalogue_version,
         rules_version=full.rules_version,
@@ -404,7 +426,7 @@ def resolve(full: FullAnswer) -> Answer:
         eligible_count=full.eligible_count,
         recommendations=[_resolve_assessment(a, look) for a in full.recommendations],
         excluded=[
-            Exclusion.model_construct(model_id=x.model_id, reasons=[_resolve_outcome(r, look) for r in x.reasons])
+            trusted(Exclusion, model_id=x.model_id, reasons=[_resolve_outcome(r, look) for r in x.reasons])
             for x in full.excluded
         ],
         explained=[_resolve_assessment(a, look) for a in full.explained],

@@ -32,6 +32,8 @@ from service.domain.answer import (
     RuleOutcome,
     Throughput,
     Tradeoffs,
+    caveat,
+    trusted,
 )
 from service.domain.architecture import Transformer
 from service.domain.catalogue import Catalogue
@@ -551,13 +553,15 @@ class _ModelTexts:
         if m.transformer is not None:
             t = m.transformer
             evidence.append(
-                Evidence.model_construct(
+                trusted(
+                    Evidence,
                     fact="transformer",
                     value=_transformer_summary(t),
                     source=t.source,
                     as_of=t.as_of,
                     note=t.note,
                     source_kind=t.source_kind,
+                    measured_by=None,
                 )
             )
         evidence.extend(fact_evidence("released_formats", m.released_formats))
@@ -751,7 +755,8 @@ class _Context:
         if cached is None:
             hw = self.engine.rules.hardware
             cached = [
-                Evidence.model_construct(
+                trusted(
+                    Evidence,
                     fact="hardware memory rule",
                     value=(
                         f"weights x bytes per parameter + KV cache x {hw.kv_cache_bytes_per_element:g} bytes per "
@@ -760,6 +765,9 @@ class _Context:
                     ),
                     source=hw.source,
                     as_of=hw.as_of,
+                    note=None,
+                    source_kind=None,
+                    measured_by=None,
                 )
             ]
             gpu = self.plan.gpu
@@ -822,7 +830,8 @@ class _Context:
                 outcome, template = "passed", rule.pass_message
             # Built from validated data only, so validation is skipped: a strict request can exclude thousands.
             result.append(
-                RuleOutcome.model_construct(
+                trusted(
+                    RuleOutcome,
                     rule_id=rule.id,
                     rule_version=rule.version,
                     requirement=rule.requirement,
@@ -866,7 +875,8 @@ class _Context:
             if missing:
                 text += f". Missing data: {spec.missing_note}"
             scores.append(
-                CriterionScore.model_construct(
+                trusted(
+                    CriterionScore,
                     criterion=criterion,
                     rule_version=spec.version,
                     value=_round(value),
@@ -875,8 +885,8 @@ class _Context:
                     missing_data=missing,
                     uncertainty=_round(float(self.uncertainty[criterion][i])),
                     explanation=text,
-                    evidence=list(explained.evidence),
                     estimates=list(explained.estimates) if explained.estimates is not None else None,
+                    evidence=list(explained.evidence),
                 )
             )
         return scores
@@ -889,8 +899,14 @@ class _Context:
 
         def duty(kind: ObligationKind, text: str, applies: Applies) -> None:
             duties.append(
-                Obligation.model_construct(
-                    licence_id=lic.id, kind=kind, duty=text, applies=applies, source=lic.source, as_of=lic.as_of
+                trusted(
+                    Obligation,
+                    licence_id=lic.id,
+                    kind=kind,
+                    duty=text,
+                    applies=applies,
+                    source=lic.source,
+                    as_of=lic.as_of,
                 )
             )
 
@@ -940,7 +956,8 @@ class _Context:
         gpus = int(p.gpus_needed[i]) if known else None
         usable = p.usable_gb_per_gpu * gpus if gpus is not None else None
         speed = p.gpus_for_throughput[i]
-        return Fit.model_construct(
+        return trusted(
+            Fit,
             precision=precision,
             precision_requested=self.req.hardware.precision,
             fine_tuning=tuning,
@@ -977,7 +994,8 @@ class _Context:
         if p.gpu is None or np.isnan(p.decode_tps_per_request[i]):
             return None
         gpus = int(p.gpus_for_memory[i])
-        return Throughput.model_construct(
+        return trusted(
+            Throughput,
             tokens_per_second_per_request=_round(float(p.decode_tps_per_request[i]), 1),
             tokens_per_second_total=_round(float(p.decode_tps_total[i]), 1),
             limited_by="compute" if p.compute_bound[i] else "memory_bandwidth",
@@ -1021,7 +1039,7 @@ class _Context:
             return []
         native = f"{m.context_tokens.value:,}" if m.context_tokens else "an unrecorded number of"
         return [
-            Caveat.model_construct(
+            caveat(
                 kind="context_extension",
                 fact="context_extension",
                 source=extension.source,
@@ -1047,7 +1065,7 @@ class _Context:
         for score in criteria:
             if score.missing_data:
                 result.append(
-                    Caveat.model_construct(
+                    caveat(
                         kind="missing_data",
                         fact=score.criterion,
                         message=(
@@ -1059,7 +1077,7 @@ class _Context:
             result.extend(self._explain(score.criterion, i).caveats)
         if lic.source_kind == "secondary" or lic.use_restrictions is None or lic.outputs_training == "unknown":
             result.append(
-                Caveat.model_construct(
+                caveat(
                     kind="unverified_terms",
                     fact=f"licence {lic.id}",
                     source=lic.source,
@@ -1087,7 +1105,7 @@ class _Context:
             )
             if age > limit:
                 result.append(
-                    Caveat.model_construct(
+                    caveat(
                         kind="stale",
                         fact=item.fact,
                         source=item.source,
@@ -1109,7 +1127,7 @@ class _Context:
         for review_by, fact, what in due:
             if review_by < today:
                 result.append(
-                    Caveat.model_construct(
+                    caveat(
                         kind="review_overdue",
                         fact=fact,
                         as_of=review_by,
@@ -1130,7 +1148,7 @@ class _Context:
         result: list[Caveat] = []
         if p.precision_assumed[i]:
             result.append(
-                Caveat.model_construct(
+                caveat(
                     kind="missing_data",
                     fact="released_formats",
                     message=(
@@ -1141,7 +1159,7 @@ class _Context:
             )
         elif requested != "native" and released is not None and precision not in released.value:
             result.append(
-                Caveat.model_construct(
+                caveat(
                     kind="quantisation",
                     fact="released_formats",
                     source=released.source,
@@ -1156,7 +1174,7 @@ class _Context:
             )
         elif requested != "native" and released is None:
             result.append(
-                Caveat.model_construct(
+                caveat(
                     kind="quantisation",
                     fact="released_formats",
                     message=(
@@ -1170,7 +1188,7 @@ class _Context:
             native = gpu.native_formats
             if native is None or precision not in native.value:
                 result.append(
-                    Caveat.model_construct(
+                    caveat(
                         kind="hardware",
                         fact=f"GPU {gpu.id}: native_formats",
                         source=native.source if native else None,
@@ -1183,7 +1201,7 @@ class _Context:
                 )
         if p.kv_estimated[i]:
             result.append(
-                Caveat.model_construct(
+                caveat(
                     kind="missing_data",
                     fact="transformer",
                     message=(
@@ -1219,7 +1237,8 @@ class _Context:
                 f"[criterion {item.criterion} v{item.rule_version}] value {item.value:.2f} x weight {item.weight:.2f} "
                 f"= {item.contribution:.3f}: {item.explanation}." + (f" Evidence: {cited}." if cited else "")
             )
-        return Assessment.model_construct(
+        return trusted(
+            Assessment,
             model_id=m.id,
             name=m.name,
             status=status,

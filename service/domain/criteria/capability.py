@@ -26,7 +26,7 @@ from service.domain.ability import (
     loading,
     observations,
 )
-from service.domain.answer import Caveat, UseCaseEstimate
+from service.domain.answer import Caveat, UseCaseEstimate, caveat, trusted
 from service.domain.catalogue import Catalogue
 from service.domain.criteria.base import CriterionModule, Explanation, FloatArray, RequestView, Scores
 from service.domain.facts import Evidence
@@ -229,7 +229,8 @@ class CapabilityCriterion(CriterionModule):
         ]
         independent = sum(o.measurement.measured_by == "independent_leaderboard" for o in used)
         if not self.fit.evidenced[i]:
-            return UseCaseEstimate.model_construct(
+            return trusted(
+                UseCaseEstimate,
                 use_case=label,
                 status="insufficient_evidence",
                 estimate=None,
@@ -246,7 +247,8 @@ class CapabilityCriterion(CriterionModule):
         width = _Z80 * se[i] / self.spread
         value, low, high = (_NORMAL.cdf(x) for x in (z, z - width, z + width))
         sd = math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi) * se[i] / self.spread
-        return UseCaseEstimate.model_construct(
+        return trusted(
+            UseCaseEstimate,
             use_case=label,
             status="measured" if used else "inferred",
             estimate=round(value, 4),
@@ -278,11 +280,7 @@ class CapabilityCriterion(CriterionModule):
         caveats: list[Caveat] = []
         if not self.fit.evidenced[i]:
             text = f"insufficient evidence: no usable benchmark measurement; {self.policy.note}"
-            caveats.append(
-                Caveat.model_construct(
-                    kind="missing_data", fact="capability", message=f"Capability of {model_id}: {text}"
-                )
-            )
+            caveats.append(caveat(kind="missing_data", fact="capability", message=f"Capability of {model_id}: {text}"))
             return Explanation(text, evidence, caveats, estimates)
         parts = []
         for e in estimates:
@@ -305,7 +303,7 @@ class CapabilityCriterion(CriterionModule):
         inferred = [e.use_case for e in estimates if e.status == "inferred"]
         if inferred:
             caveats.append(
-                Caveat.model_construct(
+                caveat(
                     kind="missing_data",
                     fact="capability." + ",".join(inferred),
                     message=(
@@ -316,7 +314,7 @@ class CapabilityCriterion(CriterionModule):
             )
         if independent == 0:
             caveats.append(
-                Caveat.model_construct(
+                caveat(
                     kind="comparability",
                     fact="capability",
                     message=(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from service.domain.answer import trusted
 from service.domain.criteria.base import CriterionModule, Explanation, RequestView, Scores
 from service.domain.facts import Evidence
 from service.domain.features import Features, fact_evidence
@@ -27,7 +28,16 @@ class OpennessCriterion(CriterionModule):
         m, lic = self.f.models[i], self.f.licences[i]
         data = m.training_data.value if m.training_data else "unknown"
         evidence = [
-            Evidence.model_construct(fact=f"licence {lic.id}: kind", value=lic.kind, source=lic.source, as_of=lic.as_of)
+            trusted(
+                Evidence,
+                fact=f"licence {lic.id}: kind",
+                value=lic.kind,
+                source=lic.source,
+                as_of=lic.as_of,
+                note=None,
+                source_kind=None,
+                measured_by=None,
+            )
         ]
         evidence.extend(fact_evidence("training_data", m.training_data))
         return Explanation(f"{lic.kind} licence, training data {data}", evidence)
