@@ -54,6 +54,7 @@ __all__ = [
     "WeightChange",
     "caveat",
     "trusted",
+    "trusted_from",
 ]
 
 DISCLAIMER = (
@@ -91,6 +92,11 @@ def trusted(cls: type[_M], /, **values: Any) -> _M:
     programming error: ``model_construct`` would ignore the name or leave the field out). That the values are
     valid is the caller's promise, held by tests that validate every corpus answer from its JSON.
     """
+    return trusted_from(cls, values)
+
+
+def trusted_from(cls: type[_M], values: dict[str, Any], /) -> _M:
+    """:func:`trusted` with the values as a dict, which the instance takes over (the caller must not keep it)."""
     names, defaulted = _LAYOUTS.get(cls) or _layout(cls)
     given = set(values)
     if tuple(values) != names:

@@ -42,6 +42,7 @@ from service.domain.answer import (
     RuleCount,
     RuleOutcome,
     trusted,
+    trusted_from,
 )
 from service.domain.facts import REASON_CITES, Evidence, citation
 from service.domain.regulatory import EuAiActStatus
@@ -95,6 +96,11 @@ _SCALARS = (str, int, float, bool, type(None))
 #: that cites it. Bounded (emptied when full) so that a large catalogue cannot grow it without limit.
 _LISTED: dict[tuple[object, ...], tuple[str, CitedEvidence]] = {}
 _LISTED_KEPT = 20_000
+#: The same by object: most facts an answer cites are objects the engine keeps (a model's evidence), cited in
+#: answer after answer, so their identity, digest and listed form are looked up by ``id()`` without reading the
+#: fact. Each entry holds its object, so an ``id()`` here is never one of a new object. Bounded likewise.
+_SEEN: dict[int, tuple[Evidence, tuple[object, ...], str, CitedEvidence]] = {}
+_SEEN_KEPT = 20_000
 
 
 def _identity(e: Evidence) -> tuple[object, ...]:
@@ -121,13 +127,21 @@ def _item(e: Evidence, evidence_id: str) -> CitedEvidence:
     )
 
 
-def _listed(e: Evidence, identity: tuple[object, ...]) -> tuple[str, CitedEvidence]:
-    found = _LISTED.get(identity)
-    if found is None:
+def _seen(e: Evidence) -> tuple[Evidence, tuple[object, ...], str, CitedEvidence]:
+    """``e`` with its identity, full digest and listed form (short id)."""
+    found = _SEEN.get(id(e))
+    if found is not None and found[0] is e:
+        return found
+    identity = _identity(e)
+    listed = _LISTED.get(identity)
+    if listed is None:
         if len(_LISTED) >= _LISTED_KEPT:
             _LISTED.clear()
         digest = _digest(_key(e))
-        found = _LISTED[identity] = (digest, _item(e, "e" + digest[:_ID_HEX]))
+        listed = _LISTED[identity] = (digest, _item(e, "e" + digest[:_ID_HEX]))
+    if len(_SEEN) >= _SEEN_KEPT:
+        _SEEN.clear()
+    found = _SEEN[id(e)] = (e, identity, *listed)
     return found
 
 
@@ -141,26 +155,31 @@ class EvidenceTable:
 
     def __init__(self) -> None:
         self._by_identity: dict[tuple[object, ...], str] = {}
+        # Facts already cited by this table, by object (held, so that an ``id()`` is never reused meanwhile).
+        self._by_object: dict[int, tuple[Evidence, str]] = {}
         self.items: dict[str, CitedEvidence] = {}
 
     def cite(self, e: Evidence) -> str:
         """The id of ``e``, listing it on its first citation."""
-        identity = _identity(e)
+        hit = self._by_object.get(id(e))
+        if hit is not None and hit[0] is e:
+            return hit[1]
+        _, identity, digest, item = _seen(e)
         found = self._by_identity.get(identity)
-        if found is not None:
-            return found
-        digest, item = _listed(e, identity)
-        found = item.id
-        if found in self.items:  # two different facts share the short digest: the second takes the whole one
-            found = "e" + digest
-            item = _item(e, found)
-        self._by_identity[identity] = found
-        self.items[found] = item
+        if found is None:
+            found = item.id
+            if found in self.items:  # two different facts share the short digest: the second takes the whole one
+                found = "e" + digest
+                item = _item(e, found)
+            self._by_identity[identity] = found
+            self.items[found] = item
+        self._by_object[id(e)] = (e, found)
         return found
 
     def cite_all(self, items: Iterable[Evidence]) -> list[str]:
         """The ids of ``items``, in order, each once."""
-        return list(dict.fromkeys(self.cite(e) for e in items))
+        ids = [self.cite(e) for e in items]
+        return list(dict.fromkeys(ids)) if len(ids) > 1 else ids
 
 
 def count_exclusions(excluded: Sequence[Exclusion], eligibility: Mapping[str, EligibilityRule]) -> list[RuleCount]:
@@ -199,70 +218,89 @@ def listed_exclusions(excluded: Sequence[Exclusion], exclusions: Exclusions = "b
 
 # ------------------------------------------------------------------------------------------------ cite
 def _outcome(r: RuleOutcome, table: EvidenceTable) -> CitedRuleOutcome:
-    return trusted(
-        CitedRuleOutcome,
-        rule_id=r.rule_id,
-        rule_version=r.rule_version,
-        requirement=r.requirement,
-        outcome=r.outcome,
-        message=r.message,
-        missing_facts=r.missing_facts,
-        evidence=table.cite_all(r.evidence),
-    )
+    fields = dict(r.__dict__)  # the same fields in the same order, evidence last
+    fields["evidence"] = table.cite_all(r.evidence)
+    return trusted_from(CitedRuleOutcome, fields)
 
 
 def _criterion(c: CriterionScore, table: EvidenceTable) -> CitedCriterionScore:
-    fields = {name: getattr(c, name) for name in CitedCriterionScore.model_fields if name != "evidence"}
-    return trusted(CitedCriterionScore, **fields, evidence=table.cite_all(c.evidence))
+    fields = dict(c.__dict__)
+    fields["evidence"] = table.cite_all(c.evidence)
+    return trusted_from(CitedCriterionScore, fields)
+
+
+#: The licence text an obligation cites, one fact per licence, source and date (bounded as :data:`_LISTED`).
+_LICENCE_TEXTS: dict[tuple[str, str, dt.date], Evidence] = {}
+
+
+def _licence_text(o: Obligation) -> Evidence:
+    key = (o.licence_id, o.source, o.as_of)
+    found = _LICENCE_TEXTS.get(key)
+    if found is None:
+        if len(_LICENCE_TEXTS) >= _LISTED_KEPT:
+            _LICENCE_TEXTS.clear()
+        found = _LICENCE_TEXTS[key] = trusted(
+            Evidence,
+            fact=LICENCE_TEXT,
+            value=o.licence_id,
+            source=o.source,
+            as_of=o.as_of,
+            note=None,
+            source_kind=None,
+            measured_by=None,
+        )
+    return found
 
 
 def _obligation(o: Obligation, table: EvidenceTable) -> CitedObligation:
-    text = trusted(
-        Evidence,
-        fact=LICENCE_TEXT,
-        value=o.licence_id,
-        source=o.source,
-        as_of=o.as_of,
-        note=None,
-        source_kind=None,
-        measured_by=None,
-    )
     return trusted(
         CitedObligation,
         licence_id=o.licence_id,
         kind=o.kind,
         duty=o.duty,
         applies=o.applies,
-        evidence=[table.cite(text)],
+        evidence=[table.cite(_licence_text(o))],
     )
 
 
 def _fit(f: Fit, table: EvidenceTable) -> CitedFit:
-    fields = {name: getattr(f, name) for name in CitedFit.model_fields if name != "evidence"}
-    return trusted(CitedFit, **fields, evidence=table.cite_all(f.evidence))
+    fields = dict(f.__dict__)
+    fields["evidence"] = table.cite_all(f.evidence)
+    return trusted_from(CitedFit, fields)
 
 
 def _eu(s: EuAiActStatus | None, table: EvidenceTable) -> CitedEuAiActStatus | None:
     if s is None:
         return None
-    fields = {name: getattr(s, name) for name in CitedEuAiActStatus.model_fields if name != "evidence"}
-    return trusted(CitedEuAiActStatus, **fields, evidence=table.cite_all(s.evidence))
+    fields = dict(s.__dict__)
+    fields["evidence"] = table.cite_all(s.evidence)
+    return trusted_from(CitedEuAiActStatus, fields)
 
 
 def _cite_reasons(a: Assessment, table: EvidenceTable) -> list[str]:
     # A reason sentence ends with its rule's or criterion's facts written out (facts.citation); here they
-    # become their ids, so a fact's source and date appear once per answer, in ``evidence``.
+    # become their ids, so a fact's source and date appear once per answer, in ``evidence``. A reason takes the
+    # first group (rules, then criteria) whose written form it ends with; each group is written once.
     groups = [r.evidence for r in a.rules if r.evidence]
     groups += [c.evidence[:REASON_CITES] for c in a.criteria if c.evidence]
+    first: dict[str, int] = {}
+    for n, group in enumerate(groups):
+        first.setdefault(f"{_EVIDENCE}{citation(group)}.", n)
     reasons = []
     for reason in a.reasons:
-        cited = reason
-        for group in groups:
-            written = f"{_EVIDENCE}{citation(group)}."
-            if reason.endswith(written):
-                cited = f"{reason[: -len(written)]}{_EVIDENCE}[{', '.join(table.cite(e) for e in group)}]."
-                break
-        reasons.append(cited)
+        chosen: int | None = None
+        at = reason.find(_EVIDENCE)
+        while at >= 0:
+            found = first.get(reason[at:])
+            if found is not None and (chosen is None or found < chosen):
+                chosen = found
+            at = reason.find(_EVIDENCE, at + 1)
+        if chosen is None:
+            reasons.append(reason)
+            continue
+        written = f"{_EVIDENCE}{citation(groups[chosen])}."
+        ids = ", ".join(table.cite(e) for e in groups[chosen])
+        reasons.append(f"{reason[: -len(written)]}{_EVIDENCE}[{ids}].")
     return reasons
 
 

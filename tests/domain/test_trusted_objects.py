@@ -4,10 +4,27 @@ data); these tests hold it to what validation would have accepted."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
 
 from bench.corpus import build_corpus
-from service.domain.answer import Answer, Comparison
+from service.domain import answer as answer_module
+from service.domain.answer import (
+    Answer,
+    Caveat,
+    Comparison,
+    CriterionScore,
+    FullAnswer,
+    Obligation,
+    RuleOutcome,
+    caveat,
+    trusted,
+)
+from service.domain.citing import EvidenceTable, encode_full
 from service.domain.engine import Engine
+from service.domain.facts import Evidence
 from service.domain.requirements import Requirements
 
 DAY = dt.date(2026, 12, 1)
@@ -20,6 +37,14 @@ def test_every_answer_of_a_varied_corpus_is_what_validation_accepts(engine: Engi
         # Strict models (extra fields forbidden, literals checked): a malformed object fails here, and a value of
         # the wrong type would have warned (an error under this suite's settings) while being dumped above.
         assert Answer.model_validate_json(text).model_dump_json() == text
+
+
+def test_every_full_answer_of_a_varied_corpus_is_what_validation_accepts(engine: Engine) -> None:
+    # The full answer (evidence cited by id) is built from the engine's answer without validation as well.
+    for body in [{}, *build_corpus(engine, size=25, seed=7)]:
+        answer = engine.recommend(Requirements.model_validate(body), DAY)
+        text = encode_full(answer, engine.rules.eligibility)
+        assert FullAnswer.model_validate_json(text).model_dump_json() == text
 
 
 def test_a_comparison_is_what_validation_accepts(engine: Engine) -> None:
@@ -36,3 +61,74 @@ def test_every_model_s_evidence_and_status_built_on_first_use_can_be_built(engin
         assert all(isinstance(column.evidence[i], tuple) for i in range(n)), name
     statuses = [engine.compliance.eu_ai_act[i] for i in range(n)]
     assert all(s.systemic_risk in ("presumed", "not_presumed", "unknown") for s in statuses)
+
+
+ANSWER_CLASSES = [
+    cls
+    for cls in vars(answer_module).values()
+    if isinstance(cls, type) and issubclass(cls, BaseModel) and cls.__module__ == answer_module.__name__
+]
+
+
+def _same(a: BaseModel, b: BaseModel) -> None:
+    assert type(a) is type(b)
+    assert a.__dict__ == b.__dict__
+    assert list(a.__dict__) == list(b.__dict__)  # field order is the order they serialise in
+    assert a.model_fields_set == b.model_fields_set
+    assert a == b
+    assert a.model_dump_json() == b.model_dump_json()
+
+
+def test_trusted_builds_what_model_construct_builds_whichever_fields_are_given() -> None:
+    day = dt.date(2026, 1, 2)
+    given: list[tuple[type[BaseModel], dict[str, Any]]] = [
+        (Caveat, {"kind": "stale", "message": "m"}),
+        (Caveat, {"message": "m", "kind": "stale", "as_of": day}),  # out of order: the defaults are filled in
+        (RuleOutcome, {"rule_id": "r", "rule_version": 1, "requirement": "q", "outcome": "passed", "message": "m"}),
+        (
+            Obligation,
+            {"licence_id": "l", "kind": "naming", "duty": "d", "applies": "always", "source": "s", "as_of": day},
+        ),
+    ]
+    for cls, values in given:
+        _same(trusted(cls, **values), cls.model_construct(**values))
+    assert caveat("stale", "m") == Caveat.model_construct(kind="stale", message="m")
+    # A mutable default is the instance's own, as with model_construct.
+    first = trusted(RuleOutcome, **given[2][1])
+    assert first.evidence == [] and first.evidence is not RuleOutcome.model_fields["evidence"].default
+
+
+def test_trusted_takes_the_values_as_given_when_they_name_every_field_in_order(engine: Engine) -> None:
+    body: dict[str, Any] = {"use_cases": ["coding"], "limit": 3}
+    answer = engine.recommend(Requirements.model_validate(body), DAY)
+    score = answer.recommendations[0].criteria[0]
+    values = dict(score.__dict__)
+    built = trusted(CriterionScore, **values)
+    _same(built, CriterionScore.model_construct(**values))
+
+
+@pytest.mark.parametrize("cls", ANSWER_CLASSES, ids=lambda c: c.__name__)
+def test_every_answer_class_can_be_built_by_trusted(cls: type[BaseModel]) -> None:
+    required = [name for name, f in cls.model_fields.items() if f.is_required()]
+    with pytest.raises(TypeError, match="needs field" if required else "has no field"):
+        trusted(cls, **({} if required else {"not_a_field": 1}))
+
+
+def test_trusted_refuses_a_name_that_is_no_field() -> None:
+    with pytest.raises(TypeError, match="has no field"):
+        trusted(Caveat, kind="stale", message="m", mesage="typo")
+
+
+def test_an_evidence_table_tells_facts_apart_even_when_each_is_built_afresh_and_dropped() -> None:
+    # Citing remembers facts by object for speed; a fact built, cited and dropped must not lend its id to a
+    # different fact that Python happens to place at the same address.
+    table = EvidenceTable()
+    ids = []
+    for n in range(200):
+        fact = Evidence(fact="f", value=n % 50, source="https://example.org", as_of=DAY)
+        ids.append(table.cite(fact))
+        del fact
+    assert len(set(ids)) == 50
+    assert ids[:50] == ids[50:100] == ids[100:150] == ids[150:]
+    assert len(table.items) == 50
+    assert [table.items[i].value for i in ids[:50]] == list(range(50))
