@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from service.domain.rules import Condition, EligibilityRule
 
-__all__ = ["Verdict", "evaluate_checks", "format_message", "request_value", "rule_applies"]
+__all__ = ["Verdict", "evaluate_checks", "format_message", "placeholders", "request_value", "rule_applies"]
 
 BoolArray = npt.NDArray[np.bool_]
 Verdict = tuple[BoolArray, BoolArray]  # (failed, unknown); passed is neither
@@ -126,6 +126,11 @@ def _parts(template: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """A template split once into its literal texts (one more than its placeholders) and placeholder names."""
     pieces = _PLACEHOLDER.split(template)
     return tuple(pieces[0::2]), tuple(pieces[1::2])
+
+
+def placeholders(template: str) -> tuple[str, ...]:
+    """The placeholder names ``template`` is filled from, in order."""
+    return _parts(template)[1]
 
 
 def format_message(template: str, values: Placeholders | Mapping[str, str]) -> str:

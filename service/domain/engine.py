@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any, Generic, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -39,16 +39,16 @@ from service.domain.architecture import Transformer
 from service.domain.catalogue import Catalogue
 from service.domain.citing import Exclusions, cite
 from service.domain.compliance import ComplianceFeatures, ComplianceRequest
-from service.domain.conditions import evaluate_checks, format_message, rule_applies
+from service.domain.conditions import evaluate_checks, format_message, placeholders, rule_applies
 from service.domain.criteria import CriterionModule, Explanation, FitStore, RequestView, build_criteria
 from service.domain.errors import RequirementError
-from service.domain.facts import REASON_CITES, Evidence, citation
+from service.domain.facts import Evidence, citation
 from service.domain.features import (
     Features,
     compile_features,
     fact_evidence,
 )
-from service.domain.hardware import FitPlan, ResolvedWorkload, plan_fit
+from service.domain.hardware import FitPlan, Gpu, ResolvedWorkload, plan_fit
 from service.domain.requirements import EXCLUSIONS_LISTED, Requirements
 from service.domain.rules import CRITERIA, RuleSet
 from service.domain.summary import AnswerSummary, summarise
@@ -515,22 +515,172 @@ class Decision:
 
 ObligationKind = Literal["attribution", "naming", "use_restriction", "threshold", "outputs", "unreviewed"]
 Applies = Literal["always", "at_requested_scale", "if_condition_met"]
+#: Message placeholders whose value depends on the request (its own values, its fit, its regulatory questions);
+#: every other placeholder is a fact of the model (see :class:`_Display`).
+REQUEST_PLACEHOLDERS = ("fit.", "request.", "compliance.")
 FIT_PLACEHOLDERS = frozenset(
     {"fit.memory_gb", "fit.gpus_needed", "fit.precision", "fit.gpu_memory_gb", "fit.breakdown", "fit.shortfall"}
 )
 
 
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
+#: A fact that staleness is checked on: its (fact, source) key, the fact, and its age limit in days.
+Dated = tuple[tuple[str, str], Evidence, int]
+
+
+class _Kept(Generic[_K, _V]):
+    """A bounded store of what an engine says whatever the request: when full, the oldest entry goes."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: dict[_K, _V] = {}
+
+    def get(self, key: _K) -> _V | None:
+        return self.items.get(key)
+
+    def put(self, key: _K, value: _V) -> _V:
+        items = self.items
+        while len(items) >= self.size:
+            try:
+                del items[next(iter(items))]
+            except (KeyError, RuntimeError, StopIteration):  # another request changed it meanwhile
+                break
+        items[key] = value
+        return value
+
+
+class _Said:
+    """A rule's outcome for a model and the reason sentence that states it (written when first needed)."""
+
+    __slots__ = ("outcome", "reason")
+
+    def __init__(self, outcome: RuleOutcome) -> None:
+        self.outcome = outcome
+        self.reason: str | None = None
+
+    def sentence(self) -> str:
+        """``[rule vN, outcome] message Evidence: facts written out.``"""
+        reason = self.reason
+        if reason is None:
+            o = self.outcome
+            cited = citation(o.evidence)
+            reason = self.reason = f"[{o.rule_id} v{o.rule_version}, {o.outcome}] {o.message}" + (
+                f" Evidence: {cited}." if cited else ""
+            )
+        return reason
+
+
 class _ModelTexts:
     """What an answer says of a model whatever the request, built on first use and then kept (an engine's data
-    does not change): the model's part of its fit evidence, its KV cache formula, and the explanations of the
-    criteria that read nothing of the request. Concurrent requests may both build an entry: the same one."""
+    does not change): the model's part of its fit evidence, its KV cache formula, the criteria's explanations
+    by what each reads of a request, the outcomes of the rules whose sentence and evidence read nothing of the
+    request, and which facts of each can go stale. Concurrent requests may both build an entry: the same one.
+    The stores that grow with requests (explanations per use-case set, say) are bounded."""
 
     def __init__(self, features: Features, rules: RuleSet) -> None:
         self.f, self.rules = features, rules
         self._fit_evidence: dict[int, tuple[Evidence, ...]] = {}
         self._kv_formulas: dict[int, str] = {}
-        #: Explanations of the criteria whose explanation reads nothing of the request, by (criterion, model).
-        self.explanations: dict[tuple[str, int], Explanation] = {}
+        #: Explanations by (criterion, what it reads of the request, model).
+        self.explanations: _Kept[tuple[str, Hashable, int], Explanation] = _Kept(16_384)
+        #: Outcomes (with their reason sentence) of the rules that read nothing of the request to say them, by
+        #: (rule, outcome, model).
+        self.outcomes: _Kept[tuple[str, str, int], _Said] = _Kept(16_384)
+        #: The facts of a kept group (an explanation's or an outcome's evidence) whose age is checked, by the
+        #: group's id (each entry holds its group, so that an id is never one of a newer object).
+        self._dated: _Kept[int, tuple[Sequence[Evidence], tuple[Dated, ...]]] = _Kept(32_768)
+        self._hardware_evidence: dict[str | None, tuple[Evidence, ...]] = {}
+        self._licence_caveats: dict[str, tuple[Caveat, ...]] = {}
+        #: Per rule: True when its sentences name only placeholders of the model (not of the request or its fit).
+        self.model_only_messages = {
+            rule_id: all(
+                not name.startswith(REQUEST_PLACEHOLDERS)
+                for template in (rule.message, rule.pass_message, rule.unknown_message)
+                for name in placeholders(template)
+            )
+            for rule_id, rule in rules.eligibility.items()
+        }
+
+    def dated(self, group: Sequence[Evidence], kept: bool) -> tuple[Dated, ...]:
+        """The facts of ``group`` whose age is checked, the first of each (fact, source) only, in order (``kept``:
+        the group is one the engine keeps, so the answer is kept too)."""
+        if kept:
+            found = self._dated.get(id(group))
+            if found is not None and found[0] is group:
+                return found[1]
+        policy = self.rules.policy
+        result: list[Dated] = []
+        seen: set[tuple[str, str]] = set()
+        for item in group:
+            fact = item.fact
+            # A fact of a published checkpoint or a benchmark result as reported does not go stale.
+            if fact in FIXED_FACTS or fact.startswith("benchmark "):
+                continue
+            key = (fact, item.source)
+            if key in seen:
+                continue
+            seen.add(key)
+            limit = (
+                policy.signal_max_age_days
+                if fact.startswith(SIGNAL_PREFIXES) or fact.startswith("price")
+                else policy.fact_max_age_days
+            )
+            result.append((key, item, limit))
+        dated = tuple(result)
+        if kept:
+            self._dated.put(id(group), (group, dated))
+        return dated
+
+    def hardware_evidence(self, gpu: Gpu | None) -> tuple[Evidence, ...]:
+        """The memory rule and the named GPU's profile as evidence."""
+        key = gpu.id if gpu is not None else None
+        found = self._hardware_evidence.get(key)
+        if found is None:
+            hw = self.rules.hardware
+            evidence = [
+                trusted(
+                    Evidence,
+                    fact="hardware memory rule",
+                    value=(
+                        f"weights x bytes per parameter + KV cache x {hw.kv_cache_bytes_per_element:g} bytes per "
+                        f"element + {hw.runtime_overhead_fraction:.0%} overhead; at most "
+                        f"{hw.usable_memory_fraction:.0%} of each GPU used"
+                    ),
+                    source=hw.source,
+                    as_of=hw.as_of,
+                    note=None,
+                    source_kind=None,
+                    measured_by=None,
+                )
+            ]
+            if gpu is not None:
+                for name in ("memory_gb", "memory_bandwidth_gb_s"):
+                    evidence.extend(fact_evidence(f"GPU {gpu.id}: {name}", getattr(gpu, name)))
+            found = self._hardware_evidence[key] = tuple(evidence)
+        return found
+
+    def licence_caveats(self, i: int) -> tuple[Caveat, ...]:
+        """Model ``i``'s licence terms that come from secondary sources or were not reviewed, as a caveat."""
+        lic = self.f.licences[i]
+        found = self._licence_caveats.get(lic.id)
+        if found is None:
+            found = ()
+            if lic.source_kind == "secondary" or lic.use_restrictions is None or lic.outputs_training == "unknown":
+                found = (
+                    caveat(
+                        "unverified_terms",
+                        (
+                            f"Some terms of {lic.name} come from secondary sources or were not reviewed: "
+                            f"{lic.notes or ''}"
+                        ).strip(),
+                        fact=f"licence {lic.id}",
+                        source=lic.source,
+                        as_of=lic.as_of,
+                    ),
+                )
+            self._licence_caveats[lic.id] = found
+        return found
 
     def fit_evidence(self, i: int) -> tuple[Evidence, ...]:
         """Size, active parameters, architecture and released formats of model ``i``, as evidence."""
@@ -647,6 +797,8 @@ class _Context:
         self.weights, self.profile = weights, profile
         self.values, self.known, self.uncertainty, self.view = values, known, uncertainty, view
         self._explanations: dict[tuple[str, int], Explanation] = {}
+        self._explanation_keys: dict[str, Hashable | None] = {}
+        self._kept_rules: dict[str, bool] = {}
         self.memory, self.gpus, self.gpu_size = memory, gpus, gpu_size
         self.applied, self.verdicts = applied, verdicts
         self.evaluated_on = evaluated_on
@@ -749,37 +901,9 @@ class _Context:
         name = max(parts, key=lambda k: float(parts[k]))
         return f"{name} {parts[name]:,.1f} GB"
 
-    def _hardware_evidence(self) -> list[Evidence]:
-        """The memory rule and the named GPU's profile as evidence, built once per request."""
-        cached: list[Evidence] | None = getattr(self, "_hw_evidence", None)
-        if cached is None:
-            hw = self.engine.rules.hardware
-            cached = [
-                trusted(
-                    Evidence,
-                    fact="hardware memory rule",
-                    value=(
-                        f"weights x bytes per parameter + KV cache x {hw.kv_cache_bytes_per_element:g} bytes per "
-                        f"element + {hw.runtime_overhead_fraction:.0%} overhead; at most "
-                        f"{hw.usable_memory_fraction:.0%} of each GPU used"
-                    ),
-                    source=hw.source,
-                    as_of=hw.as_of,
-                    note=None,
-                    source_kind=None,
-                    measured_by=None,
-                )
-            ]
-            gpu = self.plan.gpu
-            if gpu is not None:
-                for name in ("memory_gb", "memory_bandwidth_gb_s"):
-                    cached.extend(fact_evidence(f"GPU {gpu.id}: {name}", getattr(gpu, name)))
-            self._hw_evidence = cached
-        return cached
-
     def _fit_evidence(self, i: int) -> list[Evidence]:
         """Facts a model's fit rests on: size, architecture, released formats, the memory rule and GPU."""
-        return [*self.engine.texts.fit_evidence(i), *self._hardware_evidence()]
+        return [*self.engine.texts.fit_evidence(i), *self.engine.texts.hardware_evidence(self.plan.gpu)]
 
     def _rule_evidence(self, rule: Any, i: int) -> tuple[list[Evidence], list[str]]:
         evidence: list[Evidence] = []
@@ -809,39 +933,65 @@ class _Context:
                 missing.append(check.field)
         return evidence, missing
 
-    def outcomes(self, i: int, only_failures: bool = False) -> list[RuleOutcome]:
-        """Every applied rule's outcome for model ``i`` (or only the failed and unknown ones), by rule id."""
-        display = self._display(i)
+    def _kept_rule(self, rule: Any) -> bool:
+        """Whether ``rule``'s outcomes read nothing of this request but its verdict (so the engine keeps them)."""
+        found = self._kept_rules.get(rule.id)
+        if found is None:
+            columns = self.regulatory.columns
+            found = self._kept_rules[rule.id] = self.engine.texts.model_only_messages[rule.id] and not any(
+                check.field in columns or check.field.startswith("fit.") for check in rule.checks
+            )
+        return found
+
+    def _outcome(self, rule: Any, i: int, outcome: Literal["passed", "failed", "unknown"]) -> _Said:
+        """Rule ``rule``'s outcome for model ``i`` and (filled when first asked) its reason sentence."""
+        kept = self._kept_rule(rule)
+        if kept:
+            found = self.engine.texts.outcomes.get((rule.id, outcome, i))
+            if found is not None:
+                return found
+        evidence, missing = self._rule_evidence(rule, i)
+        if outcome == "failed":
+            template = rule.message
+        elif outcome == "unknown":
+            template = rule.unknown_message + " The model is excluded until the fact is known."
+        else:
+            template = rule.pass_message
+        # Built from validated data only, so validation is skipped: a strict request can exclude thousands.
+        built = trusted(
+            RuleOutcome,
+            rule_id=rule.id,
+            rule_version=rule.version,
+            requirement=rule.requirement,
+            outcome=outcome,
+            message=format_message(template, self._display(i)),
+            missing_facts=missing if outcome == "unknown" else [],
+            evidence=evidence,
+        )
+        entry = _Said(built)
+        if kept:
+            self.engine.texts.outcomes.put((rule.id, outcome, i), entry)
+        return entry
+
+    def _outcomes(self, i: int, only_failures: bool = False) -> list[_Said]:
         result = []
         for rule in self.applied:
             failed, unknown = self.verdicts[rule.id]
-            if only_failures and not (failed[i] or unknown[i]):
-                continue
-            evidence, missing = self._rule_evidence(rule, i)
             outcome: Literal["passed", "failed", "unknown"]
             if failed[i]:
-                outcome, template = "failed", rule.message
+                outcome = "failed"
             elif unknown[i]:
-                outcome, template = (
-                    "unknown",
-                    rule.unknown_message + " The model is excluded until the fact is known.",
-                )
+                outcome = "unknown"
+            elif only_failures:
+                continue
             else:
-                outcome, template = "passed", rule.pass_message
-            # Built from validated data only, so validation is skipped: a strict request can exclude thousands.
-            result.append(
-                trusted(
-                    RuleOutcome,
-                    rule_id=rule.id,
-                    rule_version=rule.version,
-                    requirement=rule.requirement,
-                    outcome=outcome,
-                    message=format_message(template, display),
-                    missing_facts=missing if outcome == "unknown" else [],
-                    evidence=evidence,
-                )
-            )
+                outcome = "passed"
+            result.append(self._outcome(rule, i, outcome))
         return result
+
+    def outcomes(self, i: int, only_failures: bool = False) -> list[RuleOutcome]:
+        """Every applied rule's outcome for model ``i`` (or only the failed and unknown ones), by rule id."""
+        return [entry.outcome for entry in self._outcomes(i, only_failures)]
 
     def failures(self, i: int) -> list[RuleOutcome]:
         """The failed and unknown outcomes: why model ``i`` is excluded."""
@@ -853,10 +1003,17 @@ class _Context:
         found = self._explanations.get(key)
         if found is None:
             module = self.engine.criteria[criterion]
-            kept = self.engine.texts.explanations if module.same_for_every_request else self._explanations
-            found = kept.get(key)
-            if found is None:
-                found = kept[key] = module.explain(self.view, i)
+            if criterion in self._explanation_keys:
+                reads = self._explanation_keys[criterion]
+            else:
+                reads = self._explanation_keys[criterion] = module.explanation_key(self.view)
+            if reads is None:
+                found = module.explain(self.view, i)
+            else:
+                kept = self.engine.texts.explanations
+                found = kept.get((criterion, reads, i))
+                if found is None:
+                    found = kept.put((criterion, reads, i), module.explain(self.view, i))
             self._explanations[key] = found
         return found
 
@@ -1059,7 +1216,6 @@ class _Context:
         """Missing data, stale or overdue facts, unverified licence terms and benchmark comparability."""
         m = self.f.models[i]
         lic = self.f.licences[i]
-        policy = self.engine.rules.policy
         today = self.evaluated_on
         result: list[Caveat] = []
         for score in criteria:
@@ -1075,47 +1231,36 @@ class _Context:
                 )
         for score in criteria:
             result.extend(self._explain(score.criterion, i).caveats)
-        if lic.source_kind == "secondary" or lic.use_restrictions is None or lic.outputs_training == "unknown":
-            result.append(
-                caveat(
-                    kind="unverified_terms",
-                    fact=f"licence {lic.id}",
-                    source=lic.source,
-                    as_of=lic.as_of,
-                    message=(
-                        f"Some terms of {lic.name} come from secondary sources or were not reviewed: {lic.notes or ''}"
-                    ).strip(),
-                )
-            )
+        result.extend(self.engine.texts.licence_caveats(i))
         result.extend(self._context_caveats(i))
+        # Stale facts: each (fact, source) once, as first cited (criteria, then rules); which facts of a group are
+        # checked is kept with the groups the engine keeps.
+        texts = self.engine.texts
+        groups = [
+            texts.dated(self._explain(c.criterion, i).evidence, self._explanation_keys.get(c.criterion) is not None)
+            for c in criteria
+        ]
+        groups.extend(texts.dated(r.evidence, self._kept_rules.get(r.rule_id, False)) for r in rules)
         seen: set[tuple[str, str]] = set()
-        evidence = [e for s in criteria for e in s.evidence] + [e for r in rules for e in r.evidence]
-        for item in evidence:
-            key = (item.fact, item.source)
-            if key in seen:
-                continue
-            seen.add(key)
-            if item.fact in FIXED_FACTS or item.fact.startswith("benchmark "):
-                continue
-            age = (today - item.as_of).days
-            limit = (
-                policy.signal_max_age_days
-                if item.fact.startswith(SIGNAL_PREFIXES) or item.fact.startswith("price")
-                else policy.fact_max_age_days
-            )
-            if age > limit:
-                result.append(
-                    caveat(
-                        kind="stale",
-                        fact=item.fact,
-                        source=item.source,
-                        as_of=item.as_of,
-                        message=(
-                            f"{item.fact} is {age} days old (as of {item.as_of.isoformat()}), past the {limit}-day "
-                            "threshold; it may be out of date."
-                        ),
+        for group in groups:
+            for key, item, limit in group:
+                if key in seen:
+                    continue
+                seen.add(key)
+                age = (today - item.as_of).days
+                if age > limit:
+                    result.append(
+                        caveat(
+                            kind="stale",
+                            fact=item.fact,
+                            source=item.source,
+                            as_of=item.as_of,
+                            message=(
+                                f"{item.fact} is {age} days old (as of {item.as_of.isoformat()}), past the {limit}-day "
+                                "threshold; it may be out of date."
+                            ),
+                        )
                     )
-                )
         due = [
             (m.review_by, f"model {m.id}", f"The catalogue entry for {m.name}"),
             (lic.review_by, f"licence {lic.id}", f"The licence summary of {lic.name}"),
@@ -1218,21 +1363,17 @@ class _Context:
     ) -> Assessment:
         """The full explanation of model ``i``."""
         m = self.f.models[i]
-        rules = self.outcomes(i)
+        said = self._outcomes(i)
+        rules = [entry.outcome for entry in said]
         criteria = self.criteria(i) if status != "excluded" or self.every_criterion else []
         reasons: list[str] = []
         if rank is not None and score is not None:
             reasons.append(
                 f"Ranked {rank} of the eligible models with score {score:.3f} under the {self.profile!r} weights."
             )
-        for outcome in rules:
-            cited = citation(outcome.evidence)
-            reasons.append(
-                f"[{outcome.rule_id} v{outcome.rule_version}, {outcome.outcome}] {outcome.message}"
-                + (f" Evidence: {cited}." if cited else "")
-            )
+        reasons.extend(entry.sentence() for entry in said)
         for item in sorted(criteria, key=lambda c: (-c.contribution, c.criterion))[:3]:
-            cited = citation(item.evidence[:REASON_CITES])
+            cited = self._explain(item.criterion, i).cited
             reasons.append(
                 f"[criterion {item.criterion} v{item.rule_version}] value {item.value:.2f} x weight {item.weight:.2f} "
                 f"= {item.contribution:.3f}: {item.explanation}." + (f" Evidence: {cited}." if cited else "")

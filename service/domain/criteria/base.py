@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
+from collections.abc import Hashable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 
 from service.domain.answer import Caveat, UseCaseEstimate
-from service.domain.facts import Evidence
+from service.domain.facts import REASON_CITES, Evidence, citation
 from service.domain.requirements import Requirements
 from service.domain.rules import Criterion
 
@@ -54,6 +56,11 @@ class Explanation:
     caveats: list[Caveat] = field(default_factory=list)
     estimates: list[UseCaseEstimate] | None = None
 
+    @cached_property
+    def cited(self) -> str:
+        """The facts a reason sentence cites (the first :data:`REASON_CITES`), written out: computed once."""
+        return citation(self.evidence[:REASON_CITES])
+
 
 class CriterionModule(ABC):
     """Base of the criterion modules: ``spec`` is the criterion's ``rules/criteria/<id>.toml``."""
@@ -72,6 +79,14 @@ class CriterionModule(ABC):
     @abstractmethod
     def explain(self, request: RequestView, i: int) -> Explanation:
         """Text, evidence and caveats for model ``i``."""
+
+    def explanation_key(self, request: RequestView) -> Hashable | None:
+        """What :meth:`explain` reads of ``request``, as a key under which the engine keeps each model's explanation
+        (bounded) for later requests with the same key; None when it reads more than a key says (never kept).
+
+        Default: one key for every request when :attr:`same_for_every_request`, else None.
+        """
+        return () if self.same_for_every_request else None
 
     def method(self, request: RequestView) -> list[str]:
         """Plain statements of how this criterion was computed for ``request`` (default: none)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import replace
 from statistics import NormalDist
 from typing import Protocol
@@ -261,6 +261,9 @@ class CapabilityCriterion(CriterionModule):
     def estimate_of(self, i: int, use_case: str | None) -> UseCaseEstimate:
         """Model ``i``'s estimate for one use case (general ability when None), as the reference pages show it."""
         return self._estimate(i, use_case)
+
+    def explanation_key(self, request: RequestView) -> Hashable | None:
+        return tuple(self.use_cases(request))  # explain reads the use cases, nothing else of the request
 
     def explain(self, request: RequestView, i: int) -> Explanation:
         cases = self.use_cases(request)

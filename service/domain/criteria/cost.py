@@ -4,6 +4,7 @@ token when self-hosting."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from service.domain.catalogue import HostedOffer
@@ -67,6 +68,14 @@ class CostCriterion(CriterionModule):
         if req.privacy.deployment == "api":
             return self.exact(*api_cost_criterion(self.f, self.spec, self.api_cost(req).prices))
         return self.exact(self.f.criterion_value["cost_self"], self.f.criterion_known["cost_self"])
+
+    def explanation_key(self, request: RequestView) -> Hashable | None:
+        # explain reads the deployment and, for an API, what api_cost reads (use cases, hosting countries).
+        req = request.requirements
+        if req.privacy.deployment != "api":
+            return ("self_hosted",)
+        hosting = req.privacy.hosting_countries
+        return ("api", tuple(req.use_cases), frozenset(hosting) if hosting else None)
 
     def explain(self, request: RequestView, i: int) -> Explanation:
         m = self.f.models[i]

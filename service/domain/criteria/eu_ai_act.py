@@ -13,6 +13,7 @@ class EuAiActCriterion(CriterionModule):
     """A score per Code of Practice status of the model's organisation."""
 
     id = "eu_ai_act"
+    same_for_every_request = True
 
     def __init__(self, spec: Criterion, compliance: ComplianceFeatures) -> None:
         super().__init__(spec)

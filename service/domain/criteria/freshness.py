@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import numpy as np
 
 from service.domain.criteria.base import CriterionModule, Explanation, RequestView, Scores
@@ -24,6 +26,9 @@ class FreshnessCriterion(CriterionModule):
         horizon = self.spec.horizon_days or 730
         age = request.evaluated_on.toordinal() - self.f.released_ordinal
         return self.exact(np.clip(1.0 - age / horizon, 0.0, 1.0), np.ones(len(self.f.ids), dtype=bool))
+
+    def explanation_key(self, request: RequestView) -> Hashable | None:
+        return request.evaluated_on  # the age is counted to the evaluation date
 
     def explain(self, request: RequestView, i: int) -> Explanation:
         m = self.f.models[i]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from service.domain.criteria.base import CriterionModule, Explanation, RequestView, Scores
+from service.domain.facts import Evidence
 from service.domain.features import Features, fact_evidence
 from service.domain.rules import Criterion
 
@@ -17,6 +18,8 @@ class HardwareEfficiencyCriterion(CriterionModule):
     def __init__(self, spec: Criterion, features: Features) -> None:
         super().__init__(spec)
         self.f = features
+        # The fact an explanation cites, per model: the same whatever the request (its text reads the request).
+        self._evidence: dict[int, tuple[Evidence, ...]] = {}
 
     def scores(self, request: RequestView) -> Scores:
         req = request.requirements
@@ -33,4 +36,7 @@ class HardwareEfficiencyCriterion(CriterionModule):
             if m.parameters_total_b
             else "parameter count unknown"
         )
-        return Explanation(text, list(fact_evidence("parameters_total_b", m.parameters_total_b)))
+        evidence = self._evidence.get(i)
+        if evidence is None:
+            evidence = self._evidence[i] = fact_evidence("parameters_total_b", m.parameters_total_b)
+        return Explanation(text, list(evidence))

@@ -13,6 +13,7 @@ class ReasoningCriterion(CriterionModule):
     """A score per reasoning mode (none, hybrid, always)."""
 
     id = "reasoning"
+    same_for_every_request = True
 
     def __init__(self, spec: Criterion, features: Features) -> None:
         super().__init__(spec)

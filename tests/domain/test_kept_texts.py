@@ -1,0 +1,71 @@
+"""What the engine keeps of a model across requests (explanations by what they read of a request, rule outcomes
+whose sentences read nothing of it, which facts can go stale) never changes an answer: the same requests give
+the same bytes whether the kept stores are empty, warm from other requests, or too small to keep anything long."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from bench.corpus import build_corpus
+from service.domain.citing import encode_full
+from service.domain.engine import Engine
+from service.domain.requirements import Requirements
+
+DAY = dt.date(2026, 12, 1)
+
+
+@contextmanager
+def kept_texts(engine: Engine, size: int | None = None) -> Iterator[None]:
+    """The engine with empty kept stores (each holding at most ``size`` entries), restored afterwards."""
+    saved = engine.texts
+    engine.texts = type(saved)(engine.features, engine.rules)
+    if size is not None:
+        engine.texts.explanations.size = engine.texts.outcomes.size = size
+    try:
+        yield
+    finally:
+        engine.texts = saved
+
+
+def answers(engine: Engine, bodies: list[dict[str, object]], day: dt.date = DAY) -> list[str]:
+    result = []
+    for body in bodies:
+        answer = engine.recommend(Requirements.model_validate(body), day)
+        result.append(answer.model_dump_json() + encode_full(answer, engine.rules.eligibility))
+    return result
+
+
+def test_kept_explanations_and_outcomes_never_change_an_answer(engine: Engine) -> None:
+    bodies = [{}, *build_corpus(engine, size=30, seed=11)]
+    fresh = []
+    for body in bodies:  # each request on empty stores: nothing kept from another request
+        with kept_texts(engine):
+            fresh.extend(answers(engine, [body]))
+    with kept_texts(engine):
+        warm = answers(engine, bodies)  # each request after the others
+        again = answers(engine, list(reversed(bodies)))[::-1]
+    with kept_texts(engine, size=3):
+        evicted = answers(engine, bodies)  # entries evicted all the time
+    assert warm == fresh
+    assert again == fresh
+    assert evicted == fresh
+
+
+def test_an_explanation_kept_for_one_evaluation_date_is_not_reused_for_another(engine: Engine) -> None:
+    body: dict[str, object] = {"use_cases": ["coding"], "privacy": {"deployment": "api"}}
+    later = DAY + dt.timedelta(days=400)
+    with kept_texts(engine):
+        answers(engine, [body])
+        warm_later = answers(engine, [body], later)
+    with kept_texts(engine):
+        fresh_later = answers(engine, [body], later)
+    assert warm_later == fresh_later
+
+
+def test_the_kept_stores_stay_within_their_bound(engine: Engine) -> None:
+    with kept_texts(engine, size=5):
+        answers(engine, [{}, *build_corpus(engine, size=10, seed=3)])
+        assert len(engine.texts.explanations.items) <= 5
+        assert len(engine.texts.outcomes.items) <= 5
