@@ -178,7 +178,11 @@ class EvidenceTable:
 
     def cite_all(self, items: Iterable[Evidence]) -> list[str]:
         """The ids of ``items``, in order, each once."""
-        ids = [self.cite(e) for e in items]
+        by_object = self._by_object
+        ids = []
+        for e in items:
+            hit = by_object.get(id(e))
+            ids.append(hit[1] if hit is not None and hit[0] is e else self.cite(e))
         return list(dict.fromkeys(ids)) if len(ids) > 1 else ids
 
 
@@ -277,15 +281,34 @@ def _eu(s: EuAiActStatus | None, table: EvidenceTable) -> CitedEuAiActStatus | N
     return trusted_from(CitedEuAiActStatus, fields)
 
 
+#: Groups of facts as a reason sentence writes them (`` Evidence: fact = value (source, as of date); ….``), by the
+#: group's list and how many of its facts the sentence cites: the lists the engine keeps are written once, not
+#: in every answer. An answer's objects are never changed once built, so a list's text cannot change; each
+#: entry holds its list, so that an ``id()`` here is never one of a newer list. Bounded as :data:`_LISTED`.
+_WRITTEN: dict[tuple[int, int], tuple[Sequence[Evidence], str]] = {}
+
+
+def _written(group: Sequence[Evidence], count: int) -> str:
+    key = (id(group), count)
+    found = _WRITTEN.get(key)
+    if found is not None and found[0] is group:
+        return found[1]
+    text = f"{_EVIDENCE}{citation(group[:count])}."
+    if len(_WRITTEN) >= _LISTED_KEPT:
+        _WRITTEN.clear()
+    _WRITTEN[key] = (group, text)
+    return text
+
+
 def _cite_reasons(a: Assessment, table: EvidenceTable) -> list[str]:
     # A reason sentence ends with its rule's or criterion's facts written out (facts.citation); here they
     # become their ids, so a fact's source and date appear once per answer, in ``evidence``. A reason takes the
-    # first group (rules, then criteria) whose written form it ends with; each group is written once.
-    groups = [r.evidence for r in a.rules if r.evidence]
-    groups += [c.evidence[:REASON_CITES] for c in a.criteria if c.evidence]
+    # first group (rules, then criteria) whose written form it ends with.
+    groups = [(r.evidence, len(r.evidence)) for r in a.rules if r.evidence]
+    groups += [(c.evidence, REASON_CITES) for c in a.criteria if c.evidence]
     first: dict[str, int] = {}
-    for n, group in enumerate(groups):
-        first.setdefault(f"{_EVIDENCE}{citation(group)}.", n)
+    for n, (group, count) in enumerate(groups):
+        first.setdefault(_written(group, count), n)
     reasons = []
     for reason in a.reasons:
         chosen: int | None = None
@@ -298,8 +321,9 @@ def _cite_reasons(a: Assessment, table: EvidenceTable) -> list[str]:
         if chosen is None:
             reasons.append(reason)
             continue
-        written = f"{_EVIDENCE}{citation(groups[chosen])}."
-        ids = ", ".join(table.cite(e) for e in groups[chosen])
+        group, count = groups[chosen]
+        written = _written(group, count)
+        ids = ", ".join([table.cite(e) for e in group[:count]])
         reasons.append(f"{reason[: -len(written)]}{_EVIDENCE}[{ids}].")
     return reasons
 

@@ -1043,7 +1043,7 @@ class _Context:
                     uncertainty=_round(float(self.uncertainty[criterion][i])),
                     explanation=text,
                     estimates=list(explained.estimates) if explained.estimates is not None else None,
-                    evidence=list(explained.evidence),
+                    evidence=explained.evidence,  # shared: an answer's lists are never changed
                 )
             )
         return scores
