@@ -95,6 +95,8 @@ def _transformer_summary(t: Transformer) -> str:
 
 
 def _round(value: float, places: int = 6) -> float:
+    if value == 0.0:  # the commonest value (an exact criterion's uncertainty), and -0.0 becomes 0.0
+        return 0.0
     return float(round(value, places)) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
@@ -582,6 +584,7 @@ class _ModelTexts:
         self.f, self.rules = features, rules
         self._fit_evidence: dict[int, tuple[Evidence, ...]] = {}
         self._kv_formulas: dict[int, str] = {}
+        self._fit_evidence_on: _Kept[tuple[int, str | None], list[Evidence]] = _Kept(16_384)
         #: Explanations by (criterion, what it reads of the request, model).
         self.explanations: _Kept[tuple[str, Hashable, int], Explanation] = _Kept(16_384)
         #: Outcomes (with their reason sentence) of the rules that read nothing of the request to say them, by
@@ -687,6 +690,16 @@ class _ModelTexts:
         found = self._fit_evidence.get(i)
         if found is None:
             found = self._fit_evidence[i] = tuple(self._new_fit_evidence(i))
+        return found
+
+    def fit_evidence_on(self, i: int, gpu: Gpu | None) -> list[Evidence]:
+        """The facts model ``i``'s fit rests on with ``gpu`` (or none named): its own, the memory rule, the GPU's.
+
+        One list per model and GPU, kept: an answer's lists are never changed, so answers may share it."""
+        key = (i, gpu.id if gpu is not None else None)
+        found = self._fit_evidence_on.get(key)
+        if found is None:
+            found = self._fit_evidence_on.put(key, [*self.fit_evidence(i), *self.hardware_evidence(gpu)])
         return found
 
     def kv_cache_formula(self, i: int) -> str:
@@ -799,6 +812,8 @@ class _Context:
         self._explanations: dict[tuple[str, int], Explanation] = {}
         self._explanation_keys: dict[str, Hashable | None] = {}
         self._kept_rules: dict[str, bool] = {}
+        self._assumptions: dict[tuple[bool, bool], list[str]] = {}
+        self._allows: dict[tuple[float, str], str] = {}
         self.memory, self.gpus, self.gpu_size = memory, gpus, gpu_size
         self.applied, self.verdicts = applied, verdicts
         self.evaluated_on = evaluated_on
@@ -902,8 +917,8 @@ class _Context:
         return f"{name} {parts[name]:,.1f} GB"
 
     def _fit_evidence(self, i: int) -> list[Evidence]:
-        """Facts a model's fit rests on: size, architecture, released formats, the memory rule and GPU."""
-        return [*self.engine.texts.fit_evidence(i), *self.engine.texts.hardware_evidence(self.plan.gpu)]
+        """Facts a model's fit rests on: size, architecture, released formats, the memory rule and GPU (kept)."""
+        return self.engine.texts.fit_evidence_on(i, self.plan.gpu)
 
     def _rule_evidence(self, rule: Any, i: int) -> tuple[list[Evidence], list[str]]:
         evidence: list[Evidence] = []
@@ -1017,30 +1032,50 @@ class _Context:
             self._explanations[key] = found
         return found
 
+    def _scored(self) -> list[tuple[str, float, float, int, str, FloatArray, BoolArray, FloatArray]]:
+        """Per criterion an assessment lists: name, weight (and rounded), rule version, missing-data note, and the
+        request's value, known and uncertainty columns; computed once per request."""
+        found: list[tuple[str, float, float, int, str, FloatArray, BoolArray, FloatArray]] | None = getattr(
+            self, "_scored_criteria", None
+        )
+        if found is None:
+            specs = self.engine.rules.criteria
+            found = self._scored_criteria = [
+                (
+                    criterion,
+                    weight,
+                    _round(weight),
+                    specs[criterion].version,
+                    specs[criterion].missing_note,
+                    self.values[criterion],
+                    self.known[criterion],
+                    self.uncertainty[criterion],
+                )
+                for criterion in CRITERIA
+                if (weight := self.weights[criterion]) or self.every_criterion
+            ]
+        return found
+
     def criteria(self, i: int) -> list[CriterionScore]:
         """Each criterion's value, weight and contribution for model ``i`` (criteria with weight 0 omitted)."""
         scores = []
-        for criterion in CRITERIA:
-            weight = self.weights[criterion]
-            if not weight and not self.every_criterion:
-                continue
-            spec = self.engine.rules.criteria[criterion]
-            value = float(self.values[criterion][i])
-            missing = not bool(self.known[criterion][i])
+        for criterion, weight, rounded_weight, version, missing_note, values, known, uncertainty in self._scored():
+            value = values.item(i)
+            missing = not known.item(i)
             explained = self._explain(criterion, i)
             text = explained.text
             if missing:
-                text += f". Missing data: {spec.missing_note}"
+                text += f". Missing data: {missing_note}"
             scores.append(
                 trusted(
                     CriterionScore,
                     criterion=criterion,
-                    rule_version=spec.version,
+                    rule_version=version,
                     value=_round(value),
-                    weight=_round(weight),
+                    weight=rounded_weight,
                     contribution=_round(value * weight),
                     missing_data=missing,
-                    uncertainty=_round(float(self.uncertainty[criterion][i])),
+                    uncertainty=_round(uncertainty.item(i)),
                     explanation=text,
                     estimates=list(explained.estimates) if explained.estimates is not None else None,
                     evidence=explained.evidence,  # shared: an answer's lists are never changed
@@ -1097,18 +1132,21 @@ class _Context:
         p = self.plan
         tuning = self.req.customisation.fine_tuning
         known = bool(p.known[i])
-        if tuning == "full":
-            allows = hw.full_fine_tuning_note
-        elif tuning == "lora":
-            allows = hw.lora_overhead_note
-        else:
-            allows = hw.runtime_overhead_note
         precision = p.precision[i]
-        allows = (
-            f"Weights: total parameters x {p.bytes_per_parameter[i]:g} bytes ({precision}); every expert of a "
-            f"mixture-of-experts model must be in memory. KV cache for {p.workload.concurrent_requests:,} "
-            f"request(s) of {p.workload.tokens_per_request:,} tokens. {allows} GB = 10^9 bytes."
-        )
+        allows_key = (p.bytes_per_parameter.item(i), precision)
+        allows = self._allows.get(allows_key)
+        if allows is None:
+            if tuning == "full":
+                note = hw.full_fine_tuning_note
+            elif tuning == "lora":
+                note = hw.lora_overhead_note
+            else:
+                note = hw.runtime_overhead_note
+            allows = self._allows[allows_key] = (
+                f"Weights: total parameters x {allows_key[0]:g} bytes ({precision}); every expert of a "
+                f"mixture-of-experts model must be in memory. KV cache for {p.workload.concurrent_requests:,} "
+                f"request(s) of {p.workload.tokens_per_request:,} tokens. {note} GB = 10^9 bytes."
+            )
         count = self.req.hardware.gpu_count
         gpus = int(p.gpus_needed[i]) if known else None
         usable = p.usable_gb_per_gpu * gpus if gpus is not None else None
@@ -1165,6 +1203,14 @@ class _Context:
         )
 
     def _fit_assumptions(self, i: int) -> list[str]:
+        # The same lines for every model with the same cache estimate and active-parameter record: built once each.
+        key = (bool(self.plan.kv_estimated[i]), self.f.models[i].parameters_active_b is None)
+        found = self._assumptions.get(key)
+        if found is None:
+            found = self._assumptions[key] = self._new_fit_assumptions(i)
+        return list(found)
+
+    def _new_fit_assumptions(self, i: int) -> list[str]:
         hw = self.engine.rules.hardware
         p = self.plan
         lines = [hw.bytes_per_parameter_note, hw.kv_cache_note, hw.runtime_overhead_note, hw.usable_memory_note]
