@@ -22,7 +22,7 @@ from service.domain.answer import (
     caveat,
     trusted,
 )
-from service.domain.citing import EvidenceTable, encode_full
+from service.domain.citing import EvidenceTable, cite, count_exclusions, dump_full, encode_full
 from service.domain.engine import Engine
 from service.domain.facts import Evidence
 from service.domain.requirements import Requirements
@@ -45,6 +45,19 @@ def test_every_full_answer_of_a_varied_corpus_is_what_validation_accepts(engine:
         answer = engine.recommend(Requirements.model_validate(body), DAY)
         text = encode_full(answer, engine.rules.eligibility)
         assert FullAnswer.model_validate_json(text).model_dump_json() == text
+
+
+def test_a_full_answer_is_written_as_pydantic_writes_it(engine: Engine) -> None:
+    # dump_full splices the evidence list in from each fact's kept JSON text: the bytes must be pydantic's own,
+    # for the engine's answers and for an answer read back from its JSON (facts that are not the kept objects).
+    for body in [{}, *build_corpus(engine, size=12, seed=13)]:
+        answer = engine.recommend(Requirements.model_validate(body), DAY)
+        by_rule = count_exclusions(answer.excluded, engine.rules.eligibility)
+        for exclusions in ("all", "by_rule"):
+            full = cite(answer, by_rule, exclusions)
+            text = full.model_dump_json()
+            assert dump_full(full) == text
+            assert dump_full(FullAnswer.model_validate_json(text)) == text
 
 
 def test_a_comparison_is_what_validation_accepts(engine: Engine) -> None:
