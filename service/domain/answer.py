@@ -9,6 +9,7 @@ fact is listed once in ``evidence`` and every reason, criterion, obligation, fit
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
@@ -21,6 +22,8 @@ __all__ = [
     "EXCLUSIONS_LISTED",
     "Answer",
     "Assessment",
+    "Brief",
+    "BriefAnswer",
     "Caveat",
     "CaveatKind",
     "CitedAssessment",
@@ -38,6 +41,7 @@ __all__ = [
     "Exclusion",
     "Fit",
     "FitFields",
+    "FitFigures",
     "FullAnswer",
     "ModelSensitivity",
     "Obligation",
@@ -317,6 +321,40 @@ class Assessment(AssessmentFields):
     )
 
 
+@dataclass(frozen=True, slots=True)
+class FitFigures:
+    """The figures of a model's :class:`Fit` that a summary shows (the same values; no texts or evidence)."""
+
+    precision: str
+    gpu: str | None
+    weights_gb: float | None
+    kv_cache_gb: float | None
+    memory_gb: float | None
+    gpu_memory_gb: float
+    gpus_needed: int | None
+    fits: bool | None
+    throughput: Throughput | None
+
+
+@dataclass(frozen=True, slots=True)
+class Brief:
+    """What a summary says of a model: the parts of its :class:`Assessment` a summary reads, the same values,
+    built without what only the ``full`` detail shows (reason sentences, the criteria outside the three leading
+    weighted ones, the fit's texts and evidence). Never serialised itself."""
+
+    model_id: str
+    status: Literal["recommended", "eligible", "excluded"]
+    rank: int | None
+    score: float | None
+    licence: str
+    rules: list[RuleOutcome]
+    criteria: list[CriterionScore]  # the (at most) three weighted criteria contributing most, in that order
+    obligations: list[Obligation]
+    fit: FitFigures
+    caveats: list[Caveat]
+    eu_ai_act: EuAiActStatus | None
+
+
 class Exclusion(Strict):
     """A model that failed at least one hard constraint, with every failing rule."""
 
@@ -423,6 +461,24 @@ class Answer(Strict):
     explained: list[Assessment]
     tradeoffs: Tradeoffs
     method: list[str]
+    disclaimer: str = DISCLAIMER
+
+
+@dataclass(frozen=True, slots=True)
+class BriefAnswer:
+    """A decision with its returned models in brief (:class:`Brief`): what a summary is made from."""
+
+    id: str
+    catalogue_version: str
+    rules_version: str
+    evaluated_on: dt.date
+    profile: str
+    weights: dict[str, float]
+    eligible_count: int
+    recommendations: list[Brief]
+    excluded: list[Exclusion]
+    explained: list[Brief]
+    tradeoffs: Tradeoffs
     disclaimer: str = DISCLAIMER
 
 

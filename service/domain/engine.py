@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
 import numpy as np
@@ -20,12 +20,15 @@ from service.domain.answer import (
     DISCLAIMER,
     Answer,
     Assessment,
+    Brief,
+    BriefAnswer,
     Caveat,
     ComparedModel,
     Comparison,
     CriterionScore,
     Exclusion,
     Fit,
+    FitFigures,
     FullAnswer,
     Obligation,
     RuleCount,
@@ -444,22 +447,7 @@ class Decision:
         if other is not None:
             recommendations, explained = other.recommendations, other.explained
         else:
-            ranks = np.zeros(len(self._score), dtype=np.int64)
-            ranks[self.order] = np.arange(1, len(self.order) + 1)
-            score = self._score
-            recommendations = [
-                context.assess(i, "recommended", r + 1, float(score[i]))
-                for r, i in enumerate(self.order[: req.limit].tolist())
-            ]
-            explained = []
-            for model_id in req.explain:
-                i = context.f.index[model_id]
-                if self._excluded[i]:
-                    explained.append(context.assess(i, "excluded", None, None))
-                else:
-                    rank = int(ranks[i])
-                    status: Literal["recommended", "eligible"] = "recommended" if rank <= req.limit else "eligible"
-                    explained.append(context.assess(i, status, rank, float(score[i])))
+            recommendations, explained = self._returned(context.assess)
         tradeoffs = self.tradeoffs
         found = self._answers[exclusions] = Answer.model_construct(
             id=self.id,
@@ -479,6 +467,29 @@ class Decision:
         )
         return found
 
+    def _returned(
+        self, build: Callable[[int, Literal["recommended", "eligible", "excluded"], int | None, float | None], _T]
+    ) -> tuple[list[_T], list[_T]]:
+        """The recommended and the explained models, each built by ``build(i, status, rank, score)``."""
+        context = self._context
+        req = context.req
+        ranks = np.zeros(len(self._score), dtype=np.int64)
+        ranks[self.order] = np.arange(1, len(self.order) + 1)
+        score = self._score
+        recommendations = [
+            build(i, "recommended", r + 1, float(score[i])) for r, i in enumerate(self.order[: req.limit].tolist())
+        ]
+        explained = []
+        for model_id in req.explain:
+            i = context.f.index[model_id]
+            if self._excluded[i]:
+                explained.append(build(i, "excluded", None, None))
+            else:
+                rank = int(ranks[i])
+                status: Literal["recommended", "eligible"] = "recommended" if rank <= req.limit else "eligible"
+                explained.append(build(i, status, rank, float(score[i])))
+        return recommendations, explained
+
     def answer(self) -> Answer:
         """The whole decision: every returned model explained, every excluded model listed with its reasons."""
         return self._answer("all")
@@ -489,8 +500,25 @@ class Decision:
         return cite(answer, self.by_rule(), "all", excluded_count=self.excluded_count)
 
     def summary(self, exclusions: Exclusions = "by_rule") -> AnswerSummary:
-        """The ``summary`` detail (:mod:`service.domain.summary`)."""
-        return summarise(self._answer(exclusions), self.by_rule(), self.excluded_count, exclusions)
+        """The ``summary`` detail (:mod:`service.domain.summary`): the returned models in brief
+        (:meth:`_Context.brief`), the same summary as of the whole answer."""
+        context = self._context
+        recommendations, explained = self._returned(context.brief)
+        brief = BriefAnswer(
+            id=self.id,
+            catalogue_version=self.engine.catalogue_version,
+            rules_version=self.engine.rules_version,
+            evaluated_on=context.evaluated_on,
+            profile=context.profile,
+            weights={c: _round(w) for c, w in context.weights.items()},
+            eligible_count=self.eligible_count,
+            recommendations=recommendations,
+            excluded=self._exclusions(exclusions),
+            explained=explained,
+            tradeoffs=self.tradeoffs,
+            disclaimer=DISCLAIMER,
+        )
+        return summarise(brief, self.by_rule(), self.excluded_count, exclusions)
 
     def digest(self) -> str:
         """``sha256:`` and a SHA-256 over what was decided, without explaining any model.
@@ -525,6 +553,7 @@ FIT_PLACEHOLDERS = frozenset(
 )
 
 
+_T = TypeVar("_T")
 _K = TypeVar("_K", bound=Hashable)
 _V = TypeVar("_V")
 #: A fact that staleness is checked on: its (fact, source) key, the fact, and its age limit in days.
@@ -1056,32 +1085,33 @@ class _Context:
             ]
         return found
 
+    def _score(
+        self, row: tuple[str, float, float, int, str, FloatArray, BoolArray, FloatArray], i: int
+    ) -> CriterionScore:
+        criterion, weight, rounded_weight, version, missing_note, values, known, uncertainty = row
+        value = values.item(i)
+        missing = not known.item(i)
+        explained = self._explain(criterion, i)
+        text = explained.text
+        if missing:
+            text += f". Missing data: {missing_note}"
+        return trusted(
+            CriterionScore,
+            criterion=criterion,
+            rule_version=version,
+            value=_round(value),
+            weight=rounded_weight,
+            contribution=_round(value * weight),
+            missing_data=missing,
+            uncertainty=_round(uncertainty.item(i)),
+            explanation=text,
+            estimates=list(explained.estimates) if explained.estimates is not None else None,
+            evidence=explained.evidence,  # shared: an answer's lists are never changed
+        )
+
     def criteria(self, i: int) -> list[CriterionScore]:
         """Each criterion's value, weight and contribution for model ``i`` (criteria with weight 0 omitted)."""
-        scores = []
-        for criterion, weight, rounded_weight, version, missing_note, values, known, uncertainty in self._scored():
-            value = values.item(i)
-            missing = not known.item(i)
-            explained = self._explain(criterion, i)
-            text = explained.text
-            if missing:
-                text += f". Missing data: {missing_note}"
-            scores.append(
-                trusted(
-                    CriterionScore,
-                    criterion=criterion,
-                    rule_version=version,
-                    value=_round(value),
-                    weight=rounded_weight,
-                    contribution=_round(value * weight),
-                    missing_data=missing,
-                    uncertainty=_round(uncertainty.item(i)),
-                    explanation=text,
-                    estimates=list(explained.estimates) if explained.estimates is not None else None,
-                    evidence=explained.evidence,  # shared: an answer's lists are never changed
-                )
-            )
-        return scores
+        return [self._score(row, i) for row in self._scored()]
 
     # ---------------------------------------------------------------------- obligations, fit, caveats
     def obligations(self, i: int) -> list[Obligation]:
@@ -1147,8 +1177,8 @@ class _Context:
                 f"mixture-of-experts model must be in memory. KV cache for {p.workload.concurrent_requests:,} "
                 f"request(s) of {p.workload.tokens_per_request:,} tokens. {note} GB = 10^9 bytes."
             )
-        count = self.req.hardware.gpu_count
-        gpus = int(p.gpus_needed[i]) if known else None
+        figures = self.fit_figures(i)
+        gpus = figures.gpus_needed
         usable = p.usable_gb_per_gpu * gpus if gpus is not None else None
         speed = p.gpus_for_throughput[i]
         return trusted(
@@ -1163,24 +1193,42 @@ class _Context:
             concurrent_requests=p.workload.concurrent_requests,
             tokens_per_request=p.workload.tokens_per_request,
             output_tokens_per_second=p.workload.output_tokens_per_second,
-            weights_gb=_round(float(p.weights_gb[i]), 1) if known else None,
-            kv_cache_gb=_round(float(p.kv_cache_gb[i]), 2),
+            weights_gb=figures.weights_gb,
+            kv_cache_gb=figures.kv_cache_gb,
             kv_cache_bytes_per_token=_round(float(p.kv_bytes_per_token[i]), 1),
             kv_cache_formula=self.engine.texts.kv_cache_formula(i),
             overhead_gb=_round(float(p.overhead_gb[i]), 1) if known else None,
-            memory_gb=_round(float(p.memory_gb[i]), 1) if known else None,
-            gpu_memory_gb=p.gpu_memory_gb,
+            memory_gb=figures.memory_gb,
+            gpu_memory_gb=figures.gpu_memory_gb,
             gpu_memory_assumed=p.gpu is None and self.req.hardware.gpu_memory_gb is None,
             usable_memory_gb=_round(usable, 1) if usable is not None else None,
             headroom_gb=_round(usable - float(p.memory_gb[i]), 1) if usable is not None else None,
             gpus_for_memory=int(p.gpus_for_memory[i]) if known else None,
             gpus_for_throughput=int(speed) if known and not np.isnan(speed) else None,
             gpus_needed=gpus,
-            fits=(gpus <= count) if (gpus is not None and count is not None) else None,
-            throughput=self._throughput(i) if known else None,
+            fits=figures.fits,
+            throughput=figures.throughput,
             allows_for=allows,
             assumptions=self._fit_assumptions(i),
             evidence=self._fit_evidence(i),
+        )
+
+    def fit_figures(self, i: int) -> FitFigures:
+        """The figures of model ``i``'s fit (see :meth:`fit`) that a summary shows."""
+        p = self.plan
+        known = bool(p.known[i])
+        count = self.req.hardware.gpu_count
+        gpus = int(p.gpus_needed[i]) if known else None
+        return FitFigures(
+            precision=p.precision[i],
+            gpu=p.gpu.id if p.gpu else None,
+            weights_gb=_round(float(p.weights_gb[i]), 1) if known else None,
+            kv_cache_gb=_round(float(p.kv_cache_gb[i]), 2),
+            memory_gb=_round(float(p.memory_gb[i]), 1) if known else None,
+            gpu_memory_gb=p.gpu_memory_gb,
+            gpus_needed=gpus,
+            fits=(gpus <= count) if (gpus is not None and count is not None) else None,
+            throughput=self._throughput(i) if known else None,
         )
 
     def _throughput(self, i: int) -> Throughput | None:
@@ -1260,31 +1308,33 @@ class _Context:
 
     def caveats(self, i: int, criteria: list[CriterionScore], rules: list[RuleOutcome]) -> list[Caveat]:
         """Missing data, stale or overdue facts, unverified licence terms and benchmark comparability."""
+        return self._caveats(i, [(c.criterion, c.missing_data) for c in criteria], rules)
+
+    def _caveats(self, i: int, criteria: list[tuple[str, bool]], rules: list[RuleOutcome]) -> list[Caveat]:
+        """:meth:`caveats` given each listed criterion's name and whether its data is missing."""
         m = self.f.models[i]
         lic = self.f.licences[i]
         today = self.evaluated_on
         result: list[Caveat] = []
-        for score in criteria:
-            if score.missing_data:
+        for criterion, missing in criteria:
+            if missing:
                 result.append(
                     caveat(
                         kind="missing_data",
-                        fact=score.criterion,
-                        message=(
-                            f"No data for {score.criterion}: {self.engine.rules.criteria[score.criterion].missing_note}"
-                        ),
+                        fact=criterion,
+                        message=f"No data for {criterion}: {self.engine.rules.criteria[criterion].missing_note}",
                     )
                 )
-        for score in criteria:
-            result.extend(self._explain(score.criterion, i).caveats)
+        for criterion, _ in criteria:
+            result.extend(self._explain(criterion, i).caveats)
         result.extend(self.engine.texts.licence_caveats(i))
         result.extend(self._context_caveats(i))
         # Stale facts: each (fact, source) once, as first cited (criteria, then rules); which facts of a group are
         # checked is kept with the groups the engine keeps.
         texts = self.engine.texts
         groups = [
-            texts.dated(self._explain(c.criterion, i).evidence, self._explanation_keys.get(c.criterion) is not None)
-            for c in criteria
+            texts.dated(self._explain(criterion, i).evidence, self._explanation_keys.get(criterion) is not None)
+            for criterion, _ in criteria
         ]
         groups.extend(texts.dated(r.evidence, self._kept_rules.get(r.rule_id, False)) for r in rules)
         seen: set[tuple[str, str]] = set()
@@ -1438,6 +1488,35 @@ class _Context:
             obligations=self.obligations(i),
             fit=self.fit(i),
             caveats=self.caveats(i, criteria, rules),
+            eu_ai_act=self.engine.compliance.eu_ai_act[i],
+        )
+
+    def brief(
+        self, i: int, status: Literal["recommended", "eligible", "excluded"], rank: int | None, score: float | None
+    ) -> Brief:
+        """What a summary says of model ``i``: what it would read of :meth:`assess`, with the same values, built
+        without the reason sentences, the criteria outside the three leading weighted ones and the fit's texts."""
+        m = self.f.models[i]
+        rules = self.outcomes(i)
+        rows = self._scored() if status != "excluded" or self.every_criterion else []
+        listed: list[tuple[str, bool]] = []
+        ranked: list[tuple[float, str, int]] = []
+        for n, (criterion, weight, rounded_weight, _, _, values, known, _) in enumerate(rows):
+            listed.append((criterion, not known.item(i)))
+            if rounded_weight > 0:  # a summary leads with weighted criteria, by contribution then name
+                ranked.append((-_round(values.item(i) * weight), criterion, n))
+        leading = [self._score(rows[n], i) for _, _, n in sorted(ranked)[:3]]
+        return Brief(
+            model_id=m.id,
+            status=status,
+            rank=rank,
+            score=_round(score) if score is not None else None,
+            licence=m.licence.value,
+            rules=rules,
+            criteria=leading,
+            obligations=self.obligations(i),
+            fit=self.fit_figures(i),
+            caveats=self._caveats(i, listed, rules),
             eu_ai_act=self.engine.compliance.eu_ai_act[i],
         )
 

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from service.domain.answer import DISCLAIMER, Answer, Assessment, FullAnswer, RuleCount
+from service.domain.answer import DISCLAIMER, Answer, Assessment, Brief, BriefAnswer, FullAnswer, RuleCount
 from service.domain.citing import EvidenceTable, Exclusions, listed_exclusions, resolve
 from service.domain.facts import Evidence, SourceKind, Strict
 from service.domain.requirements import EXCLUSIONS_LISTED
@@ -167,7 +167,7 @@ class _Table:
         return {key: url for url, key in self.source_ids.items()}
 
 
-def _model(a: Assessment, evidence: _Table, *, explained: bool = False) -> ModelSummary:
+def _model(a: Assessment | Brief, evidence: _Table, *, explained: bool = False) -> ModelSummary:
     def refs(items: list[Evidence]) -> str:
         ids = [evidence.cite(e) for e in items]
         return f" [{', '.join(dict.fromkeys(ids))}]" if ids else ""
@@ -215,7 +215,10 @@ def _model(a: Assessment, evidence: _Table, *, explained: bool = False) -> Model
 
 
 def summarise(
-    answer: Answer, by_rule: list[RuleCount], excluded_count: int | None = None, exclusions: Exclusions = "by_rule"
+    answer: Answer | BriefAnswer,
+    by_rule: list[RuleCount],
+    excluded_count: int | None = None,
+    exclusions: Exclusions = "by_rule",
 ) -> AnswerSummary:
     """``answer`` in ``summary`` detail (built without re-validating the engine's own objects).
 

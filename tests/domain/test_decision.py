@@ -56,13 +56,13 @@ def test_the_requests_above_exercise_trimmed_exclusions(engine: Engine) -> None:
 
 def test_a_summary_explains_only_the_models_it_returns(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     explained: list[int] = []
-    original = engine_module._Context.outcomes
+    original = engine_module._Context._outcomes
 
     def counting(self: Any, i: int, only_failures: bool = False) -> Any:
         explained.append(i)
         return original(self, i, only_failures)
 
-    monkeypatch.setattr(engine_module._Context, "outcomes", counting)
+    monkeypatch.setattr(engine_module._Context, "_outcomes", counting)
     requirements = Requirements.model_validate(REQUESTS[3])
     decision = engine.decide(requirements, TODAY)
     decision.digest()
