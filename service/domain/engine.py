@@ -556,8 +556,8 @@ FIT_PLACEHOLDERS = frozenset(
 _T = TypeVar("_T")
 _K = TypeVar("_K", bound=Hashable)
 _V = TypeVar("_V")
-#: A fact that staleness is checked on: its (fact, source) key, the fact, and its age limit in days.
-Dated = tuple[tuple[str, str], Evidence, int]
+#: A fact that staleness is checked on: its (fact, source) key, and its caveat when it is stale.
+Dated = tuple[tuple[str, str], Caveat | None]
 
 
 class _Kept(Generic[_K, _V]):
@@ -621,7 +621,7 @@ class _ModelTexts:
         self.outcomes: _Kept[tuple[str, str, int], _Said] = _Kept(16_384)
         #: The facts of a kept group (an explanation's or an outcome's evidence) whose age is checked, by the
         #: group's id (each entry holds its group, so that an id is never one of a newer object).
-        self._dated: _Kept[int, tuple[Sequence[Evidence], tuple[Dated, ...]]] = _Kept(32_768)
+        self._dated: _Kept[tuple[int, dt.date], tuple[Sequence[Evidence], tuple[Dated, ...]]] = _Kept(32_768)
         self._hardware_evidence: dict[str | None, tuple[Evidence, ...]] = {}
         self._licence_caveats: dict[str, tuple[Caveat, ...]] = {}
         #: Per rule: True when its sentences name only placeholders of the model (not of the request or its fit).
@@ -634,11 +634,12 @@ class _ModelTexts:
             for rule_id, rule in rules.eligibility.items()
         }
 
-    def dated(self, group: Sequence[Evidence], kept: bool) -> tuple[Dated, ...]:
-        """The facts of ``group`` whose age is checked, the first of each (fact, source) only, in order (``kept``:
-        the group is one the engine keeps, so the answer is kept too)."""
+    def dated(self, group: Sequence[Evidence], kept: bool, today: dt.date) -> tuple[Dated, ...]:
+        """The facts of ``group`` whose age is checked, the first of each (fact, source) only, in order, each with
+        its caveat when it is stale on ``today`` (``kept``: the group is one the engine keeps, so this is kept too).
+        """
         if kept:
-            found = self._dated.get(id(group))
+            found = self._dated.get((id(group), today))
             if found is not None and found[0] is group:
                 return found[1]
         policy = self.rules.policy
@@ -658,10 +659,25 @@ class _ModelTexts:
                 if fact.startswith(SIGNAL_PREFIXES) or fact.startswith("price")
                 else policy.fact_max_age_days
             )
-            result.append((key, item, limit))
+            age = (today - item.as_of).days
+            stale = (
+                caveat(
+                    kind="stale",
+                    fact=fact,
+                    source=item.source,
+                    as_of=item.as_of,
+                    message=(
+                        f"{fact} is {age} days old (as of {item.as_of.isoformat()}), past the {limit}-day "
+                        "threshold; it may be out of date."
+                    ),
+                )
+                if age > limit
+                else None
+            )
+            result.append((key, stale))
         dated = tuple(result)
         if kept:
-            self._dated.put(id(group), (group, dated))
+            self._dated.put((id(group), today), (group, dated))
         return dated
 
     def hardware_evidence(self, gpu: Gpu | None) -> tuple[Evidence, ...]:
@@ -1333,30 +1349,18 @@ class _Context:
         # checked is kept with the groups the engine keeps.
         texts = self.engine.texts
         groups = [
-            texts.dated(self._explain(criterion, i).evidence, self._explanation_keys.get(criterion) is not None)
+            texts.dated(self._explain(criterion, i).evidence, self._explanation_keys.get(criterion) is not None, today)
             for criterion, _ in criteria
         ]
-        groups.extend(texts.dated(r.evidence, self._kept_rules.get(r.rule_id, False)) for r in rules)
+        groups.extend(texts.dated(r.evidence, self._kept_rules.get(r.rule_id, False), today) for r in rules)
         seen: set[tuple[str, str]] = set()
         for group in groups:
-            for key, item, limit in group:
+            for key, stale in group:
                 if key in seen:
                     continue
                 seen.add(key)
-                age = (today - item.as_of).days
-                if age > limit:
-                    result.append(
-                        caveat(
-                            kind="stale",
-                            fact=item.fact,
-                            source=item.source,
-                            as_of=item.as_of,
-                            message=(
-                                f"{item.fact} is {age} days old (as of {item.as_of.isoformat()}), past the {limit}-day "
-                                "threshold; it may be out of date."
-                            ),
-                        )
-                    )
+                if stale is not None:
+                    result.append(stale)
         due = [
             (m.review_by, f"model {m.id}", f"The catalogue entry for {m.name}"),
             (lic.review_by, f"licence {lic.id}", f"The licence summary of {lic.name}"),
