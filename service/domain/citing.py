@@ -101,7 +101,7 @@ _LISTED_KEPT = 20_000
 #: answer after answer, so their identity, digest and listed form are looked up by ``id()`` without reading the
 #: fact. Each entry holds its object, so an ``id()`` here is never one of a new object. Bounded likewise.
 _SEEN: dict[int, tuple[Evidence, tuple[object, ...], str, CitedEvidence]] = {}
-_SEEN_KEPT = 20_000
+_SEEN_KEPT = 10_000
 
 
 def _identity(e: Evidence) -> tuple[object, ...]:
@@ -285,8 +285,9 @@ def _eu(s: EuAiActStatus | None, table: EvidenceTable) -> CitedEuAiActStatus | N
 #: Groups of facts as a reason sentence writes them (`` Evidence: fact = value (source, as of date); ….``), by the
 #: group's list and how many of its facts the sentence cites: the lists the engine keeps are written once, not
 #: in every answer. An answer's objects are never changed once built, so a list's text cannot change; each
-#: entry holds its list, so that an ``id()`` here is never one of a newer list. Bounded as :data:`_LISTED`.
+#: entry holds its list, so that an ``id()`` here is never one of a newer list. Bounded (emptied when full).
 _WRITTEN: dict[tuple[int, int], tuple[Sequence[Evidence], str]] = {}
+_WRITTEN_KEPT = 5_000
 
 
 def _written(group: Sequence[Evidence], count: int) -> str:
@@ -295,7 +296,7 @@ def _written(group: Sequence[Evidence], count: int) -> str:
     if found is not None and found[0] is group:
         return found[1]
     text = f"{_EVIDENCE}{citation(group[:count])}."
-    if len(_WRITTEN) >= _LISTED_KEPT:
+    if len(_WRITTEN) >= _WRITTEN_KEPT:
         _WRITTEN.clear()
     _WRITTEN[key] = (group, text)
     return text
@@ -392,7 +393,7 @@ def encode_full(answer: Answer, eligibility: Mapping[str, EligibilityRule], excl
     return dump_full(cite(answer, count_exclusions(answer.excluded, eligibility), exclusions))
 
 
-#: The JSON text of listed facts, by object (each entry holds its fact; bounded as :data:`_LISTED`): a fact the
+#: The JSON text of listed facts, by object (each entry holds its fact; bounded as :data:`_SEEN`): a fact the
 #: engine keeps is written once, not in every answer that lists it.
 _ITEM_JSON: dict[int, tuple[CitedEvidence, str]] = {}
 _DISCLAIMER_AT = ',"disclaimer":'
@@ -404,7 +405,7 @@ def _item_json(item: CitedEvidence) -> str:
     if found is not None and found[0] is item:
         return found[1]
     text = item.model_dump_json()
-    if len(_ITEM_JSON) >= _LISTED_KEPT:
+    if len(_ITEM_JSON) >= _SEEN_KEPT:
         _ITEM_JSON.clear()
     _ITEM_JSON[id(item)] = (item, text)
     return text

@@ -613,15 +613,15 @@ class _ModelTexts:
         self.f, self.rules = features, rules
         self._fit_evidence: dict[int, tuple[Evidence, ...]] = {}
         self._kv_formulas: dict[int, str] = {}
-        self._fit_evidence_on: _Kept[tuple[int, str | None], list[Evidence]] = _Kept(16_384)
+        self._fit_evidence_on: _Kept[tuple[int, str | None], list[Evidence]] = _Kept(8_192)
         #: Explanations by (criterion, what it reads of the request, model).
-        self.explanations: _Kept[tuple[str, Hashable, int], Explanation] = _Kept(16_384)
+        self.explanations: _Kept[tuple[str, Hashable, int], Explanation] = _Kept(8_192)
         #: Outcomes (with their reason sentence) of the rules that read nothing of the request to say them, by
         #: (rule, outcome, model).
-        self.outcomes: _Kept[tuple[str, str, int], _Said] = _Kept(16_384)
+        self.outcomes: _Kept[tuple[str, str, int], _Said] = _Kept(8_192)
         #: The facts of a kept group (an explanation's or an outcome's evidence) whose age is checked, by the
         #: group's id (each entry holds its group, so that an id is never one of a newer object).
-        self._dated: _Kept[tuple[int, dt.date], tuple[Sequence[Evidence], tuple[Dated, ...]]] = _Kept(32_768)
+        self._dated: _Kept[tuple[int, dt.date], tuple[Sequence[Evidence], tuple[Dated, ...]]] = _Kept(16_384)
         self._hardware_evidence: dict[str | None, tuple[Evidence, ...]] = {}
         self._licence_caveats: dict[str, tuple[Caveat, ...]] = {}
         #: Per rule: True when its sentences name only placeholders of the model (not of the request or its fit).
