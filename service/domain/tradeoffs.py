@@ -75,7 +75,7 @@ _SLACK = 1e-5
 #: Up to this many eligible models, the Pareto front compares all pairs at once.
 _PAIRWISE_UP_TO = 256
 #: Below this many eligible models, scoring them all is cheaper than bounding which can reach the top 3.
-_PRUNE_ABOVE = 256
+_PRUNE_ABOVE = 64
 #: Above this many columns, ranking a draw's top 3 first drops the columns that cannot place (cheaper then).
 _PLACE_PRUNE_ABOVE = 64
 
