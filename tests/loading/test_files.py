@@ -6,6 +6,7 @@ import gc
 import shutil
 import tomllib
 import weakref
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,16 @@ def test_a_load_leaves_the_loaded_data_out_of_the_collectors_passes_and_lets_the
     finally:
         gc.unfreeze()
         gc.enable() if was else gc.disable()
+
+
+def test_equal_strings_and_dates_across_model_files_are_kept_once() -> None:
+    catalogue = load_catalogue(CATALOGUE)
+    sources: dict[str, list[object]] = {}
+    for model in catalogue.models.values():
+        sources.setdefault(model.licence.source, []).append(model.licence.source)
+    shared = [copies for copies in sources.values() if len(copies) > 1]
+    assert shared, "the shipped catalogue cites some licence page from several model files"
+    assert all(all(c is copies[0] for c in copies) for copies in shared)
+    dates: dict[date, date] = {}
+    for model in catalogue.models.values():
+        assert dates.setdefault(model.licence.as_of, model.licence.as_of) is model.licence.as_of
