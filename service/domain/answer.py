@@ -478,7 +478,9 @@ class BriefAnswer:
     recommendations: list[Brief]
     excluded: list[Exclusion]
     explained: list[Brief]
-    tradeoffs: Tradeoffs
+    pareto: ParetoFront  # the trade-offs a summary shows: the Pareto front and the weight-only leader's share
+    leader: str | None
+    leader_first_share: float | None
     disclaimer: str = DISCLAIMER
 
 

@@ -55,7 +55,7 @@ from service.domain.hardware import FitPlan, Gpu, ResolvedWorkload, plan_fit
 from service.domain.requirements import EXCLUSIONS_LISTED, Requirements
 from service.domain.rules import CRITERIA, RuleSet
 from service.domain.summary import AnswerSummary, summarise
-from service.domain.tradeoffs import analyse
+from service.domain.tradeoffs import Weighed, weigh
 
 __all__ = ["Decision", "Engine"]
 
@@ -286,9 +286,8 @@ class Engine:
         )
         context.every_criterion = every_criterion
         context.plan = plan
-        ordered = order.tolist()
-        tradeoffs = analyse(f.ids, values, weights, ordered, req.limit, uncertainty=uncertainty)
-        return Decision(context, score, order, excluded_mask, tradeoffs, decision_id)
+        weighed = weigh(f.ids, values, weights, order, req.limit)
+        return Decision(context, score, order, excluded_mask, weighed, decision_id)
 
     def recommend(self, requirements: Requirements, evaluated_on: dt.date, *, every_criterion: bool = False) -> Answer:
         """The whole decision on ``requirements`` as of ``evaluated_on``, every returned model explained and
@@ -353,7 +352,17 @@ class Decision:
     no model explained) and :meth:`digest` (what a decision record fixes at once).
     """
 
-    __slots__ = ("_answers", "_context", "_excluded", "_score", "eligible_count", "id", "order", "tradeoffs")
+    __slots__ = (
+        "_answers",
+        "_context",
+        "_excluded",
+        "_score",
+        "_tradeoffs",
+        "_weighed",
+        "eligible_count",
+        "id",
+        "order",
+    )
 
     def __init__(
         self,
@@ -361,14 +370,15 @@ class Decision:
         score: FloatArray,
         order: npt.NDArray[np.intp],
         excluded: BoolArray,
-        tradeoffs: Tradeoffs,
+        weighed: Weighed,
         decision_id: str,
     ) -> None:
         self._context = context
         self._score = score
         self.order = order  #: eligible model indices (into ``features.ids``), best first
         self._excluded = excluded
-        self.tradeoffs = tradeoffs
+        self._weighed = weighed  # the trade-offs without the evidence pass (see :attr:`tradeoffs`)
+        self._tradeoffs: Tradeoffs | None = None
         self.id = decision_id
         self.eligible_count = len(order)
         self._answers: dict[str, Answer] = {}
@@ -392,6 +402,13 @@ class Decision:
     def profile(self) -> str:
         """The weight profile's name (``custom`` for the request's own weights)."""
         return self._context.profile
+
+    @property
+    def tradeoffs(self) -> Tradeoffs:
+        """The whole trade-off analysis, its evidence pass run on first use (a summary does not need it)."""
+        if self._tradeoffs is None:
+            self._tradeoffs = self._weighed.complete(self._context.uncertainty)
+        return self._tradeoffs
 
     @property
     def excluded_count(self) -> int:
@@ -502,7 +519,7 @@ class Decision:
     def summary(self, exclusions: Exclusions = "by_rule") -> AnswerSummary:
         """The ``summary`` detail (:mod:`service.domain.summary`): the returned models in brief
         (:meth:`_Context.brief`), the same summary as of the whole answer."""
-        context = self._context
+        context, weighed = self._context, self._weighed
         recommendations, explained = self._returned(context.brief)
         brief = BriefAnswer(
             id=self.id,
@@ -515,7 +532,9 @@ class Decision:
             recommendations=recommendations,
             excluded=self._exclusions(exclusions),
             explained=explained,
-            tradeoffs=self.tradeoffs,
+            pareto=weighed.pareto,
+            leader=weighed.leader,
+            leader_first_share=weighed.first_share(weighed.leader) if weighed.leader is not None else None,
             disclaimer=DISCLAIMER,
         )
         return summarise(brief, self.by_rule(), self.excluded_count, exclusions)
@@ -525,7 +544,8 @@ class Decision:
 
         Covers the decision id (requirements, catalogue and rules versions, date), the weights, the order of
         the eligible models (catalogue indices, which the catalogue version fixes) with their scores, each
-        applied rule's id, version and failed and unknown masks, and the trade-off analysis. A decision record
+        applied rule's id, version and failed and unknown masks, and the trade-offs' weight-only figures (Pareto
+        front, sensitivity to the weights; :meth:`Weighed.canonical`; not the evidence pass). A decision record
         stores it when the decision is made; a rebuilt decision must have it (docs/records.md).
         """
         context = self._context
@@ -539,7 +559,7 @@ class Decision:
             h.update(f"|{rule.id} v{rule.version}|".encode())
             h.update(np.packbits(failed).tobytes())
             h.update(np.packbits(unknown & ~failed).tobytes())
-        h.update(self.tradeoffs.model_dump_json().encode())
+        h.update(self._weighed.canonical())
         return "sha256:" + h.hexdigest()
 
 

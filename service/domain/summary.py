@@ -17,7 +17,16 @@ from typing import Literal
 
 from pydantic import Field
 
-from service.domain.answer import DISCLAIMER, Answer, Assessment, Brief, BriefAnswer, FullAnswer, RuleCount
+from service.domain.answer import (
+    DISCLAIMER,
+    Answer,
+    Assessment,
+    Brief,
+    BriefAnswer,
+    FullAnswer,
+    RuleCount,
+    trusted,
+)
 from service.domain.citing import EvidenceTable, Exclusions, listed_exclusions, resolve
 from service.domain.facts import Evidence, SourceKind, Strict
 from service.domain.requirements import EXCLUSIONS_LISTED
@@ -153,7 +162,8 @@ class _Table:
         found = self.cited.cite(e)
         if found not in self.items:
             source = self.source_ids.setdefault(e.source, f"s{len(self.source_ids) + 1}")
-            self.items[found] = EvidenceSummary.model_construct(
+            self.items[found] = trusted(
+                EvidenceSummary,
                 id=found,
                 fact=e.fact,
                 value=e.value,
@@ -181,7 +191,8 @@ def _model(a: Assessment | Brief, evidence: _Table, *, explained: bool = False) 
         for n, c in enumerate(leading)
     )
     fit = a.fit
-    return ModelSummary.model_construct(
+    return trusted(
+        ModelSummary,
         rank=a.rank,
         model_id=a.model_id,
         status=a.status if explained else None,
@@ -189,7 +200,8 @@ def _model(a: Assessment | Brief, evidence: _Table, *, explained: bool = False) 
         licence=a.licence,
         reasons=reasons,
         criteria=[
-            CriterionSummary.model_construct(
+            trusted(
+                CriterionSummary,
                 criterion=c.criterion,
                 value=round(c.value, 3),
                 weight=round(c.weight, 3),
@@ -198,7 +210,8 @@ def _model(a: Assessment | Brief, evidence: _Table, *, explained: bool = False) 
             for c in leading
         ],
         obligations=list(dict.fromkeys(o.kind for o in a.obligations)),
-        fit=FitSummary.model_construct(
+        fit=trusted(
+            FitSummary,
             precision=fit.precision,
             gpu=fit.gpu,
             weights_gb=fit.weights_gb,
@@ -227,16 +240,21 @@ def summarise(
     """
     evidence = _Table()
     obligations = {
-        a.licence: [
-            ObligationSummary.model_construct(kind=o.kind, applies=o.applies, duty=o.duty) for o in a.obligations
-        ]
+        a.licence: [trusted(ObligationSummary, kind=o.kind, applies=o.applies, duty=o.duty) for o in a.obligations]
         for a in [*answer.recommendations, *answer.explained]
     }
     recommendations = [_model(a, evidence) for a in answer.recommendations]
     explained = [_model(a, evidence, explained=True) for a in answer.explained]
-    sensitivity = answer.tradeoffs.sensitivity
-    leader = next((m for m in sensitivity.models if m.model_id == sensitivity.leader), None)
-    return AnswerSummary.model_construct(
+    if isinstance(answer, BriefAnswer):
+        pareto, leader, leader_share = answer.pareto, answer.leader, answer.leader_first_share
+    else:
+        sensitivity = answer.tradeoffs.sensitivity
+        pareto, leader = answer.tradeoffs.pareto, sensitivity.leader
+        first = next((m for m in sensitivity.models if m.model_id == leader), None)
+        leader_share = first.first_share if first is not None else None
+    on_front = {p.model_id for p in pareto.models}
+    return trusted(
+        AnswerSummary,
         id=answer.id,
         detail="summary",
         catalogue_version=answer.catalogue_version,
@@ -249,24 +267,19 @@ def summarise(
         excluded_count=len(answer.excluded) if excluded_count is None else excluded_count,
         excluded_by_rule=by_rule,
         excluded=[
-            ExclusionSummary.model_construct(
-                model_id=e.model_id, reasons=[f"{r.rule_id}: {r.outcome}" for r in e.reasons]
-            )
+            trusted(ExclusionSummary, model_id=e.model_id, reasons=[f"{r.rule_id}: {r.outcome}" for r in e.reasons])
             for e in listed_exclusions(answer.excluded, exclusions)
         ],
         explained=explained,
         evidence=list(evidence.items.values()),
         sources=evidence.sources(),
         licence_obligations=dict(sorted(obligations.items())),
-        tradeoffs=TradeoffSummary.model_construct(
-            pareto_front_size=answer.tradeoffs.pareto.size,
-            recommended_on_front=[
-                a.model_id
-                for a in answer.recommendations
-                if a.model_id in {p.model_id for p in answer.tradeoffs.pareto.models}
-            ],
-            leader=sensitivity.leader,
-            leader_first_share=leader.first_share if leader is not None else None,
+        tradeoffs=trusted(
+            TradeoffSummary,
+            pareto_front_size=pareto.size,
+            recommended_on_front=[a.model_id for a in answer.recommendations if a.model_id in on_front],
+            leader=leader,
+            leader_first_share=leader_share,
         ),
         disclaimer=answer.disclaimer,
     )

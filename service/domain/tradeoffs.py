@@ -794,7 +794,7 @@ def weigh(
     ids: Sequence[str],
     values: Mapping[str, FloatArray],
     weights: Mapping[str, float],
-    order: Sequence[int],
+    order: Sequence[int] | IntArray,
     top: int,
     *,
     samples: int = SAMPLES,

@@ -96,3 +96,20 @@ def test_the_digest_covers_the_order_and_the_scores(engine: Engine) -> None:
     assert decision.digest() == before
     decision._score[decision.order[0]] += 1e-6
     assert decision.digest() != before
+
+
+def test_a_summary_and_the_digest_run_no_evidence_pass(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.domain.tradeoffs import Weighed
+
+    def refuse(self: Weighed, uncertainty: Any = None) -> Any:
+        raise AssertionError("the evidence pass ran")
+
+    decision = engine.decide(Requirements.model_validate(REQUESTS[2]), TODAY)
+    whole = engine.recommend(Requirements.model_validate(REQUESTS[2]), TODAY)
+    with monkeypatch.context() as patched:
+        patched.setattr(Weighed, "complete", refuse)
+        summary = decision.summary()
+        decision.digest()
+    assert summary.tradeoffs.leader == whole.tradeoffs.sensitivity.leader
+    assert summary.tradeoffs.pareto_front_size == whole.tradeoffs.pareto.size
+    assert decision.tradeoffs == whole.tradeoffs  # the whole analysis, when asked for
