@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import sqlite3
 import threading
 import time
 import zlib
@@ -120,14 +121,29 @@ class _Pending:
     future: Future[tuple[DecisionRecord, bool]] = field(default_factory=Future)
 
 
+#: How long a new connection keeps asking for WAL mode while another process holds the database's lock.
+WAL_SWITCH_WAIT_S = 10.0
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor = dbapi_connection.cursor()
-    # WAL: readers and the writer do not block each other. FULL: a committed record survives a power cut,
-    # which matters more for evidence than the write speed it costs. busy_timeout: wait for another
-    # process's write instead of failing at once.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
+    # busy_timeout: wait for another process's write instead of failing at once. WAL: readers and the writer
+    # do not block each other. FULL: a committed record survives a power cut, which matters more for evidence
+    # than the write speed it costs.
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Switching a new database to WAL needs its lock for a moment and does not wait through busy_timeout: when
+    # several processes open a new database at once, the ones that lose ask again until the switch is made.
+    waited = 0.0
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or waited >= WAL_SWITCH_WAIT_S:
+                raise
+            time.sleep(0.05)
+            waited += 0.05
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 
