@@ -220,7 +220,7 @@ def answer_sizes(server: Server, corpus: list[dict[str, Any]]) -> None:
 def engine_figures(workdir: Path, corpus_path: Path, sizes: list[int]) -> None:
     print("\n## Engine in process, over the corpus (each request timed three ways, see bench/engine_child.py)")
     print(
-        "decide = the decision core (Engine.decide: eligibility, criteria, scores, order, trade-offs); summary = "
+        "decide = the decision core (Engine.decide: eligibility, criteria, scores, order, weight-only trade-offs); summary = "
         "decide + the summary answer encoded (a summary POST's work); whole = decide + the whole answer encoded "
         "(a record's first fetch). ms wall (CPU ms: the process's own CPU time, less sensitive to other work)."
     )

@@ -343,7 +343,8 @@ class Engine:
 
 
 class Decision:
-    """One request decided by :meth:`Engine.decide`: eligibility, scores, order and trade-offs, computed whole.
+    """One request decided by :meth:`Engine.decide`: eligibility, scores, order and the trade-offs' weight-only
+    figures, computed whole (the evidence pass of the sensitivity analysis runs when :attr:`tradeoffs` is read).
 
     Explanations (each model's reasons with evidence, obligations, fit and caveats; each exclusion's failing
     rules with evidence) are built only for what a response returns, and each at most once: :meth:`answer` (the
