@@ -2,8 +2,9 @@
 
 ``python -m bench.engine_child CATALOGUE_DIR RULES_DIR CORPUS_JSON PASSES`` prints one JSON line. For every
 corpus request it times, separately: the decision core (``Engine.decide``: eligibility, criteria, scores,
-order, weight-only trade-offs), the same plus the ``summary`` answer encoded (what a summary POST computes), and the same
-plus the whole answer encoded (what a record's first fetch, or a ``full`` POST listing every exclusion, computes).
+order, weight-only trade-offs), the same plus the ``summary`` answer encoded (what a summary POST computes), and
+the same plus the whole answer encoded (what a record's first fetch, or a ``full`` POST listing every exclusion,
+computes).
 """
 
 from __future__ import annotations
