@@ -230,7 +230,7 @@ def _store(
             raise DecisionMismatchError(stored.id, stored.decision_digest, record.decision_digest or "")
         if text is not None:
             if stored.answer is not None:
-                text = stored.answer  # a record that holds its answer is served as stored
+                text = archive.answer_text(stored)  # a record that holds its answer is served as stored
             else:
                 archive.seal(stored, text)
     return stored, created, text
