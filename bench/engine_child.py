@@ -44,7 +44,7 @@ def main() -> None:
     tasks: dict[str, Callable[[Requirements], object]] = {
         "decide": lambda req: engine.decide(req, day),
         "summary": lambda req: engine.decide(req, day).summary(req.exclusions).model_dump_json(exclude_none=True),
-        "whole": lambda req: encode_answer(engine.decide(req, day).answer(), engine),
+        "whole": lambda req: encode_answer(engine.decide(req, day)),
     }
     wall: dict[str, list[float]] = {name: [] for name in tasks}
     cpu: dict[str, list[float]] = {name: [] for name in tasks}

@@ -62,7 +62,7 @@ def main() -> None:
                 {**body, "detail": detail, "workload": {"tokens_per_request": 4096 + n}}
             )
             decision = engine.decide(request, DAY)
-            text = encode_answer(decision.answer(), engine)
+            text = encode_answer(decision)
             answers.append(len(text))
             small = archive.record(decision, text if detail == "full" else None, stored_at=now)
             legacy = dataclasses.replace(small, answer=text, answer_digest=None, decision_digest=None)
@@ -135,7 +135,7 @@ def _rebuild_cost(tmp: str, engine: object, versions: tuple[DataVersion, DataVer
     archive = DecisionArchive(store, lambda: engine, build_engine)
     archive.register(*versions)
     decision = engine.decide(Requirements(), DAY)
-    text = encode_answer(decision.answer(), engine)
+    text = encode_answer(decision)
     record, _ = store.save(archive.record(decision, text, stored_at=dt.datetime.now(dt.UTC)))
     timings = []
     for _ in range(20):

@@ -360,6 +360,7 @@ class Decision:
         "_score",
         "_tradeoffs",
         "_weighed",
+        "_weights",
         "eligible_count",
         "id",
         "order",
@@ -379,6 +380,7 @@ class Decision:
         self.order = order  #: eligible model indices (into ``features.ids``), best first
         self._excluded = excluded
         self._weighed = weighed  # the trade-offs without the evidence pass (see :attr:`tradeoffs`)
+        self._weights = {c: _round(w) for c, w in context.weights.items()}  # as every answer states them
         self._tradeoffs: Tradeoffs | None = None
         self.id = decision_id
         self.eligible_count = len(order)
@@ -474,7 +476,7 @@ class Decision:
             evaluated_on=context.evaluated_on,
             requirements=req,
             profile=context.profile,
-            weights={c: _round(w) for c, w in context.weights.items()},
+            weights=self._weights,
             eligible_count=self.eligible_count,
             recommendations=recommendations,
             excluded=self._exclusions(exclusions),
@@ -528,7 +530,7 @@ class Decision:
             rules_version=self.engine.rules_version,
             evaluated_on=context.evaluated_on,
             profile=context.profile,
-            weights={c: _round(w) for c, w in context.weights.items()},
+            weights=self._weights,
             eligible_count=self.eligible_count,
             recommendations=recommendations,
             excluded=self._exclusions(exclusions),
@@ -552,7 +554,7 @@ class Decision:
         context = self._context
         h = hashlib.sha256()
         h.update(self.id.encode())
-        h.update(json.dumps({c: _round(w) for c, w in context.weights.items()}, sort_keys=True).encode())
+        h.update(json.dumps(self._weights, sort_keys=True).encode())
         h.update(self.order.astype("<i8").tobytes())
         h.update(self._score[self.order].astype("<f8").tobytes())
         for rule in sorted(context.applied, key=lambda r: r.id):

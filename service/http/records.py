@@ -222,7 +222,7 @@ def _store(
     whole answer's bytes when ``whole`` (else at its first fetch). When the decision was stored before (the id is
     a content hash), the stored record is returned, and must hold the same decision and answer digests.
     """
-    text = encode_answer(decision.answer(), decision.engine) if whole else None
+    text = encode_answer(decision) if whole else None
     record = archive.record(decision, text, stored_at=dt.datetime.now(dt.UTC), rerun_of=rerun_of, created_by=created_by)
     stored, created = records.save(record)
     if not created:

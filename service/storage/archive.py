@@ -32,7 +32,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from service.domain.answer import Answer, FullAnswer
-from service.domain.citing import encode_full, resolve
+from service.domain.citing import dump_full, resolve
 from service.domain.engine import Decision, Engine
 from service.domain.errors import DataError
 from service.domain.requirements import Requirements
@@ -61,39 +61,38 @@ class RebuildError(Exception):
         self.record_id = record_id
 
 
-class AnswerMismatchError(RebuildError):
+class _DigestMismatchError(RebuildError):
+    """A rebuilt digest differs from the stored one; the message names both (``_what``: which digest)."""
+
+    _what = ("", "", "")  # (rebuilt to ..., which digest, the engine ... differently)
+
+    def __init__(self, record_id: str, stored: str, rebuilt: str) -> None:
+        result, digest, verb = self._what
+        super().__init__(
+            record_id,
+            f"decision record {record_id!r} rebuilt to {result}: the stored {digest} digest is {stored}, "
+            f"the rebuilt one {rebuilt} (this version of the engine {verb} differently); re-run it to decide again",
+        )
+        self.stored = stored
+        self.rebuilt = rebuilt
+
+
+class AnswerMismatchError(_DigestMismatchError):
     """The rebuilt answer's digest differs from the one stored with the record."""
 
-    def __init__(self, record_id: str, stored: str, rebuilt: str) -> None:
-        super().__init__(
-            record_id,
-            f"decision record {record_id!r} rebuilt to different bytes: the stored answer digest is {stored}, "
-            f"the rebuilt one {rebuilt} (this version of the engine answers differently); re-run it to decide again",
-        )
-        self.stored = stored
-        self.rebuilt = rebuilt
+    _what = ("different bytes", "answer", "answers")
 
 
-class DecisionMismatchError(RebuildError):
+class DecisionMismatchError(_DigestMismatchError):
     """The rebuilt decision's digest differs from the one stored when it was decided."""
 
-    def __init__(self, record_id: str, stored: str, rebuilt: str) -> None:
-        super().__init__(
-            record_id,
-            f"decision record {record_id!r} rebuilt to a different decision: the stored decision digest is {stored}, "
-            f"the rebuilt one {rebuilt} (this version of the engine decides differently); re-run it to decide again",
-        )
-        self.stored = stored
-        self.rebuilt = rebuilt
+    _what = ("a different decision", "decision", "decides")
 
 
-def encode_answer(answer: Answer, engine: Engine) -> str:
-    """The exact JSON text of a full answer, as stored by digest and rebuilt (the one place that encodes it).
-
-    The answer in ``full`` detail with every exclusion (evidence listed once, cited by id); ``engine`` is the
-    engine that decided it (its eligibility rules name the exclusion counts).
-    """
-    return encode_full(answer, engine.rules.eligibility)
+def encode_answer(decision: Decision) -> str:
+    """The exact JSON text of a decision's whole answer, as stored by digest and rebuilt (the one place that
+    encodes it): ``full`` detail with every exclusion (evidence listed once, cited by id)."""
+    return dump_full(decision.full("all"))
 
 
 def answer_digest(text: str) -> str:
@@ -158,7 +157,7 @@ class DecisionArchive:
         with self._lock:
             archived = {engine.catalogue_version, engine.rules_version} <= self._archived
         if not archived and text is None:
-            text = encode_answer(decision.answer(), engine)
+            text = encode_answer(decision)
         return DecisionRecord(
             id=decision.id,
             stored_at=stored_at,
@@ -252,11 +251,10 @@ class DecisionArchive:
             rebuilt = decision.digest()
             if rebuilt != record.decision_digest:
                 raise DecisionMismatchError(record.id, record.decision_digest, rebuilt)
-        answer = decision.answer()
-        text = encode_answer(answer, engine)
+        text = encode_answer(decision)
         # The first whole answer served fixes the record's bytes; every later one must match them.
         self.seal(record, text)
-        return answer, text
+        return decision.answer(), text
 
     def _engine_for(self, record: DecisionRecord) -> Engine:
         key = (record.catalogue_version, record.rules_version)
