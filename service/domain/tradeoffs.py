@@ -8,8 +8,9 @@ evidence pass draws each model's values from their uncertainty with normals from
 Every score is a sum of element-wise products in criterion order (no matrix product: a BLAS library's result
 depends on the machine and its thread count), so identical models get bit-identical scores, each model's
 scores are the same whichever other models are scored with it, and answers are the same on every machine.
-Only the models that can reach the top 3 under at least one draw are scored; the bounds that decide it are
-exact (see :func:`_candidates` and :func:`_evidence_candidates`), so restricting to them changes no figure.
+Only the models that can reach the top 3 under at least one draw are scored; the bounds and screens that decide
+it are exact (see :func:`_weight_candidates` and :func:`_evidence_candidates`), so restricting to them changes no
+figure.
 """
 
 from __future__ import annotations
@@ -66,10 +67,21 @@ _EPSILON = 1e-9
 _GRID = 17
 #: Grid points per axis of the evidence pass's two-dimensional envelope.
 _GRID_2D = 9
-#: The bounds compare every model with the third place among this many best-ranked models, scored exactly.
+#: The bounds compare every model with the third place among this many best-ranked models.
 _HEAD = 32
-#: Above this many candidates left by a bound, a single-precision screen (see :func:`_screened`) drops more.
+#: Above this many candidates left by the evidence pass's bound, a single-precision screen
+#: (see :func:`_evidence_screen`) drops more.
 _SCREEN_ABOVE = 64
+#: Above this many eligible models, the weight-only pass screens them in single precision before scoring
+#: (see :func:`_weight_candidates`); up to it, scoring them all is cheaper.
+_WEIGHT_SCREEN_ABOVE = 16
+#: Above this many eligible models, the weight-only pass bounds which can place (:func:`_candidates`) before
+#: the screen; up to it, screening them all is cheaper.
+_BOUND_ABOVE = 512
+#: Largest rows x columns x criteria of one single-precision product: products this small run on the calling
+#: thread (a BLAS library hands larger ones to worker threads, which costs more than it saves here and stalls
+#: when the machine is busy).
+_PRODUCT_SIZE = 1 << 18
 #: How far below a draw's floor the screen still keeps a model: far above single precision's rounding.
 _SLACK = 1e-5
 #: Up to this many eligible models, the Pareto front compares all pairs at once.
@@ -198,40 +210,111 @@ def perturbed_weights(
     return out
 
 
-def _active_draws(weights: FloatArray, samples: int, seed: int, concentration: float) -> FloatArray:
-    """The drawn vectors restricted to the positive weights (samples x positive weights), read-only."""
+def _alpha(weights: FloatArray, concentration: float) -> tuple[float, ...]:
+    """The Dirichlet parameters of the positive weights (empty with a single positive weight)."""
     positive = weights[weights > 0]
     if positive.size == 1:
-        return _draw((), samples, seed)
-    return _draw(tuple(np.round(concentration * positive, 12).tolist()), samples, seed)
+        return ()
+    return tuple(np.round(concentration * positive, 12).tolist())
 
 
-def _candidates(base: FloatArray, weighted: FloatArray, draws: FloatArray, weights: FloatArray) -> IntArray:
+def _active_draws(weights: FloatArray, samples: int, seed: int, concentration: float) -> FloatArray:
+    """The drawn vectors restricted to the positive weights (samples x positive weights), read-only."""
+    return _draw(_alpha(weights, concentration), samples, seed)
+
+
+@lru_cache(maxsize=64)
+def _draw32(alpha: tuple[float, ...], samples: int, seed: int) -> npt.NDArray[np.float32]:
+    """:func:`_draw`'s vectors in single precision, for the screen (read-only, cached like them)."""
+    draws: npt.NDArray[np.float32] = _draw(alpha, samples, seed).astype(np.float32)
+    draws.setflags(write=False)
+    return draws
+
+
+def _candidates(
+    base: FloatArray, weighted: FloatArray, draws: FloatArray, weights: FloatArray, floor: FloatArray
+) -> IntArray:
     """Positions (in rank order) of the models that can rank in the top 3 under at least one drawn vector.
 
     For a draw w' with d = w' - w (both sum to 1 over the weighted criteria), d . v lies within
     +-P x spread(v), where P = sum(|d|) / 2 and spread is the model's max - min value over the weighted
-    criteria. Under draw s three of the best-ranked models score at least floor_s (the third highest of their
-    exact scores), so model j can only reach the top 3 if base_j + P_s x spread_j >= floor_s for some s,
+    criteria. Under draw s three models score at least floor_s (``floor``: at most the third highest of the exact
+    scores), so model j can only reach the top 3 if base_j + P_s x spread_j >= floor_s for some s,
     i.e. if E(spread_j) >= -base_j with E(x) = max_s (P_s x - floor_s). E is convex, so on a grid cell it is at
     most the larger end value: the test below keeps a superset of the true candidates, and restricting to them
     changes no figure.
 
     ``weighted`` holds the values of the weighted criteria only (rows aligned with ``draws`` and ``weights``).
     """
-    n = base.size
-    if n <= _PRUNE_ABOVE:
-        return np.arange(n)
     spread = weighted.max(axis=0) - weighted.min(axis=0)
     shift = np.abs(draws - weights).sum(axis=1) / 2
-    floor = _third(_scores(draws, weighted[:, :_HEAD]))
     grid = np.linspace(0.0, float(spread.max()) + _EPSILON, _GRID)
     envelope = (np.outer(shift, grid) - floor[:, None]).max(axis=0)
     cell = np.minimum(np.searchsorted(grid, spread, side="right"), _GRID - 1)
     bound = np.maximum(envelope[cell - 1], envelope[cell])
     keep = base + bound >= -_EPSILON
     keep[:3] = True
-    return _screened(np.flatnonzero(keep), draws, weighted, floor)
+    return np.flatnonzero(keep)
+
+
+def _product32(draws: npt.NDArray[np.float32], matrix: npt.NDArray[np.float32], out: npt.NDArray[np.float32]) -> None:
+    """``draws @ matrix`` into ``out``, in row blocks of at most :data:`_PRODUCT_SIZE` multiplications."""
+    step = max(1, _PRODUCT_SIZE // max(1, matrix.shape[0] * matrix.shape[1]))
+    if step >= draws.shape[0]:
+        np.matmul(draws, matrix, out=out)
+        return
+    for start in range(0, draws.shape[0], step):
+        np.matmul(draws[start : start + step], matrix, out=out[start : start + step])
+
+
+def _weight_candidates(
+    base: FloatArray,
+    weighted: FloatArray,
+    draws: FloatArray,
+    draws32: npt.NDArray[np.float32],
+    weights: FloatArray,
+) -> IntArray:
+    """Positions (in rank order) of the models that can place in the top 3 under at least one drawn vector: a
+    superset of them, so that counting only these changes no figure.
+
+    A screen, not a score: every model's scores are computed in single precision (a matrix product: fast, its
+    last bits depend on the machine), the floor of draw s is the third highest of the first :data:`_HEAD`
+    models' single-precision scores, and a model is kept when it comes within _SLACK of the floor in some draw.
+    The scores are sums of at most nine products of 0-1 values with weights summing to 1, so each
+    single-precision score, and so the floor, is within about 1e-6 of the exact one (11 roundings of 2^-24);
+    a model that places scores at least the exact third highest, so it is kept with a margin of about 8e-6 to
+    spare. Above :data:`_BOUND_ABOVE` models, :func:`_candidates` first drops those that cannot come near
+    the floor, and only the rest are screened.
+    """
+    n = base.size
+    if n <= _WEIGHT_SCREEN_ABOVE:
+        return np.arange(n)
+    samples = draws.shape[0]
+    matrix = weighted.astype(np.float32)
+    head = min(_HEAD, n)
+    if n > _BOUND_ABOVE:
+        scores = np.empty((samples, head), dtype=np.float32)
+        _product32(draws32, matrix[:, :head], scores)
+        floor = np.partition(scores, head - 3, axis=1)[:, head - 3]
+        kept = _candidates(base, weighted, draws, weights, floor.astype(np.float64) - _SLACK)
+        matrix = matrix[:, kept]
+    else:
+        kept = np.arange(n)
+        floor = None
+    step = max(1, min(samples, _BLOCK_BYTES // (4 * kept.size)))
+    block = np.empty((step, kept.size), dtype=np.float32)
+    near = np.zeros(kept.size, dtype=bool)
+    for start in range(0, samples, step):
+        rows = min(step, samples - start)
+        scores = block[:rows]
+        _product32(draws32[start : start + rows], matrix, scores)
+        if floor is None:  # every model is screened: the head is its first columns
+            limit = np.partition(scores[:, :head], head - 3, axis=1)[:, head - 3] - np.float32(_SLACK)
+        else:
+            limit = floor[start : start + rows] - np.float32(_SLACK)
+        near |= np.any(scores >= limit[:, None], axis=0)
+    near[:3] = True
+    return kept[near]
 
 
 def _third(scores: FloatArray) -> FloatArray:
@@ -437,27 +520,6 @@ def _evidence_candidates(
     return np.flatnonzero(keep), floor
 
 
-def _screened(kept: IntArray, draws: FloatArray, weighted: FloatArray, floor: FloatArray) -> IntArray:
-    """``kept`` (columns of ``weighted``) less the models whose score stays below ``floor`` in every draw.
-
-    A screen, not a score: the scores are computed in single precision with a matrix product (fast; its last
-    bits depend on the machine), and a model is kept when it comes within _SLACK of a draw's floor, far more
-    than single precision's error on sums of a few products of 0-1 values (about 1e-6). So no model that can
-    place is left out, and the models kept are scored exactly, element-wise, as before.
-    """
-    if kept.size <= _SCREEN_ABOVE:
-        return kept
-    matrix = weighted[:, kept].astype(np.float32)
-    limit = (floor - _SLACK).astype(np.float32)
-    step = max(1, _BLOCK_BYTES // (4 * kept.size))
-    near = np.zeros(kept.size, dtype=bool)
-    for start in range(0, draws.shape[0], step):
-        rows = slice(start, start + step)
-        near |= np.any(draws[rows].astype(np.float32) @ matrix >= limit[rows, None], axis=0)
-    near[: min(3, kept.size)] = True
-    return kept[near]
-
-
 def _evidence_screen(
     draws: FloatArray,
     weighted: FloatArray,
@@ -468,8 +530,9 @@ def _evidence_screen(
 ) -> BoolArray:
     """Which models (columns of ``weighted``) come within _SLACK of ``floor`` in some draw with evidence.
 
-    :func:`_screened` for the evidence pass: the sampled scores in single precision, from the models' own
-    normals (``normals``: one models x draws array per uncertain criterion). The first three are always kept.
+    The screen of :func:`_weight_candidates` for the evidence pass: the sampled scores in single precision,
+    from the models' own normals (``normals``: one models x draws array per uncertain criterion). The first three
+    are always kept.
     """
     n = weighted.shape[1]
     matrix = weighted.astype(np.float32)
@@ -646,7 +709,8 @@ class Weighed:
         self._base = _scores(self._w[None, :], self._matrix)[0]
         self._draws = draws = _active_draws(self._w, samples, seed, concentration)
         self._weighted = weighted = self._matrix[self._active]
-        keep = _candidates(self._base, weighted, draws, self._w[self._active])
+        draws32 = _draw32(_alpha(self._w, concentration), samples, seed)
+        keep = _weight_candidates(self._base, weighted, draws, draws32, self._w[self._active])
         if keep.size == eligible:
             # Nothing pruned: every model's scores without evidence are computed once, for both passes.
             self._plain = _scores(draws, weighted).__getitem__

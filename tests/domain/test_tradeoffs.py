@@ -219,15 +219,20 @@ def test_scoring_only_the_models_that_can_place_changes_no_figure(n: int, criter
     uncertainty = {"capability": np.round(rng.random(n) * 0.2, 2)}
     score = np.sum([weights[c] * values[c] for c in names], axis=0)
     order = sorted(range(n), key=lambda i: (-score[i], i))
-    limits = tradeoffs._PRUNE_ABOVE, tradeoffs._SCREEN_ABOVE, tradeoffs._BLOCK_BYTES
+    names_ = ("_PRUNE_ABOVE", "_SCREEN_ABOVE", "_WEIGHT_SCREEN_ABOVE", "_BOUND_ABOVE", "_BLOCK_BYTES", "_PRODUCT_SIZE")
+    limits = [getattr(tradeoffs, name) for name in names_]
     try:
-        # Bound and screen every set of models, in blocks of 7 draws; then score every model in one block.
-        tradeoffs._PRUNE_ABOVE, tradeoffs._SCREEN_ABOVE, tradeoffs._BLOCK_BYTES = 3, 3, 8 * 7 * n
+        # Bound and screen every set of models, in blocks of 7 draws and single-precision products of a few rows
+        # each; then score every model in one block.
+        for name, limit in zip(names_, (3, 3, 3, 3, 8 * 7 * n, 3 * criteria * n), strict=True):
+            setattr(tradeoffs, name, limit)
         pruned = analyse(ids, values, weights, order, top, samples=100, uncertainty=uncertainty)
-        tradeoffs._PRUNE_ABOVE, tradeoffs._SCREEN_ABOVE, tradeoffs._BLOCK_BYTES = 10**9, 10**9, 10**12
+        for name, limit in zip(names_, (10**9, 10**9, 10**9, 10**9, 10**12, 10**12), strict=True):
+            setattr(tradeoffs, name, limit)
         full = analyse(ids, values, weights, order, top, samples=100, uncertainty=uncertainty)
     finally:
-        tradeoffs._PRUNE_ABOVE, tradeoffs._SCREEN_ABOVE, tradeoffs._BLOCK_BYTES = limits
+        for name, limit in zip(names_, limits, strict=True):
+            setattr(tradeoffs, name, limit)
     assert pruned.model_dump_json() == full.model_dump_json()
 
 
@@ -241,19 +246,20 @@ def test_restricting_to_candidates_changes_no_figure() -> None:
     score: np.ndarray[Any, Any] = np.sum([weights[c] * values[c] for c in criteria], axis=0)
     order = sorted(range(n), key=lambda i: (-score[i], ids[i]))
     pruned = analyse(ids, values, weights, order, 10)
-    keep = tradeoffs._candidates(
-        np.array([score[i] for i in order]),
-        np.stack([values[c][order] for c in criteria]),
-        tradeoffs._active_draws(np.array(list(weights.values())), tradeoffs.SAMPLES, tradeoffs.SEED, 50.0),
-        np.array(list(weights.values())),
-    )
+    w = np.array(list(weights.values()))
+    draws = tradeoffs._active_draws(w, tradeoffs.SAMPLES, tradeoffs.SEED, 50.0)
+    matrix = np.stack([values[c][order] for c in criteria])
+    base = np.array([score[i] for i in order])
+    keep = tradeoffs._candidates(base, matrix, draws, w, np.sort(tradeoffs._scores(draws, matrix[:, :32]))[:, -3])
     assert keep.size < n  # the bound does prune
-    limit = tradeoffs._PRUNE_ABOVE
+    screened = tradeoffs._weight_candidates(base, matrix, draws, draws.astype(np.float32), w)
+    assert screened.size < keep.size  # and the screen prunes more
+    limits = tradeoffs._PRUNE_ABOVE, tradeoffs._WEIGHT_SCREEN_ABOVE, tradeoffs._BOUND_ABOVE
     try:
-        tradeoffs._PRUNE_ABOVE = 10**9
+        tradeoffs._PRUNE_ABOVE = tradeoffs._WEIGHT_SCREEN_ABOVE = tradeoffs._BOUND_ABOVE = 10**9
         full = analyse(ids, values, weights, order, 10)
     finally:
-        tradeoffs._PRUNE_ABOVE = limit
+        tradeoffs._PRUNE_ABOVE, tradeoffs._WEIGHT_SCREEN_ABOVE, tradeoffs._BOUND_ABOVE = limits
     assert pruned.model_dump_json() == full.model_dump_json()
 
 
