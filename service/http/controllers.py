@@ -20,7 +20,7 @@ from service.http.records import (
     RecordedSummary,
     RecordPage,
     answer_response,
-    decide,
+    decide_async,
     record_page,
 )
 from service.http.resources import LicenceOut, ModelOut, ProfileOut, licence_out, model_out, profile_out
@@ -62,10 +62,9 @@ class RecommendationController(Controller):
             "409 when this decision is already stored with another digest (this version decides differently)."
         ),
         status_code=200,
-        sync_to_thread=True,  # the answer is written to the decision records database
         opt={"scope": "write"},
     )
-    def create(
+    async def create(
         self,
         request: Request[Any, Any, Any],
         engine: NamedDependency[Engine],
@@ -76,7 +75,9 @@ class RecommendationController(Controller):
         data: JSONBody[Requirements | None] = None,
     ) -> Response[RecordedSummary | RecordedAnswer]:
         requirements = data or Requirements()
-        decision, decided = decide(engine, requirements, clock(), records, archive, metrics, key_name(request))
+        decision, decided = await decide_async(
+            engine, requirements, clock(), records, archive, metrics, key_name(request)
+        )
         return answer_response(  # type: ignore[return-value]
             decision, decided, requirements.detail, requirements.exclusions
         )

@@ -9,8 +9,9 @@ whole answer; its record fixes the decision's digest at once and the whole answe
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, MediaType, Request, Response, delete, get, post
@@ -48,6 +49,7 @@ __all__ = [
     "RecordedSummary",
     "answer_response",
     "decide",
+    "decide_async",
     "record_page",
 ]
 
@@ -222,9 +224,30 @@ def _store(
     whole answer's bytes when ``whole`` (else at its first fetch). When the decision was stored before (the id is
     a content hash), the stored record is returned, and must hold the same decision and answer digests.
     """
+    record, text = _record(decision, archive, whole=whole, rerun_of=rerun_of, created_by=created_by)
+    stored, created = records.save(record)
+    return _stored(record, stored, created, text, archive)
+
+
+def _record(
+    decision: Decision,
+    archive: DecisionArchive,
+    *,
+    whole: bool,
+    rerun_of: str | None = None,
+    created_by: str | None = None,
+) -> tuple[DecisionRecord, str | None]:
+    """The record of ``decision`` and (when ``whole``) the whole answer's exact text."""
     text = encode_answer(decision) if whole else None
     record = archive.record(decision, text, stored_at=dt.datetime.now(dt.UTC), rerun_of=rerun_of, created_by=created_by)
-    stored, created = records.save(record)
+    return record, text
+
+
+def _stored(
+    record: DecisionRecord, stored: DecisionRecord, created: bool, text: str | None, archive: DecisionArchive
+) -> Decided:
+    """What saving ``record`` gave: a new record as it is, a stored one checked against it (and, when the whole
+    answer ``text`` is served, sealed with it or replaced by the answer the record holds)."""
     if not created:
         if stored.decision_digest is not None and stored.decision_digest != record.decision_digest:
             raise DecisionMismatchError(stored.id, stored.decision_digest, record.decision_digest or "")
@@ -264,6 +287,36 @@ def decide(
     metrics.decisions.inc()
     whole = _whole(requirements, decision)
     return decision, _store(decision, records, archive, whole=whole, created_by=created_by)
+
+
+async def decide_async(
+    engine: Engine,
+    requirements: Requirements,
+    today: dt.date,
+    records: DecisionStore,
+    archive: DecisionArchive,
+    metrics: Metrics,
+    created_by: str | None = None,
+) -> tuple[Decision, Decided]:
+    """:func:`decide` for a handler on the event loop: the decision is computed on the loop and the record's
+    group commit is awaited, not waited for on a thread (a store without ``save_async`` is called on a thread).
+
+    The same outcome as :func:`decide`: it returns only once the record has committed.
+    """
+    decision = engine.decide(requirements, today)
+    metrics.decisions.inc()
+    record, text = _record(decision, archive, whole=_whole(requirements, decision), created_by=created_by)
+    save_async: Callable[[DecisionRecord], Awaitable[tuple[DecisionRecord, bool]]] | None = getattr(
+        records, "save_async", None
+    )
+    if save_async is None:
+        stored, created = await asyncio.to_thread(records.save, record)
+    else:
+        stored, created = await save_async(record)
+    if created or text is None:
+        return decision, _stored(record, stored, created, text, archive)
+    # A decision stored before, its whole answer served now: sealing or reading it goes to the database.
+    return decision, await asyncio.to_thread(_stored, record, stored, created, text, archive)
 
 
 def answer_response(

@@ -9,6 +9,7 @@ until the driver's own connect or statement timeout, but no new caller waits beh
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import threading
 import time
@@ -105,18 +106,23 @@ class GuardedStore:
         try:
             return future.result(timeout=self._deadline_s)
         except FutureTimeout:
-            reason = f"no answer within {self._deadline_s:g} s"
-            with self._lock:
-                progressing = self._clock() - self._last_success < self._deadline_s
-            if not progressing:
-                self._trip(reason)
-            raise StorageUnavailableError(
-                f"decision records unavailable: {reason}" + (" (busy)" if progressing else ""),
-                min(self._retry_after_s, 1.0) if progressing else self._retry_after_s,
-            ) from None
+            raise self._timed_out() from None
         except StorageError as exc:
             self._trip(str(exc))
             raise
+
+    def _timed_out(self) -> StorageUnavailableError:
+        """The error for a call that had no answer within the deadline; the circuit opens unless the store is
+        still committing other calls (busy, not failing)."""
+        reason = f"no answer within {self._deadline_s:g} s"
+        with self._lock:
+            progressing = self._clock() - self._last_success < self._deadline_s
+        if not progressing:
+            self._trip(reason)
+        return StorageUnavailableError(
+            f"decision records unavailable: {reason}" + (" (busy)" if progressing else ""),
+            min(self._retry_after_s, 1.0) if progressing else self._retry_after_s,
+        )
 
     def open_now(self) -> bool:
         """Open the store on the calling thread (at start-up, before serving); on failure open the circuit.
@@ -157,6 +163,33 @@ class GuardedStore:
             raise
         future.add_done_callback(self._succeeded)
         return self._wait(future)
+
+    async def save_async(self, record: DecisionRecord) -> tuple[DecisionRecord, bool]:
+        """:meth:`save` for a caller on the event loop: it awaits the group commit without holding a thread.
+
+        The same deadline, circuit breaker and outcome as :meth:`save`. With a store that has no group commit,
+        :meth:`save` runs on a worker thread.
+        """
+        self._refuse_if_open()
+        with self._lock:
+            store = self._store
+        submit: Callable[[DecisionRecord], Future[tuple[DecisionRecord, bool]]] | None = getattr(store, "submit", None)
+        if submit is None:
+            return await asyncio.to_thread(self.save, record)
+        try:
+            future = submit(record)
+        except StorageError as exc:
+            self._trip(str(exc))
+            raise
+        future.add_done_callback(self._succeeded)
+        try:
+            # shield: a caller that stops waiting never cancels a queued write (saving is idempotent)
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), self._deadline_s)
+        except TimeoutError:
+            raise self._timed_out() from None
+        except StorageError as exc:
+            self._trip(str(exc))
+            raise
 
     def seal(self, record_id: str, answer_digest: str) -> str | None:
         """Fix the record's answer digest unless it has one (see :meth:`DecisionStore.seal`)."""

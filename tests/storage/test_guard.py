@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from concurrent.futures import Future
+from pathlib import Path
 
 import pytest
 
-from service.storage import DecisionStore, GuardedStore, StorageError, StorageUnavailableError, open_store
+from service.storage import (
+    DecisionRecord,
+    DecisionStore,
+    GuardedStore,
+    StorageError,
+    StorageUnavailableError,
+    open_store,
+)
 from tests.storage.test_sql_store import record
 
 
@@ -108,3 +118,78 @@ def test_a_busy_database_that_keeps_answering_times_out_single_calls_without_ope
     assert guarded.unavailable_reason is None  # work kept completing: overload, not an outage
     assert guarded.count() == 0
     guarded.close()
+
+
+def test_a_caller_on_the_event_loop_awaits_the_group_commit_and_gets_what_save_gives(tmp_path: Path) -> None:
+    guarded = GuardedStore(lambda: open_store(f"sqlite:///{tmp_path / 'records.db'}"))
+    assert guarded.open_now()
+
+    async def save_many() -> list[tuple[DecisionRecord, bool]]:
+        # Concurrent callers on one loop: none holds a thread while its record waits for the commit.
+        return await asyncio.gather(*(guarded.save_async(record(f"rec_{n:032x}")) for n in range(20)))
+
+    saved = asyncio.run(save_many())
+    assert [created for _, created in saved] == [True] * 20
+    assert guarded.count() == 20
+    again = asyncio.run(guarded.save_async(record("rec_" + f"{3:032x}")))
+    assert again[1] is False and again[0].id == "rec_" + f"{3:032x}"
+    assert again == guarded.save(record("rec_" + f"{3:032x}"))
+    guarded.close()
+
+
+def test_an_awaited_commit_that_never_comes_times_out_like_save_and_trips_the_circuit() -> None:
+    class Stuck:
+        """A store whose group commit never completes (a database that stopped answering)."""
+
+        def __init__(self) -> None:
+            self.pending: list[Future[tuple[DecisionRecord, bool]]] = []
+
+        def submit(self, _: DecisionRecord) -> Future[tuple[DecisionRecord, bool]]:
+            future: Future[tuple[DecisionRecord, bool]] = Future()
+            self.pending.append(future)
+            return future
+
+    stuck = Stuck()
+    clock = Clock()
+    guarded = GuardedStore(lambda: stuck, deadline_s=0.2, retry_after_s=10, clock=clock, owns_store=False)  # type: ignore[arg-type, return-value]
+    assert guarded.open_now()
+    with pytest.raises(StorageUnavailableError, match=r"no answer within 0\.2 s"):
+        asyncio.run(guarded.save_async(record()))
+    assert not stuck.pending[0].cancelled()  # the queued write is left to commit later (saving is idempotent)
+    with pytest.raises(StorageUnavailableError) as refused:
+        asyncio.run(guarded.save_async(record()))
+    assert refused.value.retry_after_s == pytest.approx(10)
+    assert len(stuck.pending) == 1  # refused at once, never queued
+
+
+def test_a_failed_awaited_commit_raises_the_storage_error_and_opens_the_circuit() -> None:
+    class Failing:
+        def submit(self, _: DecisionRecord) -> Future[tuple[DecisionRecord, bool]]:
+            future: Future[tuple[DecisionRecord, bool]] = Future()
+            future.set_exception(StorageError("disk full"))
+            return future
+
+    guarded = GuardedStore(Failing, deadline_s=1, retry_after_s=10, owns_store=False)  # type: ignore[arg-type, return-value]
+    assert guarded.open_now()
+    with pytest.raises(StorageError, match="disk full"):
+        asyncio.run(guarded.save_async(record()))
+    assert guarded.unavailable_reason == "disk full"
+
+
+def test_a_store_without_a_group_commit_is_saved_to_on_a_worker_thread_when_awaited() -> None:
+    class Plain:
+        """A store with only ``save`` (no ``submit``), recording the thread each save ran on."""
+
+        def __init__(self) -> None:
+            self.inner = open_store("sqlite://")
+            self.threads: list[int] = []
+
+        def save(self, saved: DecisionRecord) -> tuple[DecisionRecord, bool]:
+            self.threads.append(threading.get_ident())
+            return self.inner.save(saved)
+
+    plain = Plain()
+    guarded = GuardedStore(lambda: plain, owns_store=False)  # type: ignore[arg-type, return-value]
+    stored, created = asyncio.run(guarded.save_async(record()))
+    assert created and stored.id == record().id
+    assert plain.threads and plain.threads[0] != threading.get_ident()
