@@ -150,19 +150,26 @@ class GuardedStore:
         rather than holding a worker thread; either way it waits at most the deadline. A caller that timed out
         was not told the record is stored; the queued write may still commit (saving is idempotent).
         """
+        future = self._submit(record)
+        if future is None:
+            return self._call(lambda opened: opened.save(record))
+        return self._wait(future)
+
+    def _submit(self, record: DecisionRecord) -> Future[tuple[DecisionRecord, bool]] | None:
+        """Queue ``record`` for the open store's group commit; None when the store is not open yet or has none."""
         self._refuse_if_open()
         with self._lock:
             store = self._store
         submit: Callable[[DecisionRecord], Future[tuple[DecisionRecord, bool]]] | None = getattr(store, "submit", None)
         if submit is None:
-            return self._call(lambda opened: opened.save(record))
+            return None
         try:
             future = submit(record)
         except StorageError as exc:
             self._trip(str(exc))
             raise
         future.add_done_callback(self._succeeded)
-        return self._wait(future)
+        return future
 
     async def save_async(self, record: DecisionRecord) -> tuple[DecisionRecord, bool]:
         """:meth:`save` for a caller on the event loop: it awaits the group commit without holding a thread.
@@ -170,18 +177,9 @@ class GuardedStore:
         The same deadline, circuit breaker and outcome as :meth:`save`. With a store that has no group commit,
         :meth:`save` runs on a worker thread.
         """
-        self._refuse_if_open()
-        with self._lock:
-            store = self._store
-        submit: Callable[[DecisionRecord], Future[tuple[DecisionRecord, bool]]] | None = getattr(store, "submit", None)
-        if submit is None:
+        future = self._submit(record)
+        if future is None:
             return await asyncio.to_thread(self.save, record)
-        try:
-            future = submit(record)
-        except StorageError as exc:
-            self._trip(str(exc))
-            raise
-        future.add_done_callback(self._succeeded)
         try:
             # shield: a caller that stops waiting never cancels a queued write (saving is idempotent)
             return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), self._deadline_s)
