@@ -280,8 +280,8 @@ def decide(
     Behind the requirements form (``POST /v1/recommendations`` awaits the same steps in :func:`decide_async`);
     returns once the record has committed. Returns the decision and what :func:`_store` returned (the stored
     record, whether it is new, and the whole answer's exact JSON text when the request's ``detail`` and
-    ``exclusions`` ask for the whole answer). Only what the response returns is explained. ``created_by`` is the name of the API key that asked (None when
-    keys are not configured).
+    ``exclusions`` ask for the whole answer). Only what the response returns is explained. ``created_by`` is the
+    name of the API key that asked (None when keys are not configured).
     """
     decision = engine.decide(requirements, today)
     metrics.decisions.inc()
