@@ -95,10 +95,6 @@ def _serve(args: argparse.Namespace) -> int:
     engine = _load_or_report(settings, sources)
     if engine is None:
         return 1
-    # A server process: return freed answer buffers to the system rather than keeping them (see the module).
-    # Tuned after the load, not before: the load's short-lived arrays (the capability fit's, 0.3 MB each at
-    # 10,000 models) would each be mapped and unmapped, which made the fit three times slower.
-    tune_allocator()
     if workers == 1:
         # One process: serve the engine just validated (and archive the files it was built from) rather than
         # loading the data a second time.
@@ -111,6 +107,13 @@ def _serve(args: argparse.Namespace) -> int:
         if settings.session_secret is None:
             os.environ["ADVISOR_SESSION_SECRET"] = secrets.token_urlsafe(48)
         app = "service.cli:create_app_from_environment"
+    # The files read are with the records store now (until the first record stores them), and a worker process
+    # builds its own engine: this frame, alive while serving, keeps neither.
+    del sources, engine
+    # A server process: return freed answer buffers to the system rather than keeping them (see the module).
+    # Tuned after the load, not before: the load's short-lived arrays (the capability fit's, 0.3 MB each at
+    # 10,000 models) would each be mapped and unmapped, which made the fit three times slower.
+    tune_allocator()
     uvicorn.run(
         app,
         factory=workers > 1,

@@ -105,3 +105,14 @@ def test_the_command_line_imports_no_http_client_until_a_sync_runs() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_server_process_leaves_out_the_libraries_only_other_commands_use() -> None:
+    # What `advisor serve` imports, in a fresh interpreter: the upstream clients are only for `catalogue sync`,
+    # and rich (with pygments) only for terminals; each would only take memory in every server process.
+    code = (
+        "import sys, service.cli, service.http.app, uvicorn; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'rich', 'pygments', 'httpx', 'tenacity'}))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
