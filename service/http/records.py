@@ -301,11 +301,19 @@ async def decide_async(
     """:func:`decide` for a handler on the event loop: the decision is computed on the loop and the record's
     group commit is awaited, not waited for on a thread (a store without ``save_async`` is called on a thread).
 
-    The same outcome as :func:`decide`: it returns only once the record has committed.
+    The same outcome as :func:`decide`: it returns only once the record has committed. What the loop computes is
+    bounded whatever the catalogue's size (the decision core, at most ``limit`` and ``explain`` models explained,
+    at most :data:`EXCLUSIONS_LISTED` exclusions listed), except the whole answer with every exclusion explained:
+    when that lists more than :data:`EXCLUSIONS_LISTED`, it is built on a worker thread, so other requests (and
+    ``/health``) are not held behind it.
     """
     decision = engine.decide(requirements, today)
     metrics.decisions.inc()
-    record, text = _record(decision, archive, whole=_whole(requirements, decision), created_by=created_by)
+    whole = _whole(requirements, decision)
+    if whole and decision.excluded_count > EXCLUSIONS_LISTED:
+        record, text = await asyncio.to_thread(_record, decision, archive, whole=True, created_by=created_by)
+    else:
+        record, text = _record(decision, archive, whole=whole, created_by=created_by)
     save_async: Callable[[DecisionRecord], Awaitable[tuple[DecisionRecord, bool]]] | None = getattr(
         records, "save_async", None
     )

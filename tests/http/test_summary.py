@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import warnings
@@ -163,3 +164,31 @@ def test_detail_and_exclusions_take_only_their_values(client: TestClient[Any], f
     response = client.post(RECOMMENDATIONS, json={field: value})
     assert response.status_code == 400
     assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+def test_only_the_whole_answer_listing_more_than_the_listed_exclusions_is_built_off_the_event_loop(
+    client: TestClient[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.http import records
+
+    built: list[tuple[str, bool]] = []
+    original = records._record
+
+    def watched(decision: Any, archive: Any, **kwargs: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+            on_loop = True
+        except RuntimeError:  # a worker thread has no running loop
+            on_loop = False
+        built.append((decision.requirements.detail, on_loop))
+        return original(decision, archive, **kwargs)
+
+    monkeypatch.setattr(records, "_record", watched)
+    every = {"ip": {"licence_kinds": ["copyleft"]}, "detail": "full", "exclusions": "all"}
+    response = client.post(RECOMMENDATIONS, json=every)
+    assert response.status_code == 200, response.text
+    assert response.json()["excluded_count"] > EXCLUSIONS_LISTED  # unbounded work: kept off the loop
+    listed = client.post(RECOMMENDATIONS, json={**every, "exclusions": "by_rule"})
+    brief = client.post(RECOMMENDATIONS, json={**every, "detail": "summary"})
+    assert listed.status_code == brief.status_code == 200
+    assert built == [("full", False), ("full", True), ("summary", True)]
