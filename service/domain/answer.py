@@ -22,8 +22,6 @@ __all__ = [
     "EXCLUSIONS_LISTED",
     "Answer",
     "Assessment",
-    "Brief",
-    "BriefAnswer",
     "Caveat",
     "CaveatKind",
     "CitedAssessment",
@@ -323,7 +321,7 @@ class Assessment(AssessmentFields):
 
 @dataclass(frozen=True, slots=True)
 class FitFigures:
-    """The figures of a model's :class:`Fit` that a summary shows (the same values; no texts or evidence)."""
+    """The figures of a model's :class:`Fit` (the same values; no texts or evidence)."""
 
     precision: str
     gpu: str | None
@@ -334,25 +332,6 @@ class FitFigures:
     gpus_needed: int | None
     fits: bool | None
     throughput: Throughput | None
-
-
-@dataclass(frozen=True, slots=True)
-class Brief:
-    """What a summary says of a model: the parts of its :class:`Assessment` a summary reads, the same values,
-    built without what only the ``full`` detail shows (reason sentences, the criteria outside the three leading
-    weighted ones, the fit's texts and evidence). Never serialised itself."""
-
-    model_id: str
-    status: Literal["recommended", "eligible", "excluded"]
-    rank: int | None
-    score: float | None
-    licence: str
-    rules: list[RuleOutcome]
-    criteria: list[CriterionScore]  # the (at most) three weighted criteria contributing most, in that order
-    obligations: list[Obligation]
-    fit: FitFigures
-    caveats: list[Caveat]
-    eu_ai_act: EuAiActStatus | None
 
 
 class Exclusion(Strict):
@@ -461,26 +440,6 @@ class Answer(Strict):
     explained: list[Assessment]
     tradeoffs: Tradeoffs
     method: list[str]
-    disclaimer: str = DISCLAIMER
-
-
-@dataclass(frozen=True, slots=True)
-class BriefAnswer:
-    """A decision with its returned models in brief (:class:`Brief`): what a summary is made from."""
-
-    id: str
-    catalogue_version: str
-    rules_version: str
-    evaluated_on: dt.date
-    profile: str
-    weights: dict[str, float]
-    eligible_count: int
-    recommendations: list[Brief]
-    excluded: list[Exclusion]
-    explained: list[Brief]
-    pareto: ParetoFront  # the trade-offs a summary shows: the Pareto front and the weight-only leader's share
-    leader: str | None
-    leader_first_share: float | None
     disclaimer: str = DISCLAIMER
 
 

@@ -186,6 +186,66 @@ class EvidenceTable:
             ids.append(hit[1] if hit is not None and hit[0] is e else self.cite(e))
         return list(dict.fromkeys(ids)) if len(ids) > 1 else ids
 
+    def cite_group(self, group: Sequence[Evidence], count: int, kept: bool) -> tuple[str, ...]:
+        """The ids of ``group[:count]``, in order, each once: :meth:`cite_all`'s ids, listing the facts likewise.
+
+        ``kept``: ``group`` is a list the engine keeps (never changed), so what its facts are (identities, ids)
+        is looked up once for every answer that cites it. Its facts then take their short ids unless this
+        table has already given one of them its whole digest (a clash), which :meth:`cite` then settles.
+        """
+        facts = _group(group, count) if kept else _Group(group, count)
+        if facts.clash:
+            return tuple(dict.fromkeys(self.cite(e) for e in group[:count]))
+        by_identity, items = self._by_identity, self.items
+        for identity, item in facts.listed:
+            found = by_identity.get(identity)
+            if found is None:
+                if item.id in items:  # a different fact already holds this short id
+                    return tuple(dict.fromkeys(self.cite(e) for e in group[:count]))
+                by_identity[identity] = item.id
+                items[item.id] = item
+            elif found != item.id:
+                return tuple(dict.fromkeys(self.cite(e) for e in group[:count]))
+        return facts.ids
+
+
+class _Group:
+    """The facts of a group as an answer lists them (identity and listed form, short id) and their short ids in
+    order, each once; ``clash`` when two different facts of the group share a short id (then cited one by one)."""
+
+    __slots__ = ("clash", "group", "ids", "listed")
+
+    def __init__(self, group: Sequence[Evidence], count: int) -> None:
+        self.group = group
+        listed = []
+        owners: dict[str, tuple[object, ...]] = {}
+        clash = False
+        for e in group[:count]:
+            _, identity, _, item = _seen(e)
+            listed.append((identity, item))
+            clash |= owners.setdefault(item.id, identity) != identity
+        self.listed: tuple[tuple[tuple[object, ...], CitedEvidence], ...] = tuple(listed)
+        self.ids: tuple[str, ...] = tuple(owners)
+        self.clash = clash
+
+
+#: Groups of facts the engine keeps (a kept rule outcome's or criterion's evidence), by the list and how many of
+#: its facts are cited; each entry holds its list, so that an ``id()`` here is never one of a newer list. Bounded
+#: (emptied when full).
+_GROUPS: dict[tuple[int, int], _Group] = {}
+_GROUPS_KEPT = 20_000
+
+
+def _group(group: Sequence[Evidence], count: int) -> _Group:
+    key = (id(group), count)
+    found = _GROUPS.get(key)
+    if found is not None and found.group is group:
+        return found
+    if len(_GROUPS) >= _GROUPS_KEPT:
+        _GROUPS.clear()
+    found = _GROUPS[key] = _Group(group, count)
+    return found
+
 
 def count_exclusions(excluded: Sequence[Exclusion], eligibility: Mapping[str, EligibilityRule]) -> list[RuleCount]:
     """Excluded models per failing or unknown rule, by rule id (a model failing two rules counts for both)."""

@@ -555,6 +555,41 @@ class ComplianceRequest:
         result.extend(self._stale_caveats(i))
         return result
 
+    def caveat_kinds(self, i: int) -> list[str]:
+        """The kinds of :meth:`caveats` for model ``i``, in order of first appearance, without writing a message."""
+        cf = self.cf
+        kinds = [c.kind for c in cf.organisation_caveats(i)]
+        if self.unreviewed or any(effect == "caveat" for _, effect in self._affecting(i)):
+            kinds.append("public_sector")
+        if self.deployment == "api" and cf.laws_by_country.get(cf.orgs[i].country.value):
+            kinds.append("data_access")
+        if self.req.compliance.eu_ai_act:
+            kinds.append("eu_ai_act")
+        if self._overdue(i):
+            kinds.append("stale_regulatory")
+        return list(dict.fromkeys(kinds))
+
+    def _overdue(self, i: int) -> bool:
+        """Whether :meth:`_stale_caveats` finds a regulatory fact used for model ``i`` past its review-by date."""
+        cf = self.cf
+        today = self.evaluated_on
+        due = cf.policy.fact_review_by
+        if cf.policy.review_by < today or due.eu_ai_act < today:
+            return True
+        org, model = cf.orgs[i], cf.features.models[i]
+        return (
+            (model.training_compute_flop is not None and due.training_compute < today)
+            or (org.code_of_practice is not None and due.code_of_practice < today)
+            or (org.export_controls is not None and due.export_controls < today)
+            or (bool(org.provenance_allegations) and due.provenance < today)
+            or (
+                self.deployment == "api"
+                and due.data_access_laws < today
+                and bool(cf.laws_by_country.get(org.country.value))
+            )
+            or any(item.jurisdiction.review_by < today for item, _ in self._affecting(i))
+        )
+
     def _public_sector_caveats(self, i: int) -> list[Caveat]:
         cf = self.cf
         org = cf.orgs[i]

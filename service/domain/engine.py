@@ -20,8 +20,6 @@ from service.domain.answer import (
     DISCLAIMER,
     Answer,
     Assessment,
-    Brief,
-    BriefAnswer,
     Caveat,
     ComparedModel,
     Comparison,
@@ -54,7 +52,22 @@ from service.domain.features import (
 from service.domain.hardware import FitPlan, Gpu, ResolvedWorkload, plan_fit
 from service.domain.requirements import EXCLUSIONS_LISTED, Requirements
 from service.domain.rules import CRITERIA, RuleSet
-from service.domain.summary import AnswerSummary, summarise
+from service.domain.summary import (
+    AnswerSummary,
+    Citations,
+    ExclusionSummary,
+    FitSummary,
+    ModelSummary,
+    ObligationSummary,
+    answer_summary,
+    criterion_reason,
+    criterion_summary,
+    exclusion_reason,
+    exclusion_summary,
+    leading_cites,
+    obligation_summaries,
+    rule_reason,
+)
 from service.domain.tradeoffs import Weighed, weigh
 
 __all__ = ["Decision", "Engine"]
@@ -488,18 +501,25 @@ class Decision:
         return found
 
     def _returned(
-        self, build: Callable[[int, Literal["recommended", "eligible", "excluded"], int | None, float | None], _T]
+        self,
+        build: Callable[[int, Literal["recommended", "eligible", "excluded"], int | None, float | None], _T],
+        build_explained: Callable[[int, Literal["recommended", "eligible", "excluded"], int | None, float | None], _T]
+        | None = None,
     ) -> tuple[list[_T], list[_T]]:
-        """The recommended and the explained models, each built by ``build(i, status, rank, score)``."""
+        """The recommended and then the explained models, each built by ``build(i, status, rank, score)`` (the
+        explained ones by ``build_explained`` when given)."""
         context = self._context
         req = context.req
-        ranks = np.zeros(len(self._score), dtype=np.int64)
-        ranks[self.order] = np.arange(1, len(self.order) + 1)
         score = self._score
         recommendations = [
             build(i, "recommended", r + 1, float(score[i])) for r, i in enumerate(self.order[: req.limit].tolist())
         ]
-        explained = []
+        explained: list[_T] = []
+        if not req.explain:
+            return recommendations, explained
+        ranks = np.zeros(len(self._score), dtype=np.int64)
+        ranks[self.order] = np.arange(1, len(self.order) + 1)
+        build = build_explained or build
         for model_id in req.explain:
             i = context.f.index[model_id]
             if self._excluded[i]:
@@ -520,11 +540,17 @@ class Decision:
         return cite(answer, self.by_rule(), "all", excluded_count=self.excluded_count)
 
     def summary(self, exclusions: Exclusions = "by_rule") -> AnswerSummary:
-        """The ``summary`` detail (:mod:`service.domain.summary`): the returned models in brief
-        (:meth:`_Context.brief`), the same summary as of the whole answer."""
+        """The ``summary`` detail (:mod:`service.domain.summary`): the same summary as of the whole answer, built
+        from the decision's arrays without explaining a model whole: the returned models in brief
+        (:meth:`_Context.brief`), the listed exclusions from the rules' verdict masks."""
         context, weighed = self._context, self._weighed
-        recommendations, explained = self._returned(context.brief)
-        brief = BriefAnswer(
+        cited = Citations()
+        obligations: dict[str, list[ObligationSummary]] = {}
+        recommendations, explained = self._returned(
+            lambda i, status, rank, score: context.brief(i, status, rank, score, cited, obligations),
+            lambda i, status, rank, score: context.brief(i, status, rank, score, cited, obligations, explained=True),
+        )
+        return answer_summary(
             id=self.id,
             catalogue_version=self.engine.catalogue_version,
             rules_version=self.engine.rules_version,
@@ -532,15 +558,46 @@ class Decision:
             profile=context.profile,
             weights=self._weights,
             eligible_count=self.eligible_count,
+            by_rule=self.by_rule(),
+            excluded_count=self.excluded_count,
             recommendations=recommendations,
-            excluded=self._exclusions(exclusions),
+            excluded=self._listed_exclusions(exclusions),
             explained=explained,
+            evidence=cited,
+            obligations=obligations,
             pareto=weighed.pareto,
             leader=weighed.leader,
-            leader_first_share=weighed.first_share(weighed.leader) if weighed.leader is not None else None,
+            leader_share=weighed.first_share(weighed.leader) if weighed.leader is not None else None,
             disclaimer=DISCLAIMER,
         )
-        return summarise(brief, self.by_rule(), self.excluded_count, exclusions)
+
+    def _listed_exclusions(self, exclusions: Exclusions) -> list[ExclusionSummary]:
+        """The excluded models a summary lists, each with its failing or unknown rules, from the verdict masks."""
+        excluded = np.flatnonzero(self._excluded)  # by index, so by model id
+        if exclusions != "all":
+            excluded = excluded[:EXCLUSIONS_LISTED]
+        context = self._context
+        columns = []
+        for rule in context.applied:  # the order in which an exclusion lists its reasons
+            failed, unknown = context.verdicts[rule.id]
+            columns.append(
+                (
+                    exclusion_reason(rule.id, "failed"),
+                    exclusion_reason(rule.id, "unknown"),
+                    failed[excluded].tolist(),
+                    unknown[excluded].tolist(),
+                )
+            )
+        ids = context.f.ids
+        listed = []
+        for n, i in enumerate(excluded.tolist()):
+            reasons = [
+                failed_text if failed[n] else unknown_text
+                for failed_text, unknown_text, failed, unknown in columns
+                if failed[n] or unknown[n]
+            ]
+            listed.append(exclusion_summary(ids[i], reasons))
+        return listed
 
     def digest(self) -> str:
         """``sha256:`` and a SHA-256 over what was decided, without explaining any model.
@@ -567,6 +624,15 @@ class Decision:
 
 
 ObligationKind = Literal["attribution", "naming", "use_restriction", "threshold", "outputs", "unreviewed"]
+#: What a model's hardware caveats state (see :meth:`_Context._hardware_findings`), and each one's caveat kind.
+HardwareFinding = Literal["formats_unrecorded", "quantised", "quantisation_unknown", "not_native", "cache_estimated"]
+_HARDWARE_CAVEAT_KINDS: dict[HardwareFinding, str] = {
+    "formats_unrecorded": "missing_data",
+    "quantised": "quantisation",
+    "quantisation_unknown": "quantisation",
+    "not_native": "hardware",
+    "cache_estimated": "missing_data",
+}
 Applies = Literal["always", "at_requested_scale", "if_condition_met"]
 #: Message placeholders whose value depends on the request (its own values, its fit, its regulatory questions);
 #: every other placeholder is a fact of the model (see :class:`_Display`).
@@ -605,13 +671,23 @@ class _Kept(Generic[_K, _V]):
 
 
 class _Said:
-    """A rule's outcome for a model and the reason sentence that states it (written when first needed)."""
+    """A rule's outcome for a model and the reason sentence (and summary line) that state it (written when first
+    needed)."""
 
-    __slots__ = ("outcome", "reason")
+    __slots__ = ("outcome", "reason", "summary")
 
     def __init__(self, outcome: RuleOutcome) -> None:
         self.outcome = outcome
         self.reason: str | None = None
+        self.summary: str | None = None
+
+    def line(self) -> str:
+        """The outcome as a summary's reason line states it, before its evidence ids."""
+        line = self.summary
+        if line is None:
+            o = self.outcome
+            line = self.summary = rule_reason(o.rule_id, o.rule_version, o.outcome, o.message)
+        return line
 
     def sentence(self) -> str:
         """``[rule vN, outcome] message Evidence: facts written out.``"""
@@ -882,6 +958,8 @@ class _Context:
         self._kept_rules: dict[str, bool] = {}
         self._assumptions: dict[tuple[bool, bool], list[str]] = {}
         self._allows: dict[tuple[float, str], str] = {}
+        #: Per licence: the kinds of its duties and the duties as a summary lists them, under this request.
+        self._duties: dict[str, tuple[list[str], list[ObligationSummary]]] = {}
         self.memory, self.gpus, self.gpu_size = memory, gpus, gpu_size
         self.applied, self.verdicts = applied, verdicts
         self.evaluated_on = evaluated_on
@@ -1253,7 +1331,7 @@ class _Context:
         )
 
     def fit_figures(self, i: int) -> FitFigures:
-        """The figures of model ``i``'s fit (see :meth:`fit`) that a summary shows."""
+        """The figures of model ``i``'s fit (see :meth:`fit`), before its texts."""
         p = self.plan
         known = bool(p.known[i])
         count = self.req.hardware.gpu_count
@@ -1318,14 +1396,23 @@ class _Context:
             lines.append("Active parameters are not recorded: the decode bound reads every parameter per token.")
         return lines
 
-    def _context_caveats(self, i: int) -> list[Caveat]:
-        """When min_context_tokens is met only through a context extension: which method, and its source."""
+    def _extended_context(self, i: int) -> bool:
+        """Whether model ``i`` meets min_context_tokens only through a context extension."""
         minimum = self.req.min_context_tokens
         m = self.f.models[i]
         extension = m.context_extension
         if minimum is None or extension is None or extension.tokens < minimum:
+            return False
+        return m.context_tokens is None or m.context_tokens.value < minimum
+
+    def _context_caveats(self, i: int) -> list[Caveat]:
+        """When min_context_tokens is met only through a context extension: which method, and its source."""
+        if not self._extended_context(i):
             return []
-        if m.context_tokens is not None and m.context_tokens.value >= minimum:
+        minimum = self.req.min_context_tokens
+        m = self.f.models[i]
+        extension = m.context_extension
+        if minimum is None or extension is None:  # not so once _extended_context holds
             return []
         native = f"{m.context_tokens.value:,}" if m.context_tokens else "an unrecorded number of"
         return [
@@ -1407,54 +1494,74 @@ class _Context:
             result.extend(self._hardware_caveats(i))
         return result
 
-    def _hardware_caveats(self, i: int) -> list[Caveat]:
-        """Precision the model is not released in, formats the GPU does not run natively, estimated caches."""
-        m = self.f.models[i]
+    def _hardware_findings(self, i: int) -> list[HardwareFinding]:
+        """What :meth:`_hardware_caveats` states of model ``i``, in order, before writing it."""
         p = self.plan
         precision, requested = p.precision[i], self.req.hardware.precision
-        released = m.released_formats
-        result: list[Caveat] = []
+        released = self.f.models[i].released_formats
+        found: list[HardwareFinding] = []
         if p.precision_assumed[i]:
-            result.append(
-                caveat(
-                    kind="missing_data",
-                    fact="released_formats",
-                    message=(
-                        f"The formats {m.name} is released in are not recorded; its native precision is taken as "
-                        "bf16 (2 bytes per parameter)."
-                    ),
-                )
-            )
+            found.append("formats_unrecorded")
         elif requested != "native" and released is not None and precision not in released.value:
-            result.append(
-                caveat(
-                    kind="quantisation",
-                    fact="released_formats",
-                    source=released.source,
-                    as_of=released.as_of,
-                    source_kind=released.source_kind,
-                    message=(
-                        f"{m.name} is released as {', '.join(released.value)}, not {precision}: running it at "
-                        f"{precision} means converting or quantising the weights yourself. Quality at {precision} "
-                        "is not the developer's and is not reflected in its reported scores."
-                    ),
-                )
-            )
+            found.append("quantised")
         elif requested != "native" and released is None:
-            result.append(
-                caveat(
-                    kind="quantisation",
-                    fact="released_formats",
-                    message=(
-                        f"The formats {m.name} is released in are not recorded, so whether {precision} is a "
-                        "quantisation by the user cannot be told."
-                    ),
-                )
-            )
+            found.append("quantisation_unknown")
         gpu = p.gpu
         if gpu is not None and precision != "int4":
             native = gpu.native_formats
             if native is None or precision not in native.value:
+                found.append("not_native")
+        if p.kv_estimated[i]:
+            found.append("cache_estimated")
+        return found
+
+    def _hardware_caveats(self, i: int) -> list[Caveat]:
+        """Precision the model is not released in, formats the GPU does not run natively, estimated caches."""
+        m = self.f.models[i]
+        p = self.plan
+        precision = p.precision[i]
+        released = m.released_formats
+        result: list[Caveat] = []
+        for finding in self._hardware_findings(i):
+            if finding == "formats_unrecorded":
+                result.append(
+                    caveat(
+                        kind="missing_data",
+                        fact="released_formats",
+                        message=(
+                            f"The formats {m.name} is released in are not recorded; its native precision is taken "
+                            "as bf16 (2 bytes per parameter)."
+                        ),
+                    )
+                )
+            elif finding == "quantised" and released is not None:
+                result.append(
+                    caveat(
+                        kind="quantisation",
+                        fact="released_formats",
+                        source=released.source,
+                        as_of=released.as_of,
+                        source_kind=released.source_kind,
+                        message=(
+                            f"{m.name} is released as {', '.join(released.value)}, not {precision}: running it at "
+                            f"{precision} means converting or quantising the weights yourself. Quality at "
+                            f"{precision} is not the developer's and is not reflected in its reported scores."
+                        ),
+                    )
+                )
+            elif finding == "quantisation_unknown":
+                result.append(
+                    caveat(
+                        kind="quantisation",
+                        fact="released_formats",
+                        message=(
+                            f"The formats {m.name} is released in are not recorded, so whether {precision} is a "
+                            "quantisation by the user cannot be told."
+                        ),
+                    )
+                )
+            elif finding == "not_native" and p.gpu is not None:
+                gpu, native = p.gpu, p.gpu.native_formats
                 result.append(
                     caveat(
                         kind="hardware",
@@ -1467,17 +1574,18 @@ class _Context:
                         ),
                     )
                 )
-        if p.kv_estimated[i]:
-            result.append(
-                caveat(
-                    kind="missing_data",
-                    fact="transformer",
-                    message=(
-                        f"The architecture of {m.name} is not recorded, so its KV cache is the stated conservative "
-                        f"estimate ({self.engine.rules.hardware.fallback_kv_bytes_per_token:,.0f} bytes per token)."
-                    ),
+            elif finding == "cache_estimated":
+                result.append(
+                    caveat(
+                        kind="missing_data",
+                        fact="transformer",
+                        message=(
+                            f"The architecture of {m.name} is not recorded, so its KV cache is the stated "
+                            f"conservative estimate ({self.engine.rules.hardware.fallback_kv_bytes_per_token:,.0f} "
+                            "bytes per token)."
+                        ),
+                    )
                 )
-            )
         return result
 
     # ----------------------------------------------------------------------------------- assembling
@@ -1519,33 +1627,135 @@ class _Context:
         )
 
     def brief(
-        self, i: int, status: Literal["recommended", "eligible", "excluded"], rank: int | None, score: float | None
-    ) -> Brief:
-        """What a summary says of model ``i``: what it would read of :meth:`assess`, with the same values, built
-        without the reason sentences, the criteria outside the three leading weighted ones and the fit's texts."""
+        self,
+        i: int,
+        status: Literal["recommended", "eligible", "excluded"],
+        rank: int | None,
+        score: float | None,
+        cited: Citations,
+        obligations: dict[str, list[ObligationSummary]],
+        *,
+        explained: bool = False,
+    ) -> ModelSummary:
+        """Model ``i`` in a summary: what :func:`~service.domain.summary.summarise` makes of its :meth:`assess`, the
+        same values, built without the reason sentences, the criteria outside the three leading weighted ones, the
+        fit's texts and the caveats' messages. Its evidence is cited in ``cited``; its licence's duties are added to
+        ``obligations`` (by licence)."""
         m = self.f.models[i]
-        rules = self.outcomes(i)
+        said = self._outcomes(i)
+        kept_rules = self._kept_rules
+        reasons = [
+            entry.line() + cited.refs(entry.outcome.evidence, kept=kept_rules[entry.outcome.rule_id]) for entry in said
+        ]
         rows = self._scored() if status != "excluded" or self.every_criterion else []
         listed: list[tuple[str, bool]] = []
-        ranked: list[tuple[float, str, int]] = []
+        ranked: list[tuple[float, str, int, float]] = []
         for n, (criterion, weight, rounded_weight, _, _, values, known, _) in enumerate(rows):
             listed.append((criterion, not known.item(i)))
             if rounded_weight > 0:  # a summary leads with weighted criteria, by contribution then name
-                ranked.append((-_round(values.item(i) * weight), criterion, n))
-        leading = [self._score(rows[n], i) for _, _, n in sorted(ranked)[:3]]
-        return Brief(
-            model_id=m.id,
-            status=status,
+                value = values.item(i)
+                ranked.append((-_round(value * weight), criterion, n, value))
+        criteria = []
+        for place, (contribution, criterion, n, value) in enumerate(sorted(ranked)[:3]):
+            explanation = self._explain(criterion, i)
+            reasons.append(
+                criterion_reason(criterion, -contribution)
+                + cited.refs(
+                    explanation.evidence,
+                    leading_cites(place),
+                    kept=self._explanation_keys.get(criterion) is not None,
+                )
+            )
+            criteria.append(criterion_summary(criterion, _round(value), rows[n][2], -contribution))
+        lic = self.f.licences[i]
+        duties = self._duties.get(lic.id)
+        if duties is None:
+            duties = self._duties[lic.id] = obligation_summaries(self.obligations(i))
+        obligations[m.licence.value] = duties[1]
+        eu = self.engine.compliance.eu_ai_act[i]
+        return trusted(
+            ModelSummary,
             rank=rank,
+            model_id=m.id,
+            status=status if explained else None,
             score=_round(score) if score is not None else None,
             licence=m.licence.value,
-            rules=rules,
-            criteria=leading,
-            obligations=self.obligations(i),
-            fit=self.fit_figures(i),
-            caveats=self._caveats(i, listed, rules),
-            eu_ai_act=self.engine.compliance.eu_ai_act[i],
+            reasons=reasons,
+            criteria=criteria,
+            obligations=duties[0],
+            fit=self._fit_summary(i),
+            caveats=self._caveat_kinds(i, listed, said),
+            eu_ai_act_systemic_risk=eu.systemic_risk if eu is not None else None,
         )
+
+    def _fit_summary(self, i: int) -> FitSummary:
+        """The figures of model ``i``'s fit (:meth:`fit_figures`) as a summary shows them."""
+        p = self.plan
+        known = bool(p.known[i])
+        count = self.req.hardware.gpu_count
+        gpus = int(p.gpus_needed[i]) if known else None
+        speed = p.decode_tps_per_request[i]
+        return trusted(
+            FitSummary,
+            precision=p.precision[i],
+            gpu=p.gpu.id if p.gpu else None,
+            weights_gb=_round(float(p.weights_gb[i]), 1) if known else None,
+            kv_cache_gb=_round(float(p.kv_cache_gb[i]), 2),
+            memory_gb=_round(float(p.memory_gb[i]), 1) if known else None,
+            gpu_memory_gb=p.gpu_memory_gb,
+            gpus_needed=gpus,
+            fits=(gpus <= count) if (gpus is not None and count is not None) else None,
+            tokens_per_second_per_request=(
+                _round(float(speed), 1) if known and p.gpu is not None and not np.isnan(speed) else None
+            ),
+        )
+
+    def _caveat_kinds(self, i: int, criteria: list[tuple[str, bool]], said: list[_Said]) -> list[str]:
+        """The kinds of :meth:`_caveats` for model ``i`` (given the same criteria and its rule outcomes), each once
+        in order of first appearance, without writing a caveat's message."""
+        texts = self.engine.texts
+        today = self.evaluated_on
+        kinds: list[str] = []
+        if any(missing for _, missing in criteria):
+            kinds.append("missing_data")
+        explanations = [self._explain(criterion, i) for criterion, _ in criteria]
+        for explanation in explanations:
+            kinds.extend(c.kind for c in explanation.caveats)
+        if texts.licence_caveats(i):
+            kinds.append("unverified_terms")
+        if self._extended_context(i):
+            kinds.append("context_extension")
+        # Stale facts: each (fact, source) judged as first cited (criteria, then rules), as :meth:`_caveats` does.
+        groups = [
+            texts.dated(explanation.evidence, self._explanation_keys.get(criterion) is not None, today)
+            for explanation, (criterion, _) in zip(explanations, criteria, strict=True)
+        ]
+        groups.extend(
+            texts.dated(entry.outcome.evidence, self._kept_rules.get(entry.outcome.rule_id, False), today)
+            for entry in said
+        )
+        if any(stale is not None for group in groups for _, stale in group):
+            seen: set[tuple[str, str]] = set()
+            for key, stale in (item for group in groups for item in group):
+                if key not in seen:
+                    seen.add(key)
+                    if stale is not None:
+                        kinds.append("stale")
+                        break
+        m, lic = self.f.models[i], self.f.licences[i]
+        if m.review_by < today or lic.review_by < today or (said and self._rules_overdue()):
+            kinds.append("review_overdue")
+        kinds.extend(self.regulatory.caveat_kinds(i))
+        if self.req.privacy.deployment != "api":
+            kinds.extend(_HARDWARE_CAVEAT_KINDS[finding] for finding in self._hardware_findings(i))
+        return list(dict.fromkeys(kinds))
+
+    def _rules_overdue(self) -> bool:
+        """Whether an applied rule was due for review before the evaluation date (computed once per request)."""
+        found: bool | None = getattr(self, "_overdue", None)
+        if found is None:
+            found = self._overdue = any(rule.review_by < self.evaluated_on for rule in self.applied)
+        return found
 
     def method(self) -> list[str]:
         """Plain statements of how this answer was computed."""

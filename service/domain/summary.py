@@ -13,6 +13,7 @@ for all. The ``full`` detail, the stored decision and its report keep every reas
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import Field
@@ -21,9 +22,10 @@ from service.domain.answer import (
     DISCLAIMER,
     Answer,
     Assessment,
-    Brief,
-    BriefAnswer,
+    CitedEvidence,
     FullAnswer,
+    Obligation,
+    ParetoFront,
     RuleCount,
     trusted,
 )
@@ -31,7 +33,25 @@ from service.domain.citing import EvidenceTable, Exclusions, listed_exclusions, 
 from service.domain.facts import Evidence, SourceKind, Strict
 from service.domain.requirements import EXCLUSIONS_LISTED
 
-__all__ = ["EXCLUDED_LISTED", "AnswerSummary", "summarise", "summarise_full"]
+__all__ = [
+    "EXCLUDED_LISTED",
+    "AnswerSummary",
+    "Citations",
+    "ExclusionSummary",
+    "FitSummary",
+    "ModelSummary",
+    "ObligationSummary",
+    "answer_summary",
+    "criterion_reason",
+    "criterion_summary",
+    "exclusion_reason",
+    "exclusion_summary",
+    "leading_cites",
+    "obligation_summaries",
+    "rule_reason",
+    "summarise",
+    "summarise_full",
+]
 
 #: How many excluded models a summary lists by id unless asked for all; the counts by rule cover all of them.
 EXCLUDED_LISTED = EXCLUSIONS_LISTED
@@ -150,44 +170,106 @@ class AnswerSummary(Strict):
     disclaimer: str = DISCLAIMER
 
 
-class _Table:
-    """Evidence (with the ids of the ``full`` detail) and its sources (s1, ... in first-seen order), listed once."""
+class Citations:
+    """The evidence a summary cites (with the ids of the ``full`` detail), each fact listed once in first-cited order,
+    and their sources (s1, ... in first-listed order)."""
+
+    __slots__ = ("table",)
 
     def __init__(self) -> None:
-        self.cited = EvidenceTable()
-        self.items: dict[str, EvidenceSummary] = {}
-        self.source_ids: dict[str, str] = {}
+        self.table = EvidenceTable()
 
-    def cite(self, e: Evidence) -> str:
-        found = self.cited.cite(e)
-        if found not in self.items:
-            source = self.source_ids.setdefault(e.source, f"s{len(self.source_ids) + 1}")
-            self.items[found] = trusted(
-                EvidenceSummary,
-                id=found,
-                fact=e.fact,
-                value=e.value,
-                source=source,
-                as_of=e.as_of,
-                source_kind=e.source_kind,
-            )
-        return found
+    def refs(self, group: Sequence[Evidence], count: int | None = None, *, kept: bool = False) -> str:
+        """`` [id, ...]``: the ids of ``group[:count]`` (all by default), each once, listing them; empty for none.
+        ``kept``: ``group`` is a list the engine keeps (see :meth:`EvidenceTable.cite_group`)."""
+        ids = self.table.cite_group(group, len(group) if count is None else count, kept)
+        return f" [{', '.join(ids)}]" if ids else ""
 
-    def sources(self) -> dict[str, str]:
-        return {key: url for url, key in self.source_ids.items()}
+    def listed(self) -> tuple[list[EvidenceSummary], dict[str, str]]:
+        """The evidence as the summary lists it, and its sources by id."""
+        source_ids: dict[str, str] = {}
+        items = []
+        for item in self.table.items.values():
+            source = source_ids.get(item.source)
+            if source is None:
+                source = source_ids[item.source] = f"s{len(source_ids) + 1}"
+            items.append(_evidence_summary(item, source))
+        return items, {key: url for url, key in source_ids.items()}
 
 
-def _model(a: Assessment | Brief, evidence: _Table, *, explained: bool = False) -> ModelSummary:
-    def refs(items: list[Evidence]) -> str:
-        ids = [evidence.cite(e) for e in items]
-        return f" [{', '.join(dict.fromkeys(ids))}]" if ids else ""
+#: Facts as a summary lists them, by the listed fact (held, so that an ``id()`` is never one of a newer object) and
+#: its source's id in that summary: built once, not in every summary that cites them. Bounded (emptied when full).
+_SUMMARISED: dict[tuple[int, str], tuple[CitedEvidence, EvidenceSummary]] = {}
+_SUMMARISED_KEPT = 20_000
 
-    reasons = [f"{r.rule_id} v{r.rule_version} {r.outcome}: {r.message}{refs(r.evidence)}" for r in a.rules]
-    # The three criteria contributing most: the first cites the first two facts its full reason cites, the
-    # others the first one (every fact: ``full`` detail).
+
+def _evidence_summary(item: CitedEvidence, source: str) -> EvidenceSummary:
+    key = (id(item), source)
+    found = _SUMMARISED.get(key)
+    if found is not None and found[0] is item:
+        return found[1]
+    summary = trusted(
+        EvidenceSummary,
+        id=item.id,
+        fact=item.fact,
+        value=item.value,
+        source=source,
+        as_of=item.as_of,
+        source_kind=item.source_kind,
+    )
+    if len(_SUMMARISED) >= _SUMMARISED_KEPT:
+        _SUMMARISED.clear()
+    _SUMMARISED[key] = (item, summary)
+    return summary
+
+
+def rule_reason(rule_id: str, version: int, outcome: str, message: str) -> str:
+    """A rule outcome's reason line, before the ids of its evidence."""
+    return f"{rule_id} v{version} {outcome}: {message}"
+
+
+def criterion_reason(criterion: str, contribution: float) -> str:
+    """A leading criterion's reason line (``contribution`` to 6 places), before the ids of its evidence."""
+    return f"{criterion} adds {contribution:.3f}"
+
+
+def leading_cites(n: int) -> int:
+    """How many facts the ``n``-th leading criterion (from 0) cites: the first two for the first, else the first
+    (every fact: ``full`` detail)."""
+    return 2 if n == 0 else 1
+
+
+def criterion_summary(criterion: str, value: float, weight: float, contribution: float) -> CriterionSummary:
+    """A leading criterion's figures (each as the ``full`` detail states it, to 6 places), to 3 places."""
+    return trusted(
+        CriterionSummary,
+        criterion=criterion,
+        value=round(value, 3),
+        weight=round(weight, 3),
+        contribution=round(contribution, 3),
+    )
+
+
+def obligation_summaries(obligations: Sequence[Obligation]) -> tuple[list[str], list[ObligationSummary]]:
+    """The kinds of ``obligations`` (each once, in order) and the duties as listed once per licence."""
+    return list(dict.fromkeys(o.kind for o in obligations)), [
+        trusted(ObligationSummary, kind=o.kind, applies=o.applies, duty=o.duty) for o in obligations
+    ]
+
+
+def exclusion_summary(model_id: str, reasons: list[str]) -> ExclusionSummary:
+    """An excluded model with ``rule_id: outcome`` for each failing or unknown rule."""
+    return trusted(ExclusionSummary, model_id=model_id, reasons=reasons)
+
+
+def _model(a: Assessment, evidence: Citations, *, explained: bool = False) -> ModelSummary:
+    reasons = [
+        rule_reason(r.rule_id, r.rule_version, r.outcome, r.message) + evidence.refs(r.evidence) for r in a.rules
+    ]
+    # The three criteria contributing most, each citing the first facts its full reason cites.
     leading = sorted((c for c in a.criteria if c.weight > 0), key=lambda c: (-c.contribution, c.criterion))[:3]
     reasons.extend(
-        f"{c.criterion} adds {c.contribution:.3f}{refs(c.evidence[: 2 if n == 0 else 1])}"
+        criterion_reason(c.criterion, c.contribution) + evidence.refs(c.evidence, leading_cites(n))
         for n, c in enumerate(leading)
     )
     fit = a.fit
@@ -199,17 +281,8 @@ def _model(a: Assessment | Brief, evidence: _Table, *, explained: bool = False) 
         score=a.score,
         licence=a.licence,
         reasons=reasons,
-        criteria=[
-            trusted(
-                CriterionSummary,
-                criterion=c.criterion,
-                value=round(c.value, 3),
-                weight=round(c.weight, 3),
-                contribution=round(c.contribution, 3),
-            )
-            for c in leading
-        ],
-        obligations=list(dict.fromkeys(o.kind for o in a.obligations)),
+        criteria=[criterion_summary(c.criterion, c.value, c.weight, c.contribution) for c in leading],
+        obligations=obligation_summaries(a.obligations)[0],
         fit=trusted(
             FitSummary,
             precision=fit.precision,
@@ -227,60 +300,106 @@ def _model(a: Assessment | Brief, evidence: _Table, *, explained: bool = False) 
     )
 
 
-def summarise(
-    answer: Answer | BriefAnswer,
-    by_rule: list[RuleCount],
-    excluded_count: int | None = None,
-    exclusions: Exclusions = "by_rule",
-) -> AnswerSummary:
-    """``answer`` in ``summary`` detail (built without re-validating the engine's own objects).
+def exclusion_reason(rule_id: str, outcome: str) -> str:
+    """How a summary lists a failing or unknown rule of an excluded model."""
+    return f"{rule_id}: {outcome}"
 
-    ``by_rule`` counts every exclusion (:func:`service.domain.citing.count_exclusions`); ``excluded_count`` is
-    how many there are (default: every one ``answer`` holds); ``exclusions`` says which are listed.
-    """
-    evidence = _Table()
-    obligations = {
-        a.licence: [trusted(ObligationSummary, kind=o.kind, applies=o.applies, duty=o.duty) for o in a.obligations]
-        for a in [*answer.recommendations, *answer.explained]
-    }
-    recommendations = [_model(a, evidence) for a in answer.recommendations]
-    explained = [_model(a, evidence, explained=True) for a in answer.explained]
-    if isinstance(answer, BriefAnswer):
-        pareto, leader, leader_share = answer.pareto, answer.leader, answer.leader_first_share
-    else:
-        sensitivity = answer.tradeoffs.sensitivity
-        pareto, leader = answer.tradeoffs.pareto, sensitivity.leader
-        first = next((m for m in sensitivity.models if m.model_id == leader), None)
-        leader_share = first.first_share if first is not None else None
+
+def answer_summary(
+    *,
+    id: str,
+    catalogue_version: str,
+    rules_version: str,
+    evaluated_on: dt.date,
+    profile: str,
+    weights: dict[str, float],
+    eligible_count: int,
+    by_rule: list[RuleCount],
+    excluded_count: int,
+    recommendations: list[ModelSummary],
+    excluded: list[ExclusionSummary],
+    explained: list[ModelSummary],
+    evidence: Citations,
+    obligations: dict[str, list[ObligationSummary]],
+    pareto: ParetoFront,
+    leader: str | None,
+    leader_share: float | None,
+    disclaimer: str,
+) -> AnswerSummary:
+    """An answer's summary from its parts (``evidence``: what the models' reasons cite, as they were built)."""
+    listed, sources = evidence.listed()
     on_front = {p.model_id for p in pareto.models}
     return trusted(
         AnswerSummary,
-        id=answer.id,
+        id=id,
         detail="summary",
-        catalogue_version=answer.catalogue_version,
-        rules_version=answer.rules_version,
-        evaluated_on=answer.evaluated_on,
-        profile=answer.profile,
-        weights={c: w for c, w in answer.weights.items() if w},
-        eligible_count=answer.eligible_count,
+        catalogue_version=catalogue_version,
+        rules_version=rules_version,
+        evaluated_on=evaluated_on,
+        profile=profile,
+        weights={c: w for c, w in weights.items() if w},
+        eligible_count=eligible_count,
         recommendations=recommendations,
-        excluded_count=len(answer.excluded) if excluded_count is None else excluded_count,
+        excluded_count=excluded_count,
         excluded_by_rule=by_rule,
-        excluded=[
-            trusted(ExclusionSummary, model_id=e.model_id, reasons=[f"{r.rule_id}: {r.outcome}" for r in e.reasons])
-            for e in listed_exclusions(answer.excluded, exclusions)
-        ],
+        excluded=excluded,
         explained=explained,
-        evidence=list(evidence.items.values()),
-        sources=evidence.sources(),
+        evidence=listed,
+        sources=sources,
         licence_obligations=dict(sorted(obligations.items())),
         tradeoffs=trusted(
             TradeoffSummary,
             pareto_front_size=pareto.size,
-            recommended_on_front=[a.model_id for a in answer.recommendations if a.model_id in on_front],
+            recommended_on_front=[a.model_id for a in recommendations if a.model_id in on_front],
             leader=leader,
             leader_first_share=leader_share,
         ),
+        disclaimer=disclaimer,
+    )
+
+
+def summarise(
+    answer: Answer,
+    by_rule: list[RuleCount],
+    excluded_count: int | None = None,
+    exclusions: Exclusions = "by_rule",
+) -> AnswerSummary:
+    """The whole ``answer`` in ``summary`` detail (built without re-validating the engine's own objects).
+
+    ``by_rule`` counts every exclusion (:func:`service.domain.citing.count_exclusions`); ``excluded_count`` is
+    how many there are (default: every one ``answer`` holds); ``exclusions`` says which are listed. A decision
+    builds the same summary without explaining its models whole (:meth:`service.domain.engine.Decision.summary`).
+    """
+    evidence = Citations()
+    obligations = {
+        a.licence: obligation_summaries(a.obligations)[1] for a in [*answer.recommendations, *answer.explained]
+    }
+    recommendations = [_model(a, evidence) for a in answer.recommendations]
+    explained = [_model(a, evidence, explained=True) for a in answer.explained]
+    sensitivity = answer.tradeoffs.sensitivity
+    leader = sensitivity.leader
+    first = next((m for m in sensitivity.models if m.model_id == leader), None)
+    return answer_summary(
+        id=answer.id,
+        catalogue_version=answer.catalogue_version,
+        rules_version=answer.rules_version,
+        evaluated_on=answer.evaluated_on,
+        profile=answer.profile,
+        weights=answer.weights,
+        eligible_count=answer.eligible_count,
+        by_rule=by_rule,
+        excluded_count=len(answer.excluded) if excluded_count is None else excluded_count,
+        recommendations=recommendations,
+        excluded=[
+            exclusion_summary(e.model_id, [exclusion_reason(r.rule_id, r.outcome) for r in e.reasons])
+            for e in listed_exclusions(answer.excluded, exclusions)
+        ],
+        explained=explained,
+        evidence=evidence,
+        obligations=obligations,
+        pareto=answer.tradeoffs.pareto,
+        leader=leader,
+        leader_share=first.first_share if first is not None else None,
         disclaimer=answer.disclaimer,
     )
 
