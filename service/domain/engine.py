@@ -35,6 +35,7 @@ from service.domain.answer import (
     Tradeoffs,
     caveat,
     trusted,
+    trusted_from,
 )
 from service.domain.architecture import Transformer
 from service.domain.catalogue import Catalogue
@@ -1332,21 +1333,25 @@ class _Context:
 
     def fit_figures(self, i: int) -> FitFigures:
         """The figures of model ``i``'s fit (see :meth:`fit`), before its texts."""
+        known = bool(self.plan.known[i])
+        return FitFigures(**self._fit_numbers(i, known), throughput=self._throughput(i) if known else None)
+
+    def _fit_numbers(self, i: int, known: bool) -> dict[str, Any]:
+        """The figures every form of model ``i``'s fit states, in the order they state them (``known``: its size is
+        recorded)."""
         p = self.plan
-        known = bool(p.known[i])
         count = self.req.hardware.gpu_count
         gpus = int(p.gpus_needed[i]) if known else None
-        return FitFigures(
-            precision=p.precision[i],
-            gpu=p.gpu.id if p.gpu else None,
-            weights_gb=_round(float(p.weights_gb[i]), 1) if known else None,
-            kv_cache_gb=_round(float(p.kv_cache_gb[i]), 2),
-            memory_gb=_round(float(p.memory_gb[i]), 1) if known else None,
-            gpu_memory_gb=p.gpu_memory_gb,
-            gpus_needed=gpus,
-            fits=(gpus <= count) if (gpus is not None and count is not None) else None,
-            throughput=self._throughput(i) if known else None,
-        )
+        return {
+            "precision": p.precision[i],
+            "gpu": p.gpu.id if p.gpu else None,
+            "weights_gb": _round(float(p.weights_gb[i]), 1) if known else None,
+            "kv_cache_gb": _round(float(p.kv_cache_gb[i]), 2),
+            "memory_gb": _round(float(p.memory_gb[i]), 1) if known else None,
+            "gpu_memory_gb": p.gpu_memory_gb,
+            "gpus_needed": gpus,
+            "fits": (gpus <= count) if (gpus is not None and count is not None) else None,
+        }
 
     def _throughput(self, i: int) -> Throughput | None:
         p = self.plan
@@ -1692,23 +1697,12 @@ class _Context:
         """The figures of model ``i``'s fit (:meth:`fit_figures`) as a summary shows them."""
         p = self.plan
         known = bool(p.known[i])
-        count = self.req.hardware.gpu_count
-        gpus = int(p.gpus_needed[i]) if known else None
+        numbers = self._fit_numbers(i, known)
         speed = p.decode_tps_per_request[i]
-        return trusted(
-            FitSummary,
-            precision=p.precision[i],
-            gpu=p.gpu.id if p.gpu else None,
-            weights_gb=_round(float(p.weights_gb[i]), 1) if known else None,
-            kv_cache_gb=_round(float(p.kv_cache_gb[i]), 2),
-            memory_gb=_round(float(p.memory_gb[i]), 1) if known else None,
-            gpu_memory_gb=p.gpu_memory_gb,
-            gpus_needed=gpus,
-            fits=(gpus <= count) if (gpus is not None and count is not None) else None,
-            tokens_per_second_per_request=(
-                _round(float(speed), 1) if known and p.gpu is not None and not np.isnan(speed) else None
-            ),
+        numbers["tokens_per_second_per_request"] = (
+            _round(float(speed), 1) if known and p.gpu is not None and not np.isnan(speed) else None
         )
+        return trusted_from(FitSummary, numbers)
 
     def _caveat_kinds(self, i: int, criteria: list[tuple[str, bool]], said: list[_Said]) -> list[str]:
         """The kinds of :meth:`_caveats` for model ``i`` (given the same criteria and its rule outcomes), each once
