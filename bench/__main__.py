@@ -3,7 +3,8 @@
 Measures, on this machine, in one run:
 1. HTTP load with wrk (32 connections, one server process): ``GET /health`` and ``POST /v1/recommendations``
    in alternating phases, several rounds, over a corpus of distinct realistic requests, every request sent
-   distinct; requests per second, p50, p99 and the POST/health ratio per round and ``detail``.
+   distinct; requests per second, p50, p99 and the POST/health ratio per round and ``detail``, and the server's
+   CPU time per request (less sensitive to other work on the machine than requests per second).
 2. Start-up to the first ``GET /ready`` 200, the server's peak memory (VmHWM), answer sizes per ``detail``.
 3. The engine in process on the shipped catalogue and on synthetic ones (perturbed copies of real entries),
    p50 and p99 per request, and how the cost grows with the catalogue.
@@ -171,6 +172,14 @@ def _wrk(base: str, path: str, script: Path, connections: int, duration: int) ->
     return result
 
 
+def _phase(server: Server, path: str, script: Path, duration: int) -> dict[str, Any]:
+    """One wrk phase against ``server``, with the server's CPU milliseconds per request served in it."""
+    before = server.cpu_s()
+    result = _wrk(server.base, path, script, 32, duration)
+    result["cpu_ms"] = 1000 * (server.cpu_s() - before) / max(1, result["requests"])
+    return result
+
+
 def http_load(server: Server, workdir: Path, corpus: list[dict[str, Any]], rounds: int, duration: int) -> None:
     print(f"\n## HTTP load: wrk -t2 -c32, {rounds} rounds of {duration} s phases, one server process")
     if shutil.which("wrk") is None:
@@ -183,23 +192,34 @@ def http_load(server: Server, workdir: Path, corpus: list[dict[str, Any]], round
     print(f"load average before: {_load()}")
     for r in range(1, rounds + 1):
         # Each request of a round is distinct from every other request of the whole run: offset by round.
-        rows["health"].append(_wrk(server.base, "/health", health, 32, duration))
+        rows["health"].append(_phase(server, "/health", health, duration))
         for d, script in scripts.items():
             text = script.read_text().replace("ROUND = 0", f"ROUND = {r}")
             round_script = workdir / f"round{r}-{script.name}"
             round_script.write_text(text)
-            rows[f"post {d or 'default'}"].append(_wrk(server.base, "/v1/recommendations", round_script, 32, duration))
+            rows[f"post {d or 'default'}"].append(_phase(server, "/v1/recommendations", round_script, duration))
         line = "  ".join(f"{k}: {v[-1]['rps']:.0f}/s" for k, v in rows.items())
         print(f"round {r}: {line}  (load {_load()})")
     health_rps = statistics.median(x["rps"] for x in rows["health"])
-    print(f"\n| route | req/s (median of {rounds}) | p50 ms | p99 ms | non-2xx/errors | share of /health |")
-    print("|---|---|---|---|---|---|")
+    health_cpu = statistics.median(x["cpu_ms"] for x in rows["health"])
+    # Server CPU per request: what each request cost the server, much less sensitive than req/s to other work on
+    # the machine (wrk itself shares the cores); its ratio to /health's is the share /health throughput would
+    # give on a machine where the server had a core to itself.
+    print(
+        f"\n| route | req/s (median of {rounds}) | p50 ms | p99 ms | non-2xx/errors | share of /health "
+        "| server CPU ms/request | /health CPU / this |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for name, results in rows.items():
         rps = statistics.median(x["rps"] for x in results)
         p50 = statistics.median(x["p50_us"] for x in results) / 1000
         p99 = statistics.median(x["p99_us"] for x in results) / 1000
         errors = sum(x["errors"] + x["status_errors"] for x in results)
-        print(f"| {name} | {rps:.0f} | {p50:.1f} | {p99:.1f} | {errors} | {rps / health_rps:.3f} |")
+        cpu = statistics.median(x["cpu_ms"] for x in results)
+        print(
+            f"| {name} | {rps:.0f} | {p50:.1f} | {p99:.1f} | {errors} | {rps / health_rps:.3f} | {cpu:.3f} "
+            f"| {health_cpu / cpu:.3f} |"
+        )
     print(f"load average after: {_load()}")
 
 
