@@ -195,17 +195,22 @@ def _envelope(record: RecordSummary, engine: Engine) -> RecordEnvelope:
 
 
 def _recorded(
-    record: RecordSummary, text: str, engine: Engine, status: int, headers: dict[str, str]
+    record: RecordSummary, text: str | bytes, engine: Engine, status: int, headers: dict[str, str]
 ) -> Response[bytes]:
-    """The answer bytes ``text`` with ``"record": {...}`` appended as the last member of the object."""
-    envelope = _envelope(record, engine).model_dump_json()
+    """The answer ``text`` (or its UTF-8 bytes) with ``"record": {...}`` appended as the last member of the object."""
+    envelope = _envelope(record, engine).model_dump_json().encode()
     # The answer is served as first encoded (or rebuilt and checked against its digest), never re-serialised
     # from a parsed copy, so it stays byte-identical to the first response and to what a procurement file cites.
-    body = text[: text.rindex("}")] + ',"record":' + envelope + "}"
-    return Response(body.encode(), status_code=status, media_type=MediaType.JSON, headers=headers)
+    # Joined as bytes: an answer's text holds characters beyond Latin-1, and slicing and joining such a string
+    # copies two or four bytes per character before it is encoded again.
+    data = text.encode() if isinstance(text, str) else text
+    body = b"".join((data[: data.rindex(b"}")], b',"record":', envelope, b"}"))
+    return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
-Decided = tuple[DecisionRecord, bool, str | None]
+#: What storing a decision gave: the stored record, whether it is new, and the whole answer's exact UTF-8 bytes
+#: when the response serves the whole answer (encoded once: digested, and sent, as these bytes).
+Decided = tuple[DecisionRecord, bool, bytes | None]
 
 
 def _store(
@@ -236,15 +241,15 @@ def _record(
     whole: bool,
     rerun_of: str | None = None,
     created_by: str | None = None,
-) -> tuple[DecisionRecord, str | None]:
-    """The record of ``decision`` and (when ``whole``) the whole answer's exact text."""
-    text = encode_answer(decision) if whole else None
+) -> tuple[DecisionRecord, bytes | None]:
+    """The record of ``decision`` and (when ``whole``) the whole answer's exact UTF-8 bytes."""
+    text = encode_answer(decision).encode() if whole else None
     record = archive.record(decision, text, stored_at=dt.datetime.now(dt.UTC), rerun_of=rerun_of, created_by=created_by)
     return record, text
 
 
 def _stored(
-    record: DecisionRecord, stored: DecisionRecord, created: bool, text: str | None, archive: DecisionArchive
+    record: DecisionRecord, stored: DecisionRecord, created: bool, text: bytes | None, archive: DecisionArchive
 ) -> Decided:
     """What saving ``record`` gave: a new record as it is, a stored one checked against it (and, when the whole
     answer ``text`` is served, sealed with it or replaced by the answer the record holds)."""
@@ -253,7 +258,7 @@ def _stored(
             raise DecisionMismatchError(stored.id, stored.decision_digest, record.decision_digest or "")
         if text is not None:
             if stored.answer is not None:
-                text = archive.answer_text(stored)  # a record that holds its answer is served as stored
+                text = archive.answer_text(stored).encode()  # a record that holds its answer is served as stored
             else:
                 archive.seal(stored, text)
     return stored, created, text

@@ -95,9 +95,9 @@ def encode_answer(decision: Decision) -> str:
     return dump_full(decision.full("all"))
 
 
-def answer_digest(text: str) -> str:
-    """``sha256:`` and the hex SHA-256 of the answer's UTF-8 bytes."""
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+def answer_digest(text: str | bytes) -> str:
+    """``sha256:`` and the hex SHA-256 of the answer's UTF-8 bytes (``text``, or the bytes themselves)."""
+    return "sha256:" + hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
 
 
 class DecisionArchive:
@@ -143,16 +143,16 @@ class DecisionArchive:
     def record(
         self,
         decision: Decision,
-        text: str | None = None,
+        text: str | bytes | None = None,
         *,
         stored_at: dt.datetime,
         rerun_of: str | None = None,
         created_by: str | None = None,
     ) -> DecisionRecord:
         """The record of ``decision``: its decision digest, and its answer digest when ``text`` (the whole
-        answer's exact text, :func:`encode_answer`) is being served now. When its versions cannot be archived
-        (an engine not loaded from files this process read), the record holds the answer text itself (built
-        here when not given)."""
+        answer's exact text, :func:`encode_answer`, or its UTF-8 bytes) is being served now. When its versions
+        cannot be archived (an engine not loaded from files this process read), the record holds the answer text
+        itself (built here when not given)."""
         engine = decision.engine
         with self._lock:
             archived = {engine.catalogue_version, engine.rules_version} <= self._archived
@@ -169,13 +169,14 @@ class DecisionArchive:
             rerun_of=rerun_of,
             requirements=decision.requirements.model_dump_json(),
             answer_digest=answer_digest(text) if text is not None else None,
-            answer=None if archived else text,
+            answer=None if archived or text is None else text if isinstance(text, str) else text.decode(),
             decision_digest=decision.digest(),
             created_by=created_by,
         )
 
-    def seal(self, record: DecisionRecord, text: str) -> None:
-        """Fix ``record``'s answer digest as that of ``text`` (the whole answer being served) unless it has one.
+    def seal(self, record: DecisionRecord, text: str | bytes) -> None:
+        """Fix ``record``'s answer digest as that of ``text`` (the whole answer being served, as text or UTF-8
+        bytes) unless it has one.
 
         Raises :class:`AnswerMismatchError` when the record holds (or another process sealed) another digest.
         """
