@@ -350,9 +350,11 @@ def answer_response(
         body = text if text is not None else dump_full(decision.full(exclusions))
         return _recorded(record, body, decision.engine, 200, headers)
     link = RecordLink(id=record.id, stored_at=record.stored_at, links={"self": f"{RECORDS}/{record.id}"})
-    body = decision.summary(exclusions).model_dump_json(exclude_none=True)
-    body = body[: body.rindex("}")] + ',"record":' + link.model_dump_json() + "}"
-    return Response(body.encode(), status_code=200, media_type=MediaType.JSON, headers=headers)
+    summary = decision.summary(exclusions)
+    # The serializer's own UTF-8 bytes (model_dump_json would decode them to a string, to be encoded again).
+    data = summary.__pydantic_serializer__.to_json(summary, exclude_none=True)
+    body = b"".join((data[: data.rindex(b"}")], b',"record":', link.__pydantic_serializer__.to_json(link), b"}"))
+    return Response(body, status_code=200, media_type=MediaType.JSON, headers=headers)
 
 
 def record_page(engine: Engine, records: DecisionStore, limit: int, offset: int) -> RecordPage:
