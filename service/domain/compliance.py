@@ -13,7 +13,7 @@ fact stays unknown, and the wording of each restriction decides what it covers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -59,6 +59,7 @@ RULE_PROVENANCE = "compliance.provenance-dispute"
 RULE_DATA_ACCESS = "compliance.data-access"
 RULE_REVIEW = "compliance.review-by"
 PUBLIC_SECTOR_COLUMN = "compliance.public_sector_restricted"
+_CAVEAT_KINDS_KEPT = 50_000
 
 _COVERS_TEXT = {
     "hosted_service": "the developer's hosted service (app, website or API), not self-hosted weights",
@@ -153,6 +154,9 @@ class ComplianceFeatures:
         by_org = {org.id: org for org in self.orgs}
         self._org_caveats = {org_id: self._static_caveats(org) for org_id, org in by_org.items()}
         self._org_display = {org_id: self._static_display(org) for org_id, org in by_org.items()}
+        #: The kinds of each model's regulatory caveats by what they read of a request (see
+        #: :meth:`ComplianceRequest.caveat_kinds`); bounded (emptied when full).
+        self.caveat_kinds: dict[tuple[int, Hashable], tuple[str, ...]] = {}
         self.n = n
 
     # ---------------------------------------------------------------------------------------- EU AI Act
@@ -390,6 +394,8 @@ class ComplianceRequest:
         self.codes = list(req.compliance.public_sector_jurisdictions)
         self.unreviewed = [code for code in self.codes if code not in cf.restrictions]
         self._affecting_memo: dict[int, list[tuple[_Applicable, Effect]]] = {}
+        #: What the caveats read of the request (see :meth:`caveat_kinds`).
+        self._reads = (self.deployment, tuple(self.codes), req.compliance.eu_ai_act, evaluated_on)
         self.applicable = [
             _Applicable(jurisdiction, restriction, mask)
             for code in self.codes
@@ -555,8 +561,20 @@ class ComplianceRequest:
         result.extend(self._stale_caveats(i))
         return result
 
-    def caveat_kinds(self, i: int) -> list[str]:
-        """The kinds of :meth:`caveats` for model ``i``, in order of first appearance, without writing a message."""
+    def caveat_kinds(self, i: int) -> tuple[str, ...]:
+        """The kinds of :meth:`caveats` for model ``i``, in order of first appearance, without writing a message.
+
+        Kept (bounded) by the model and what :meth:`caveats` reads of the request: the deployment, the
+        jurisdictions, whether EU AI Act questions are asked, and the evaluation date."""
+        key = (i, self._reads)
+        found = self.cf.caveat_kinds.get(key)
+        if found is None:
+            if len(self.cf.caveat_kinds) >= _CAVEAT_KINDS_KEPT:
+                self.cf.caveat_kinds.clear()
+            found = self.cf.caveat_kinds[key] = self._caveat_kinds(i)
+        return found
+
+    def _caveat_kinds(self, i: int) -> tuple[str, ...]:
         cf = self.cf
         kinds = [c.kind for c in cf.organisation_caveats(i)]
         if self.unreviewed or any(effect == "caveat" for _, effect in self._affecting(i)):
@@ -567,7 +585,7 @@ class ComplianceRequest:
             kinds.append("eu_ai_act")
         if self._overdue(i):
             kinds.append("stale_regulatory")
-        return list(dict.fromkeys(kinds))
+        return tuple(dict.fromkeys(kinds))
 
     def _overdue(self, i: int) -> bool:
         """Whether :meth:`_stale_caveats` finds a regulatory fact used for model ``i`` past its review-by date."""

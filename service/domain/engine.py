@@ -648,6 +648,8 @@ _K = TypeVar("_K", bound=Hashable)
 _V = TypeVar("_V")
 #: A fact that staleness is checked on: its (fact, source) key, and its caveat when it is stale.
 Dated = tuple[tuple[str, str], Caveat | None]
+#: What a model's listed criteria add to its caveats (see :meth:`_Context._criteria_caveats`).
+CriteriaCaveats = tuple[tuple[str, ...], frozenset[tuple[str, str]], bool]
 
 
 class _Kept(Generic[_K, _V]):
@@ -675,10 +677,11 @@ class _Said:
     """A rule's outcome for a model and the reason sentence (and summary line) that state it (written when first
     needed)."""
 
-    __slots__ = ("outcome", "reason", "summary")
+    __slots__ = ("kept", "outcome", "reason", "summary")
 
-    def __init__(self, outcome: RuleOutcome) -> None:
+    def __init__(self, outcome: RuleOutcome, kept: bool) -> None:
         self.outcome = outcome
+        self.kept = kept  #: its evidence is a list the engine keeps
         self.reason: str | None = None
         self.summary: str | None = None
 
@@ -705,9 +708,9 @@ class _Said:
 class _ModelTexts:
     """What an answer says of a model whatever the request, built on first use and then kept (an engine's data
     does not change): the model's part of its fit evidence, its KV cache formula, the criteria's explanations
-    by what each reads of a request, the outcomes of the rules whose sentence and evidence read nothing of the
-    request, and which facts of each can go stale. Concurrent requests may both build an entry: the same one.
-    The stores that grow with requests (explanations per use-case set, say) are bounded."""
+    by what each reads of a request, the rule outcomes whose evidence reads nothing of the request (by the request
+    values their sentence names), and which facts of each can go stale. Concurrent requests may both build an
+    entry: the same one. The stores that grow with requests (explanations per use-case set, say) are bounded."""
 
     def __init__(self, features: Features, rules: RuleSet) -> None:
         self.f, self.rules = features, rules
@@ -716,23 +719,38 @@ class _ModelTexts:
         self._fit_evidence_on: _Kept[tuple[int, str | None], list[Evidence]] = _Kept(8_192)
         #: Explanations by (criterion, what it reads of the request, model).
         self.explanations: _Kept[tuple[str, Hashable, int], Explanation] = _Kept(8_192)
-        #: Outcomes (with their reason sentence) of the rules that read nothing of the request to say them, by
-        #: (rule, outcome, model).
-        self.outcomes: _Kept[tuple[str, str, int], _Said] = _Kept(8_192)
+        #: Outcomes (with their reason sentence) that read nothing of the request to say them but the request values
+        #: their sentence names, by (rule, outcome, model, those values).
+        self.outcomes: _Kept[tuple[str, str, int, tuple[str, ...]], _Said] = _Kept(8_192)
         #: The facts of a kept group (an explanation's or an outcome's evidence) whose age is checked, by the
         #: group's id (each entry holds its group, so that an id is never one of a newer object).
         self._dated: _Kept[tuple[int, dt.date], tuple[Sequence[Evidence], tuple[Dated, ...]]] = _Kept(16_384)
+        #: Per kept group: the (fact, source) keys of its facts whose age is checked, and those stale, by the group's
+        #: id and date (each entry holds its group).
+        self._staleness: _Kept[
+            tuple[int, dt.date],
+            tuple[Sequence[Evidence], tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]]],
+        ] = _Kept(16_384)
+        #: What a model's listed criteria add to its caveats, by what that reads (see
+        #: :meth:`_Context._criteria_caveats`).
+        self.criteria_caveats: _Kept[Hashable, CriteriaCaveats] = _Kept(16_384)
         self._hardware_evidence: dict[str | None, tuple[Evidence, ...]] = {}
         self._licence_caveats: dict[str, tuple[Caveat, ...]] = {}
-        #: Per rule: True when its sentences name only placeholders of the model (not of the request or its fit).
-        self.model_only_messages = {
-            rule_id: all(
-                not name.startswith(REQUEST_PLACEHOLDERS)
-                for template in (rule.message, rule.pass_message, rule.unknown_message)
-                for name in placeholders(template)
-            )
-            for rule_id, rule in rules.eligibility.items()
-        }
+        #: Per rule and outcome: the request's own placeholders its sentence names (``request.*``), or None when
+        #: it names one of the request's fit or regulatory answers (``fit.*``, ``compliance.*``).
+        self.sentence_reads: dict[tuple[str, str], tuple[str, ...] | None] = {}
+        for rule_id, rule in rules.eligibility.items():
+            for outcome, template in (
+                ("failed", rule.message),
+                ("unknown", rule.unknown_message),
+                ("passed", rule.pass_message),
+            ):
+                names = placeholders(template)
+                self.sentence_reads[rule_id, outcome] = (
+                    None
+                    if any(name.startswith(("fit.", "compliance.")) for name in names)
+                    else tuple(dict.fromkeys(name for name in names if name.startswith(REQUEST_PLACEHOLDERS)))
+                )
 
     def dated(self, group: Sequence[Evidence], kept: bool, today: dt.date) -> tuple[Dated, ...]:
         """The facts of ``group`` whose age is checked, the first of each (fact, source) only, in order, each with
@@ -779,6 +797,21 @@ class _ModelTexts:
         if kept:
             self._dated.put((id(group), today), (group, dated))
         return dated
+
+    def staleness(
+        self, group: Sequence[Evidence], kept: bool, today: dt.date
+    ) -> tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]]:
+        """The (fact, source) keys of :meth:`dated` ``group``, and those of them stale on ``today`` (``kept``: as
+        :meth:`dated`)."""
+        if kept:
+            found = self._staleness.get((id(group), today))
+            if found is not None and found[0] is group:
+                return found[1]
+        dated = self.dated(group, kept, today)
+        result = (frozenset([key for key, _ in dated]), frozenset([key for key, stale in dated if stale is not None]))
+        if kept:
+            self._staleness.put((id(group), today), (group, result))
+        return result
 
     def hardware_evidence(self, gpu: Gpu | None) -> tuple[Evidence, ...]:
         """The memory rule and the named GPU's profile as evidence."""
@@ -956,7 +989,9 @@ class _Context:
         self.values, self.known, self.uncertainty, self.view = values, known, uncertainty, view
         self._explanations: dict[tuple[str, int], Explanation] = {}
         self._explanation_keys: dict[str, Hashable | None] = {}
-        self._kept_rules: dict[str, bool] = {}
+        self._evidence_keys: dict[str, Hashable | None] = {}
+        self._kept_rules: dict[tuple[str, str], bool] = {}
+        self._sentence_values_read: dict[tuple[str, str], tuple[str, ...]] = {}
         self._assumptions: dict[tuple[bool, bool], list[str]] = {}
         self._allows: dict[tuple[float, str], str] = {}
         #: Per licence: the kinds of its duties and the duties as a summary lists them, under this request.
@@ -1067,7 +1102,16 @@ class _Context:
         """Facts a model's fit rests on: size, architecture, released formats, the memory rule and GPU (kept)."""
         return self.engine.texts.fit_evidence_on(i, self.plan.gpu)
 
-    def _rule_evidence(self, rule: Any, i: int) -> tuple[list[Evidence], list[str]]:
+    def _rule_evidence(self, rule: Any, i: int) -> tuple[list[Evidence], list[str], bool]:
+        """The facts ``rule``'s checks read of model ``i``, the facts it lacks, and whether the list is one the
+        engine keeps (a rule with a single check of the fit cites the model's kept fit evidence itself)."""
+        if (
+            len(rule.checks) == 1
+            and rule.checks[0].field.startswith("fit.")
+            and rule.checks[0].field not in (self.regulatory.columns)
+        ):
+            absent = ["parameters_total_b"] if self.f.models[i].parameters_total_b is None else []
+            return self._fit_evidence(i), absent, True
         evidence: list[Evidence] = []
         missing: list[str] = []
         for check in rule.checks:
@@ -1093,26 +1137,40 @@ class _Context:
                 continue
             if not column.known[i]:
                 missing.append(check.field)
-        return evidence, missing
+        return evidence, missing, False
 
-    def _kept_rule(self, rule: Any) -> bool:
-        """Whether ``rule``'s outcomes read nothing of this request but its verdict (so the engine keeps them)."""
-        found = self._kept_rules.get(rule.id)
+    def _kept_rule(self, rule: Any, outcome: str) -> bool:
+        """Whether ``rule``'s ``outcome`` reads nothing of this request but its verdict and the request's own values
+        its sentence names (so the engine keeps it, by those values)."""
+        key = (rule.id, outcome)
+        found = self._kept_rules.get(key)
         if found is None:
             columns = self.regulatory.columns
-            found = self._kept_rules[rule.id] = self.engine.texts.model_only_messages[rule.id] and not any(
+            found = self._kept_rules[key] = self.engine.texts.sentence_reads[key] is not None and not any(
                 check.field in columns or check.field.startswith("fit.") for check in rule.checks
             )
         return found
 
+    def _sentence_values(self, rule_id: str, outcome: str, display: _Display) -> tuple[str, ...]:
+        """The values of the request's own placeholders (``request.*``) that ``rule_id``'s ``outcome`` sentence names:
+        the same for every model, so read once per request (from the first model's ``display``)."""
+        key = (rule_id, outcome)
+        found = self._sentence_values_read.get(key)
+        if found is None:
+            reads = self.engine.texts.sentence_reads[key] or ()
+            found = self._sentence_values_read[key] = tuple([display.get(name, "unknown") for name in reads])
+        return found
+
     def _outcome(self, rule: Any, i: int, outcome: Literal["passed", "failed", "unknown"]) -> _Said:
         """Rule ``rule``'s outcome for model ``i`` and (filled when first asked) its reason sentence."""
-        kept = self._kept_rule(rule)
-        if kept:
-            found = self.engine.texts.outcomes.get((rule.id, outcome, i))
+        display = self._display(i)
+        kept: tuple[str, str, int, tuple[str, ...]] | None = None
+        if self._kept_rule(rule, outcome):
+            kept = (rule.id, outcome, i, self._sentence_values(rule.id, outcome, display))
+            found = self.engine.texts.outcomes.get(kept)
             if found is not None:
                 return found
-        evidence, missing = self._rule_evidence(rule, i)
+        evidence, missing, shared = self._rule_evidence(rule, i)
         if outcome == "failed":
             template = rule.message
         elif outcome == "unknown":
@@ -1126,13 +1184,13 @@ class _Context:
             rule_version=rule.version,
             requirement=rule.requirement,
             outcome=outcome,
-            message=format_message(template, self._display(i)),
+            message=format_message(template, display),
             missing_facts=missing if outcome == "unknown" else [],
             evidence=evidence,
         )
-        entry = _Said(built)
-        if kept:
-            self.engine.texts.outcomes.put((rule.id, outcome, i), entry)
+        entry = _Said(built, kept is not None or shared)
+        if kept is not None:
+            self.engine.texts.outcomes.put(kept, entry)
         return entry
 
     def _outcomes(self, i: int, only_failures: bool = False) -> list[_Said]:
@@ -1467,7 +1525,9 @@ class _Context:
             texts.dated(self._explain(criterion, i).evidence, self._explanation_keys.get(criterion) is not None, today)
             for criterion, _ in criteria
         ]
-        groups.extend(texts.dated(r.evidence, self._kept_rules.get(r.rule_id, False), today) for r in rules)
+        groups.extend(
+            texts.dated(r.evidence, self._kept_rules.get((r.rule_id, r.outcome), False), today) for r in rules
+        )
         seen: set[tuple[str, str]] = set()
         for group in groups:
             for key, stale in group:
@@ -1648,10 +1708,7 @@ class _Context:
         ``obligations`` (by licence)."""
         m = self.f.models[i]
         said = self._outcomes(i)
-        kept_rules = self._kept_rules
-        reasons = [
-            entry.line() + cited.refs(entry.outcome.evidence, kept=kept_rules[entry.outcome.rule_id]) for entry in said
-        ]
+        reasons = [entry.line() + cited.refs(entry.outcome.evidence, kept=entry.kept) for entry in said]
         rows = self._scored() if status != "excluded" or self.every_criterion else []
         listed: list[tuple[str, bool]] = []
         ranked: list[tuple[float, str, int, float]] = []
@@ -1668,7 +1725,7 @@ class _Context:
                 + cited.refs(
                     explanation.evidence,
                     leading_cites(place),
-                    kept=self._explanation_keys.get(criterion) is not None,
+                    kept=self._evidence_keys.get(criterion) is not None,
                 )
             )
             criteria.append(criterion_summary(criterion, _round(value), rows[n][2], -contribution))
@@ -1709,33 +1766,22 @@ class _Context:
         in order of first appearance, without writing a caveat's message."""
         texts = self.engine.texts
         today = self.evaluated_on
-        kinds: list[str] = []
-        if any(missing for _, missing in criteria):
-            kinds.append("missing_data")
-        explanations = [self._explain(criterion, i) for criterion, _ in criteria]
-        for explanation in explanations:
-            kinds.extend(c.kind for c in explanation.caveats)
+        criteria_kinds, seen, stale = self._criteria_caveats(i, criteria)
+        kinds = list(criteria_kinds)
         if texts.licence_caveats(i):
             kinds.append("unverified_terms")
         if self._extended_context(i):
             kinds.append("context_extension")
         # Stale facts: each (fact, source) judged as first cited (criteria, then rules), as :meth:`_caveats` does.
-        groups = [
-            texts.dated(explanation.evidence, self._explanation_keys.get(criterion) is not None, today)
-            for explanation, (criterion, _) in zip(explanations, criteria, strict=True)
-        ]
-        groups.extend(
-            texts.dated(entry.outcome.evidence, self._kept_rules.get(entry.outcome.rule_id, False), today)
-            for entry in said
-        )
-        if any(stale is not None for group in groups for _, stale in group):
-            seen: set[tuple[str, str]] = set()
-            for key, stale in (item for group in groups for item in group):
-                if key not in seen:
-                    seen.add(key)
-                    if stale is not None:
-                        kinds.append("stale")
-                        break
+        for n, entry in enumerate(said):
+            if stale:
+                break
+            keys, stale_keys = texts.staleness(entry.outcome.evidence, entry.kept, today)
+            stale = not stale_keys <= seen
+            if n + 1 < len(said):
+                seen = seen | keys
+        if stale:
+            kinds.append("stale")
         m, lic = self.f.models[i], self.f.licences[i]
         if m.review_by < today or lic.review_by < today or (said and self._rules_overdue()):
             kinds.append("review_overdue")
@@ -1743,6 +1789,63 @@ class _Context:
         if self.req.privacy.deployment != "api":
             kinds.extend(_HARDWARE_CAVEAT_KINDS[finding] for finding in self._hardware_findings(i))
         return list(dict.fromkeys(kinds))
+
+    def _criteria_caveats(self, i: int, criteria: list[tuple[str, bool]]) -> CriteriaCaveats:
+        """What the listed ``criteria`` (name, data missing) add to model ``i``'s caveats in :meth:`_caveats`: the
+        kinds (missing data, then their explanations' caveats), the (fact, source) keys of their facts whose age is
+        checked, and whether one of those is stale as first cited. Kept by exactly what it reads: the model, the
+        date, each criterion with what its evidence and caveats read of the request (its ``evidence_key``) and
+        whether its data is missing, and, for a criterion without such a key, what its explanation says of these."""
+        texts, today = self.engine.texts, self.evaluated_on
+        reads = self._criteria_reads() if criteria else ()
+        live = tuple(
+            self._explained_caveats(criterion, i, kept=False)[:2]
+            for (criterion, _), (_, read) in zip(criteria, reads, strict=True)
+            if read is None
+        )
+        key = (i, today, reads, tuple([missing for _, missing in criteria]), live)
+        found = texts.criteria_caveats.get(key)
+        if found is None:
+            kinds = ["missing_data"] if any(missing for _, missing in criteria) else []
+            seen: set[tuple[str, str]] = set()
+            stale = False
+            for (criterion, _), (_, read) in zip(criteria, reads, strict=True):
+                caveat_kinds, dated, _ = self._explained_caveats(criterion, i, kept=read is not None)
+                kinds.extend(caveat_kinds)
+                for fact, is_stale in dated:
+                    if fact not in seen:
+                        seen.add(fact)
+                        stale |= is_stale
+            found = texts.criteria_caveats.put(key, (tuple(kinds), frozenset(seen), stale))
+        return found
+
+    def _explained_caveats(
+        self, criterion: str, i: int, *, kept: bool
+    ) -> tuple[tuple[str, ...], tuple[tuple[tuple[str, str], bool], ...], Explanation]:
+        """Criterion ``criterion``'s explanation of model ``i``: its caveats' kinds, its facts whose age is checked
+        (each with whether it is stale), and the explanation (``kept``: one the engine keeps)."""
+        explanation = self._explain(criterion, i)
+        dated = self.engine.texts.dated(explanation.evidence, kept, self.evaluated_on)
+        return (
+            tuple([c.kind for c in explanation.caveats]),
+            tuple([(fact, stale is not None) for fact, stale in dated]),
+            explanation,
+        )
+
+    def _criteria_reads(self) -> tuple[tuple[str, Hashable | None], ...]:
+        """Each criterion an assessment lists, with what its evidence and caveats read of this request (None: more
+        than a key says), computed once per request."""
+        found: tuple[tuple[str, Hashable | None], ...] | None = getattr(self, "_reads", None)
+        if found is None:
+            view, criteria = self.view, self.engine.criteria
+            reads = []
+            for row in self._scored():
+                criterion = row[0]
+                if criterion not in self._evidence_keys:
+                    self._evidence_keys[criterion] = criteria[criterion].evidence_key(view)
+                reads.append((criterion, self._evidence_keys[criterion]))
+            found = self._reads = tuple(reads)
+        return found
 
     def _rules_overdue(self) -> bool:
         """Whether an applied rule was due for review before the evaluation date (computed once per request)."""

@@ -56,7 +56,7 @@ def test_the_kinds_of_caveat_a_brief_reads_are_those_of_every_model_s_caveats(
     regulatory_kinds: set[str] = set()
     for i in range(len(engine.features.ids)):
         regulatory = [c.kind for c in context.regulatory.caveats(i)]
-        assert context.regulatory.caveat_kinds(i) == list(dict.fromkeys(regulatory)), i
+        assert list(context.regulatory.caveat_kinds(i)) == list(dict.fromkeys(regulatory)), i
         regulatory_kinds.update(regulatory)
         hardware = [c.kind for c in context._hardware_caveats(i)]
         assert [_HARDWARE_CAVEAT_KINDS[f] for f in context._hardware_findings(i)] == hardware, i
@@ -69,3 +69,18 @@ def test_the_kinds_of_caveat_a_brief_reads_are_those_of_every_model_s_caveats(
         ), i
     if body.get("compliance", {}).get("eu_ai_act"):
         assert "eu_ai_act" in regulatory_kinds  # the requests above do raise regulatory caveats
+
+
+@pytest.mark.parametrize("body", CAVEAT_REQUESTS[:4])
+def test_the_request_values_a_rule_sentence_names_are_the_same_for_every_model(
+    engine: Engine, body: dict[str, Any]
+) -> None:
+    # A kept rule outcome is found by them, read once per request.
+    context = engine.decide(Requirements.model_validate(body), DAY)._context
+    for (rule_id, outcome), names in engine.texts.sentence_reads.items():
+        if names:
+            values = {
+                tuple(context._display(i).get(name, "unknown") for name in names)
+                for i in range(len(engine.features.ids))
+            }
+            assert len(values) == 1, (rule_id, outcome, values)

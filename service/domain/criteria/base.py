@@ -88,6 +88,14 @@ class CriterionModule(ABC):
         """
         return () if self.same_for_every_request else None
 
+    def evidence_key(self, request: RequestView) -> Hashable | None:
+        """What the evidence and caveats of :meth:`explain` read of ``request``, as a key: a model's are the same
+        (equal) for every request with the same key; None when they read more than a key says.
+
+        Default: :meth:`explanation_key`.
+        """
+        return self.explanation_key(request)
+
     def method(self, request: RequestView) -> list[str]:
         """Plain statements of how this criterion was computed for ``request`` (default: none)."""
         return []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from service.domain.criteria.base import CriterionModule, Explanation, RequestView, Scores
 from service.domain.facts import Evidence
 from service.domain.features import Features, fact_evidence
@@ -18,8 +20,9 @@ class HardwareEfficiencyCriterion(CriterionModule):
     def __init__(self, spec: Criterion, features: Features) -> None:
         super().__init__(spec)
         self.f = features
-        # The fact an explanation cites, per model: the same whatever the request (its text reads the request).
-        self._evidence: dict[int, tuple[Evidence, ...]] = {}
+        # The fact an explanation cites, per model: the same whatever the request (its text reads the request); one
+        # list per model, shared by its explanations (an answer's lists are never changed).
+        self._evidence: dict[int, list[Evidence]] = {}
 
     def scores(self, request: RequestView) -> Scores:
         req = request.requirements
@@ -38,5 +41,8 @@ class HardwareEfficiencyCriterion(CriterionModule):
         )
         evidence = self._evidence.get(i)
         if evidence is None:
-            evidence = self._evidence[i] = fact_evidence("parameters_total_b", m.parameters_total_b)
-        return Explanation(text, list(evidence))
+            evidence = self._evidence[i] = list(fact_evidence("parameters_total_b", m.parameters_total_b))
+        return Explanation(text, evidence)
+
+    def evidence_key(self, request: RequestView) -> Hashable | None:
+        return ()  # the text reads the request's fit; the evidence (one fact of the model) and caveats (none) do not
