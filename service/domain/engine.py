@@ -731,6 +731,11 @@ class _ModelTexts:
             tuple[int, dt.date],
             tuple[Sequence[Evidence], tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]]],
         ] = _Kept(16_384)
+        #: A licence's duties as a summary states them (their kinds, and each duty), by the licence and what they
+        #: read of a request (the monthly active users, whether outputs train other models).
+        self.duties: _Kept[tuple[str, int | None, bool | None], tuple[list[str], list[ObligationSummary]]] = _Kept(
+            4_096
+        )
         #: What a model's listed criteria add to its caveats, by what that reads (see
         #: :meth:`_Context._criteria_caveats`).
         self.criteria_caveats: _Kept[Hashable, CriteriaCaveats] = _Kept(16_384)
@@ -1732,7 +1737,13 @@ class _Context:
         lic = self.f.licences[i]
         duties = self._duties.get(lic.id)
         if duties is None:
-            duties = self._duties[lic.id] = obligation_summaries(self.obligations(i))
+            # What obligations() reads: the licence, the requested scale and whether outputs train other models.
+            ip = self.req.ip
+            key = (lic.id, ip.monthly_active_users, ip.train_on_outputs)
+            duties = self.engine.texts.duties.get(key)
+            if duties is None:
+                duties = self.engine.texts.duties.put(key, obligation_summaries(self.obligations(i)))
+            self._duties[lic.id] = duties
         obligations[m.licence.value] = duties[1]
         eu = self.engine.compliance.eu_ai_act[i]
         return trusted(
