@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
@@ -545,6 +546,10 @@ class Decision:
         from the decision's arrays without explaining a model whole: the returned models in brief
         (:meth:`_Context.brief`), the listed exclusions from the rules' verdict masks."""
         context, weighed = self._context, self._weighed
+        req = context.req
+        context.prepare_briefs(
+            [*self.order[: req.limit].tolist(), *(context.f.index[model_id] for model_id in req.explain)]
+        )
         cited = Citations()
         obligations: dict[str, list[ObligationSummary]] = {}
         recommendations, explained = self._returned(
@@ -963,10 +968,75 @@ class _Display:
         return default if found is None else found
 
 
+def _fit_numbers(
+    p: FitPlan,
+    gpu_count: int | None,
+    known: bool,
+    precision: str,
+    weights_gb: float,
+    kv_cache_gb: float,
+    memory_gb: float,
+    gpus_needed: float,
+) -> dict[str, Any]:
+    """The figures every form of a model's fit states, in the order they state them, from its values in ``p``
+    (``known``: its size is recorded) and the GPUs available."""
+    gpus = int(gpus_needed) if known else None
+    return {
+        "precision": precision,
+        "gpu": p.gpu.id if p.gpu else None,
+        "weights_gb": _round(float(weights_gb), 1) if known else None,
+        "kv_cache_gb": _round(float(kv_cache_gb), 2),
+        "memory_gb": _round(float(memory_gb), 1) if known else None,
+        "gpu_memory_gb": p.gpu_memory_gb,
+        "gpus_needed": gpus,
+        "fits": (gpus <= gpu_count) if (gpus is not None and gpu_count is not None) else None,
+    }
+
+
+class _BriefTable:
+    """The request's columns for the models a summary returns, read once as lists: per criterion an assessment
+    lists, its rounded weight, values, known flags and contributions (value x weight, as an assessment rounds it),
+    and the fit figures. ``position`` maps a model index to its place in the lists."""
+
+    __slots__ = ("_fit", "_gpu_count", "_plan", "position", "rows")
+
+    def __init__(self, context: _Context, indices: list[int]) -> None:
+        self.position = {i: n for n, i in enumerate(indices)}
+        at = np.array(indices, dtype=np.intp)
+        self.rows: list[tuple[str, float, list[float], list[bool], list[float]]] = []
+        for criterion, weight, rounded_weight, _, _, values, known, _ in context._scored():
+            picked = values[at].tolist()
+            self.rows.append(
+                (criterion, rounded_weight, picked, known[at].tolist(), [_round(v * weight) for v in picked])
+            )
+        p = self._plan = context.plan
+        self._gpu_count = context.req.hardware.gpu_count
+        self._fit = (
+            p.known[at].tolist(),
+            [p.precision[i] for i in indices],
+            p.weights_gb[at].tolist(),
+            p.kv_cache_gb[at].tolist(),
+            p.memory_gb[at].tolist(),
+            p.gpus_needed[at].tolist(),
+            p.decode_tps_per_request[at].tolist(),
+        )
+
+    def fit(self, j: int) -> FitSummary:
+        """The ``j``-th model's fit figures (:meth:`_Context.fit_figures`) as a summary shows them."""
+        known, precision, weights, kv_cache, memory, gpus, speed = self._fit
+        p = self._plan
+        numbers = _fit_numbers(p, self._gpu_count, known[j], precision[j], weights[j], kv_cache[j], memory[j], gpus[j])
+        numbers["tokens_per_second_per_request"] = (
+            _round(speed[j], 1) if known[j] and p.gpu is not None and not math.isnan(speed[j]) else None
+        )
+        return trusted_from(FitSummary, numbers)
+
+
 class _Context:
     """Per-request state for building explanations of individual models."""
 
     plan: FitPlan
+    _table: _BriefTable  #: the returned models' columns, read for a summary (see :meth:`prepare_briefs`)
 
     def __init__(
         self,
@@ -1396,25 +1466,24 @@ class _Context:
 
     def fit_figures(self, i: int) -> FitFigures:
         """The figures of model ``i``'s fit (see :meth:`fit`), before its texts."""
-        known = bool(self.plan.known[i])
-        return FitFigures(**self._fit_numbers(i, known), throughput=self._throughput(i) if known else None)
-
-    def _fit_numbers(self, i: int, known: bool) -> dict[str, Any]:
-        """The figures every form of model ``i``'s fit states, in the order they state them (``known``: its size is
-        recorded)."""
         p = self.plan
-        count = self.req.hardware.gpu_count
-        gpus = int(p.gpus_needed[i]) if known else None
-        return {
-            "precision": p.precision[i],
-            "gpu": p.gpu.id if p.gpu else None,
-            "weights_gb": _round(float(p.weights_gb[i]), 1) if known else None,
-            "kv_cache_gb": _round(float(p.kv_cache_gb[i]), 2),
-            "memory_gb": _round(float(p.memory_gb[i]), 1) if known else None,
-            "gpu_memory_gb": p.gpu_memory_gb,
-            "gpus_needed": gpus,
-            "fits": (gpus <= count) if (gpus is not None and count is not None) else None,
-        }
+        known = bool(p.known[i])
+        numbers = _fit_numbers(
+            p,
+            self.req.hardware.gpu_count,
+            known,
+            p.precision[i],
+            p.weights_gb[i],
+            p.kv_cache_gb[i],
+            p.memory_gb[i],
+            p.gpus_needed[i],
+        )
+        return FitFigures(**numbers, throughput=self._throughput(i) if known else None)
+
+    def prepare_briefs(self, indices: list[int]) -> None:
+        """Read what :meth:`brief` needs of the models ``indices`` (the ones a summary returns) from the request's
+        columns at once."""
+        self._table = _BriefTable(self, indices)
 
     def _throughput(self, i: int) -> Throughput | None:
         p = self.plan
@@ -1714,16 +1783,17 @@ class _Context:
         m = self.f.models[i]
         said = self._outcomes(i)
         reasons = [entry.line() + cited.refs(entry.outcome.evidence, kept=entry.kept) for entry in said]
-        rows = self._scored() if status != "excluded" or self.every_criterion else []
+        table = self._table
+        j = table.position[i]
         listed: list[tuple[str, bool]] = []
-        ranked: list[tuple[float, str, int, float]] = []
-        for n, (criterion, weight, rounded_weight, _, _, values, known, _) in enumerate(rows):
-            listed.append((criterion, not known.item(i)))
-            if rounded_weight > 0:  # a summary leads with weighted criteria, by contribution then name
-                value = values.item(i)
-                ranked.append((-_round(value * weight), criterion, n, value))
+        ranked: list[tuple[float, str, int]] = []
+        if status != "excluded" or self.every_criterion:
+            for n, (criterion, rounded_weight, _, known, contributions) in enumerate(table.rows):
+                listed.append((criterion, not known[j]))
+                if rounded_weight > 0:  # a summary leads with weighted criteria, by contribution then name
+                    ranked.append((-contributions[j], criterion, n))
         criteria = []
-        for place, (contribution, criterion, n, value) in enumerate(sorted(ranked)[:3]):
+        for place, (contribution, criterion, n) in enumerate(sorted(ranked)[:3]):
             explanation = self._explain(criterion, i)
             reasons.append(
                 criterion_reason(criterion, -contribution)
@@ -1733,7 +1803,8 @@ class _Context:
                     kept=self._evidence_keys.get(criterion) is not None,
                 )
             )
-            criteria.append(criterion_summary(criterion, _round(value), rows[n][2], -contribution))
+            row = table.rows[n]
+            criteria.append(criterion_summary(criterion, _round(row[2][j]), row[1], -contribution))
         lic = self.f.licences[i]
         duties = self._duties.get(lic.id)
         if duties is None:
@@ -1756,21 +1827,10 @@ class _Context:
             reasons=reasons,
             criteria=criteria,
             obligations=duties[0],
-            fit=self._fit_summary(i),
+            fit=table.fit(j),
             caveats=self._caveat_kinds(i, listed, said),
             eu_ai_act_systemic_risk=eu.systemic_risk if eu is not None else None,
         )
-
-    def _fit_summary(self, i: int) -> FitSummary:
-        """The figures of model ``i``'s fit (:meth:`fit_figures`) as a summary shows them."""
-        p = self.plan
-        known = bool(p.known[i])
-        numbers = self._fit_numbers(i, known)
-        speed = p.decode_tps_per_request[i]
-        numbers["tokens_per_second_per_request"] = (
-            _round(float(speed), 1) if known and p.gpu is not None and not np.isnan(speed) else None
-        )
-        return trusted_from(FitSummary, numbers)
 
     def _caveat_kinds(self, i: int, criteria: list[tuple[str, bool]], said: list[_Said]) -> list[str]:
         """The kinds of :meth:`_caveats` for model ``i`` (given the same criteria and its rule outcomes), each once
