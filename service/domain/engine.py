@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -736,6 +737,8 @@ class _ModelTexts:
             tuple[int, dt.date],
             tuple[Sequence[Evidence], tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]]],
         ] = _Kept(16_384)
+        self._tokens: dict[Hashable, int] = {}
+        self._token_numbers = itertools.count(1)
         #: A licence's duties as a summary states them (their kinds, and each duty), by the licence and what they
         #: read of a request (the monthly active users, whether outputs train other models).
         self.duties: _Kept[tuple[str, int | None, bool | None], tuple[list[str], list[ObligationSummary]]] = _Kept(
@@ -807,6 +810,16 @@ class _ModelTexts:
         if kept:
             self._dated.put((id(group), today), (group, dated))
         return dated
+
+    def token(self, key: Hashable) -> int:
+        """A number for ``key``, the same for an equal key while it is known, never one of another key (a key
+        forgotten when the store is full gets a new number)."""
+        found = self._tokens.get(key)
+        if found is None:
+            if len(self._tokens) >= 4_096:
+                self._tokens.clear()
+            found = self._tokens[key] = next(self._token_numbers)
+        return found
 
     def staleness(
         self, group: Sequence[Evidence], kept: bool, today: dt.date
@@ -1238,13 +1251,16 @@ class _Context:
 
     def _outcome(self, rule: Any, i: int, outcome: Literal["passed", "failed", "unknown"]) -> _Said:
         """Rule ``rule``'s outcome for model ``i`` and (filled when first asked) its reason sentence."""
-        display = self._display(i)
         kept: tuple[str, str, int, tuple[str, ...]] | None = None
         if self._kept_rule(rule, outcome):
-            kept = (rule.id, outcome, i, self._sentence_values(rule.id, outcome, display))
+            values = self._sentence_values_read.get((rule.id, outcome))
+            if values is None:
+                values = self._sentence_values(rule.id, outcome, self._display(i))
+            kept = (rule.id, outcome, i, values)
             found = self.engine.texts.outcomes.get(kept)
             if found is not None:
                 return found
+        display = self._display(i)
         evidence, missing, shared = self._rule_evidence(rule, i)
         if outcome == "failed":
             template = rule.message
@@ -1874,7 +1890,12 @@ class _Context:
             for (criterion, _), (_, read) in zip(criteria, reads, strict=True)
             if read is None
         )
-        key = (i, today, reads, tuple([missing for _, missing in criteria]), live)
+        missing_bits = 0
+        for n, (_, missing) in enumerate(criteria):
+            if missing:
+                missing_bits |= 1 << n
+        # The request's part of the key as a number (see _ModelTexts.token): a tuple's hash is not kept.
+        key = (i, today, self._reads_token if reads else 0, missing_bits, live)
         found = texts.criteria_caveats.get(key)
         if found is None:
             kinds = ["missing_data"] if any(missing for _, missing in criteria) else []
@@ -1916,6 +1937,7 @@ class _Context:
                     self._evidence_keys[criterion] = criteria[criterion].evidence_key(view)
                 reads.append((criterion, self._evidence_keys[criterion]))
             found = self._reads = tuple(reads)
+            self._reads_token = self.engine.texts.token(found)
         return found
 
     def _rules_overdue(self) -> bool:

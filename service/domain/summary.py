@@ -197,6 +197,11 @@ class Citations:
         return items, {key: url for url, key in source_ids.items()}
 
 
+#: How many of each kind of summary part (a criterion's figures, an exclusion) are kept, shared by the summaries
+#: that state them (an answer's objects and lists are never changed).
+_KEPT = 20_000
+_CRITERIA: dict[tuple[str, float, float, float], CriterionSummary] = {}
+_EXCLUSIONS: dict[tuple[str, ...], ExclusionSummary] = {}
 #: Facts as a summary lists them, by the listed fact (held, so that an ``id()`` is never one of a newer object) and
 #: its source's id in that summary: built once, not in every summary that cites them. Bounded (emptied when full).
 _SUMMARISED: dict[tuple[int, str], tuple[CitedEvidence, EvidenceSummary]] = {}
@@ -240,14 +245,21 @@ def leading_cites(n: int) -> int:
 
 
 def criterion_summary(criterion: str, value: float, weight: float, contribution: float) -> CriterionSummary:
-    """A leading criterion's figures (each as the ``full`` detail states it, to 6 places), to 3 places."""
-    return trusted(
-        CriterionSummary,
-        criterion=criterion,
-        value=round(value, 3),
-        weight=round(weight, 3),
-        contribution=round(contribution, 3),
-    )
+    """A leading criterion's figures (each as the ``full`` detail states it, to 6 places), to 3 places (built once
+    for the same figures, and kept: bounded, emptied when full)."""
+    key = (criterion, value, weight, contribution)
+    found = _CRITERIA.get(key)
+    if found is None:
+        if len(_CRITERIA) >= _KEPT:
+            _CRITERIA.clear()
+        found = _CRITERIA[key] = trusted(
+            CriterionSummary,
+            criterion=criterion,
+            value=round(value, 3),
+            weight=round(weight, 3),
+            contribution=round(contribution, 3),
+        )
+    return found
 
 
 def obligation_summaries(obligations: Sequence[Obligation]) -> tuple[list[str], list[ObligationSummary]]:
@@ -258,8 +270,15 @@ def obligation_summaries(obligations: Sequence[Obligation]) -> tuple[list[str], 
 
 
 def exclusion_summary(model_id: str, reasons: list[str]) -> ExclusionSummary:
-    """An excluded model with ``rule_id: outcome`` for each failing or unknown rule."""
-    return trusted(ExclusionSummary, model_id=model_id, reasons=reasons)
+    """An excluded model with ``rule_id: outcome`` for each failing or unknown rule (built once for the same
+    reasons, and kept: bounded, emptied when full)."""
+    key = (model_id, *reasons)
+    found = _EXCLUSIONS.get(key)
+    if found is None:
+        if len(_EXCLUSIONS) >= _KEPT:
+            _EXCLUSIONS.clear()
+        found = _EXCLUSIONS[key] = trusted(ExclusionSummary, model_id=model_id, reasons=reasons)
+    return found
 
 
 def _model(a: Assessment, evidence: Citations, *, explained: bool = False) -> ModelSummary:
