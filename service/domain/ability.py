@@ -199,7 +199,7 @@ def loadings(benchmarks: Sequence[Benchmark]) -> IntArray:
 
 def _solve_abilities(
     n: int,
-    case: IntArray,
+    cell: IntArray,
     model: IntArray,
     z: FloatArray,
     weight: FloatArray,
@@ -210,8 +210,9 @@ def _solve_abilities(
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
     """Each model's ability vector given the variants: a ridge regression per model, in closed form.
 
-    Per measurement: ``case`` (the use case it loads on, -1 for none), ``model``, logit ``z``, ``weight``
-    (``w / sigma^2``), ``scale`` and ``offset`` (its variant's ``a`` and ``d``). Each measurement loads on general
+    Per measurement: ``cell`` (``model x use cases + u`` for the use case ``u`` it loads on, ``n x use cases`` for
+    none: see :func:`_cells`), ``model``, logit ``z``, ``weight`` (``w / sigma^2``), ``scale`` and ``offset`` (its
+    variant's ``a`` and ``d``). Each measurement loads on general
     ability and at most one use case, so a model's posterior precision is an arrowhead matrix (the use-case
     block is diagonal) and its inverse has a closed form by the Schur complement: no matrix inversion. Returns
     general ability ``g`` (n), the deviations ``f`` (n x use cases), and the pieces of the covariance: ``s`` (the
@@ -223,15 +224,21 @@ def _solve_abilities(
     score = weight * scale * (z - offset)
     alpha = np.bincount(model, info, n) + general_prior
     h_g = np.bincount(model, score, n)
-    on = case >= 0
-    cell = model[on] * k + case[on]
-    couple: FloatArray = np.asarray(np.bincount(cell, info[on], n * k), dtype=np.float64).reshape(n, k)
-    h_f: FloatArray = np.asarray(np.bincount(cell, score[on], n * k), dtype=np.float64).reshape(n, k)
+    # The last bin gathers the measurements that load on no use case and is dropped.
+    couple: FloatArray = np.asarray(np.bincount(cell, info, n * k + 1)[: n * k], dtype=np.float64).reshape(n, k)
+    h_f: FloatArray = np.asarray(np.bincount(cell, score, n * k + 1)[: n * k], dtype=np.float64).reshape(n, k)
     diagonal = couple + use_case_prior
     schur = alpha - np.sum(couple * couple / diagonal, axis=1)
     general = (h_g - np.sum(couple * h_f / diagonal, axis=1)) / schur
     deviations = (h_f - couple * general[:, None]) / diagonal
     return general, deviations, schur, diagonal, couple
+
+
+def _cells(n: int, case: IntArray, model: IntArray) -> IntArray:
+    """Per measurement, its (model, use case) cell in a row-major models x use cases table, or the cell after the
+    table when it loads on no use case (``case`` -1)."""
+    k = len(USE_CASES)
+    return np.where(case >= 0, model * k + case, n * k)
 
 
 def _covariance(schur: FloatArray, diagonal: FloatArray, couple: FloatArray) -> FloatArray:
@@ -272,14 +279,15 @@ def _solve_variants(
     scale = np.exp(log_scale)
     slope = scale[variant] * t  # derivative of the prediction along the log-scale
     residual = z - slope - difficulty[variant]
-    information = np.bincount(variant, weight * slope * slope, m)
+    leverage = weight * slope
+    information = np.bincount(variant, leverage * slope, m)
     # What one measurement of weight 1 tells about the variant's log-scale, for abilities spread as their prior.
     typical = scale * scale * settings.general_prior_sd**2 / sigma2
     prior = 1 / settings.scale_prior_sd**2 + settings.scale_prior_measurements * typical
     h11 = information + prior
-    h12 = np.bincount(variant, weight * slope, m)
+    h12 = np.bincount(variant, leverage, m)
     h22 = np.bincount(variant, weight, m) + 1 / settings.difficulty_prior_sd**2
-    g1 = np.bincount(variant, weight * slope * residual, m) - prior * log_scale
+    g1 = np.bincount(variant, leverage * residual, m) - prior * log_scale
     g2 = np.bincount(variant, weight * residual, m) - difficulty / settings.difficulty_prior_sd**2
     det = h11 * h22 - h12 * h12
     new_log_scale = log_scale + (g1 * h22 - g2 * h12) / det
@@ -306,6 +314,9 @@ def fit_abilities(
     z = np.array([o.z for o in used], dtype=np.float64)
     w = np.array([o.weight for o in used], dtype=np.float64)
     case = loadings(variants)[variant]
+    # Fixed for every pass: where each measurement falls in the use-case table, and whether it loads on one.
+    cell = _cells(n, case, model)
+    on, flat = case >= 0, np.minimum(cell, n * len(USE_CASES) - 1)
     general_prior, use_case_prior = 1 / settings.general_prior_sd**2, 1 / settings.use_case_prior_sd**2
     if start is not None:
         log_scale, difficulty, sigma2 = np.log(start.scale), start.difficulty.copy(), start.sigma**2
@@ -321,7 +332,7 @@ def fit_abilities(
         log_scale, difficulty, sigma2 = x[:m], x[m : 2 * m], math.exp(x[-1])
         general, deviations, schur, diagonal, couple = _solve_abilities(
             n,
-            case,
+            cell,
             model,
             z,
             w / sigma2,
@@ -330,7 +341,7 @@ def fit_abilities(
             general_prior,
             use_case_prior,
         )
-        t = general[model] + np.where(case >= 0, deviations[model, np.maximum(case, 0)], 0.0)
+        t = general[model] + np.where(on, deviations.ravel()[flat], 0.0)
         new_log_scale, new_difficulty = _solve_variants(m, t, variant, z, w, sigma2, log_scale, difficulty, settings)
         residual = z - np.exp(new_log_scale)[variant] * t - new_difficulty[variant]
         # Residual variance with degrees of freedom: the abilities' effective parameters (trace of the hat
@@ -377,7 +388,7 @@ def fit_abilities(
         x, gx = candidate, g_candidate
     scale, difficulty, sigma2 = np.exp(x[:m]), x[m : 2 * m], math.exp(x[-1])
     general, deviations, schur, diagonal, couple = _solve_abilities(
-        n, case, model, z, w / sigma2, scale[variant], difficulty[variant], general_prior, use_case_prior
+        n, cell, model, z, w / sigma2, scale[variant], difficulty[variant], general_prior, use_case_prior
     )
     theta = np.concatenate([general[:, None], deviations], axis=1)
     covariance = _covariance(schur, diagonal, couple)
