@@ -2,7 +2,9 @@
 
 SQLite files are created on first use (with their directory) and run in WAL mode, so readers never block
 the writer and several processes can share one file. Times are stored as naive UTC, which both databases
-order and compare the same way. The schema is created and migrated with Alembic when a store is opened.
+order and compare the same way. The schema is made when a store is opened: a new database from the tables
+defined here, stamped with the newest Alembic revision (Alembic's own recipe for a new database), and an
+existing one upgraded by the Alembic migrations, imported only then.
 
 A record holds its requirements, the digests of its catalogue and rules versions and of its answer; each
 version's files are stored once in ``data_versions``. Records written before versions were kept hold their
@@ -38,6 +40,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -74,8 +77,9 @@ records = Table(
     Column("rerun_of", String(64), nullable=True),
     Column("requirements", Text, nullable=False),
     Column("answer", Text, nullable=True),  # rows written before answers were compressed
-    Column("answer_zlib", LargeBinary, nullable=True),
+    # In the order the migrations add them, so that a new database has the columns of an upgraded one.
     Column("created_by", String(64), nullable=True),
+    Column("answer_zlib", LargeBinary, nullable=True),
     Column("answer_digest", String(100), nullable=True),  # null until the whole answer is first served
     Column("decision_digest", String(100), nullable=True),  # null in rows written before revision 0005
     Index("ix_decision_records_newest", "stored_at", "id"),
@@ -559,23 +563,57 @@ def _summary_fields(row: Any) -> dict[str, Any]:
 HEAD_REVISION = "0005"
 
 
-def _at_head(engine: Engine) -> bool:
+def _at_head(conn: Connection) -> bool:
     """Whether the schema is already at :data:`HEAD_REVISION` (then Alembic, slow to import, is not needed)."""
-    with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return False
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [HEAD_REVISION]
+    if not inspect(conn).has_table("alembic_version"):
+        return False
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [HEAD_REVISION]
 
 
-def migrate(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest Alembic revision (a database made before Alembic is kept)."""
-    if _at_head(engine):
-        return
+#: Alembic's table of the schema's revision, as Alembic makes it (written here for a new database).
+alembic_version = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
+
+
+def _is_new(conn: Connection) -> bool:
+    """Whether the database holds none of the service's tables, nor Alembic's."""
+    return not {*metadata.tables, alembic_version.name} & set(inspect(conn).get_table_names())
+
+
+def _create(conn: Connection) -> None:
+    """Make a new database's schema at :data:`HEAD_REVISION` without Alembic: the tables defined here (the
+    schema the migrations make, a test holds it), then the revision, as Alembic's ``stamp`` writes it."""
+    metadata.create_all(conn)
+    # The revision last: SQLite commits each table at once, so a process that opens the database meanwhile sees
+    # tables without a revision, fails to upgrade them and tries again (see migrate), by when this one is done.
+    alembic_version.create(conn)
+    conn.execute(insert(alembic_version).values(version_num=HEAD_REVISION))
+
+
+def _upgrade(conn: Connection) -> None:
+    """Upgrade an existing database to the newest revision with the Alembic migrations."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.attributes["connection"] = conn
+    command.upgrade(config, "head")
+
+
+def migrate(engine: Engine) -> None:
+    """Create or upgrade the schema to the newest Alembic revision (a database made before Alembic is kept).
+
+    A new database is created at once from the tables defined here; Alembic (slow to import, and 10 MB of a
+    server's memory) runs only for a database at an older revision.
+    """
+    with engine.connect() as conn:
+        if _at_head(conn):
+            return
     # Several processes may start at once on one database (workers, replicas). PostgreSQL: an advisory lock
     # makes them migrate one after another. SQLite has no such lock: a process that loses the race sees the
     # winner's tables, fails, and tries again, by when the winner has committed (each revision checks first).
@@ -585,8 +623,10 @@ def migrate(engine: Engine) -> None:
             with engine.begin() as conn:
                 if conn.dialect.name == "postgresql":
                     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7240117)")
-                config.attributes["connection"] = conn
-                command.upgrade(config, "head")
+                if _is_new(conn):
+                    _create(conn)
+                elif not _at_head(conn):  # another process may have upgraded it meanwhile
+                    _upgrade(conn)
             return
         except SQLAlchemyError:
             if attempt == attempts - 1:
