@@ -52,7 +52,14 @@ __all__ = [
     "LICENCE_TEXT",
     "EvidenceTable",
     "Exclusions",
+    "assemble",
     "cite",
+    "cite_eu",
+    "cite_evidence",
+    "cite_exclusion",
+    "cite_obligation",
+    "cite_outcome",
+    "cite_reasons",
     "count_exclusions",
     "dump_full",
     "encode_full",
@@ -282,15 +289,21 @@ def listed_exclusions(excluded: Sequence[Exclusion], exclusions: Exclusions = "b
 
 
 # ------------------------------------------------------------------------------------------------ cite
-def _outcome(r: RuleOutcome, table: EvidenceTable) -> CitedRuleOutcome:
+def cite_evidence(group: Sequence[Evidence], table: EvidenceTable, kept: bool) -> list[str]:
+    """:meth:`EvidenceTable.cite_all` of ``group`` (``kept``: a list the engine keeps)."""
+    return list(table.cite_group(group, len(group), kept)) if group else []
+
+
+def cite_outcome(r: RuleOutcome, table: EvidenceTable, kept: bool = True) -> CitedRuleOutcome:
+    """``r`` with its evidence cited by id in ``table`` (``kept``: the engine keeps ``r``)."""
     fields = dict(r.__dict__)  # the same fields in the same order, evidence last
-    fields["evidence"] = table.cite_all(r.evidence)
+    fields["evidence"] = cite_evidence(r.evidence, table, kept)
     return trusted_from(CitedRuleOutcome, fields)
 
 
 def _criterion(c: CriterionScore, table: EvidenceTable) -> CitedCriterionScore:
     fields = dict(c.__dict__)
-    fields["evidence"] = table.cite_all(c.evidence)
+    fields["evidence"] = cite_evidence(c.evidence, table, True)
     return trusted_from(CitedCriterionScore, fields)
 
 
@@ -317,7 +330,8 @@ def _licence_text(o: Obligation) -> Evidence:
     return found
 
 
-def _obligation(o: Obligation, table: EvidenceTable) -> CitedObligation:
+def cite_obligation(o: Obligation, table: EvidenceTable) -> CitedObligation:
+    """``o`` citing the licence text it is read from, by id in ``table``."""
     return trusted(
         CitedObligation,
         licence_id=o.licence_id,
@@ -330,15 +344,16 @@ def _obligation(o: Obligation, table: EvidenceTable) -> CitedObligation:
 
 def _fit(f: Fit, table: EvidenceTable) -> CitedFit:
     fields = dict(f.__dict__)
-    fields["evidence"] = table.cite_all(f.evidence)
+    fields["evidence"] = cite_evidence(f.evidence, table, True)
     return trusted_from(CitedFit, fields)
 
 
-def _eu(s: EuAiActStatus | None, table: EvidenceTable) -> CitedEuAiActStatus | None:
+def cite_eu(s: EuAiActStatus | None, table: EvidenceTable) -> CitedEuAiActStatus | None:
+    """``s`` (a model's, kept by the engine) with its evidence cited by id in ``table``."""
     if s is None:
         return None
     fields = dict(s.__dict__)
-    fields["evidence"] = table.cite_all(s.evidence)
+    fields["evidence"] = cite_evidence(s.evidence, table, True)
     return trusted_from(CitedEuAiActStatus, fields)
 
 
@@ -350,7 +365,9 @@ _WRITTEN: dict[tuple[int, int], tuple[Sequence[Evidence], str]] = {}
 _WRITTEN_KEPT = 5_000
 
 
-def _written(group: Sequence[Evidence], count: int) -> str:
+def _written(group: Sequence[Evidence], count: int, kept: bool = True) -> str:
+    if not kept:
+        return f"{_EVIDENCE}{citation(group[:count])}."
     key = (id(group), count)
     found = _WRITTEN.get(key)
     if found is not None and found[0] is group:
@@ -363,16 +380,30 @@ def _written(group: Sequence[Evidence], count: int) -> str:
 
 
 def _cite_reasons(a: Assessment, table: EvidenceTable) -> list[str]:
+    return cite_reasons(
+        a.reasons, [(r.evidence, True) for r in a.rules], [(c.evidence, True) for c in a.criteria], table
+    )
+
+
+def cite_reasons(
+    written: Sequence[str],
+    rules: Iterable[tuple[Sequence[Evidence], bool]],
+    criteria: Iterable[tuple[Sequence[Evidence], bool]],
+    table: EvidenceTable,
+) -> list[str]:
+    """An assessment's reason sentences (``written``) with their facts cited by id, given its rules' and its
+    criteria's evidence in the assessment's order, each with whether the engine keeps the list."""
     # A reason sentence ends with its rule's or criterion's facts written out (facts.citation); here they
     # become their ids, so a fact's source and date appear once per answer, in ``evidence``. A reason takes the
     # first group (rules, then criteria) whose written form it ends with.
-    groups = [(r.evidence, len(r.evidence)) for r in a.rules if r.evidence]
-    groups += [(c.evidence, REASON_CITES) for c in a.criteria if c.evidence]
+    groups = [(group, len(group), kept) for group, kept in rules if group]
+    groups += [(group, REASON_CITES, kept) for group, kept in criteria if group]
+    texts = [_written(group, count, kept) for group, count, kept in groups]
     first: dict[str, int] = {}
-    for n, (group, count) in enumerate(groups):
-        first.setdefault(_written(group, count), n)
+    for n, text in enumerate(texts):
+        first.setdefault(text, n)
     reasons = []
-    for reason in a.reasons:
+    for reason in written:
         chosen: int | None = None
         at = reason.find(_EVIDENCE)
         while at >= 0:
@@ -383,10 +414,11 @@ def _cite_reasons(a: Assessment, table: EvidenceTable) -> list[str]:
         if chosen is None:
             reasons.append(reason)
             continue
-        group, count = groups[chosen]
-        written = _written(group, count)
-        ids = ", ".join([table.cite(e) for e in group[:count]])
-        reasons.append(f"{reason[: -len(written)]}{_EVIDENCE}[{ids}].")
+        group, count, kept = groups[chosen]
+        ids = table.cite_group(group, count, kept)  # each once; a sentence names a fact as often as it lists it
+        if len(ids) < min(count, len(group)):
+            ids = tuple(table.cite(e) for e in group[:count])
+        reasons.append(f"{reason[: -len(texts[chosen])]}{_EVIDENCE}[{', '.join(ids)}].")
     return reasons
 
 
@@ -401,11 +433,11 @@ def _assessment(a: Assessment, table: EvidenceTable) -> CitedAssessment:
         licence=a.licence,
         reasons=_cite_reasons(a, table),
         criteria=[_criterion(c, table) for c in a.criteria],
-        rules=[_outcome(r, table) for r in a.rules],
-        obligations=[_obligation(o, table) for o in a.obligations],
+        rules=[cite_outcome(r, table) for r in a.rules],
+        obligations=[cite_obligation(o, table) for o in a.obligations],
         fit=_fit(a.fit, table),
         caveats=a.caveats,
-        eu_ai_act=_eu(a.eu_ai_act, table),
+        eu_ai_act=cite_eu(a.eu_ai_act, table),
     )
 
 
@@ -420,11 +452,33 @@ def cite(
     """
     table = EvidenceTable()
     recommendations = [_assessment(a, table) for a in answer.recommendations]
-    excluded = [
-        trusted(CitedExclusion, model_id=x.model_id, reasons=[_outcome(r, table) for r in x.reasons])
-        for x in listed_exclusions(answer.excluded, exclusions)
-    ]
+    excluded = [cite_exclusion(x, table) for x in listed_exclusions(answer.excluded, exclusions)]
     explained = [_assessment(a, table) for a in answer.explained]
+    return assemble(answer, recommendations, excluded, explained, table, by_rule, excluded_count)
+
+
+def cite_exclusion(x: Exclusion, table: EvidenceTable, kept: Mapping[str, bool] | None = None) -> CitedExclusion:
+    """``x`` with its reasons' evidence cited by id in ``table`` (``kept``: by rule id, whether the engine keeps
+    the rule's outcomes; all of them by default)."""
+    return trusted(
+        CitedExclusion,
+        model_id=x.model_id,
+        reasons=[cite_outcome(r, table, kept is None or kept.get(r.rule_id, False)) for r in x.reasons],
+    )
+
+
+def assemble(
+    answer: Answer,
+    recommendations: list[CitedAssessment],
+    excluded: list[CitedExclusion],
+    explained: list[CitedAssessment],
+    table: EvidenceTable,
+    by_rule: list[RuleCount],
+    excluded_count: int | None = None,
+) -> FullAnswer:
+    """The ``full`` answer of ``answer``'s decision from its parts cited in ``table`` (in this order: the
+    recommendations, the listed exclusions, the explained models): ``answer`` gives the rest (its own models
+    and exclusions are not read, but for ``excluded_count``'s default: how many it holds)."""
     return trusted(
         FullAnswer,
         id=answer.id,

@@ -23,6 +23,9 @@ from service.domain.answer import (
     Answer,
     Assessment,
     Caveat,
+    CitedAssessment,
+    CitedCriterionScore,
+    CitedFit,
     ComparedModel,
     Comparison,
     CriterionScore,
@@ -41,7 +44,18 @@ from service.domain.answer import (
 )
 from service.domain.architecture import Transformer
 from service.domain.catalogue import Catalogue
-from service.domain.citing import Exclusions, cite
+from service.domain.citing import (
+    EvidenceTable,
+    Exclusions,
+    assemble,
+    cite,
+    cite_eu,
+    cite_evidence,
+    cite_exclusion,
+    cite_obligation,
+    cite_outcome,
+    cite_reasons,
+)
 from service.domain.compliance import ComplianceFeatures, ComplianceRequest
 from service.domain.conditions import evaluate_checks, format_message, placeholders, rule_applies
 from service.domain.criteria import CriterionModule, Explanation, FitStore, RequestView, build_criteria
@@ -479,29 +493,35 @@ class Decision:
             return found
         other = self._answers.get("all" if exclusions != "all" else "by_rule")
         context = self._context
-        req = context.req
         if other is not None:
             recommendations, explained = other.recommendations, other.explained
         else:
             recommendations, explained = self._returned(context.assess)
+        found = self._answers[exclusions] = self._whole(recommendations, self._exclusions(exclusions), explained)
+        return found
+
+    def _whole(
+        self, recommendations: list[Assessment], excluded: list[Exclusion], explained: list[Assessment]
+    ) -> Answer:
+        """The decision's answer with these models explained and these exclusions listed."""
+        context = self._context
         tradeoffs = self.tradeoffs
-        found = self._answers[exclusions] = Answer.model_construct(
+        return Answer.model_construct(
             id=self.id,
             catalogue_version=self.engine.catalogue_version,
             rules_version=self.engine.rules_version,
             evaluated_on=context.evaluated_on,
-            requirements=req,
+            requirements=context.req,
             profile=context.profile,
             weights=self._weights,
             eligible_count=self.eligible_count,
             recommendations=recommendations,
-            excluded=self._exclusions(exclusions),
+            excluded=excluded,
             explained=explained,
             tradeoffs=tradeoffs,
             method=[*context.method(), tradeoffs.pareto.method, tradeoffs.sensitivity.method],
             disclaimer=DISCLAIMER,
         )
-        return found
 
     def _returned(
         self,
@@ -538,9 +558,24 @@ class Decision:
         return self._answer("all")
 
     def full(self, exclusions: Exclusions = "all") -> FullAnswer:
-        """The ``full`` detail, evidence cited by id; with ``exclusions="all"``, the stored decision."""
-        answer = self._answer("all" if exclusions == "all" or self.excluded_count <= EXCLUSIONS_LISTED else exclusions)
-        return cite(answer, self.by_rule(), "all", excluded_count=self.excluded_count)
+        """The ``full`` detail, evidence cited by id; with ``exclusions="all"``, the stored decision.
+
+        The same as citing the whole answer (:func:`~service.domain.citing.cite` of :meth:`answer`), built without
+        it: each returned model is explained straight into its cited form (:meth:`_Context.assess_cited`).
+        """
+        listed = "all" if exclusions == "all" or self.excluded_count <= EXCLUSIONS_LISTED else exclusions
+        answer = self._answers.get(listed)
+        if answer is not None:  # explained already
+            return cite(answer, self.by_rule(), "all", excluded_count=self.excluded_count)
+        context = self._context
+        table = EvidenceTable()
+        returned, returned_explained = self._returned(lambda i, status, rank, score: (i, status, rank, score))
+        recommendations = [context.assess_cited(*args, table) for args in returned]
+        excluded = [cite_exclusion(x, table, context._kept_rules) for x in self._exclusions(listed)]
+        explained = [context.assess_cited(*args, table) for args in returned_explained]
+        return assemble(
+            self._whole([], [], []), recommendations, excluded, explained, table, self.by_rule(), self.excluded_count
+        )
 
     def summary(self, exclusions: Exclusions = "by_rule") -> AnswerSummary:
         """The ``summary`` detail (:mod:`service.domain.summary`): the same summary as of the whole answer, built
@@ -677,6 +712,33 @@ class _Kept(Generic[_K, _V]):
                 break
         items[key] = value
         return value
+
+
+_A = TypeVar("_A", Assessment, CitedAssessment)
+
+
+def _assessment(
+    cls: type[_A],
+    head: dict[str, Any],
+    reasons: list[str],
+    criteria: list[Any],
+    rules: list[Any],
+    obligations: list[Any],
+    fit: Any,
+    caveats: list[Caveat],
+    eu_ai_act: Any,
+) -> _A:
+    """An assessment in either form from its fields before its reasons (``head``, taken over) and its parts."""
+    head.update(
+        reasons=reasons,
+        criteria=criteria,
+        rules=rules,
+        obligations=obligations,
+        fit=fit,
+        caveats=caveats,
+        eu_ai_act=eu_ai_act,
+    )
+    return trusted_from(cls, head)
 
 
 class _Said:
@@ -1355,6 +1417,14 @@ class _Context:
     def _score(
         self, row: tuple[str, float, float, int, str, FloatArray, BoolArray, FloatArray], i: int
     ) -> CriterionScore:
+        fields, explained = self._criterion_fields(row, i)
+        fields["evidence"] = explained.evidence  # shared: an answer's lists are never changed
+        return trusted_from(CriterionScore, fields)
+
+    def _criterion_fields(
+        self, row: tuple[str, float, float, int, str, FloatArray, BoolArray, FloatArray], i: int
+    ) -> tuple[dict[str, Any], Explanation]:
+        """A criterion's score for model ``i`` (its fields in order, but its evidence) and its explanation."""
         criterion, weight, rounded_weight, version, missing_note, values, known, uncertainty = row
         value = values.item(i)
         missing = not known.item(i)
@@ -1362,19 +1432,17 @@ class _Context:
         text = explained.text
         if missing:
             text += f". Missing data: {missing_note}"
-        return trusted(
-            CriterionScore,
-            criterion=criterion,
-            rule_version=version,
-            value=_round(value),
-            weight=rounded_weight,
-            contribution=_round(value * weight),
-            missing_data=missing,
-            uncertainty=_round(uncertainty.item(i)),
-            explanation=text,
-            estimates=list(explained.estimates) if explained.estimates is not None else None,
-            evidence=explained.evidence,  # shared: an answer's lists are never changed
-        )
+        return {
+            "criterion": criterion,
+            "rule_version": version,
+            "value": _round(value),
+            "weight": rounded_weight,
+            "contribution": _round(value * weight),
+            "missing_data": missing,
+            "uncertainty": _round(uncertainty.item(i)),
+            "explanation": text,
+            "estimates": list(explained.estimates) if explained.estimates is not None else None,
+        }, explained
 
     def criteria(self, i: int) -> list[CriterionScore]:
         """Each criterion's value, weight and contribution for model ``i`` (criteria with weight 0 omitted)."""
@@ -1424,6 +1492,12 @@ class _Context:
 
     def fit(self, i: int) -> Fit:
         """Weights, KV cache and overhead for the workload, the GPUs they need, headroom and decode speed."""
+        fields = self._fit_fields(i)
+        fields["evidence"] = self._fit_evidence(i)
+        return trusted_from(Fit, fields)
+
+    def _fit_fields(self, i: int) -> dict[str, Any]:
+        """:meth:`fit`'s fields in order, but its evidence."""
         m = self.f.models[i]
         hw = self.engine.rules.hardware
         p = self.plan
@@ -1448,37 +1522,35 @@ class _Context:
         gpus = figures.gpus_needed
         usable = p.usable_gb_per_gpu * gpus if gpus is not None else None
         speed = p.gpus_for_throughput[i]
-        return trusted(
-            Fit,
-            precision=precision,
-            precision_requested=self.req.hardware.precision,
-            fine_tuning=tuning,
-            parameters_total_b=m.parameters_total_b.value if m.parameters_total_b else None,
-            parameters_active_b=m.parameters_active_b.value if m.parameters_active_b else None,
-            gpu=p.gpu.id if p.gpu else None,
-            gpu_name=p.gpu.name if p.gpu else None,
-            concurrent_requests=p.workload.concurrent_requests,
-            tokens_per_request=p.workload.tokens_per_request,
-            output_tokens_per_second=p.workload.output_tokens_per_second,
-            weights_gb=figures.weights_gb,
-            kv_cache_gb=figures.kv_cache_gb,
-            kv_cache_bytes_per_token=_round(float(p.kv_bytes_per_token[i]), 1),
-            kv_cache_formula=self.engine.texts.kv_cache_formula(i),
-            overhead_gb=_round(float(p.overhead_gb[i]), 1) if known else None,
-            memory_gb=figures.memory_gb,
-            gpu_memory_gb=figures.gpu_memory_gb,
-            gpu_memory_assumed=p.gpu is None and self.req.hardware.gpu_memory_gb is None,
-            usable_memory_gb=_round(usable, 1) if usable is not None else None,
-            headroom_gb=_round(usable - float(p.memory_gb[i]), 1) if usable is not None else None,
-            gpus_for_memory=int(p.gpus_for_memory[i]) if known else None,
-            gpus_for_throughput=int(speed) if known and not np.isnan(speed) else None,
-            gpus_needed=gpus,
-            fits=figures.fits,
-            throughput=figures.throughput,
-            allows_for=allows,
-            assumptions=self._fit_assumptions(i),
-            evidence=self._fit_evidence(i),
-        )
+        return {
+            "precision": precision,
+            "precision_requested": self.req.hardware.precision,
+            "fine_tuning": tuning,
+            "parameters_total_b": m.parameters_total_b.value if m.parameters_total_b else None,
+            "parameters_active_b": m.parameters_active_b.value if m.parameters_active_b else None,
+            "gpu": p.gpu.id if p.gpu else None,
+            "gpu_name": p.gpu.name if p.gpu else None,
+            "concurrent_requests": p.workload.concurrent_requests,
+            "tokens_per_request": p.workload.tokens_per_request,
+            "output_tokens_per_second": p.workload.output_tokens_per_second,
+            "weights_gb": figures.weights_gb,
+            "kv_cache_gb": figures.kv_cache_gb,
+            "kv_cache_bytes_per_token": _round(float(p.kv_bytes_per_token[i]), 1),
+            "kv_cache_formula": self.engine.texts.kv_cache_formula(i),
+            "overhead_gb": _round(float(p.overhead_gb[i]), 1) if known else None,
+            "memory_gb": figures.memory_gb,
+            "gpu_memory_gb": figures.gpu_memory_gb,
+            "gpu_memory_assumed": p.gpu is None and self.req.hardware.gpu_memory_gb is None,
+            "usable_memory_gb": _round(usable, 1) if usable is not None else None,
+            "headroom_gb": _round(usable - float(p.memory_gb[i]), 1) if usable is not None else None,
+            "gpus_for_memory": int(p.gpus_for_memory[i]) if known else None,
+            "gpus_for_throughput": int(speed) if known and not np.isnan(speed) else None,
+            "gpus_needed": gpus,
+            "fits": figures.fits,
+            "throughput": figures.throughput,
+            "allows_for": allows,
+            "assumptions": self._fit_assumptions(i),
+        }
 
     def fit_figures(self, i: int) -> FitFigures:
         """The figures of model ``i``'s fit (see :meth:`fit`), before its texts."""
@@ -1744,41 +1816,89 @@ class _Context:
         return result
 
     # ----------------------------------------------------------------------------------- assembling
-    def assess(
+    def _assessed(
         self, i: int, status: Literal["recommended", "eligible", "excluded"], rank: int | None, score: float | None
-    ) -> Assessment:
-        """The full explanation of model ``i``."""
+    ) -> tuple[dict[str, Any], list[_Said], list[tuple[dict[str, Any], Explanation]], list[str]]:
+        """What both forms of model ``i``'s assessment state first: its fields before its reasons, its rule
+        outcomes, its criteria (fields but evidence, with their explanations) and its reason sentences, the facts
+        written out."""
         m = self.f.models[i]
+        head = {
+            "model_id": m.id,
+            "name": m.name,
+            "status": status,
+            "rank": rank,
+            "score": _round(score) if score is not None else None,
+            "licence": m.licence.value,
+        }
         said = self._outcomes(i)
-        rules = [entry.outcome for entry in said]
-        criteria = self.criteria(i) if status != "excluded" or self.every_criterion else []
+        rows = self._scored() if status != "excluded" or self.every_criterion else []
+        criteria = [self._criterion_fields(row, i) for row in rows]
         reasons: list[str] = []
         if rank is not None and score is not None:
             reasons.append(
                 f"Ranked {rank} of the eligible models with score {score:.3f} under the {self.profile!r} weights."
             )
         reasons.extend(entry.sentence() for entry in said)
-        for item in sorted(criteria, key=lambda c: (-c.contribution, c.criterion))[:3]:
-            cited = self._explain(item.criterion, i).cited
+        for item, explained in sorted(criteria, key=lambda c: (-c[0]["contribution"], c[0]["criterion"]))[:3]:
+            cited = explained.cited
             reasons.append(
-                f"[criterion {item.criterion} v{item.rule_version}] value {item.value:.2f} x weight {item.weight:.2f} "
-                f"= {item.contribution:.3f}: {item.explanation}." + (f" Evidence: {cited}." if cited else "")
+                f"[criterion {item['criterion']} v{item['rule_version']}] value {item['value']:.2f} x weight "
+                f"{item['weight']:.2f} = {item['contribution']:.3f}: {item['explanation']}."
+                + (f" Evidence: {cited}." if cited else "")
             )
-        return trusted(
-            Assessment,
-            model_id=m.id,
-            name=m.name,
-            status=status,
-            rank=rank,
-            score=_round(score) if score is not None else None,
-            licence=m.licence.value,
-            reasons=reasons,
-            criteria=criteria,
-            rules=rules,
-            obligations=self.obligations(i),
-            fit=self.fit(i),
-            caveats=self.caveats(i, criteria, rules),
-            eu_ai_act=self.engine.compliance.eu_ai_act[i],
+        return head, said, criteria, reasons
+
+    def assess(
+        self, i: int, status: Literal["recommended", "eligible", "excluded"], rank: int | None, score: float | None
+    ) -> Assessment:
+        """The full explanation of model ``i``."""
+        head, said, scored, reasons = self._assessed(i, status, rank, score)
+        rules = [entry.outcome for entry in said]
+        criteria = []
+        for fields, explained in scored:
+            fields["evidence"] = explained.evidence  # shared: an answer's lists are never changed
+            criteria.append(trusted_from(CriterionScore, fields))
+        obligations, fit = self.obligations(i), self.fit(i)
+        caveats = self.caveats(i, criteria, rules)
+        return _assessment(
+            Assessment, head, reasons, criteria, rules, obligations, fit, caveats, self.engine.compliance.eu_ai_act[i]
+        )
+
+    def assess_cited(
+        self,
+        i: int,
+        status: Literal["recommended", "eligible", "excluded"],
+        rank: int | None,
+        score: float | None,
+        table: EvidenceTable,
+    ) -> CitedAssessment:
+        """:meth:`assess` in ``full`` detail, its facts cited in ``table``: the same as citing the assessment
+        (:func:`~service.domain.citing.cite`), built without it. Facts are cited in the same order: the reasons',
+        then the criteria's, the rules', the obligations', the fit's and the EU AI Act status's."""
+        head, said, scored, written = self._assessed(i, status, rank, score)
+        rules = [entry.outcome for entry in said]
+        kept_rules = [self._kept_rules.get(r.rule_id, False) for r in rules]
+        kept_criteria = [self._explanation_keys.get(fields["criterion"]) is not None for fields, _ in scored]
+        reasons = cite_reasons(
+            written,
+            [(r.evidence, kept) for r, kept in zip(rules, kept_rules, strict=True)],
+            [(e.evidence, kept) for (_, e), kept in zip(scored, kept_criteria, strict=True)],
+            table,
+        )
+        listed = [(fields["criterion"], fields["missing_data"]) for fields, _ in scored]
+        criteria = []
+        for (fields, explained), kept in zip(scored, kept_criteria, strict=True):
+            fields["evidence"] = cite_evidence(explained.evidence, table, kept)
+            criteria.append(trusted_from(CitedCriterionScore, fields))
+        cited_rules = [cite_outcome(r, table, kept) for r, kept in zip(rules, kept_rules, strict=True)]
+        obligations = [cite_obligation(o, table) for o in self.obligations(i)]
+        fit = self._fit_fields(i)
+        fit["evidence"] = cite_evidence(self._fit_evidence(i), table, True)
+        eu = cite_eu(self.engine.compliance.eu_ai_act[i], table)
+        caveats = self._caveats(i, listed, rules)
+        return _assessment(
+            CitedAssessment, head, reasons, criteria, cited_rules, obligations, trusted_from(CitedFit, fit), caveats, eu
         )
 
     def brief(

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from service.domain import citing
 from service.domain import engine as engine_module
-from service.domain.citing import cite, count_exclusions
+from service.domain.citing import cite, count_exclusions, resolve
 from service.domain.engine import Engine
 from service.domain.requirements import EXCLUSIONS_LISTED, Requirements
 from service.domain.summary import summarise
@@ -46,6 +47,24 @@ def test_what_a_decision_builds_equals_what_explaining_everything_gives(
     ).model_dump_json(exclude_none=True)
     assert decision.full(exclusions).model_dump_json() == cite(whole, counted, exclusions).model_dump_json()
     assert decision.answer().model_dump_json() == whole.model_dump_json()
+
+
+@pytest.mark.parametrize("body", [REQUESTS[2], REQUESTS[3]])
+def test_the_full_detail_cites_facts_that_share_a_short_digest_as_citing_the_whole_answer_does(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, body: dict[str, Any]
+) -> None:
+    # One hex digit of short id: many facts of an answer share one, and all but the first take their whole digest.
+    monkeypatch.setattr(citing, "_ID_HEX", 1)
+    for kept in ("_LISTED", "_SEEN", "_GROUPS", "_ITEM_JSON"):
+        monkeypatch.setattr(citing, kept, {})
+    requirements = Requirements.model_validate(body)
+    whole = engine.recommend(requirements, TODAY)
+    counted = count_exclusions(whole.excluded, engine.rules.eligibility)
+    for exclusions in ("by_rule", "all"):
+        full = engine.decide(requirements, TODAY).full(exclusions)
+        assert full.model_dump_json() == cite(whole, counted, exclusions).model_dump_json()
+        assert any(len(item.id) == 41 for item in full.evidence)
+    assert resolve(engine.decide(requirements, TODAY).full()).model_dump_json() == whole.model_dump_json()
 
 
 def test_the_requests_above_exercise_trimmed_exclusions(engine: Engine) -> None:
