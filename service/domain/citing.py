@@ -20,7 +20,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from service.domain.answer import (
     EXCLUSIONS_LISTED,
@@ -62,12 +62,14 @@ __all__ = [
     "cite_reasons",
     "count_exclusions",
     "dump_full",
+    "dump_full_bytes",
     "encode_full",
     "evidence_id",
     "listed_exclusions",
     "resolve",
 ]
 
+_C = TypeVar("_C", CitedRuleOutcome, CitedEuAiActStatus)
 #: The request's choice of how many excluded models to list (see :data:`EXCLUSIONS_LISTED`).
 Exclusions = Literal["by_rule", "all"]
 #: The fact an obligation cites: the licence text its duty is read from.
@@ -294,10 +296,37 @@ def cite_evidence(group: Sequence[Evidence], table: EvidenceTable, kept: bool) -
     return list(table.cite_group(group, len(group), kept)) if group else []
 
 
-def cite_outcome(r: RuleOutcome, table: EvidenceTable, kept: bool = True) -> CitedRuleOutcome:
-    """``r`` with its evidence cited by id in ``table`` (``kept``: the engine keeps ``r``)."""
+#: The cited forms of what the engine keeps (a model's EU AI Act status, a rule outcome whose evidence reads
+#: nothing of the request), by the kept object, with the ids they cite: an answer whose table gives the same ids
+#: takes the same object (answers never change their parts). Each entry holds its object, so that an ``id()``
+#: here is never one of a newer object. Bounded (emptied when full).
+_CITED: dict[int, tuple[Any, tuple[str, ...], Any]] = {}
+_CITED_KEPT = 5_000
+
+
+def _cited_kept(source: RuleOutcome | EuAiActStatus, table: EvidenceTable, cls: type[_C]) -> _C:
+    """``source`` (kept by the engine) as ``cls``, its evidence cited by id in ``table``."""
+    evidence = source.evidence
+    ids = table.cite_group(evidence, len(evidence), True) if evidence else ()
+    found = _CITED.get(id(source))
+    if found is not None and found[0] is source and found[1] == ids:
+        cited: _C = found[2]
+        return cited
+    fields = dict(source.__dict__)  # the same fields in the same order, evidence last
+    fields["evidence"] = list(ids)
+    cited = trusted_from(cls, fields)
+    if len(_CITED) >= _CITED_KEPT:
+        _CITED.clear()
+    _CITED[id(source)] = (source, ids, cited)
+    return cited
+
+
+def cite_outcome(r: RuleOutcome, table: EvidenceTable, kept: bool) -> CitedRuleOutcome:
+    """``r`` with its evidence cited by id in ``table`` (``kept``: the engine keeps ``r`` and its evidence)."""
+    if kept:
+        return _cited_kept(r, table, CitedRuleOutcome)
     fields = dict(r.__dict__)  # the same fields in the same order, evidence last
-    fields["evidence"] = cite_evidence(r.evidence, table, kept)
+    fields["evidence"] = cite_evidence(r.evidence, table, False)
     return trusted_from(CitedRuleOutcome, fields)
 
 
@@ -350,11 +379,7 @@ def _fit(f: Fit, table: EvidenceTable) -> CitedFit:
 
 def cite_eu(s: EuAiActStatus | None, table: EvidenceTable) -> CitedEuAiActStatus | None:
     """``s`` (a model's, kept by the engine) with its evidence cited by id in ``table``."""
-    if s is None:
-        return None
-    fields = dict(s.__dict__)
-    fields["evidence"] = cite_evidence(s.evidence, table, True)
-    return trusted_from(CitedEuAiActStatus, fields)
+    return None if s is None else _cited_kept(s, table, CitedEuAiActStatus)
 
 
 #: Groups of facts as a reason sentence writes them (`` Evidence: fact = value (source, as of date); ….``), by the
@@ -433,7 +458,7 @@ def _assessment(a: Assessment, table: EvidenceTable) -> CitedAssessment:
         licence=a.licence,
         reasons=_cite_reasons(a, table),
         criteria=[_criterion(c, table) for c in a.criteria],
-        rules=[cite_outcome(r, table) for r in a.rules],
+        rules=[cite_outcome(r, table, False) for r in a.rules],
         obligations=[cite_obligation(o, table) for o in a.obligations],
         fit=_fit(a.fit, table),
         caveats=a.caveats,
@@ -452,19 +477,18 @@ def cite(
     """
     table = EvidenceTable()
     recommendations = [_assessment(a, table) for a in answer.recommendations]
-    excluded = [cite_exclusion(x, table) for x in listed_exclusions(answer.excluded, exclusions)]
+    excluded = [
+        cite_exclusion(x.model_id, [(r, False) for r in x.reasons], table)
+        for x in listed_exclusions(answer.excluded, exclusions)
+    ]
     explained = [_assessment(a, table) for a in answer.explained]
     return assemble(answer, recommendations, excluded, explained, table, by_rule, excluded_count)
 
 
-def cite_exclusion(x: Exclusion, table: EvidenceTable, kept: Mapping[str, bool] | None = None) -> CitedExclusion:
-    """``x`` with its reasons' evidence cited by id in ``table`` (``kept``: by rule id, whether the engine keeps
-    the rule's outcomes; all of them by default)."""
-    return trusted(
-        CitedExclusion,
-        model_id=x.model_id,
-        reasons=[cite_outcome(r, table, kept is None or kept.get(r.rule_id, False)) for r in x.reasons],
-    )
+def cite_exclusion(model_id: str, reasons: Iterable[tuple[RuleOutcome, bool]], table: EvidenceTable) -> CitedExclusion:
+    """An excluded model with its failing rules, their evidence cited by id in ``table`` (each rule outcome with
+    whether the engine keeps it)."""
+    return trusted(CitedExclusion, model_id=model_id, reasons=[cite_outcome(r, table, kept) for r, kept in reasons])
 
 
 def assemble(
@@ -507,35 +531,40 @@ def encode_full(answer: Answer, eligibility: Mapping[str, EligibilityRule], excl
     return dump_full(cite(answer, count_exclusions(answer.excluded, eligibility), exclusions))
 
 
-#: The JSON text of listed facts, by object (each entry holds its fact; bounded as :data:`_SEEN`): a fact the
-#: engine keeps is written once, not in every answer that lists it.
-_ITEM_JSON: dict[int, tuple[CitedEvidence, str]] = {}
-_DISCLAIMER_AT = ',"disclaimer":'
-_EVIDENCE_AT = ',"evidence":[]' + _DISCLAIMER_AT
+#: The JSON of listed facts, by object (each entry holds its fact; bounded as :data:`_SEEN`): a fact the engine
+#: keeps is written once, not in every answer that lists it.
+_ITEM_JSON: dict[int, tuple[CitedEvidence, bytes]] = {}
+_DISCLAIMER_AT = b',"disclaimer":'
+_EVIDENCE_AT = b',"evidence":[]' + _DISCLAIMER_AT
 
 
-def _item_json(item: CitedEvidence) -> str:
+def _item_json(item: CitedEvidence) -> bytes:
     found = _ITEM_JSON.get(id(item))
     if found is not None and found[0] is item:
         return found[1]
-    text = item.model_dump_json()
+    data = CitedEvidence.__pydantic_serializer__.to_json(item)
     if len(_ITEM_JSON) >= _SEEN_KEPT:
         _ITEM_JSON.clear()
-    _ITEM_JSON[id(item)] = (item, text)
-    return text
+    _ITEM_JSON[id(item)] = (item, data)
+    return data
 
 
-def dump_full(full: FullAnswer) -> str:
-    """``full.model_dump_json()``, the same text, written faster: the answer is serialised without its evidence
-    list, and the list is spliced in from each fact's own JSON text (written once per fact and kept)."""
+def dump_full_bytes(full: FullAnswer) -> bytes:
+    """``full.model_dump_json()`` as UTF-8 bytes, the same JSON, written faster: the answer is serialised without
+    its evidence list, and the list is spliced in from each fact's own JSON (written once per fact and kept)."""
     fields = dict(full.__dict__)
     evidence = fields["evidence"]
     fields["evidence"] = []
-    head = trusted_from(FullAnswer, fields).model_dump_json()
+    head = FullAnswer.__pydantic_serializer__.to_json(trusted_from(FullAnswer, fields))
     # The disclaimer follows the evidence and, as a JSON string, cannot hold the marker's unescaped quotes.
     at = head.rindex(_EVIDENCE_AT)
-    listed = ",".join([_item_json(item) for item in evidence])
-    return f'{head[:at]},"evidence":[{listed}]{head[at + len(_EVIDENCE_AT) - len(_DISCLAIMER_AT) :]}'
+    listed = b",".join([_item_json(item) for item in evidence])
+    return b"".join((head[:at], b',"evidence":[', listed, b"]", head[at + len(_EVIDENCE_AT) - len(_DISCLAIMER_AT) :]))
+
+
+def dump_full(full: FullAnswer) -> str:
+    """``full.model_dump_json()``, the same text (:func:`dump_full_bytes`, decoded)."""
+    return dump_full_bytes(full).decode()
 
 
 # --------------------------------------------------------------------------------------------- resolve

@@ -26,6 +26,7 @@ from service.domain.answer import (
     CitedAssessment,
     CitedCriterionScore,
     CitedFit,
+    CitedObligation,
     ComparedModel,
     Comparison,
     CriterionScore,
@@ -479,12 +480,19 @@ class Decision:
 
     def _exclusions(self, exclusions: Exclusions) -> list[Exclusion]:
         """The excluded models an answer lists (all, or the first :data:`EXCLUSIONS_LISTED` by id)."""
+        context = self._context
+        ids = context.f.ids
+        return [
+            Exclusion.model_construct(model_id=ids[i], reasons=context.failures(i)) for i in self._listed(exclusions)
+        ]
+
+    def _listed(self, exclusions: Exclusions) -> list[int]:
+        """The indices of the excluded models an answer lists, by model id."""
         excluded = np.flatnonzero(self._excluded)  # by index, so by model id
         if exclusions != "all":
             excluded = excluded[:EXCLUSIONS_LISTED]
-        context = self._context
-        ids = context.f.ids
-        return [Exclusion.model_construct(model_id=ids[i], reasons=context.failures(i)) for i in excluded.tolist()]
+        listed: list[int] = excluded.tolist()
+        return listed
 
     def _answer(self, exclusions: Exclusions) -> Answer:
         """The decision explained, listing the excluded models ``exclusions`` names (built once per choice)."""
@@ -569,10 +577,15 @@ class Decision:
             return cite(answer, self.by_rule(), "all", excluded_count=self.excluded_count)
         context = self._context
         table = EvidenceTable()
+        duties: dict[str, list[CitedObligation]] = {}
         returned, returned_explained = self._returned(lambda i, status, rank, score: (i, status, rank, score))
-        recommendations = [context.assess_cited(*args, table) for args in returned]
-        excluded = [cite_exclusion(x, table, context._kept_rules) for x in self._exclusions(listed)]
-        explained = [context.assess_cited(*args, table) for args in returned_explained]
+        recommendations = [context.assess_cited(*args, table, duties) for args in returned]
+        ids = context.f.ids
+        excluded = [
+            cite_exclusion(ids[i], [(e.outcome, e.kept) for e in context._outcomes(i, only_failures=True)], table)
+            for i in self._listed(listed)
+        ]
+        explained = [context.assess_cited(*args, table, duties) for args in returned_explained]
         return assemble(
             self._whole([], [], []), recommendations, excluded, explained, table, self.by_rule(), self.excluded_count
         )
@@ -1872,13 +1885,15 @@ class _Context:
         rank: int | None,
         score: float | None,
         table: EvidenceTable,
+        duties: dict[str, list[CitedObligation]],
     ) -> CitedAssessment:
         """:meth:`assess` in ``full`` detail, its facts cited in ``table``: the same as citing the assessment
         (:func:`~service.domain.citing.cite`), built without it. Facts are cited in the same order: the reasons',
-        then the criteria's, the rules', the obligations', the fit's and the EU AI Act status's."""
+        then the criteria's, the rules', the obligations', the fit's and the EU AI Act status's. ``duties``: the
+        answer's obligations by licence (a licence's duties under one request are the same for every model)."""
         head, said, scored, written = self._assessed(i, status, rank, score)
         rules = [entry.outcome for entry in said]
-        kept_rules = [self._kept_rules.get(r.rule_id, False) for r in rules]
+        kept_rules = [entry.kept for entry in said]
         kept_criteria = [self._explanation_keys.get(fields["criterion"]) is not None for fields, _ in scored]
         reasons = cite_reasons(
             written,
@@ -1892,7 +1907,10 @@ class _Context:
             fields["evidence"] = cite_evidence(explained.evidence, table, kept)
             criteria.append(trusted_from(CitedCriterionScore, fields))
         cited_rules = [cite_outcome(r, table, kept) for r, kept in zip(rules, kept_rules, strict=True)]
-        obligations = [cite_obligation(o, table) for o in self.obligations(i)]
+        licence = self.f.licences[i].id
+        obligations = duties.get(licence)
+        if obligations is None:
+            obligations = duties[licence] = [cite_obligation(o, table) for o in self.obligations(i)]
         fit = self._fit_fields(i)
         fit["evidence"] = cite_evidence(self._fit_evidence(i), table, True)
         eu = cite_eu(self.engine.compliance.eu_ai_act[i], table)
