@@ -168,12 +168,19 @@ class EvidenceTable:
         # Facts already cited by this table, by object (held, so that an ``id()`` is never reused meanwhile).
         self._by_object: dict[int, tuple[Evidence, str]] = {}
         self.items: dict[str, CitedEvidence] = {}
+        # Facts listed by cite_group under their short id, not yet in _by_identity (which only cite reads).
+        self._pending: list[tuple[tuple[object, ...], str, CitedEvidence]] = []
 
     def cite(self, e: Evidence) -> str:
         """The id of ``e``, listing it on its first citation."""
         hit = self._by_object.get(id(e))
         if hit is not None and hit[0] is e:
             return hit[1]
+        if self._pending:
+            by_identity = self._by_identity
+            for identity, short, _ in self._pending:
+                by_identity[identity] = short
+            self._pending.clear()
         _, identity, digest, item = _seen(e)
         found = self._by_identity.get(identity)
         if found is None:
@@ -200,22 +207,23 @@ class EvidenceTable:
 
         ``kept``: ``group`` is a list the engine keeps (never changed), so what its facts are (identities, ids)
         is looked up once for every answer that cites it. Its facts then take their short ids unless this
-        table has already given one of them its whole digest (a clash), which :meth:`cite` then settles.
+        table holds a different fact (or the same fact as another object) under one of them, which :meth:`cite`
+        then settles.
         """
         facts = _group(group, count) if kept else _Group(group, count)
-        if facts.clash:
-            return tuple(dict.fromkeys(self.cite(e) for e in group[:count]))
-        by_identity, items = self._by_identity, self.items
-        for identity, item in facts.listed:
-            found = by_identity.get(identity)
-            if found is None:
-                if item.id in items:  # a different fact already holds this short id
-                    return tuple(dict.fromkeys(self.cite(e) for e in group[:count]))
-                by_identity[identity] = item.id
-                items[item.id] = item
-            elif found != item.id:
-                return tuple(dict.fromkeys(self.cite(e) for e in group[:count]))
-        return facts.ids
+        if not facts.clash:
+            items, pending = self.items, self._pending
+            for entry in facts.listed:
+                _, short, item = entry
+                held = items.get(short)
+                if held is None:  # no fact holds its short id, so it is not listed (a whole digest takes a held one)
+                    items[short] = item
+                    pending.append(entry)
+                elif held is not item:  # the same fact listed from another object, or a different fact
+                    break
+            else:
+                return facts.ids
+        return tuple(dict.fromkeys(self.cite(e) for e in group[:count]))
 
 
 class _Group:
@@ -231,9 +239,9 @@ class _Group:
         clash = False
         for e in group[:count]:
             _, identity, _, item = _seen(e)
-            listed.append((identity, item))
+            listed.append((identity, item.id, item))
             clash |= owners.setdefault(item.id, identity) != identity
-        self.listed: tuple[tuple[tuple[object, ...], CitedEvidence], ...] = tuple(listed)
+        self.listed: tuple[tuple[tuple[object, ...], str, CitedEvidence], ...] = tuple(listed)
         self.ids: tuple[str, ...] = tuple(owners)
         self.clash = clash
 

@@ -13,7 +13,7 @@ fact stays unknown, and the wording of each restriction decides what it covers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -35,6 +35,7 @@ from service.domain.regulatory import (
 )
 from service.domain.requirements import Requirements
 from service.domain.rules import Licence, RuleSet
+from service.domain.tokens import Tokens
 
 __all__ = [
     "PUBLIC_SECTOR_COLUMN",
@@ -156,7 +157,9 @@ class ComplianceFeatures:
         self._org_display = {org_id: self._static_display(org) for org_id, org in by_org.items()}
         #: The kinds of each model's regulatory caveats by what they read of a request (see
         #: :meth:`ComplianceRequest.caveat_kinds`); bounded (emptied when full).
-        self.caveat_kinds: dict[tuple[int, Hashable], tuple[str, ...]] = {}
+        self.caveat_kinds: dict[tuple[int, int], tuple[str, ...]] = {}
+        #: Numbers for what a request's caveats read (see :meth:`ComplianceRequest.caveat_kinds`).
+        self.token = Tokens()
         self.n = n
 
     # ---------------------------------------------------------------------------------------- EU AI Act
@@ -394,8 +397,8 @@ class ComplianceRequest:
         self.codes = list(req.compliance.public_sector_jurisdictions)
         self.unreviewed = [code for code in self.codes if code not in cf.restrictions]
         self._affecting_memo: dict[int, list[tuple[_Applicable, Effect]]] = {}
-        #: What the caveats read of the request (see :meth:`caveat_kinds`).
-        self._reads = (self.deployment, tuple(self.codes), req.compliance.eu_ai_act, evaluated_on)
+        #: What the caveats read of the request (see :meth:`caveat_kinds`), as a number (a tuple's hash is not kept).
+        self._reads_token = cf.token((self.deployment, tuple(self.codes), req.compliance.eu_ai_act, evaluated_on))
         self.applicable = [
             _Applicable(jurisdiction, restriction, mask)
             for code in self.codes
@@ -566,7 +569,7 @@ class ComplianceRequest:
 
         Kept (bounded) by the model and what :meth:`caveats` reads of the request: the deployment, the
         jurisdictions, whether EU AI Act questions are asked, and the evaluation date."""
-        key = (i, self._reads)
+        key = (i, self._reads_token)
         found = self.cf.caveat_kinds.get(key)
         if found is None:
             if len(self.cf.caveat_kinds) >= _CAVEAT_KINDS_KEPT:

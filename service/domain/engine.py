@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import itertools
 import json
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -86,6 +85,7 @@ from service.domain.summary import (
     obligation_summaries,
     rule_reason,
 )
+from service.domain.tokens import Tokens
 from service.domain.tradeoffs import Weighed, weigh
 
 __all__ = ["Decision", "Engine"]
@@ -467,7 +467,8 @@ class Decision:
             count = int(np.count_nonzero(failed | unknown))
             if count:
                 counts.append(
-                    RuleCount.model_construct(
+                    trusted(
+                        RuleCount,
                         rule_id=rule.id,
                         rule_version=rule.version,
                         requirement=rule.requirement,
@@ -812,8 +813,8 @@ class _ModelTexts:
             tuple[int, dt.date],
             tuple[Sequence[Evidence], tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]]],
         ] = _Kept(16_384)
-        self._tokens: dict[Hashable, int] = {}
-        self._token_numbers = itertools.count(1)
+        #: Numbers for what a request's criteria read (see :meth:`_Context._criteria_caveats`).
+        self.token = Tokens()
         #: A licence's duties as a summary states them (their kinds, and each duty), by the licence and what they
         #: read of a request (the monthly active users, whether outputs train other models).
         self.duties: _Kept[tuple[str, int | None, bool | None], tuple[list[str], list[ObligationSummary]]] = _Kept(
@@ -885,16 +886,6 @@ class _ModelTexts:
         if kept:
             self._dated.put((id(group), today), (group, dated))
         return dated
-
-    def token(self, key: Hashable) -> int:
-        """A number for ``key``, the same for an equal key while it is known, never one of another key (a key
-        forgotten when the store is full gets a new number)."""
-        found = self._tokens.get(key)
-        if found is None:
-            if len(self._tokens) >= 4_096:
-                self._tokens.clear()
-            found = self._tokens[key] = next(self._token_numbers)
-        return found
 
     def staleness(
         self, group: Sequence[Evidence], kept: bool, today: dt.date
@@ -1084,9 +1075,9 @@ def _fit_numbers(
 class _BriefTable:
     """The request's columns for the models a summary returns, read once as lists: per criterion an assessment
     lists, its rounded weight, values, known flags and contributions (value x weight, as an assessment rounds it),
-    and the fit figures. ``position`` maps a model index to its place in the lists."""
+    the rules' verdicts and the fit figures. ``position`` maps a model index to its place in the lists."""
 
-    __slots__ = ("_fit", "_gpu_count", "_plan", "position", "rows")
+    __slots__ = ("_fit", "_gpu_count", "_plan", "position", "rows", "verdicts")
 
     def __init__(self, context: _Context, indices: list[int]) -> None:
         self.position = {i: n for n, i in enumerate(indices)}
@@ -1097,6 +1088,11 @@ class _BriefTable:
             self.rows.append(
                 (criterion, rounded_weight, picked, known[at].tolist(), [_round(v * weight) for v in picked])
             )
+        #: Per applied rule (in the order outcomes are listed), whether each model fails it or leaves it unknown.
+        self.verdicts: list[tuple[Any, list[bool], list[bool]]] = []
+        for rule in context.applied:
+            failed, unknown = context.verdicts[rule.id]
+            self.verdicts.append((rule, failed[at].tolist(), unknown[at].tolist()))
         p = self._plan = context.plan
         self._gpu_count = context.req.hardware.gpu_count
         self._fit = (
@@ -1935,10 +1931,13 @@ class _Context:
         fit's texts and the caveats' messages. Its evidence is cited in ``cited``; its licence's duties are added to
         ``obligations`` (by licence)."""
         m = self.f.models[i]
-        said = self._outcomes(i)
-        reasons = [entry.line() + cited.refs(entry.outcome.evidence, kept=entry.kept) for entry in said]
         table = self._table
         j = table.position[i]
+        said = [
+            self._outcome(rule, i, "failed" if failed[j] else "unknown" if unknown[j] else "passed")
+            for rule, failed, unknown in table.verdicts
+        ]
+        reasons = [entry.line() + cited.refs(entry.outcome.evidence, kept=entry.kept) for entry in said]
         listed: list[tuple[str, bool]] = []
         ranked: list[tuple[float, str, int]] = []
         if status != "excluded" or self.every_criterion:

@@ -75,22 +75,24 @@ def test_the_requests_above_exercise_trimmed_exclusions(engine: Engine) -> None:
 
 def test_a_summary_explains_only_the_models_it_returns(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     explained: list[int] = []
-    original = engine_module._Context._outcomes
+    original = engine_module._Context._outcome
 
-    def counting(self: Any, i: int, only_failures: bool = False) -> Any:
+    def counting(self: Any, rule: Any, i: int, outcome: Any) -> Any:
         explained.append(i)
-        return original(self, i, only_failures)
+        return original(self, rule, i, outcome)
 
-    monkeypatch.setattr(engine_module._Context, "_outcomes", counting)
+    monkeypatch.setattr(engine_module._Context, "_outcome", counting)
     requirements = Requirements.model_validate(REQUESTS[3])
     decision = engine.decide(requirements, TODAY)
     decision.digest()
     decision.by_rule()
     assert explained == []  # deciding, digesting and counting explain nothing
-    decision.summary("by_rule")
-    # The returned models (5 recommended, 2 explained) and the 25 excluded models listed, not every exclusion.
-    assert len(set(explained)) <= requirements.limit + len(requirements.explain) + EXCLUSIONS_LISTED
-    assert len(set(explained)) < decision.excluded_count
+    summary = decision.summary("by_rule")
+    # The returned models (5 recommended, 2 explained) only: the listed exclusions come from the verdicts.
+    returned = {engine.features.index[m.model_id] for m in [*summary.recommendations, *summary.explained]}
+    assert set(explained) == returned
+    assert len(returned) == requirements.limit + len(requirements.explain)
+    assert len(summary.excluded) == EXCLUSIONS_LISTED
 
 
 def test_the_decision_digest_is_the_same_for_the_same_decision_and_differs_for_another(engine: Engine) -> None:
