@@ -1933,10 +1933,16 @@ class _Context:
         m = self.f.models[i]
         table = self._table
         j = table.position[i]
-        said = [
-            self._outcome(rule, i, "failed" if failed[j] else "unknown" if unknown[j] else "passed")
-            for rule, failed, unknown in table.verdicts
-        ]
+        said = []
+        kept_rules, kept_values, kept = self._kept_rules, self._sentence_values_read, self.engine.texts.outcomes.items
+        for rule, failed, unknown in table.verdicts:
+            outcome: Literal["passed", "failed", "unknown"] = (
+                "failed" if failed[j] else "unknown" if unknown[j] else "passed"
+            )
+            # The outcomes the engine keeps, found at once (else _outcome finds or builds it).
+            values = kept_values.get((rule.id, outcome)) if kept_rules.get((rule.id, outcome)) else None
+            entry = kept.get((rule.id, outcome, i, values)) if values is not None else None
+            said.append(entry if entry is not None else self._outcome(rule, i, outcome))
         reasons = [entry.line() + cited.refs(entry.outcome.evidence, kept=entry.kept) for entry in said]
         listed: list[tuple[str, bool]] = []
         ranked: list[tuple[float, str, int]] = []
@@ -1994,7 +2000,7 @@ class _Context:
         kinds = list(criteria_kinds)
         if texts.licence_caveats(i):
             kinds.append("unverified_terms")
-        if self._extended_context(i):
+        if self.req.min_context_tokens is not None and self._extended_context(i):
             kinds.append("context_extension")
         # Stale facts: each (fact, source) judged as first cited (criteria, then rules), as :meth:`_caveats` does.
         for n, entry in enumerate(said):

@@ -82,6 +82,7 @@ def test_a_summary_explains_only_the_models_it_returns(engine: Engine, monkeypat
         return original(self, rule, i, outcome)
 
     monkeypatch.setattr(engine_module._Context, "_outcome", counting)
+    monkeypatch.setattr(engine.texts, "outcomes", engine_module._Kept(8_192))  # none kept yet: each is asked for
     requirements = Requirements.model_validate(REQUESTS[3])
     decision = engine.decide(requirements, TODAY)
     decision.digest()
