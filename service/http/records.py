@@ -21,7 +21,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from service.domain.answer import DISCLAIMER, ComparedModel, FullAnswer
-from service.domain.citing import Exclusions, dump_full
+from service.domain.citing import Exclusions, dump_full_bytes
 from service.domain.engine import Decision, Engine
 from service.domain.errors import RequirementError
 from service.domain.requirements import EXCLUSIONS_LISTED, ModelId, Requirements
@@ -243,7 +243,7 @@ def _record(
     created_by: str | None = None,
 ) -> tuple[DecisionRecord, bytes | None]:
     """The record of ``decision`` and (when ``whole``) the whole answer's exact UTF-8 bytes."""
-    text = encode_answer(decision).encode() if whole else None
+    text = encode_answer(decision) if whole else None
     record = archive.record(decision, text, stored_at=dt.datetime.now(dt.UTC), rerun_of=rerun_of, created_by=created_by)
     return record, text
 
@@ -258,7 +258,7 @@ def _stored(
             raise DecisionMismatchError(stored.id, stored.decision_digest, record.decision_digest or "")
         if text is not None:
             if stored.answer is not None:
-                text = archive.answer_text(stored).encode()  # a record that holds its answer is served as stored
+                text = archive.answer_text(stored)  # a record that holds its answer is served as stored
             else:
                 archive.seal(stored, text)
     return stored, created, text
@@ -347,7 +347,7 @@ def answer_response(
     record, _, text = decided
     headers = {"Content-Location": f"{RECORDS}/{record.id}"}
     if detail == "full":
-        body = text if text is not None else dump_full(decision.full(exclusions))
+        body = text if text is not None else dump_full_bytes(decision.full(exclusions))
         return _recorded(record, body, decision.engine, 200, headers)
     link = RecordLink(id=record.id, stored_at=record.stored_at, links={"self": f"{RECORDS}/{record.id}"})
     summary = decision.summary(exclusions)

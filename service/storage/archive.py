@@ -32,7 +32,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from service.domain.answer import Answer, FullAnswer
-from service.domain.citing import dump_full, resolve
+from service.domain.citing import dump_full_bytes, resolve
 from service.domain.engine import Decision, Engine
 from service.domain.errors import DataError
 from service.domain.requirements import Requirements
@@ -89,10 +89,10 @@ class DecisionMismatchError(_DigestMismatchError):
     _what = ("a different decision", "decision", "decides")
 
 
-def encode_answer(decision: Decision) -> str:
-    """The exact JSON text of a decision's whole answer, as stored by digest and rebuilt (the one place that
-    encodes it): ``full`` detail with every exclusion (evidence listed once, cited by id)."""
-    return dump_full(decision.full("all"))
+def encode_answer(decision: Decision) -> bytes:
+    """The exact JSON of a decision's whole answer as UTF-8 bytes, as stored by digest and rebuilt (the one place
+    that encodes it): ``full`` detail with every exclusion (evidence listed once, cited by id)."""
+    return dump_full_bytes(decision.full("all"))
 
 
 def answer_digest(text: str | bytes) -> str:
@@ -187,14 +187,14 @@ class DecisionArchive:
         if held is not None and held != digest:
             raise AnswerMismatchError(record.id, held, digest)
 
-    def answer_text(self, record: DecisionRecord) -> str:
-        """The record's full answer, byte-identical to the one first returned.
+    def answer_text(self, record: DecisionRecord) -> bytes:
+        """The record's full answer (UTF-8 JSON), byte-identical to the one first returned.
 
         Raises :class:`RebuildError` (or :class:`AnswerMismatchError`) when it cannot be rebuilt exactly, and
         :class:`~service.storage.StorageError` when a version cannot be read.
         """
         if record.answer is not None:
-            return self._held(record)
+            return self._held(record).encode()
         return self._rebuild(record)[1]
 
     def _held(self, record: DecisionRecord) -> str:
@@ -216,7 +216,7 @@ class DecisionArchive:
         if record.answer is not None:
             return False
         _, text = self._rebuild(record)
-        return self._store.freeze(record.id, text)
+        return self._store.freeze(record.id, text.decode())
 
     def answer(self, record: DecisionRecord) -> Answer:
         """The record's full answer as an object (rebuilt and verified like :meth:`answer_text`).
@@ -235,7 +235,7 @@ class DecisionArchive:
                 ) from exc
         return self._rebuild(record)[0]
 
-    def _rebuild(self, record: DecisionRecord) -> tuple[Answer, str]:
+    def _rebuild(self, record: DecisionRecord) -> tuple[Answer, bytes]:
         if record.answer_digest is None and record.decision_digest is None:
             raise RebuildError(record.id, f"decision record {record.id!r} holds neither its answer nor its digests")
         engine = self._engine_for(record)

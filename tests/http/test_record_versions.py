@@ -276,7 +276,7 @@ def test_frozen_records_are_served_as_stored_by_a_release_that_words_answers_dif
 
     # A later release whose answers read differently: frozen records are served as stored, others are refused.
     original = archive.encode_answer
-    monkeypatch.setattr(archive, "encode_answer", lambda decision: original(decision).replace("}", " }", 1))
+    monkeypatch.setattr(archive, "encode_answer", lambda decision: original(decision).replace(b"}", b" }", 1))
     with TestClient(app_on()) as client:
         later = {record_id: client.get(f"{RECORDS}/{record_id}") for record_id in (brief, whole)}
         refused = client.get(f"{RECORDS}/{unfrozen}")
