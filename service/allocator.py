@@ -8,9 +8,11 @@ gets a heap (an "arena") of its own. Under 32 concurrent requests the server's r
 over its 118 MB at start-up, most of it freed but kept. Fixing the threshold at glibc's own starting value and
 allowing two arenas keeps the peak to the memory actually in use (bench/RESULTS.md has the figures).
 
-A server tunes its allocator once its data is loaded, not before: loading makes many short-lived arrays of a
-few hundred KB (the capability fit's, at 10,000 models), and mapping and unmapping each of them made the fit
-three times slower. What the load freed on the heap is then handed back to the system (``malloc_trim``).
+Loading the data is the opposite case: one thread makes and frees many arrays of a few hundred KB (the
+capability fit's, at 10,000 models) and then keeps what it built. Mapped and unmapped one by one, or given back
+each time the heap's top is free, their pages were faulted in again and again: the fit took three times as
+long. So a server loads with :func:`allocator_for_loading` (large blocks on the heap, the heap not trimmed) and
+then applies :func:`tune_allocator`, which also hands what the load freed back to the system (``malloc_trim``).
 """
 
 from __future__ import annotations
@@ -19,42 +21,77 @@ import ctypes
 import ctypes.util
 import os
 import platform
+from collections.abc import Callable
 
-__all__ = ["ARENA_MAX", "MMAP_THRESHOLD", "tune_allocator"]
+__all__ = ["ARENA_MAX", "MMAP_THRESHOLD", "TRIM_THRESHOLD", "allocator_for_loading", "tune_allocator"]
 
 # mallopt parameters (glibc malloc.h).
+_M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 
 #: Blocks at least this large are mapped on their own and unmapped when freed (glibc's initial value; setting it
 #: turns off the dynamic raising of the threshold).
 MMAP_THRESHOLD = 128 * 1024
+#: Free memory at the heap's top beyond this is given back to the system (glibc's initial value).
+TRIM_THRESHOLD = 128 * 1024
 #: Heaps shared by the process's threads (glibc's default is eight per core).
 ARENA_MAX = 2
+#: While loading: blocks up to glibc's largest threshold come from the heap, and its top is kept up to this much.
+_LOADING_MMAP_THRESHOLD = 32 * 1024 * 1024
+_LOADING_TRIM_THRESHOLD = 256 * 1024 * 1024
+
+
+def _libc(environ: dict[str, str] | None) -> ctypes.CDLL | None:
+    """glibc, or None off glibc or when the environment already tunes the allocator (a ``MALLOC_*`` variable or
+    a malloc tunable in ``GLIBC_TUNABLES``): an operator's own setting wins."""
+    env = os.environ if environ is None else environ
+    if any(name.startswith("MALLOC_") for name in env) or "glibc.malloc" in env.get("GLIBC_TUNABLES", ""):
+        return None
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        libc = ctypes.CDLL(name)
+        libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+        libc.mallopt.restype = ctypes.c_int
+        libc.malloc_trim.argtypes = [ctypes.c_size_t]
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def _set(mallopt: Callable[[int, int], int], *settings: tuple[int, int]) -> bool:
+    # mallopt returns 1 on success.
+    return all(bool(mallopt(parameter, value)) for parameter, value in settings)
+
+
+def allocator_for_loading(environ: dict[str, str] | None = None) -> bool:
+    """Settings for loading the data (see the module); True when applied, under the conditions of
+    :func:`tune_allocator`, which must follow once the data is loaded."""
+    libc = _libc(environ)
+    if libc is None:
+        return False
+    return _set(
+        libc.mallopt, (_M_MMAP_THRESHOLD, _LOADING_MMAP_THRESHOLD), (_M_TRIM_THRESHOLD, _LOADING_TRIM_THRESHOLD)
+    )
 
 
 def tune_allocator(environ: dict[str, str] | None = None) -> bool:
-    """Apply the settings above and return the heap's free memory to the system; True when applied. Nothing is
-    changed off glibc, or when the environment already tunes the allocator (a ``MALLOC_*`` variable or a malloc
-    tunable in ``GLIBC_TUNABLES``): an operator's own setting wins."""
-    env = os.environ if environ is None else environ
-    if any(name.startswith("MALLOC_") for name in env) or "glibc.malloc" in env.get("GLIBC_TUNABLES", ""):
+    """Apply the serving settings above and return the heap's free memory to the system; True when applied.
+    Nothing is changed off glibc, or when the environment already tunes the allocator (a ``MALLOC_*`` variable
+    or a malloc tunable in ``GLIBC_TUNABLES``): an operator's own setting wins."""
+    libc = _libc(environ)
+    if libc is None:
         return False
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    # mallopt returns 1 on success.
-    applied = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_ARENA_MAX, ARENA_MAX))
+    applied = _set(
+        libc.mallopt,
+        (_M_MMAP_THRESHOLD, MMAP_THRESHOLD),
+        (_M_TRIM_THRESHOLD, TRIM_THRESHOLD),
+        (_M_ARENA_MAX, ARENA_MAX),
+    )
     if applied:
-        libc.malloc_trim.argtypes = [ctypes.c_size_t]
         libc.malloc_trim(0)
     return applied

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from service.allocator import tune_allocator
+from service.allocator import allocator_for_loading, tune_allocator
 from service.domain.errors import DataError
 from service.loading.sync.cli import add_sync_parser
 from service.records_cli import add_records_parser, add_report_parser
@@ -64,8 +64,8 @@ def create_app_from_environment() -> Any:
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    allocator_for_loading()  # as in _serve
     app = create_app(settings)
-    # After the load: see _serve.
     tune_allocator()
     return app
 
@@ -91,6 +91,8 @@ def _serve(args: argparse.Namespace) -> int:
     # Validate the data once here, so that bad files stop the command with their path and field.
     from service.loading.files import DataFiles
 
+    # The allocator: one setting for loading the data, another for serving (see the module).
+    allocator_for_loading()
     sources = DataFiles.read(settings.catalogue_dir), DataFiles.read(settings.rules_dir)
     engine = _load_or_report(settings, sources)
     if engine is None:
@@ -111,8 +113,6 @@ def _serve(args: argparse.Namespace) -> int:
     # builds its own engine: this frame, alive while serving, keeps neither.
     del sources, engine
     # A server process: return freed answer buffers to the system rather than keeping them (see the module).
-    # Tuned after the load, not before: the load's short-lived arrays (the capability fit's, 0.3 MB each at
-    # 10,000 models) would each be mapped and unmapped, which made the fit three times slower.
     tune_allocator()
     uvicorn.run(
         app,
