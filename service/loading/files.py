@@ -87,6 +87,36 @@ def _share(container: dict[str, Any] | list[Any], pool: dict[object, Any]) -> No
             _share(value, pool)
 
 
+#: Value types that hold no validated record (the leaves :func:`_share_fields_sets` does not descend into).
+_LEAVES = frozenset({str, int, float, bool, type(None), dt.date})
+
+
+def _share_fields_sets(value: object, pool: dict[object, Any]) -> None:
+    """Give every frozen validated record under ``value`` the equal set of field names ``pool`` already holds.
+
+    Pydantic keeps, per record, the set of the names of its fields the data gave (``model_fields_set``). A
+    catalogue has a few hundred thousand records but only about a hundred distinct such sets, and a set is
+    larger than the record's own fields: at 10,000 model files, one copy of each is 100 MB less. A frozen
+    record never changes its set (a copy gets its own), so sharing it changes nothing else.
+    """
+    if isinstance(value, BaseModel):
+        if value.model_config.get("frozen"):
+            fields = value.__pydantic_fields_set__
+            shared = pool.setdefault(frozenset(fields), fields)
+            if shared is not fields:
+                object.__setattr__(value, "__pydantic_fields_set__", shared)
+        items: Iterable[object] = value.__dict__.values()
+    elif isinstance(value, list | tuple):
+        items = value
+    elif isinstance(value, dict):
+        items = value.values()
+    else:
+        return
+    for item in items:
+        if type(item) not in _LEAVES:
+            _share_fields_sets(item, pool)
+
+
 def _parse_toml(path: Path | _FilePath, content: bytes) -> dict[str, Any]:
     try:
         # Decoded as a text file is read (universal newlines), so a CRLF file parses as it always did.
@@ -193,7 +223,8 @@ def _load_dir(
     pool: dict[object, Any] | None = None,
 ) -> dict[str, M]:
     """Every file matching ``pattern`` validated as ``cls``, by the id ``id_of`` makes of its path's parts.
-    With ``pool``, equal strings and dates across the files are one object each (see :func:`_share`)."""
+    With ``pool``, equal strings, dates and sets of field names across the files are one object each (see
+    :func:`_share` and :func:`_share_fields_sets`)."""
     loaded: dict[str, M] = {}
     for parts, content in data.matching(pattern):
         path = _FilePath(data.directory, "/".join(parts))
@@ -211,6 +242,8 @@ def _load_dir(
         parsed["id"] = record_id
         record = _validate(cls, path, parsed, problems)
         if record is not None:
+            if pool is not None:
+                _share_fields_sets(record, pool)
             loaded[record_id] = record
     return loaded
 

@@ -110,3 +110,22 @@ def test_equal_strings_and_dates_across_model_files_are_kept_once() -> None:
     dates: dict[date, date] = {}
     for model in catalogue.models.values():
         assert dates.setdefault(model.licence.as_of, model.licence.as_of) is model.licence.as_of
+
+
+def test_loaded_records_share_one_set_per_distinct_set_of_field_names_and_keep_their_own() -> None:
+    from pydantic import BaseModel
+
+    from service.domain.catalogue import Model
+
+    catalogue = load_catalogue(CATALOGUE)
+    records: list[BaseModel] = []
+    for model in catalogue.models.values():
+        records.append(model)
+        records.extend(model.measurements)
+    distinct = {frozenset(r.model_fields_set) for r in records}
+    assert len({id(r.model_fields_set) for r in records}) == len(distinct) < len(records) / 10
+    for model_id, model in list(catalogue.models.items())[:20]:
+        owner, name = model_id.split("/", 1)
+        alone = Model.model_validate({**read_toml(CATALOGUE / "models" / owner / f"{name}.toml"), "id": model_id})
+        assert model.model_fields_set == alone.model_fields_set
+        assert model.model_copy(update={"name": "x"}).model_fields_set is not model.model_fields_set
