@@ -20,7 +20,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from service.domain.answer import (
     EXCLUSIONS_LISTED,
@@ -69,7 +69,6 @@ __all__ = [
     "resolve",
 ]
 
-_C = TypeVar("_C", CitedRuleOutcome, CitedEuAiActStatus)
 #: The request's choice of how many excluded models to list (see :data:`EXCLUSIONS_LISTED`).
 Exclusions = Literal["by_rule", "all"]
 #: The fact an obligation cites: the licence text its duty is read from.
@@ -304,37 +303,10 @@ def cite_evidence(group: Sequence[Evidence], table: EvidenceTable, kept: bool) -
     return list(table.cite_group(group, len(group), kept)) if group else []
 
 
-#: The cited forms of what the engine keeps (a model's EU AI Act status, a rule outcome whose evidence reads
-#: nothing of the request), by the kept object, with the ids they cite: an answer whose table gives the same ids
-#: takes the same object (answers never change their parts). Each entry holds its object, so that an ``id()``
-#: here is never one of a newer object. Bounded (emptied when full).
-_CITED: dict[int, tuple[Any, tuple[str, ...], Any]] = {}
-_CITED_KEPT = 5_000
-
-
-def _cited_kept(source: RuleOutcome | EuAiActStatus, table: EvidenceTable, cls: type[_C]) -> _C:
-    """``source`` (kept by the engine) as ``cls``, its evidence cited by id in ``table``."""
-    evidence = source.evidence
-    ids = table.cite_group(evidence, len(evidence), True) if evidence else ()
-    found = _CITED.get(id(source))
-    if found is not None and found[0] is source and found[1] == ids:
-        cited: _C = found[2]
-        return cited
-    fields = dict(source.__dict__)  # the same fields in the same order, evidence last
-    fields["evidence"] = list(ids)
-    cited = trusted_from(cls, fields)
-    if len(_CITED) >= _CITED_KEPT:
-        _CITED.clear()
-    _CITED[id(source)] = (source, ids, cited)
-    return cited
-
-
 def cite_outcome(r: RuleOutcome, table: EvidenceTable, kept: bool) -> CitedRuleOutcome:
     """``r`` with its evidence cited by id in ``table`` (``kept``: the engine keeps ``r`` and its evidence)."""
-    if kept:
-        return _cited_kept(r, table, CitedRuleOutcome)
     fields = dict(r.__dict__)  # the same fields in the same order, evidence last
-    fields["evidence"] = cite_evidence(r.evidence, table, False)
+    fields["evidence"] = cite_evidence(r.evidence, table, kept)
     return trusted_from(CitedRuleOutcome, fields)
 
 
@@ -387,7 +359,11 @@ def _fit(f: Fit, table: EvidenceTable) -> CitedFit:
 
 def cite_eu(s: EuAiActStatus | None, table: EvidenceTable) -> CitedEuAiActStatus | None:
     """``s`` (a model's, kept by the engine) with its evidence cited by id in ``table``."""
-    return None if s is None else _cited_kept(s, table, CitedEuAiActStatus)
+    if s is None:
+        return None
+    fields = dict(s.__dict__)
+    fields["evidence"] = cite_evidence(s.evidence, table, True)
+    return trusted_from(CitedEuAiActStatus, fields)
 
 
 #: Groups of facts as a reason sentence writes them (`` Evidence: fact = value (source, as of date); ….``), by the

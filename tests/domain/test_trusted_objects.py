@@ -22,7 +22,7 @@ from service.domain.answer import (
     caveat,
     trusted,
 )
-from service.domain.citing import EvidenceTable, cite, count_exclusions, dump_full, encode_full
+from service.domain.citing import EvidenceTable, cite, count_exclusions, dump_full, dump_full_bytes, encode_full
 from service.domain.engine import Engine
 from service.domain.facts import Evidence
 from service.domain.requirements import Requirements
@@ -57,6 +57,7 @@ def test_a_full_answer_is_written_as_pydantic_writes_it(engine: Engine) -> None:
             full = cite(answer, by_rule, exclusions)
             text = full.model_dump_json()
             assert dump_full(full) == text
+            assert dump_full_bytes(full) == text.encode()
             assert dump_full(FullAnswer.model_validate_json(text)) == text
 
 
