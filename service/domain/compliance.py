@@ -60,7 +60,7 @@ RULE_PROVENANCE = "compliance.provenance-dispute"
 RULE_DATA_ACCESS = "compliance.data-access"
 RULE_REVIEW = "compliance.review-by"
 PUBLIC_SECTOR_COLUMN = "compliance.public_sector_restricted"
-_CAVEAT_KINDS_KEPT = 50_000
+_CAVEAT_KINDS_KEPT = 16_384
 
 _COVERS_TEXT = {
     "hosted_service": "the developer's hosted service (app, website or API), not self-hosted weights",

@@ -199,13 +199,13 @@ class Citations:
 
 #: How many of each kind of summary part (a criterion's figures, an exclusion) are kept, shared by the summaries
 #: that state them (an answer's objects and lists are never changed).
-_KEPT = 20_000
+_KEPT = 8_192
 _CRITERIA: dict[tuple[str, float, float, float], CriterionSummary] = {}
 _EXCLUSIONS: dict[tuple[str, ...], ExclusionSummary] = {}
 #: Facts as a summary lists them, by the listed fact (held, so that an ``id()`` is never one of a newer object) and
 #: its source's id in that summary: built once, not in every summary that cites them. Bounded (emptied when full).
 _SUMMARISED: dict[tuple[int, str], tuple[CitedEvidence, EvidenceSummary]] = {}
-_SUMMARISED_KEPT = 20_000
+_SUMMARISED_KEPT = 8_192
 
 
 def _evidence_summary(item: CitedEvidence, source: str) -> EvidenceSummary:
