@@ -24,11 +24,16 @@ Verdict = tuple[BoolArray, BoolArray]  # (failed, unknown); passed is neither
 _PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)+)\}")
 
 
+@lru_cache(maxsize=512)
+def _parts_of(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
 def request_value(request: Mapping[str, Any], path: str) -> Any:
     """Read a dotted path from the request's dict form (``ip.commercial_use``)."""
     node: Any = request
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
+    for part in _parts_of(path):
+        if not (type(node) is dict or isinstance(node, Mapping)) or part not in node:
             return None
         node = node[part]
     return node

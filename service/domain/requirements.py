@@ -247,31 +247,29 @@ class Requirements(_Section):
         return profile
 
     def normalised(self) -> Requirements:
-        """The same request with list fields sorted, so equal requests compare and hash equal."""
-        return self.model_copy(
-            update={
-                "use_cases": sorted(self.use_cases),
-                "explain": sorted(self.explain),
-                "ip": self.ip.model_copy(
-                    update={
-                        "licence_kinds": sorted(self.ip.licence_kinds)
-                        if self.ip.licence_kinds
-                        else self.ip.licence_kinds,
-                        "allowed_licences": sorted(set(self.ip.allowed_licences))
-                        if self.ip.allowed_licences is not None
-                        else None,
-                    }
-                ),
-                "privacy": self.privacy.model_copy(
-                    update={
-                        "excluded_origin_countries": sorted(set(self.privacy.excluded_origin_countries)),
-                        "hosting_countries": sorted(set(self.privacy.hosting_countries))
-                        if self.privacy.hosting_countries is not None
-                        else None,
-                    }
-                ),
-                "compliance": self.compliance.model_copy(
-                    update={"public_sector_jurisdictions": sorted(set(self.compliance.public_sector_jurisdictions))}
-                ),
-            }
-        )
+        """The same request with list fields sorted, so equal requests compare and hash equal.
+
+        Parts already in that form are kept as they are (the models are frozen), so an already normalised
+        request is returned itself.
+        """
+        update: dict[str, Any] = {}
+        for name in ("use_cases", "explain"):
+            values = getattr(self, name)
+            if values != sorted(values):
+                update[name] = sorted(values)
+        ip = self.ip
+        kinds = sorted(ip.licence_kinds) if ip.licence_kinds else ip.licence_kinds
+        allowed = sorted(set(ip.allowed_licences)) if ip.allowed_licences is not None else None
+        if kinds != ip.licence_kinds or allowed != ip.allowed_licences:
+            update["ip"] = ip.model_copy(update={"licence_kinds": kinds, "allowed_licences": allowed})
+        privacy = self.privacy
+        origins = sorted(set(privacy.excluded_origin_countries))
+        hosting = sorted(set(privacy.hosting_countries)) if privacy.hosting_countries is not None else None
+        if origins != privacy.excluded_origin_countries or hosting != privacy.hosting_countries:
+            update["privacy"] = privacy.model_copy(
+                update={"excluded_origin_countries": origins, "hosting_countries": hosting}
+            )
+        jurisdictions = sorted(set(self.compliance.public_sector_jurisdictions))
+        if jurisdictions != self.compliance.public_sector_jurisdictions:
+            update["compliance"] = self.compliance.model_copy(update={"public_sector_jurisdictions": jurisdictions})
+        return self.model_copy(update=update) if update else self

@@ -20,7 +20,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +32,7 @@ from service.domain.answer import (
     Sensitivity,
     Tradeoffs,
     WeightChange,
+    trusted,
 )
 
 __all__ = [
@@ -140,14 +141,29 @@ def pareto_front(points: FloatArray) -> BoolArray:
     return mask
 
 
+#: How the Pareto front is computed, as every answer states it.
+_PARETO_METHOD = (
+    f"A model is on the Pareto front when no other eligible model is at least as good on all of "
+    f"{', '.join(PARETO_CRITERIA)} and better on one. Values are the criterion values used for scoring "
+    "(0-1, higher is better; cheaper is better for cost), so missing data counts as the criterion's "
+    "missing-data policy says."
+)
+
+
 def _pareto(ids: Sequence[str], values: Mapping[str, FloatArray], order: IntArray, top: int) -> ParetoFront:
     points = np.stack([values[c][order] for c in PARETO_CRITERIA], axis=1) if order.size else np.zeros((0, 3))
+    return _front(ids, points, order, top)
+
+
+def _front(ids: Sequence[str], points: FloatArray, order: IntArray, top: int) -> ParetoFront:
+    """The Pareto front of ``points`` (eligible models in rank order x :data:`PARETO_CRITERIA`)."""
     on_front = pareto_front(points)
     front_positions = np.flatnonzero(on_front)  # positions in `order`, so already in rank order
     front_points = points[front_positions]
     rounded = _rounded(front_points)
     models = [
-        ParetoPoint(
+        trusted(
+            ParetoPoint,
             model_id=ids[order[p]],
             rank=p + 1,  # positions in `order` are ranks - 1
             values=dict(zip(PARETO_CRITERIA, rounded[k], strict=True)),
@@ -166,17 +182,13 @@ def _pareto(ids: Sequence[str], values: Mapping[str, FloatArray], order: IntArra
         first_beater = np.argmax(at_least & better, axis=0)
         for p, k in zip(off_front.tolist(), first_beater.tolist(), strict=True):
             dominated[ids[order[p]]] = ids[order[front_positions[k]]]
-    return ParetoFront(
+    return trusted(
+        ParetoFront,
         criteria=list(PARETO_CRITERIA),
         size=int(front_positions.size),
         models=models,
         dominated=dominated,
-        method=(
-            f"A model is on the Pareto front when no other eligible model is at least as good on all of "
-            f"{', '.join(PARETO_CRITERIA)} and better on one. Values are the criterion values used for scoring "
-            "(0-1, higher is better; cheaper is better for cost), so missing data counts as the criterion's "
-            "missing-data policy says."
-        ),
+        method=_PARETO_METHOD,
     )
 
 
@@ -218,17 +230,27 @@ def _alpha(weights: FloatArray, concentration: float) -> tuple[float, ...]:
     return tuple(np.round(concentration * positive, 12).tolist())
 
 
+@lru_cache(maxsize=256)
+def _alpha_of(weights: tuple[float, ...], concentration: float) -> tuple[float, ...]:
+    """:func:`_alpha` of ``weights`` given as a tuple, kept (an answer's weights are mostly a profile's)."""
+    return _alpha(np.array(weights), concentration)
+
+
 def _active_draws(weights: FloatArray, samples: int, seed: int, concentration: float) -> FloatArray:
     """The drawn vectors restricted to the positive weights (samples x positive weights), read-only."""
     return _draw(_alpha(weights, concentration), samples, seed)
 
 
 @lru_cache(maxsize=64)
-def _draw32(alpha: tuple[float, ...], samples: int, seed: int) -> npt.NDArray[np.float32]:
-    """:func:`_draw`'s vectors in single precision, for the screen (read-only, cached like them)."""
-    draws: npt.NDArray[np.float32] = _draw(alpha, samples, seed).astype(np.float32)
-    draws.setflags(write=False)
-    return draws
+def _draw_forms(alpha: tuple[float, ...], samples: int, seed: int) -> tuple[npt.NDArray[np.float32], FloatArray]:
+    """:func:`_draw`'s vectors in single precision (for the screen) and transposed (criteria x samples, for
+    :func:`_scores_by_model`), read-only and cached like them."""
+    draws = _draw(alpha, samples, seed)
+    single: npt.NDArray[np.float32] = draws.astype(np.float32)
+    transposed: FloatArray = np.ascontiguousarray(draws.T)
+    single.setflags(write=False)
+    transposed.setflags(write=False)
+    return single, transposed
 
 
 def _candidates(
@@ -381,6 +403,23 @@ def _place_counts(scores: FloatArray) -> tuple[IntArray, IntArray]:
             first[kept] = counts
         ranked[rows, best] = -np.inf
     return first, top3
+
+
+def _scores_by_model(draws: FloatArray, matrix: FloatArray) -> FloatArray:
+    """:func:`_scores` transposed: the scores (models x draws) of ``matrix`` (criteria x models) under ``draws``
+    given as criteria x draws.
+
+    The same products and sums in the same order, so the same bits as :func:`_scores`; laid out so that each
+    operation runs along the draws (long rows) rather than the models (a few columns), which is several times
+    faster for the few models that can place.
+    """
+    scores: FloatArray = matrix[0][:, None] * draws[0]
+    if matrix.shape[0] > 1:
+        product = np.empty_like(scores)
+        for c in range(1, matrix.shape[0]):
+            np.multiply(matrix[c][:, None], draws[c], out=product)
+            scores += product
+    return scores
 
 
 def _scores(draws: FloatArray, matrix: FloatArray) -> FloatArray:
@@ -636,38 +675,47 @@ def _weight_changes(
     """
     if order.size < 2:
         return []
-    gap = np.maximum(base[0] - base[1:], 0.0)
+    gap = base[0] - base[1:]
+    np.maximum(gap, 0.0, out=gap)
     step = matrix[:, 1:] - matrix[:, :1]  # criteria x challengers
-    with np.errstate(divide="ignore", invalid="ignore"):
-        up = np.where(step > 0, gap / step, np.inf)
-        down = np.where(step < 0, gap / -step, np.inf)
+    deltas = np.full((2, *step.shape), np.inf)  # direction x criteria x challengers
+    np.divide(gap, step, out=deltas[0], where=step > 0)
+    fall = -step
+    np.divide(gap, fall, out=deltas[1], where=fall > 0)
     # Lowering can take a weight to zero, but not the last positive weight (no weights would be left).
-    w = weights[:, None]
-    down = np.where((w > 0) & (down <= w) & (down < 1.0), down, np.inf)
-    deltas = np.stack([up, down])  # direction x criteria x challengers
+    down, w = deltas[1], weights[:, None]
+    down[(w <= 0) | (down > w) | (down >= 1.0)] = np.inf
     best = np.argmin(deltas, axis=2)
-    smallest = np.take_along_axis(deltas, best[..., None], axis=2)[..., 0]
+    smallest = deltas.min(axis=2)
     finite = np.isfinite(smallest)
     delta = np.where(finite, smallest, 0.0)
     to = np.stack([(weights + delta[0]) / (1 + delta[0]), (weights - delta[1]) / np.maximum(1 - delta[1], _EPSILON)])
-    # Rounded as arrays: one call instead of three per change (this runs on every answer).
-    from_weights = _rounded(weights)
-    to_weights, change = _rounded(to), _rounded(np.abs(to - weights))
+    # Rounded as one array: one call instead of three per change (this runs on every answer).
+    from_weights, to_raise, to_lower, change_raise, change_lower = _rounded(
+        np.concatenate([weights[None, :], to, np.abs(to - weights)])
+    )
+    to_weights, change = (to_raise, to_lower), (change_raise, change_lower)
+    leaders = (best + 1).tolist()
+    found = finite.tolist()
     changes: list[WeightChange] = []
     for c, criterion in enumerate(criteria):
-        for d, direction in enumerate(("raise", "lower")):
-            if finite[d, c]:
+        for d, direction in enumerate(_DIRECTIONS):
+            if found[d][c]:
                 changes.append(
-                    WeightChange(
+                    trusted(
+                        WeightChange,
                         criterion=criterion,
-                        direction="raise" if direction == "raise" else "lower",
+                        direction=direction,
                         from_weight=from_weights[c],
                         to_weight=to_weights[d][c],
                         change=change[d][c],
-                        new_leader=ids[order[int(best[d, c]) + 1]],
+                        new_leader=ids[order[leaders[d][c]]],
                     )
                 )
     return changes
+
+
+_DIRECTIONS: tuple[Literal["raise"], Literal["lower"]] = ("raise", "lower")
 
 
 class Weighed:
@@ -690,10 +738,10 @@ class Weighed:
     ) -> None:
         self._ids, self._order, self._top = ids, order, top
         self._samples, self._seed, self._concentration = samples, seed, concentration
-        self.pareto: ParetoFront = _pareto(ids, values, order, top)
         criteria = list(weights)  # the engine's criterion order
         self._criteria = criteria
         self._w = np.array([weights[c] for c in criteria], dtype=float)
+        alpha = _alpha_of(tuple(self._w.tolist()), concentration)
         self._active = np.flatnonzero(self._w > 0)
         self.perturbed: list[str] = [criteria[c] for c in self._active.tolist()]
         eligible = order.size
@@ -704,18 +752,26 @@ class Weighed:
         self.changes: list[WeightChange] = []
         self._plain: Callable[[slice], FloatArray] | None = None
         if eligible == 0:
+            self.pareto: ParetoFront = _pareto(ids, values, order, top)
             return
-        self._matrix = np.stack([values[c][order] for c in criteria])  # criteria x eligible, in rank order
+        # criteria x eligible, in rank order: one copy of every criterion's values, then one selection
+        self._matrix = np.stack([values[c] for c in criteria])[:, order]
+        if set(PARETO_CRITERIA) <= set(criteria):
+            self.pareto = _front(ids, self._matrix[[criteria.index(c) for c in PARETO_CRITERIA]].T, order, top)
+        else:
+            self.pareto = _pareto(ids, values, order, top)
         self._base = _scores(self._w[None, :], self._matrix)[0]
-        self._draws = draws = _active_draws(self._w, samples, seed, concentration)
+        self._draws = draws = _draw(alpha, samples, seed)
         self._weighted = weighted = self._matrix[self._active]
-        draws32 = _draw32(_alpha(self._w, concentration), samples, seed)
+        draws32, by_criterion = _draw_forms(alpha, samples, seed)
         keep = _weight_candidates(self._base, weighted, draws, draws32, self._w[self._active])
         if keep.size == eligible:
             # Nothing pruned: every model's scores without evidence are computed once, for both passes.
-            self._plain = _scores(draws, weighted).__getitem__
+            self._plain = _scores_by_model(by_criterion, weighted).T.__getitem__
         self.first_count[keep], self.top3_count[keep] = _counts(
-            self._plain if self._plain is not None else lambda rows: _scores(draws[rows], weighted[:, keep]),
+            self._plain
+            if self._plain is not None
+            else lambda rows: _scores_by_model(by_criterion[:, rows], weighted[:, keep]).T,
             samples,
             keep.size,
         )

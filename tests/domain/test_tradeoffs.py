@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import numpy as np
@@ -382,5 +383,9 @@ def test_the_weight_only_figures_are_those_the_whole_analysis_gives(engine: Engi
         assert weighed.first_share(m.model_id) == m.first_share
     assert weighed.first_share("no/such-model") is None
     assert weighed.canonical() == tradeoffs.weigh(engine.features.ids, values, weights, order, limit).canonical()
+    figures = json.loads(weighed.canonical())
+    assert figures["pareto"] == weighed.pareto.model_dump(mode="json")
+    assert figures["changes"] == [change.model_dump(mode="json") for change in weighed.changes]
+    assert figures["changes"]
     other = tradeoffs.weigh(engine.features.ids, values, weights, order, limit, seed=tradeoffs.SEED + 7)
     assert other.canonical() != weighed.canonical()
