@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, Generic, Literal, TypeVar
 
 import numpy as np
@@ -66,9 +67,9 @@ from service.domain.features import (
     compile_features,
     fact_evidence,
 )
-from service.domain.hardware import FitPlan, Gpu, ResolvedWorkload, plan_fit
+from service.domain.hardware import FitBasis, FitPlan, Gpu, ResolvedWorkload, plan_fit
 from service.domain.requirements import EXCLUSIONS_LISTED, Requirements
-from service.domain.rules import CRITERIA, RuleSet
+from service.domain.rules import CRITERIA, EligibilityRule, RuleSet
 from service.domain.summary import (
     AnswerSummary,
     Citations,
@@ -134,6 +135,12 @@ def _round(value: float, places: int = 6) -> float:
     return float(round(value, places)) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
+@lru_cache(maxsize=256)
+def _stated_weights(weights: tuple[tuple[str, float], ...]) -> dict[str, float]:
+    """The weights as an answer states them (rounded), kept: most answers use a profile's (read, never changed)."""
+    return {c: _round(w) for c, w in weights}
+
+
 class Engine:
     """Holds the loaded catalogue and rules with their per-model features; answers requests."""
 
@@ -157,6 +164,15 @@ class Engine:
         )
         self._rules = [rules.eligibility[rule_id] for rule_id in sorted(rules.eligibility)]
         self.texts = _ModelTexts(self.features, rules)
+        #: Every catalogue column as the rules read it (field -> values, known, numeric); a request adds its own.
+        self._columns: dict[str, tuple[npt.NDArray[Any], BoolArray, bool]] = {
+            name: (col.values, col.known, col.numeric) for name, col in self.features.columns.items()
+        }
+        #: Verdicts of the rules that read only catalogue columns and literal values: the same for every request
+        #: (at most one per rule; read-only).
+        self._fixed_verdicts: dict[str, tuple[BoolArray, BoolArray]] = {}
+        f = self.features
+        self._fit_basis = FitBasis(f.architecture, f.total_b, f.active_b, rules.hardware)
 
     # ----------------------------------------------------------------------------------- requests
     def _weights(self, req: Requirements) -> tuple[str, dict[str, float]]:
@@ -220,6 +236,7 @@ class Engine:
             gpu_memory_gb=size,
             workload=workload,
             policy=hw,
+            basis=self._fit_basis,
         )
 
     def _criteria_matrix(
@@ -264,9 +281,7 @@ class Engine:
         if plan.gpu is not None:
             # Rules read the GPU size from the request; a named GPU profile supplies it.
             request["hardware"]["gpu_memory_gb"] = plan.gpu_memory_gb
-        columns: dict[str, tuple[npt.NDArray[Any], BoolArray, bool]] = {
-            name: (col.values, col.known, col.numeric) for name, col in f.columns.items()
-        }
+        columns = dict(self._columns)
         memory_known = f.columns["model.parameters_total_b"].known
         columns["fit.memory_gb"] = (memory, memory_known, True)
         columns["fit.gpus_needed"] = (gpus, memory_known, True)
@@ -281,7 +296,7 @@ class Engine:
             columns["offers.hosting_countries"] = (hosting.values, hosting.known | served, False)
 
         applied = [rule for rule in self._rules if rule_applies(rule, request)]
-        verdicts = {rule.id: evaluate_checks(rule, columns, request) for rule in applied}
+        verdicts = {rule.id: self._verdict(rule, columns, request) for rule in applied}
         excluded_mask = np.zeros(n, dtype=bool)
         for failed, unknown in verdicts.values():
             excluded_mask |= failed | unknown
@@ -319,6 +334,25 @@ class Engine:
         context.plan = plan
         weighed = weigh(f.ids, values, weights, order, req.limit)
         return Decision(context, score, order, excluded_mask, weighed, decision_id)
+
+    def _verdict(
+        self, rule: EligibilityRule, columns: Mapping[str, tuple[npt.NDArray[Any], BoolArray, bool]], request: Any
+    ) -> tuple[BoolArray, BoolArray]:
+        """The rule's (failed, unknown) masks; kept when every check reads a catalogue column, as loaded, against a
+        literal value (the verdict is then the same for every request)."""
+        fixed = all(
+            check.ref is None and columns[check.field] is self._columns.get(check.field) for check in rule.checks
+        )
+        if fixed:
+            kept = self._fixed_verdicts.get(rule.id)
+            if kept is not None:
+                return kept
+        verdict = evaluate_checks(rule, columns, request)
+        if fixed:
+            for mask in verdict:
+                mask.setflags(write=False)  # shared by every decision
+            self._fixed_verdicts[rule.id] = verdict
+        return verdict
 
     def recommend(self, requirements: Requirements, evaluated_on: dt.date, *, every_criterion: bool = False) -> Answer:
         """The whole decision on ``requirements`` as of ``evaluated_on``, every returned model explained and
@@ -411,7 +445,7 @@ class Decision:
         self.order = order  #: eligible model indices (into ``features.ids``), best first
         self._excluded = excluded
         self._weighed = weighed  # the trade-offs without the evidence pass (see :attr:`tradeoffs`)
-        self._weights = {c: _round(w) for c, w in context.weights.items()}  # as every answer states them
+        self._weights = dict(_stated_weights(tuple(context.weights.items())))  # as every answer states them
         self._tradeoffs: Tradeoffs | None = None
         self.id = decision_id
         self.eligible_count = len(order)

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DecodeMeasurement",
+    "FitBasis",
     "FitPlan",
     "Gpu",
     "GpuProfile",
@@ -190,6 +191,65 @@ class FitPlan:
     workload: ResolvedWorkload
 
 
+@dataclass(frozen=True)
+class _Formatted:
+    """What a fit needs of one weight format asked, whatever the rest of the request."""
+
+    labels: tuple[str, ...]
+    code: IntArray
+    assumed: BoolArray
+    bpp: FloatArray
+    weights: FloatArray  # GB of weights
+    active_bytes: FloatArray  # bytes of the active weights read per decode step
+
+
+class FitBasis:
+    """The request-independent part of every model's fit (formats, weights, active bytes), computed once per
+    weight format asked and kept (a few formats; arrays read-only). Pass it to :func:`plan_fit`."""
+
+    def __init__(
+        self, arch: ModelArchitecture, total_b: FloatArray, active_b: FloatArray, policy: HardwarePolicy
+    ) -> None:
+        self.arch, self.total_b, self.policy = arch, total_b, policy
+        self.known: BoolArray = ~np.isnan(total_b)
+        self.active: FloatArray = np.where(np.isnan(active_b), total_b, active_b)
+        self.known.setflags(write=False)
+        self.active.setflags(write=False)
+        self._formats: dict[str, _Formatted] = {}
+
+    def formatted(self, precision: RequestPrecision) -> _Formatted:
+        found = self._formats.get(precision)
+        if found is None:
+            found = self._formats[precision] = _formatted(self.arch, self.total_b, self.active, precision, self.policy)
+        return found
+
+
+def _formatted(
+    arch: ModelArchitecture,
+    total_b: FloatArray,
+    active: FloatArray,
+    precision: RequestPrecision,
+    policy: HardwarePolicy,
+) -> _Formatted:
+    n = total_b.size
+    # Per-format figures looked up once, then per model by the format's index (no per-model loop).
+    per_format = np.array([policy.bytes_per_parameter[f] for f in WEIGHT_FORMATS])
+    labels: tuple[str, ...]
+    if precision == "native":
+        labels = arch.native_costed
+        code = arch.native_code
+        assumed = arch.native_assumed
+    else:
+        labels = (precision,) * n
+        code = np.full(n, WEIGHT_FORMATS.index(precision), dtype=np.intp)
+        assumed = np.zeros(n, dtype=bool)
+    bpp = per_format[code]
+    formatted = _Formatted(labels, code, assumed, bpp, total_b * bpp, active * bpp * 1e9)
+    for array in (formatted.code, formatted.assumed, formatted.bpp, formatted.weights, formatted.active_bytes):
+        array.setflags(write=False)
+    return formatted
+
+
 def plan_fit(
     models: tuple[Model, ...],
     arch: ModelArchitecture,
@@ -202,23 +262,17 @@ def plan_fit(
     gpu_memory_gb: float,
     workload: ResolvedWorkload,
     policy: HardwarePolicy,
+    basis: FitBasis | None = None,
 ) -> FitPlan:
-    """Memory, GPUs needed and the decode bound for every model under one request."""
+    """Memory, GPUs needed and the decode bound for every model under one request (``basis``: the same
+    models' :class:`FitBasis`, when kept)."""
     n = len(models)
-    # Per-format figures looked up once per request, then per model by the format's index (no per-model loop).
-    per_format = np.array([policy.bytes_per_parameter[f] for f in WEIGHT_FORMATS])
-    labels: tuple[str, ...]
-    if precision == "native":
-        labels = arch.native_costed
-        code = arch.native_code
-        assumed = arch.native_assumed
-    else:
-        labels = (precision,) * n
-        code = np.full(n, WEIGHT_FORMATS.index(precision), dtype=np.intp)
-        assumed = np.zeros(n, dtype=bool)
-    bpp = per_format[code]
-    known = ~np.isnan(total_b)
-    weights = total_b * bpp
+    if basis is None:
+        basis = FitBasis(arch, total_b, active_b, policy)
+    formatted = basis.formatted(precision)
+    labels, code, assumed, bpp = formatted.labels, formatted.code, formatted.assumed, formatted.bpp
+    known = basis.known
+    weights = formatted.weights
 
     tokens = workload.tokens_per_request
     elements = arch.full_elements * tokens + arch.sliding_elements * np.minimum(arch.window, tokens)
@@ -238,8 +292,8 @@ def plan_fit(
     gpus_memory = np.maximum(1.0, np.ceil(memory / usable))
 
     # Decode bound: per step, the active weights and every request's cache are read once.
-    active = np.where(np.isnan(active_b), total_b, active_b)
-    bytes_per_step = active * bpp * 1e9 + workload.concurrent_requests * kv_request
+    active = basis.active
+    bytes_per_step = formatted.active_bytes + workload.concurrent_requests * kv_request
     n_tps = np.full(n, np.nan)
     total_tps = np.full(n, np.nan)
     gpus_speed = np.full(n, np.nan)

@@ -79,6 +79,11 @@ _WEIGHT_SCREEN_ABOVE = 16
 #: Above this many eligible models, the weight-only pass bounds which can place (:func:`_candidates`) before
 #: the screen; up to it, screening them all is cheaper.
 _BOUND_ABOVE = 512
+#: The weight-only screen's floor is the third place among this many best-ranked models.
+_SCREEN_HEAD = 16
+#: Bytes of one block of the weight-only pass's scores: below the size from which the C allocator may map each
+#: block afresh from the system (128 KB by default), which costs more than the scores.
+_SMALL_BLOCK = 96 * 1024
 #: Largest rows x columns x criteria of one single-precision product: products this small run on the calling
 #: thread (a BLAS library hands larger ones to worker threads, which costs more than it saves here and stalls
 #: when the machine is busy).
@@ -116,13 +121,7 @@ def pareto_front(points: FloatArray) -> BoolArray:
         return mask
     if n <= _PAIRWISE_UP_TO:
         # All pairs at once: cheaper than the sweep below for catalogue-sized sets.
-        at_least = np.ones((n, n), dtype=bool)  # [q, p]: q >= p on every criterion
-        better = np.zeros((n, n), dtype=bool)  # [q, p]: q > p on some criterion
-        for c in range(points.shape[1]):
-            column = points[:, c]
-            at_least &= column[:, None] >= column[None, :]
-            better |= column[:, None] > column[None, :]
-        dominated: BoolArray = np.any(at_least & better, axis=0)
+        dominated: BoolArray = np.any(_dominance(points), axis=0)
         return ~dominated
     # Lexicographically descending: a dominator always sorts before the point it dominates, so the first
     # remaining row is never dominated (anything dominating it was removed with it, by transitivity).
@@ -150,6 +149,19 @@ _PARETO_METHOD = (
 )
 
 
+def _dominance(points: FloatArray) -> BoolArray:
+    """Every pair of rows of ``points`` (models x criteria): [q, p] is True when row q dominates row p."""
+    column = points[:, 0]
+    at_least = column[:, None] >= column  # [q, p]: q >= p on every criterion
+    better = column[:, None] > column  # [q, p]: q > p on some criterion
+    for c in range(1, points.shape[1]):
+        column = points[:, c]
+        at_least &= column[:, None] >= column
+        better |= column[:, None] > column
+    at_least &= better
+    return at_least
+
+
 def _pareto(ids: Sequence[str], values: Mapping[str, FloatArray], order: IntArray, top: int) -> ParetoFront:
     points = np.stack([values[c][order] for c in PARETO_CRITERIA], axis=1) if order.size else np.zeros((0, 3))
     return _front(ids, points, order, top)
@@ -157,7 +169,9 @@ def _pareto(ids: Sequence[str], values: Mapping[str, FloatArray], order: IntArra
 
 def _front(ids: Sequence[str], points: FloatArray, order: IntArray, top: int) -> ParetoFront:
     """The Pareto front of ``points`` (eligible models in rank order x :data:`PARETO_CRITERIA`)."""
-    on_front = pareto_front(points)
+    # Up to _PAIRWISE_UP_TO models, the pairs that make the front also name who dominates each model off it.
+    dominance = _dominance(points) if 0 < points.shape[0] <= _PAIRWISE_UP_TO else None
+    on_front: BoolArray = ~np.any(dominance, axis=0) if dominance is not None else pareto_front(points)
     front_positions = np.flatnonzero(on_front)  # positions in `order`, so already in rank order
     front_points = points[front_positions]
     rounded = _rounded(front_points)
@@ -174,12 +188,15 @@ def _front(ids: Sequence[str], points: FloatArray, order: IntArray, top: int) ->
     off_front = np.flatnonzero(~on_front[: min(top, order.size)])
     if off_front.size:
         # Front points (rows, rank order) against the recommended points off the front (columns), all at once.
-        against = points[off_front]
-        at_least = np.all(front_points[:, None, :] >= against[None, :, :], axis=2)
-        better = np.any(front_points[:, None, :] > against[None, :, :], axis=2)
+        if dominance is not None:
+            beaten = dominance[front_positions][:, off_front]
+        else:
+            against = points[off_front]
+            at_least = np.all(front_points[:, None, :] >= against[None, :, :], axis=2)
+            beaten = at_least & np.any(front_points[:, None, :] > against[None, :, :], axis=2)
         # Every dominated point is dominated by some front point (the order is finite and transitive); the
         # first True of a column is the best-ranked front point that dominates it.
-        first_beater = np.argmax(at_least & better, axis=0)
+        first_beater = np.argmax(beaten, axis=0)
         for p, k in zip(off_front.tolist(), first_beater.tolist(), strict=True):
             dominated[ids[order[p]]] = ids[order[front_positions[k]]]
     return trusted(
@@ -300,41 +317,42 @@ def _weight_candidates(
     superset of them, so that counting only these changes no figure.
 
     A screen, not a score: every model's scores are computed in single precision (a matrix product: fast, its
-    last bits depend on the machine), the floor of draw s is the third highest of the first :data:`_HEAD`
-    models' single-precision scores, and a model is kept when it comes within _SLACK of the floor in some draw.
-    The scores are sums of at most nine products of 0-1 values with weights summing to 1, so each
-    single-precision score, and so the floor, is within about 1e-6 of the exact one (11 roundings of 2^-24);
-    a model that places scores at least the exact third highest, so it is kept with a margin of about 8e-6 to
-    spare. Above :data:`_BOUND_ABOVE` models, :func:`_candidates` first drops those that cannot come near
-    the floor, and only the rest are screened.
+    last bits depend on the machine), the floor of draw s is the third highest of the first
+    :data:`_SCREEN_HEAD` models' single-precision scores, and a model is kept when it comes within _SLACK of the
+    floor in some draw. The scores are sums of at most nine products of 0-1 values with weights summing to 1, so
+    each single-precision score, and so the floor, is within about 1e-6 of the exact one (11 roundings of
+    2^-24); a model that places scores at least the exact third highest, so it is kept with a margin of about
+    8e-6 to spare. Above :data:`_BOUND_ABOVE` models, :func:`_candidates` first drops those that cannot come
+    near the floor, and only the rest are screened. The scores are computed in blocks of draws of at most
+    :data:`_SMALL_BLOCK` bytes.
     """
     n = base.size
     if n <= _WEIGHT_SCREEN_ABOVE:
         return np.arange(n)
     samples = draws.shape[0]
     matrix = weighted.astype(np.float32)
-    head = min(_HEAD, n)
+    head = min(_SCREEN_HEAD, n)
+    scores = np.empty((samples, head), dtype=np.float32)
+    _product32(draws32, matrix[:, :head], scores)
+    limit = np.partition(scores, head - 3, axis=1)[:, head - 3]
+    limit -= np.float32(_SLACK)
     if n > _BOUND_ABOVE:
-        scores = np.empty((samples, head), dtype=np.float32)
-        _product32(draws32, matrix[:, :head], scores)
-        floor = np.partition(scores, head - 3, axis=1)[:, head - 3]
-        kept = _candidates(base, weighted, draws, weights, floor.astype(np.float64) - _SLACK)
+        kept = _candidates(base, weighted, draws, weights, limit.astype(np.float64))
         matrix = matrix[:, kept]
     else:
         kept = np.arange(n)
-        floor = None
-    step = max(1, min(samples, _BLOCK_BYTES // (4 * kept.size)))
+    # How far each model comes above the limit at best: a difference of single-precision numbers is at least 0
+    # exactly when the first is at least the second.
+    reach = np.full(kept.size, -np.inf, dtype=np.float32)
+    step = max(1, min(samples, _SMALL_BLOCK // (4 * kept.size), _PRODUCT_SIZE // (matrix.shape[0] * kept.size)))
     block = np.empty((step, kept.size), dtype=np.float32)
-    near = np.zeros(kept.size, dtype=bool)
     for start in range(0, samples, step):
         rows = min(step, samples - start)
         scores = block[:rows]
-        _product32(draws32[start : start + rows], matrix, scores)
-        if floor is None:  # every model is screened: the head is its first columns
-            limit = np.partition(scores[:, :head], head - 3, axis=1)[:, head - 3] - np.float32(_SLACK)
-        else:
-            limit = floor[start : start + rows] - np.float32(_SLACK)
-        near |= np.any(scores >= limit[:, None], axis=0)
+        np.matmul(draws32[start : start + rows], matrix, out=scores)
+        scores -= limit[start : start + rows, None]
+        np.maximum(reach, scores.max(axis=0), out=reach)
+    near = reach >= 0
     near[:3] = True
     return kept[near]
 
@@ -345,15 +363,18 @@ def _third(scores: FloatArray) -> FloatArray:
     return third
 
 
-def _counts(scores: Callable[[slice], FloatArray], samples: int, n: int) -> tuple[IntArray, IntArray]:
+def _counts(
+    scores: Callable[[slice], FloatArray], samples: int, n: int, block_bytes: int | None = None
+) -> tuple[IntArray, IntArray]:
     """First and top-3 counts of ``n`` columns over ``samples`` draws, ``scores(rows)`` giving a block of rows.
 
     A draw's places depend on its own row only, so the draws are ranked in blocks of rows small enough to stay
-    in the processor's cache and the counts added up.
+    in the processor's cache (``block_bytes`` of scores; :data:`_BLOCK_BYTES` unless given) and the counts
+    added up.
     """
     first = np.zeros(n, dtype=np.intp)
     top3 = np.zeros(n, dtype=np.intp)
-    step = max(1, _BLOCK_BYTES // (8 * max(n, 1)))
+    step = max(1, (_BLOCK_BYTES if block_bytes is None else block_bytes) // (8 * max(n, 1)))
     for start in range(0, samples, step):
         block_first, block_top3 = _place_counts(scores(slice(start, start + step)))
         first += block_first
@@ -774,6 +795,7 @@ class Weighed:
             else lambda rows: _scores_by_model(by_criterion[:, rows], weighted[:, keep]).T,
             samples,
             keep.size,
+            _SMALL_BLOCK,
         )
         self.changes = _weight_changes(ids, criteria, self._matrix, self._base, self._w, order)
 
