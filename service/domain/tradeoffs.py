@@ -84,6 +84,8 @@ _SCREEN_HEAD = 16
 #: Bytes of one block of the weight-only pass's scores: below the size from which the C allocator may map each
 #: block afresh from the system (128 KB by default), which costs more than the scores.
 _SMALL_BLOCK = 96 * 1024
+#: Fewest draws in one block of the weight-only pass.
+_MIN_ROWS = 128
 #: Largest rows x columns x criteria of one single-precision product: products this small run on the calling
 #: thread (a BLAS library hands larger ones to worker threads, which costs more than it saves here and stalls
 #: when the machine is busy).
@@ -324,7 +326,7 @@ def _weight_candidates(
     2^-24); a model that places scores at least the exact third highest, so it is kept with a margin of about
     8e-6 to spare. Above :data:`_BOUND_ABOVE` models, :func:`_candidates` first drops those that cannot come
     near the floor, and only the rest are screened. The scores are computed in blocks of draws of at most
-    :data:`_SMALL_BLOCK` bytes.
+    :data:`_SMALL_BLOCK` bytes (:func:`_block_rows`).
     """
     n = base.size
     if n <= _WEIGHT_SCREEN_ABOVE:
@@ -344,7 +346,7 @@ def _weight_candidates(
     # How far each model comes above the limit at best: a difference of single-precision numbers is at least 0
     # exactly when the first is at least the second.
     reach = np.full(kept.size, -np.inf, dtype=np.float32)
-    step = max(1, min(samples, _SMALL_BLOCK // (4 * kept.size), _PRODUCT_SIZE // (matrix.shape[0] * kept.size)))
+    step = min(samples, _block_rows(4 * kept.size, _PRODUCT_SIZE // (matrix.shape[0] * kept.size)))
     block = np.empty((step, kept.size), dtype=np.float32)
     for start in range(0, samples, step):
         rows = min(step, samples - start)
@@ -355,6 +357,15 @@ def _weight_candidates(
     near = reach >= 0
     near[:3] = True
     return kept[near]
+
+
+def _block_rows(row_bytes: int, limit: int | None = None) -> int:
+    """Draws per block of the weight-only pass: :data:`_SMALL_BLOCK` bytes (and at most ``limit`` draws), but
+    never fewer than :data:`_MIN_ROWS` draws (with many models, fewer blocks matter more than their size)."""
+    rows = _SMALL_BLOCK // row_bytes
+    if limit is not None:
+        rows = min(rows, limit)
+    return max(_MIN_ROWS, rows)
 
 
 def _third(scores: FloatArray) -> FloatArray:
@@ -795,7 +806,7 @@ class Weighed:
             else lambda rows: _scores_by_model(by_criterion[:, rows], weighted[:, keep]).T,
             samples,
             keep.size,
-            _SMALL_BLOCK,
+            8 * keep.size * _block_rows(8 * keep.size),
         )
         self.changes = _weight_changes(ids, criteria, self._matrix, self._base, self._w, order)
 
