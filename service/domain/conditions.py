@@ -61,19 +61,17 @@ def rule_applies(rule: EligibilityRule, request: Mapping[str, Any]) -> bool:
     return all(_condition_holds(c, request) for c in rule.when)
 
 
+_ORDER = {"gt": np.greater, "gte": np.greater_equal, "lt": np.less, "lte": np.less_equal}
+
+
 def _compare(values: npt.NDArray[Any], known: BoolArray, numeric: bool, op: str, target: Any) -> BoolArray:
     n = len(values)
     if op in ("gt", "gte", "lt", "lte"):
         if not numeric:
             raise TypeError(f"operator {op} needs a numeric field")
-        safe = np.where(known, values, 0.0).astype(np.float64)
-        bound = float(target)
-        result: BoolArray = {
-            "gt": safe > bound,
-            "gte": safe >= bound,
-            "lt": safe < bound,
-            "lte": safe <= bound,
-        }[op]
+        safe = np.where(known, values, 0.0).astype(np.float64, copy=False)
+        compare = _ORDER[op]
+        result: BoolArray = compare(safe, float(target))
         return result
     if op in ("eq", "ne"):
         if isinstance(target, str | bool | int | float) or target is None:
@@ -100,6 +98,13 @@ def evaluate_checks(
     request: Mapping[str, Any],
 ) -> Verdict:
     """Evaluate the rule's checks over every model. ``columns`` maps field -> (values, known, numeric)."""
+    if len(rule.checks) == 1:
+        # One check, matched with all or any: it fails where known and not holding, is unknown where not known.
+        check = rule.checks[0]
+        values, known, numeric = columns[check.field]
+        target = request_value(request, check.ref) if check.ref is not None else check.value
+        holds = _compare(values, known, numeric, check.op, target)
+        return known & ~holds, ~known
     fails: list[BoolArray] = []
     unknowns: list[BoolArray] = []
     passes: list[BoolArray] = []

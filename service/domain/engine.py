@@ -307,10 +307,11 @@ class Engine:
         for criterion, weight in weights.items():
             if weight:
                 score += weight * values[criterion]
-        score = np.round(score, 6)
+        raw, score = score, np.round(score, 6)
         eligible = np.flatnonzero(~excluded_mask)
-        # Best score first, ties by model id: the features list models sorted by id, so by index.
-        order = eligible[np.lexsort((eligible, -score[eligible]))]
+        # Best score first, ties by model id: the features list models sorted by id, so by index (a stable sort
+        # of the eligible indices, which ascend).
+        order = eligible[np.argsort(-score[eligible], kind="stable")]
 
         context = _Context(
             self,
@@ -332,7 +333,7 @@ class Engine:
         )
         context.every_criterion = every_criterion
         context.plan = plan
-        weighed = weigh(f.ids, values, weights, order, req.limit)
+        weighed = weigh(f.ids, values, weights, order, req.limit, base=raw[order])
         return Decision(context, score, order, excluded_mask, weighed, decision_id)
 
     def _verdict(

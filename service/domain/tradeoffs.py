@@ -720,15 +720,30 @@ def _weight_changes(
     best = np.argmin(deltas, axis=2)
     smallest = deltas.min(axis=2)
     finite = np.isfinite(smallest)
-    delta = np.where(finite, smallest, 0.0)
-    to = np.stack([(weights + delta[0]) / (1 + delta[0]), (weights - delta[1]) / np.maximum(1 - delta[1], _EPSILON)])
-    # Rounded as one array: one call instead of three per change (this runs on every answer).
-    from_weights, to_raise, to_lower, change_raise, change_lower = _rounded(
-        np.concatenate([weights[None, :], to, np.abs(to - weights)])
-    )
-    to_weights, change = (to_raise, to_lower), (change_raise, change_lower)
-    leaders = (best + 1).tolist()
+    # A few values per criterion: Python's float arithmetic is the same IEEE double arithmetic as NumPy's, without a
+    # call per operation.
     found = finite.tolist()
+    w = weights.tolist()
+    up, down = (
+        [delta if ok else 0.0 for delta, ok in zip(row, oks, strict=True)]
+        for row, oks in zip(smallest.tolist(), found, strict=True)
+    )
+    to_raise = [(wc + d) / (1 + d) for wc, d in zip(w, up, strict=True)]
+    to_lower = [(wc - d) / max(1 - d, _EPSILON) for wc, d in zip(w, down, strict=True)]
+    # Rounded as one array: one call instead of three per change (this runs on every answer).
+    from_weights, *to_weights, change_raise, change_lower = _rounded(
+        np.array(
+            [
+                w,
+                to_raise,
+                to_lower,
+                [abs(t - wc) for t, wc in zip(to_raise, w, strict=True)],
+                [abs(t - wc) for t, wc in zip(to_lower, w, strict=True)],
+            ]
+        )
+    )
+    change = (change_raise, change_lower)
+    leaders = (best + 1).tolist()
     changes: list[WeightChange] = []
     for c, criterion in enumerate(criteria):
         for d, direction in enumerate(_DIRECTIONS):
@@ -767,6 +782,7 @@ class Weighed:
         samples: int,
         seed: int,
         concentration: float,
+        base: FloatArray | None = None,
     ) -> None:
         self._ids, self._order, self._top = ids, order, top
         self._samples, self._seed, self._concentration = samples, seed, concentration
@@ -792,7 +808,7 @@ class Weighed:
             self.pareto = _front(ids, self._matrix[[criteria.index(c) for c in PARETO_CRITERIA]].T, order, top)
         else:
             self.pareto = _pareto(ids, values, order, top)
-        self._base = _scores(self._w[None, :], self._matrix)[0]
+        self._base = _scores(self._w[None, :], self._matrix)[0] if base is None else base
         self._draws = draws = _draw(alpha, samples, seed)
         self._weighted = weighted = self._matrix[self._active]
         draws32, by_criterion = _draw_forms(alpha, samples, seed)
@@ -953,11 +969,17 @@ def weigh(
     samples: int = SAMPLES,
     seed: int = SEED,
     concentration: float = CONCENTRATION,
+    base: FloatArray | None = None,
 ) -> Weighed:
     """The Pareto front and the ranking's sensitivity to the weights alone (arguments as in :func:`analyse`);
-    :meth:`Weighed.complete` adds the evidence pass."""
+    :meth:`Weighed.complete` adds the evidence pass.
+
+    ``base``, when the caller has it, is every eligible model's score under ``weights`` in ``order`` (unrounded,
+    summed as :func:`_scores` sums: products in criterion order, criteria weighted 0 left out or not, which adds
+    exact zeros); it is computed here otherwise.
+    """
     positions = np.asarray(order, dtype=np.intp)
-    return Weighed(ids, values, weights, positions, top, samples, seed, concentration)
+    return Weighed(ids, values, weights, positions, top, samples, seed, concentration, base)
 
 
 def analyse(

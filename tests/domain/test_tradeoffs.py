@@ -398,3 +398,13 @@ def test_the_weight_only_figures_are_those_the_whole_analysis_gives(engine: Engi
     assert figures["changes"]
     other = tradeoffs.weigh(engine.features.ids, values, weights, order, limit, seed=tradeoffs.SEED + 7)
     assert other.canonical() != weighed.canonical()
+
+
+@pytest.mark.parametrize(
+    "request_", [{}, {"use_cases": ["coding"]}, {"profile": "regulated-data", "reasoning": "preferred"}]
+)
+def test_the_engines_unrounded_scores_are_the_sums_the_weight_only_pass_would_make(
+    engine: Engine, request_: dict[str, Any]
+) -> None:
+    weighed = engine.decide(Requirements.model_validate(request_), TODAY)._weighed
+    assert np.array_equal(weighed._base, tradeoffs._scores(weighed._w[None, :], weighed._matrix)[0])
