@@ -8,6 +8,7 @@ Operators come from a fixed allow-list; nothing is evaluated as code.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Protocol
@@ -63,6 +64,31 @@ def rule_applies(rule: EligibilityRule, request: Mapping[str, Any]) -> bool:
 
 _ORDER = {"gt": np.greater, "gte": np.greater_equal, "lt": np.less, "lte": np.less_equal}
 
+#: Per object column (by identity, the array kept in the entry): its distinct values, each with its index, and
+#: each element's index; None when a value cannot be hashed. A few catalogue columns; bounded.
+_CODES: dict[int, tuple[npt.NDArray[Any], tuple[dict[Any, int], npt.NDArray[np.intp]] | None]] = {}
+_CODES_KEPT = 32
+_CODES_LOCK = threading.Lock()
+
+
+def _coded(values: npt.NDArray[Any]) -> tuple[dict[Any, int], npt.NDArray[np.intp]] | None:
+    """The distinct values of ``values`` (index by value) and each element's index, computed once per array."""
+    entry = _CODES.get(id(values))
+    if entry is not None and entry[0] is values:
+        return entry[1]
+    index: dict[Any, int] = {}
+    coded: tuple[dict[Any, int], npt.NDArray[np.intp]] | None
+    try:
+        codes = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.intp, count=len(values))
+        coded = index, codes
+    except TypeError:  # an unhashable value: compared one by one instead
+        coded = None
+    with _CODES_LOCK:
+        _CODES[id(values)] = (values, coded)
+        while len(_CODES) > _CODES_KEPT:
+            _CODES.pop(next(iter(_CODES)))  # the oldest: dicts keep insertion order
+    return coded
+
 
 def _compare(values: npt.NDArray[Any], known: BoolArray, numeric: bool, op: str, target: Any) -> BoolArray:
     n = len(values)
@@ -82,7 +108,18 @@ def _compare(values: npt.NDArray[Any], known: BoolArray, numeric: bool, op: str,
         return equal if op == "eq" else ~equal
     if op in ("in", "not_in"):
         members = set(target)
-        inside = np.fromiter((v in members for v in values), dtype=bool, count=n)
+        coded = _coded(values)
+        if coded is None:
+            inside = np.fromiter((v in members for v in values), dtype=bool, count=n)
+        else:
+            # Which distinct values are members, then each element's: no Python step per model.
+            index, codes = coded
+            table = np.zeros(len(index), dtype=bool)
+            for member in members:
+                code = index.get(member)
+                if code is not None:
+                    table[code] = True
+            inside = table[codes]
         return inside if op == "in" else ~inside
     if op == "contains":
         return np.fromiter((v is not None and target in v for v in values), dtype=bool, count=n)

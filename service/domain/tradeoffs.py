@@ -152,16 +152,17 @@ _PARETO_METHOD = (
 
 
 def _dominance(points: FloatArray) -> BoolArray:
-    """Every pair of rows of ``points`` (models x criteria): [q, p] is True when row q dominates row p."""
+    """Every pair of rows of ``points`` (models x criteria): [q, p] is True when row q dominates row p.
+
+    q dominates p when q >= p on every criterion and not p >= q on every one (then q > p on some criterion).
+    """
     column = points[:, 0]
     at_least = column[:, None] >= column  # [q, p]: q >= p on every criterion
-    better = column[:, None] > column  # [q, p]: q > p on some criterion
     for c in range(1, points.shape[1]):
         column = points[:, c]
         at_least &= column[:, None] >= column
-        better |= column[:, None] > column
-    at_least &= better
-    return at_least
+    dominates: BoolArray = at_least & ~at_least.T
+    return dominates
 
 
 def _pareto(ids: Sequence[str], values: Mapping[str, FloatArray], order: IntArray, top: int) -> ParetoFront:
@@ -422,19 +423,26 @@ def _place_counts(scores: FloatArray) -> tuple[IntArray, IntArray]:
     Only the columns that can place (:func:`_contenders`) are ranked; the others count zero, as they would.
     """
     n = scores.shape[1]
-    first = np.zeros(n, dtype=np.intp)
-    top3 = np.zeros(n, dtype=np.intp)
     kept = _contenders(scores)
     ranked = scores[:, kept] if kept.size < n else scores.copy()  # places are struck out below
     rows = np.arange(ranked.shape[0])
-    for place in range(min(3, kept.size)):
-        best = np.argmax(ranked, axis=1)  # the first maximum: ties go to the lower column
+    places = min(3, kept.size)
+    first = np.zeros(kept.size, dtype=np.intp)
+    top3 = np.zeros(kept.size, dtype=np.intp)
+    for place in range(places):
+        best = ranked.argmax(axis=1)  # the first maximum: ties go to the lower column
         counts = np.bincount(best, minlength=kept.size)
-        top3[kept] += counts
         if place == 0:
-            first[kept] = counts
-        ranked[rows, best] = -np.inf
-    return first, top3
+            first = counts
+        top3 = top3 + counts
+        if place < places - 1:
+            ranked[rows, best] = -np.inf
+    if kept.size == n:
+        return first, top3
+    first_all = np.zeros(n, dtype=np.intp)
+    top3_all = np.zeros(n, dtype=np.intp)
+    first_all[kept], top3_all[kept] = first, top3
+    return first_all, top3_all
 
 
 def _scores_by_model(draws: FloatArray, matrix: FloatArray) -> FloatArray:
