@@ -59,7 +59,7 @@ from service.domain.citing import (
 )
 from service.domain.compliance import ComplianceFeatures, ComplianceRequest
 from service.domain.conditions import evaluate_checks, format_message, placeholders, rule_applies
-from service.domain.criteria import CriterionModule, Explanation, FitStore, RequestView, build_criteria
+from service.domain.criteria import CriterionModule, Explanation, FitStore, RequestView, Scores, build_criteria
 from service.domain.errors import RequirementError
 from service.domain.facts import Evidence, citation
 from service.domain.features import (
@@ -171,6 +171,8 @@ class Engine:
         #: Verdicts of the rules that read only catalogue columns and literal values: the same for every request
         #: (at most one per rule; read-only).
         self._fixed_verdicts: dict[str, tuple[BoolArray, BoolArray]] = {}
+        #: The scores of the criteria that are the same for every request, once computed.
+        self._fixed_scores: dict[str, Scores] = {}
         f = self.features
         self._fit_basis = FitBasis(f.architecture, f.total_b, f.active_b, rules.hardware)
 
@@ -247,7 +249,12 @@ class Engine:
         known: dict[str, BoolArray] = {}
         uncertainty: dict[str, FloatArray] = {}
         for name, module in self.criteria.items():
-            scores = module.scores(view)
+            scores = self._fixed_scores.get(name)
+            if scores is None:
+                scores = module.scores(view)
+                if module.scores_fixed:  # kept (its arrays are read, never changed)
+                    scores.uncertainty.setflags(write=False)
+                    self._fixed_scores[name] = scores
             values[name], known[name], uncertainty[name] = scores.value, scores.known, scores.uncertainty
         return values, known, uncertainty
 

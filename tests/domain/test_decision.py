@@ -135,3 +135,23 @@ def test_a_summary_and_the_digest_run_no_evidence_pass(engine: Engine, monkeypat
     assert summary.tradeoffs.leader == whole.tradeoffs.sensitivity.leader
     assert summary.tradeoffs.pareto_front_size == whole.tradeoffs.pareto.size
     assert decision.tradeoffs == whole.tradeoffs  # the whole analysis, when asked for
+
+
+def test_the_criteria_kept_as_fixed_score_the_same_for_every_request(engine: Engine) -> None:
+    from service.domain.criteria import RequestView
+
+    fixed = [name for name, module in engine.criteria.items() if module.scores_fixed]
+    assert fixed  # some are kept
+    views = []
+    for body in REQUESTS:
+        req = Requirements.model_validate(body).normalised()
+        plan = engine._fit_plan(req)
+        views.append(
+            RequestView(requirements=req, evaluated_on=TODAY, memory_gb=plan.memory_gb, precision=plan.precision)
+        )
+    for name in fixed:
+        first = engine.criteria[name].scores(views[0])
+        for view in views[1:]:
+            other = engine.criteria[name].scores(view)
+            assert (other.value == first.value).all() and (other.known == first.known).all(), name
+            assert (other.uncertainty == first.uncertainty).all(), name

@@ -14,6 +14,7 @@ class AdoptionCriterion(CriterionModule):
 
     id = "adoption"
     same_for_every_request = True
+    scores_fixed = True
 
     def __init__(self, spec: Criterion, features: Features) -> None:
         super().__init__(spec)

@@ -68,6 +68,8 @@ class CriterionModule(ABC):
     id: str
     #: True when :meth:`explain` reads nothing of the request: the engine then keeps each model's explanation.
     same_for_every_request: bool = False
+    #: True when :meth:`scores` reads nothing of the request: the engine then computes them once and keeps them.
+    scores_fixed: bool = False
 
     def __init__(self, spec: Criterion) -> None:
         self.spec = spec

@@ -15,6 +15,7 @@ class EcosystemCriterion(CriterionModule):
 
     id = "ecosystem"
     same_for_every_request = True
+    scores_fixed = True
 
     def __init__(self, spec: Criterion, features: Features, catalogue: Catalogue) -> None:
         super().__init__(spec)

@@ -14,6 +14,7 @@ class EuAiActCriterion(CriterionModule):
 
     id = "eu_ai_act"
     same_for_every_request = True
+    scores_fixed = True
 
     def __init__(self, spec: Criterion, compliance: ComplianceFeatures) -> None:
         super().__init__(spec)

@@ -16,6 +16,7 @@ class OpennessCriterion(CriterionModule):
 
     id = "openness"
     same_for_every_request = True
+    scores_fixed = True
 
     def __init__(self, spec: Criterion, features: Features) -> None:
         super().__init__(spec)
