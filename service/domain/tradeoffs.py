@@ -78,7 +78,7 @@ _SCREEN_ABOVE = 64
 _WEIGHT_SCREEN_ABOVE = 16
 #: Above this many eligible models, the weight-only pass bounds which can place (:func:`_candidates`) before
 #: the screen; up to it, screening them all is cheaper.
-_BOUND_ABOVE = 512
+_BOUND_ABOVE = 256
 #: The weight-only screen's floor is the third place among this many best-ranked models.
 _SCREEN_HEAD = 16
 #: Bytes of one block of the weight-only pass's scores: below the size from which the C allocator may map each
@@ -86,10 +86,6 @@ _SCREEN_HEAD = 16
 _SMALL_BLOCK = 96 * 1024
 #: Fewest draws in one block of the weight-only pass.
 _MIN_ROWS = 128
-#: Largest rows x columns x criteria of one single-precision product: products this small run on the calling
-#: thread (a BLAS library hands larger ones to worker threads, which costs more than it saves here and stalls
-#: when the machine is busy).
-_PRODUCT_SIZE = 1 << 18
 #: How far below a draw's floor the screen still keeps a model: far above single precision's rounding.
 _SLACK = 1e-5
 #: Up to this many eligible models, the Pareto front compares all pairs at once.
@@ -300,16 +296,6 @@ def _candidates(
     return np.flatnonzero(keep)
 
 
-def _product32(draws: npt.NDArray[np.float32], matrix: npt.NDArray[np.float32], out: npt.NDArray[np.float32]) -> None:
-    """``draws @ matrix`` into ``out``, in row blocks of at most :data:`_PRODUCT_SIZE` multiplications."""
-    step = max(1, _PRODUCT_SIZE // max(1, matrix.shape[0] * matrix.shape[1]))
-    if step >= draws.shape[0]:
-        np.matmul(draws, matrix, out=out)
-        return
-    for start in range(0, draws.shape[0], step):
-        np.matmul(draws[start : start + step], matrix, out=out[start : start + step])
-
-
 def _weight_candidates(
     base: FloatArray,
     weighted: FloatArray,
@@ -325,49 +311,46 @@ def _weight_candidates(
     :data:`_SCREEN_HEAD` models' single-precision scores, and a model is kept when it comes within _SLACK of the
     floor in some draw. The scores are sums of at most nine products of 0-1 values with weights summing to 1, so
     each single-precision score, and so the floor, is within about 1e-6 of the exact one (11 roundings of
-    2^-24); a model that places scores at least the exact third highest, so it is kept with a margin of about
-    8e-6 to spare. Above :data:`_BOUND_ABOVE` models, :func:`_candidates` first drops those that cannot come
-    near the floor, and only the rest are screened. The scores are computed in blocks of draws of at most
-    :data:`_SMALL_BLOCK` bytes (:func:`_block_rows`).
+    2^-24). The product computes each score less the draw's limit (floor - _SLACK) at once, as one more term of
+    the sum (a limit column in the draws, a row of ones in the values): about 1.5e-6 more rounding. A model that
+    places scores at least the exact third highest, so its difference is at least about 8e-6 and it is kept.
+    Above :data:`_BOUND_ABOVE` models, :func:`_candidates` first drops those that cannot come near the floor,
+    and only the rest are screened. The scores are computed in blocks of draws of at most :data:`_SMALL_BLOCK`
+    bytes (:func:`_block_rows`).
     """
     n = base.size
     if n <= _WEIGHT_SCREEN_ABOVE:
         return np.arange(n)
-    samples = draws.shape[0]
-    matrix = weighted.astype(np.float32)
+    samples, criteria = draws32.shape
     head = min(_SCREEN_HEAD, n)
-    scores = np.empty((samples, head), dtype=np.float32)
-    _product32(draws32, matrix[:, :head], scores)
-    limit = np.partition(scores, head - 3, axis=1)[:, head - 3]
+    extended = np.empty((samples, criteria + 1), dtype=np.float32)  # the draws, then minus each draw's limit
+    extended[:, :criteria] = draws32
+    limit = extended[:, criteria]
+    limit[:] = np.partition(draws32 @ weighted[:, :head].astype(np.float32), head - 3, axis=1)[:, head - 3]
     limit -= np.float32(_SLACK)
-    if n > _BOUND_ABOVE:
-        kept = _candidates(base, weighted, draws, weights, limit.astype(np.float64))
-        matrix = matrix[:, kept]
-    else:
-        kept = np.arange(n)
-    # How far each model comes above the limit at best: a difference of single-precision numbers is at least 0
-    # exactly when the first is at least the second.
-    reach = np.full(kept.size, -np.inf, dtype=np.float32)
-    step = min(samples, _block_rows(4 * kept.size, _PRODUCT_SIZE // (matrix.shape[0] * kept.size)))
+    bounded = n > _BOUND_ABOVE
+    kept = _candidates(base, weighted, draws, weights, limit.astype(np.float64)) if bounded else np.arange(n)
+    np.negative(limit, out=limit)
+    matrix = np.ones((criteria + 1, kept.size), dtype=np.float32)
+    matrix[:criteria] = weighted[:, kept] if kept.size < n else weighted
+    step = min(samples, _block_rows(4 * kept.size))
     block = np.empty((step, kept.size), dtype=np.float32)
-    for start in range(0, samples, step):
+    starts = range(0, samples, step)
+    reach = np.empty((len(starts), kept.size), dtype=np.float32)  # per block: how far above the limit at best
+    for b, start in enumerate(starts):
         rows = min(step, samples - start)
-        scores = block[:rows]
-        np.matmul(draws32[start : start + rows], matrix, out=scores)
-        scores -= limit[start : start + rows, None]
-        np.maximum(reach, scores.max(axis=0), out=reach)
-    near = reach >= 0
+        np.matmul(extended[start : start + rows], matrix, out=block[:rows])
+        block[:rows].max(axis=0, out=reach[b])
+    near: BoolArray = np.max(reach, axis=0) >= 0
     near[:3] = True
-    return kept[near]
+    screened: IntArray = kept[near]
+    return screened
 
 
-def _block_rows(row_bytes: int, limit: int | None = None) -> int:
-    """Draws per block of the weight-only pass: :data:`_SMALL_BLOCK` bytes (and at most ``limit`` draws), but
-    never fewer than :data:`_MIN_ROWS` draws (with many models, fewer blocks matter more than their size)."""
-    rows = _SMALL_BLOCK // row_bytes
-    if limit is not None:
-        rows = min(rows, limit)
-    return max(_MIN_ROWS, rows)
+def _block_rows(row_bytes: int) -> int:
+    """Draws per block of the weight-only pass: :data:`_SMALL_BLOCK` bytes, but never fewer than
+    :data:`_MIN_ROWS` draws (with many models, fewer blocks matter more than their size)."""
+    return max(_MIN_ROWS, _SMALL_BLOCK // row_bytes)
 
 
 def _third(scores: FloatArray) -> FloatArray:

@@ -226,18 +226,16 @@ def test_scoring_only_the_models_that_can_place_changes_no_figure(n: int, criter
         "_WEIGHT_SCREEN_ABOVE",
         "_BOUND_ABOVE",
         "_BLOCK_BYTES",
-        "_PRODUCT_SIZE",
         "_SMALL_BLOCK",
         "_MIN_ROWS",
     )
     limits = [getattr(tradeoffs, name) for name in names_]
     try:
-        # Bound and screen every set of models, in blocks of 7 draws and single-precision products of a few rows
-        # each; then score every model in one block.
-        for name, limit in zip(names_, (3, 3, 3, 3, 8 * 7 * n, 3 * criteria * n, 8, 7), strict=True):
+        # Bound and screen every set of models, in blocks of 7 draws; then score every model in one block.
+        for name, limit in zip(names_, (3, 3, 3, 3, 8 * 7 * n, 8, 7), strict=True):
             setattr(tradeoffs, name, limit)
         pruned = analyse(ids, values, weights, order, top, samples=100, uncertainty=uncertainty)
-        for name, limit in zip(names_, (10**9, 10**9, 10**9, 10**9, 10**12, 10**12, 10**12, 1), strict=True):
+        for name, limit in zip(names_, (10**9, 10**9, 10**9, 10**9, 10**12, 10**12, 1), strict=True):
             setattr(tradeoffs, name, limit)
         full = analyse(ids, values, weights, order, top, samples=100, uncertainty=uncertainty)
     finally:
