@@ -315,7 +315,7 @@ class Engine:
             if weight:
                 score += weight * values[criterion]
         raw, score = score, np.round(score, 6)
-        eligible = np.flatnonzero(~excluded_mask)
+        eligible = (~excluded_mask).nonzero()[0]
         # Best score first, ties by model id: the features list models sorted by id, so by index (a stable sort
         # of the eligible indices, which ascend).
         order = eligible[np.argsort(-score[eligible], kind="stable")]

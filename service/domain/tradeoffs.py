@@ -170,8 +170,8 @@ def _front(ids: Sequence[str], points: FloatArray, order: IntArray, top: int) ->
     """The Pareto front of ``points`` (eligible models in rank order x :data:`PARETO_CRITERIA`)."""
     # Up to _PAIRWISE_UP_TO models, the pairs that make the front also name who dominates each model off it.
     dominance = _dominance(points) if 0 < points.shape[0] <= _PAIRWISE_UP_TO else None
-    on_front: BoolArray = ~np.any(dominance, axis=0) if dominance is not None else pareto_front(points)
-    front_positions = np.flatnonzero(on_front)  # positions in `order`, so already in rank order
+    on_front: BoolArray = ~np.logical_or.reduce(dominance, axis=0) if dominance is not None else pareto_front(points)
+    front_positions = on_front.nonzero()[0]  # positions in `order`, so already in rank order
     front_points = points[front_positions]
     rounded = _rounded(front_points)
     models = [
@@ -184,7 +184,7 @@ def _front(ids: Sequence[str], points: FloatArray, order: IntArray, top: int) ->
         for k, p in enumerate(front_positions.tolist())
     ]
     dominated: dict[str, str] = {}
-    off_front = np.flatnonzero(~on_front[: min(top, order.size)])
+    off_front = (~on_front[: min(top, order.size)]).nonzero()[0]
     if off_front.size:
         # Front points (rows, rank order) against the recommended points off the front (columns), all at once.
         if dominance is not None:
@@ -782,7 +782,7 @@ class Weighed:
         self._criteria = criteria
         self._w = np.array([weights[c] for c in criteria], dtype=float)
         alpha = _alpha_of(tuple(self._w.tolist()), concentration)
-        self._active = np.flatnonzero(self._w > 0)
+        self._active = (self._w > 0).nonzero()[0]
         self.perturbed: list[str] = [criteria[c] for c in self._active.tolist()]
         eligible = order.size
         self._top_n = min(top, eligible)

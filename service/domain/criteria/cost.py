@@ -8,7 +8,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 
 from service.domain.catalogue import HostedOffer
-from service.domain.criteria.base import CriterionModule, Explanation, FloatArray, RequestView, Scores
+from service.domain.criteria.base import BoolArray, CriterionModule, Explanation, FloatArray, RequestView, Scores
 from service.domain.features import Features, api_cost_criterion, api_prices, fact_evidence, offer_evidence
 from service.domain.requirements import Requirements
 from service.domain.rules import Criterion, TokenMix
@@ -25,6 +25,8 @@ class ApiCost:
     prices: FloatArray
     best: list[HostedOffer | None]
     allowed: frozenset[str] | None
+    value: FloatArray  # the criterion's values from these prices (read-only)
+    known: BoolArray
 
     def mix_text(self) -> str:
         """The token mix in words, with the use cases it comes from."""
@@ -56,7 +58,12 @@ class CostCriterion(CriterionModule):
         if cached is None:
             share, mixes = self.spec.mix_for(list(req.use_cases))
             prices, best = api_prices(self.f, self.spec, share, allowed)
-            cached = ApiCost(input_share=share, mixes=mixes, prices=prices, best=best, allowed=allowed)
+            value, known = api_cost_criterion(self.f, self.spec, prices)
+            value.setflags(write=False)
+            known.setflags(write=False)
+            cached = ApiCost(
+                input_share=share, mixes=mixes, prices=prices, best=best, allowed=allowed, value=value, known=known
+            )
             with self._lock:
                 self._api[key] = cached
                 while len(self._api) > 64:
@@ -66,7 +73,8 @@ class CostCriterion(CriterionModule):
     def scores(self, request: RequestView) -> Scores:
         req = request.requirements
         if req.privacy.deployment == "api":
-            return self.exact(*api_cost_criterion(self.f, self.spec, self.api_cost(req).prices))
+            api = self.api_cost(req)
+            return self.exact(api.value, api.known)
         return self.exact(self.f.criterion_value["cost_self"], self.f.criterion_known["cost_self"])
 
     def explanation_key(self, request: RequestView) -> Hashable | None:
