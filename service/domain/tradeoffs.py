@@ -79,8 +79,10 @@ _WEIGHT_SCREEN_ABOVE = 16
 #: Above this many eligible models, the weight-only pass bounds which can place (:func:`_candidates`) before
 #: the screen; up to it, screening them all is cheaper.
 _BOUND_ABOVE = 256
-#: The weight-only screen's floor is the third place among this many best-ranked models.
+#: The weight-only screen's floor is the third place among this many best-ranked models (among
+#: _SCREEN_HEAD_BOUNDED above _BOUND_ABOVE models, where a higher floor saves more than it costs).
 _SCREEN_HEAD = 16
+_SCREEN_HEAD_BOUNDED = 64
 #: Bytes of one block of the weight-only pass's scores: below the size from which the C allocator may map each
 #: block afresh from the system (128 KB by default), which costs more than the scores.
 _SMALL_BLOCK = 96 * 1024
@@ -307,28 +309,28 @@ def _weight_candidates(
     superset of them, so that counting only these changes no figure.
 
     A screen, not a score: every model's scores are computed in single precision (a matrix product: fast, its
-    last bits depend on the machine), the floor of draw s is the third highest of the first
-    :data:`_SCREEN_HEAD` models' single-precision scores, and a model is kept when it comes within _SLACK of the
-    floor in some draw. The scores are sums of at most nine products of 0-1 values with weights summing to 1, so
-    each single-precision score, and so the floor, is within about 1e-6 of the exact one (11 roundings of
-    2^-24). The product computes each score less the draw's limit (floor - _SLACK) at once, as one more term of
-    the sum (a limit column in the draws, a row of ones in the values): about 1.5e-6 more rounding. A model that
-    places scores at least the exact third highest, so its difference is at least about 8e-6 and it is kept.
-    Above :data:`_BOUND_ABOVE` models, :func:`_candidates` first drops those that cannot come near the floor,
-    and only the rest are screened. The scores are computed in blocks of draws of at most :data:`_SMALL_BLOCK`
-    bytes (:func:`_block_rows`).
+    last bits depend on the machine), the floor of draw s is the third highest of the first :data:`_SCREEN_HEAD`
+    (or :data:`_SCREEN_HEAD_BOUNDED`) models' single-precision scores, and a model is kept when it comes within
+    _SLACK of the floor in some draw. The scores are sums of at most nine products of 0-1 values with weights
+    summing to 1, so each single-precision score, and so the floor, is within about 1e-6 of the exact one (11
+    roundings of 2^-24). The product computes each score less the draw's limit (floor - _SLACK) at once, as one
+    more term of the sum (a limit column in the draws, a row of ones in the values): about 1.5e-6 more rounding.
+    A model that places scores at least the exact third highest, so its difference is at least about 8e-6 and it
+    is kept. Above :data:`_BOUND_ABOVE` models, :func:`_candidates` first drops those that cannot come near the
+    floor, and only the rest are screened. The scores are computed in blocks of draws of at most
+    :data:`_SMALL_BLOCK` bytes (:func:`_block_rows`).
     """
     n = base.size
     if n <= _WEIGHT_SCREEN_ABOVE:
         return np.arange(n)
     samples, criteria = draws32.shape
-    head = min(_SCREEN_HEAD, n)
+    bounded = n > _BOUND_ABOVE
+    head = min(_SCREEN_HEAD_BOUNDED if bounded else _SCREEN_HEAD, n)
     extended = np.empty((samples, criteria + 1), dtype=np.float32)  # the draws, then minus each draw's limit
     extended[:, :criteria] = draws32
     limit = extended[:, criteria]
     limit[:] = np.partition(draws32 @ weighted[:, :head].astype(np.float32), head - 3, axis=1)[:, head - 3]
     limit -= np.float32(_SLACK)
-    bounded = n > _BOUND_ABOVE
     kept = _candidates(base, weighted, draws, weights, limit.astype(np.float64)) if bounded else np.arange(n)
     np.negative(limit, out=limit)
     matrix = np.ones((criteria + 1, kept.size), dtype=np.float32)
