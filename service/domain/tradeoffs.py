@@ -68,7 +68,7 @@ _EPSILON = 1e-9
 _GRID = 17
 #: Grid points per axis of the evidence pass's two-dimensional envelope.
 _GRID_2D = 9
-#: The bounds compare every model with the third place among this many best-ranked models.
+#: The evidence pass's bound compares every model with the third place among this many best-ranked models.
 _HEAD = 32
 #: Above this many candidates left by the evidence pass's bound, a single-precision screen
 #: (see :func:`_evidence_screen`) drops more.
@@ -92,7 +92,7 @@ _MIN_ROWS = 128
 _SLACK = 1e-5
 #: Up to this many eligible models, the Pareto front compares all pairs at once.
 _PAIRWISE_UP_TO = 256
-#: Below this many eligible models, scoring them all is cheaper than bounding which can reach the top 3.
+#: Below this many eligible models, the evidence pass scores them all: cheaper than bounding which can place.
 _PRUNE_ABOVE = 64
 #: Above this many columns, ranking a draw's top 3 first drops the columns that cannot place (cheaper then).
 _PLACE_PRUNE_ABOVE = 64
