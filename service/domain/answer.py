@@ -70,6 +70,13 @@ DISCLAIMER = (
 _M = TypeVar("_M", bound=BaseModel)
 #: Per model class: its field names in declaration order, and the fields that have a default.
 _LAYOUTS: dict[type[BaseModel], tuple[tuple[str, ...], frozenset[str]]] = {}
+#: Per model class: one set of all its field names, shared as the fields set of every instance given them all.
+#: Setting an attribute adds its name to the instance's fields set, which this one already holds, and a copy
+#: gets a set of its own, so sharing it changes nothing; one set per instance was most of a kept part's memory.
+_EVERY_FIELD: dict[type[BaseModel], set[str]] = {}
+#: The fields sets of frozen models' instances given some of their fields, one per class and set of names (which
+#: the code building them fixes): a frozen instance's fields set never changes.
+_FROZEN_FIELDS: dict[tuple[type[BaseModel], frozenset[str]], set[str]] = {}
 
 
 def _layout(cls: type[BaseModel]) -> tuple[tuple[str, ...], frozenset[str]]:
@@ -100,8 +107,10 @@ def trusted(cls: type[_M], /, **values: Any) -> _M:
 def trusted_from(cls: type[_M], values: dict[str, Any], /) -> _M:
     """:func:`trusted` with the values as a dict, which the instance takes over (the caller must not keep it)."""
     names, defaulted = _LAYOUTS.get(cls) or _layout(cls)
-    given = set(values)
-    if tuple(values) != names:
+    if tuple(values) == names:
+        given = _EVERY_FIELD.get(cls) or _EVERY_FIELD.setdefault(cls, set(names))
+    else:
+        given = set(values)
         fields = cls.__pydantic_fields__
         unknown = given.difference(names)
         if unknown:
@@ -115,6 +124,10 @@ def trusted_from(cls: type[_M], values: dict[str, Any], /) -> _M:
             else:
                 raise TypeError(f"{cls.__name__} needs field {name!r}")
         values = ordered
+        if len(given) == len(names):
+            given = _EVERY_FIELD.get(cls) or _EVERY_FIELD.setdefault(cls, set(names))
+        elif cls.model_config.get("frozen"):
+            given = _FROZEN_FIELDS.setdefault((cls, frozenset(given)), given)
     m = object.__new__(cls)
     object.__setattr__(m, "__dict__", values)
     object.__setattr__(m, "__pydantic_fields_set__", given)

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from service.domain.answer import trusted
 from service.domain.architecture import WEIGHT_FORMATS
 from service.domain.catalogue import Catalogue, HostedOffer, Model, Organisation
 from service.domain.facts import Evidence, Fact
@@ -106,7 +107,8 @@ def fact_evidence(name: str, fact: Fact[Any] | None) -> tuple[Evidence, ...]:
     if fact is None:
         return ()
     return (
-        Evidence.model_construct(
+        trusted(
+            Evidence,
             fact=name,
             value=fact.value,
             source=fact.source,
@@ -126,7 +128,8 @@ def measurement_evidence(measurement: Measurement, name: str) -> Evidence:
         detail.append(measurement.setting)
     if measurement.note:
         detail.append(measurement.note)
-    return Evidence.model_construct(
+    return trusted(
+        Evidence,
         fact=f"benchmark {name}",
         value=measurement.value,
         source=measurement.source,
@@ -143,8 +146,8 @@ def licence_evidence(licence: Licence, field: str) -> tuple[Evidence, ...]:
     if isinstance(value, float) and math.isinf(value):
         value = "no cap"
     return (
-        Evidence.model_construct(
-            fact=f"licence {licence.id}: {field}", value=value, source=licence.source, as_of=licence.as_of
+        trusted(
+            Evidence, fact=f"licence {licence.id}: {field}", value=value, source=licence.source, as_of=licence.as_of
         ),
     )
 
@@ -157,7 +160,8 @@ def offer_evidence(hosted: HostedOffer) -> Evidence:
         parts.append(f"cached input {o.cached_input_usd_per_m}")
     if o.status != "active":
         parts.append(o.status)
-    return Evidence.model_construct(
+    return trusted(
+        Evidence,
         fact=f"offer: {hosted.label}",
         value=", ".join(parts),
         source=o.source,
@@ -181,7 +185,8 @@ def _offer_evidence(model: Model, offers: tuple[HostedOffer, ...]) -> tuple[Evid
     dates = [f.as_of for f in (model.released, model.licence, model.parameters_total_b, model.context_tokens) if f]
     inactive = [o for o in offers if not o.usable]
     return (
-        Evidence.model_construct(
+        trusted(
+            Evidence,
             fact="offers",
             value="none active" if inactive else "none recorded",
             source=f"catalogue entry {model.id}",
@@ -211,7 +216,8 @@ def _context_evidence(model: Model) -> tuple[Evidence, ...]:
         return native
     return (
         *native,
-        Evidence.model_construct(
+        trusted(
+            Evidence,
             fact="context_extension",
             value=f"{extension.tokens:,} tokens with {extension.method}",
             source=extension.source,
@@ -251,7 +257,8 @@ def _hosting_evidence(offers: tuple[HostedOffer, ...]) -> tuple[Evidence, ...]:
     for o in offers:
         if o.usable and o.country is not None and o.provider_id not in seen:
             seen[o.provider_id] = [
-                Evidence.model_construct(
+                trusted(
+                    Evidence,
                     fact=f"provider {o.provider}: country",
                     value=o.country.value,
                     source=o.country.source,
@@ -263,7 +270,8 @@ def _hosting_evidence(offers: tuple[HostedOffer, ...]) -> tuple[Evidence, ...]:
             if o.regions is not None:
                 # Where it states it serves or keeps data: shown for the reviewer, not judged by the rule.
                 seen[o.provider_id].append(
-                    Evidence.model_construct(
+                    trusted(
+                        Evidence,
                         fact=f"provider {o.provider}: regions",
                         value=", ".join(o.regions.value),
                         source=o.regions.source,
@@ -429,7 +437,8 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
             lambda o: (
                 tuple(a.evidence(o.id) for a in o.provenance_allegations)
                 or (
-                    Evidence.model_construct(
+                    trusted(
+                        Evidence,
                         fact=f"organisation {o.id}: provenance allegations",
                         value="none recorded",
                         source=f"catalogue entry organisations/{o.id}",

@@ -128,6 +128,36 @@ def test_every_answer_class_can_be_built_by_trusted(cls: type[BaseModel]) -> Non
         trusted(cls, **({} if required else {"not_a_field": 1}))
 
 
+def test_trusted_objects_share_a_fields_set_only_where_it_can_never_change() -> None:
+    class Loose(BaseModel):
+        """A model that is not frozen: an attribute set adds its name to the instance's fields set."""
+
+        a: int
+        b: int = 0
+
+    # Every field given: one shared set, holding every name, so setting an attribute cannot change it.
+    first, second = trusted(Loose, a=1, b=2), trusted(Loose, b=3, a=4)
+    assert first.model_fields_set == second.model_fields_set == Loose.model_construct(a=1, b=2).model_fields_set
+    assert first.__pydantic_fields_set__ is second.__pydantic_fields_set__
+    first.a = 5
+    assert second.model_fields_set == {"a", "b"}
+    # Some fields given, not frozen: each instance keeps its own set (setting `b` would add to it).
+    some, other = trusted(Loose, a=1), trusted(Loose, a=2)
+    assert some.model_fields_set == {"a"} and some.__pydantic_fields_set__ is not other.__pydantic_fields_set__
+    some.b = 1
+    assert some.model_fields_set == {"a", "b"} and other.model_fields_set == {"a"}
+    # Some fields given, frozen (no attribute can be set): shared, and a copy with changes gets its own.
+    day = dt.date(2026, 1, 2)
+    facts = [trusted(Evidence, fact=f"f{n}", value=n, source="s", as_of=day) for n in range(2)]
+    assert (
+        facts[0].model_fields_set == Evidence.model_construct(fact="f", value=0, source="s", as_of=day).model_fields_set
+    )
+    assert facts[0].__pydantic_fields_set__ is facts[1].__pydantic_fields_set__
+    changed = facts[0].model_copy(update={"note": "n"})
+    assert changed.__pydantic_fields_set__ is not facts[0].__pydantic_fields_set__
+    assert "note" not in facts[1].model_fields_set
+
+
 def test_trusted_refuses_a_name_that_is_no_field() -> None:
     with pytest.raises(TypeError, match="has no field"):
         trusted(Caveat, kind="stale", message="m", mesage="typo")
