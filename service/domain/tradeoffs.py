@@ -10,7 +10,9 @@ depends on the machine and its thread count), so identical models get bit-identi
 scores are the same whichever other models are scored with it, and answers are the same on every machine.
 Only the models that can reach the top 3 under at least one draw are scored; the bounds and screens that decide
 it are exact (see :func:`_weight_candidates` and :func:`_evidence_candidates`), so restricting to them changes no
-figure.
+figure. Only the screens compute in single precision (the weight-only one as a matrix product, whose last bits may
+differ between machines); each keeps every model within a stated margin far wider than that rounding, so which
+models it keeps does not.
 """
 
 from __future__ import annotations
