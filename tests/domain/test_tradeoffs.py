@@ -137,6 +137,15 @@ def _naive_counts(draws: np.ndarray[Any, Any], matrix: np.ndarray[Any, Any]) -> 
     return first, top3
 
 
+def _assert_counts_match_a_naive_ranking(matrix: np.ndarray[Any, Any], seed: int, *, draws: int) -> None:
+    """The vectorised first and top-3 counts of ``matrix`` under ``draws`` Dirichlet draws equal the naive ones."""
+    vectors = np.random.default_rng(seed).dirichlet(np.ones(matrix.shape[0]), size=draws)
+    first, top3 = _counts(vectors, matrix)
+    naive_first, naive_top3 = _naive_counts(vectors, matrix)
+    assert first.tolist() == naive_first
+    assert top3.tolist() == naive_top3
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.integers(2, 4).flatmap(
@@ -149,13 +158,8 @@ def _naive_counts(draws: np.ndarray[Any, Any], matrix: np.ndarray[Any, Any]) -> 
 def test_the_vectorised_counts_match_a_naive_ranking_even_with_duplicate_models(
     case: tuple[np.ndarray[Any, Any], int],
 ) -> None:
-    matrix, seed = case
-    draws = np.random.default_rng(seed).dirichlet(np.ones(matrix.shape[0]), size=40)
     # Scores are sums of element-wise products in criterion order, as the naive path sums: duplicates tie exactly.
-    first, top3 = _counts(draws, matrix)
-    naive_first, naive_top3 = _naive_counts(draws, matrix)
-    assert first.tolist() == naive_first
-    assert top3.tolist() == naive_top3
+    _assert_counts_match_a_naive_ranking(*case, draws=40)
 
 
 @settings(max_examples=25, deadline=None)
@@ -170,12 +174,7 @@ def test_the_vectorised_counts_match_a_naive_ranking_even_with_duplicate_models(
 def test_counts_over_many_models_match_a_naive_ranking_though_most_are_never_ranked(
     case: tuple[np.ndarray[Any, Any], int],
 ) -> None:
-    matrix, seed = case
-    draws = np.random.default_rng(seed).dirichlet(np.ones(matrix.shape[0]), size=20)
-    first, top3 = _counts(draws, matrix)
-    naive_first, naive_top3 = _naive_counts(draws, matrix)
-    assert first.tolist() == naive_first
-    assert top3.tolist() == naive_top3
+    _assert_counts_match_a_naive_ranking(*case, draws=20)
 
 
 @settings(max_examples=40, deadline=None)
