@@ -22,7 +22,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +35,7 @@ from service.domain.answer import (
     Tradeoffs,
     WeightChange,
     trusted,
+    trusted_from,
 )
 
 __all__ = [
@@ -165,28 +166,59 @@ def _dominance(points: FloatArray) -> BoolArray:
     return dominates
 
 
+class _Front(NamedTuple):
+    """A Pareto front as plain values: what :class:`ParetoFront` holds, built into it only when an answer needs it."""
+
+    #: Each front model's id, rank (1 = best) and values (rounded, in :data:`PARETO_CRITERIA` order), best first.
+    model_ids: list[str]
+    ranks: list[int]
+    values: list[list[float]]
+    #: Each recommended model off the front -> the best-ranked front model that dominates it.
+    dominated: dict[str, str]
+
+    def front(self) -> ParetoFront:
+        """The front as an answer states it."""
+        return trusted(
+            ParetoFront,
+            criteria=list(PARETO_CRITERIA),
+            size=len(self.model_ids),
+            models=[
+                trusted(
+                    ParetoPoint, model_id=model_id, rank=rank, values=dict(zip(PARETO_CRITERIA, point, strict=True))
+                )
+                for model_id, rank, point in zip(self.model_ids, self.ranks, self.values, strict=True)
+            ],
+            dominated=self.dominated,
+            method=_PARETO_METHOD,
+        )
+
+    def json(self) -> dict[str, Any]:
+        """``front().model_dump(mode="json")``, built without the objects (the same keys and values)."""
+        return {
+            "criteria": list(PARETO_CRITERIA),
+            "size": len(self.model_ids),
+            "models": [
+                {"model_id": model_id, "rank": rank, "values": dict(zip(PARETO_CRITERIA, point, strict=True))}
+                for model_id, rank, point in zip(self.model_ids, self.ranks, self.values, strict=True)
+            ],
+            "dominated": dict(self.dominated),
+            "method": _PARETO_METHOD,
+        }
+
+
 def _pareto(ids: Sequence[str], values: Mapping[str, FloatArray], order: IntArray, top: int) -> ParetoFront:
     points = np.stack([values[c][order] for c in PARETO_CRITERIA], axis=1) if order.size else np.zeros((0, 3))
-    return _front(ids, points, order, top)
+    return _front(ids, points, order, top).front()
 
 
-def _front(ids: Sequence[str], points: FloatArray, order: IntArray, top: int) -> ParetoFront:
+def _front(ids: Sequence[str], points: FloatArray, order: IntArray, top: int) -> _Front:
     """The Pareto front of ``points`` (eligible models in rank order x :data:`PARETO_CRITERIA`)."""
     # Up to _PAIRWISE_UP_TO models, the pairs that make the front also name who dominates each model off it.
     dominance = _dominance(points) if 0 < points.shape[0] <= _PAIRWISE_UP_TO else None
     on_front: BoolArray = ~np.logical_or.reduce(dominance, axis=0) if dominance is not None else pareto_front(points)
     front_positions = on_front.nonzero()[0]  # positions in `order`, so already in rank order
     front_points = points[front_positions]
-    rounded = _rounded(front_points)
-    models = [
-        trusted(
-            ParetoPoint,
-            model_id=ids[order[p]],
-            rank=p + 1,  # positions in `order` are ranks - 1
-            values=dict(zip(PARETO_CRITERIA, rounded[k], strict=True)),
-        )
-        for k, p in enumerate(front_positions.tolist())
-    ]
+    positions: list[int] = front_positions.tolist()
     dominated: dict[str, str] = {}
     off_front = (~on_front[: min(top, order.size)]).nonzero()[0]
     if off_front.size:
@@ -201,14 +233,12 @@ def _front(ids: Sequence[str], points: FloatArray, order: IntArray, top: int) ->
         # first True of a column is the best-ranked front point that dominates it.
         first_beater = np.argmax(beaten, axis=0)
         for p, k in zip(off_front.tolist(), first_beater.tolist(), strict=True):
-            dominated[ids[order[p]]] = ids[order[front_positions[k]]]
-    return trusted(
-        ParetoFront,
-        criteria=list(PARETO_CRITERIA),
-        size=int(front_positions.size),
-        models=models,
-        dominated=dominated,
-        method=_PARETO_METHOD,
+            dominated[ids[order[p]]] = ids[order[positions[k]]]
+    return _Front(
+        [ids[order[p]] for p in positions],
+        [p + 1 for p in positions],  # positions in `order` are ranks - 1
+        _rounded(front_points),
+        dominated,
     )
 
 
@@ -695,7 +725,7 @@ def _weight_changes(
     base: FloatArray,
     weights: FloatArray,
     order: IntArray,
-) -> list[WeightChange]:
+) -> list[_Change]:
     """For each criterion and direction, the smallest change of its weight after which first place changes.
 
     Adding ``delta`` to one normalised weight (then dividing all by 1 + delta) ranks like the scores
@@ -740,25 +770,34 @@ def _weight_changes(
     )
     change = (change_raise, change_lower)
     leaders = (best + 1).tolist()
-    changes: list[WeightChange] = []
-    for c, criterion in enumerate(criteria):
-        for d, direction in enumerate(_DIRECTIONS):
-            if found[d][c]:
-                changes.append(
-                    trusted(
-                        WeightChange,
-                        criterion=criterion,
-                        direction=direction,
-                        from_weight=from_weights[c],
-                        to_weight=to_weights[d][c],
-                        change=change[d][c],
-                        new_leader=ids[order[leaders[d][c]]],
-                    )
-                )
-    return changes
+    return [
+        _Change(criterion, direction, from_weights[c], to_weights[d][c], change[d][c], ids[order[leaders[d][c]]])
+        for c, criterion in enumerate(criteria)
+        for d, direction in enumerate(_DIRECTIONS)
+        if found[d][c]
+    ]
 
 
-_DIRECTIONS: tuple[Literal["raise"], Literal["lower"]] = ("raise", "lower")
+class _Change(NamedTuple):
+    """A :class:`WeightChange` as plain values (its fields, in order), built into one only when an answer needs it."""
+
+    criterion: str
+    direction: Literal["raise", "lower"]
+    from_weight: float
+    to_weight: float
+    change: float
+    new_leader: str
+
+    def object(self) -> WeightChange:
+        """The change as an answer states it."""
+        return trusted_from(WeightChange, self._asdict())
+
+    def json(self) -> dict[str, Any]:
+        """``object().model_dump(mode="json")``, built without the object (the same keys and values)."""
+        return self._asdict()
+
+
+_DIRECTIONS: tuple[Literal["raise", "lower"], ...] = ("raise", "lower")
 
 
 class Weighed:
@@ -766,6 +805,9 @@ class Weighed:
 
     What an answer shows of the trade-offs apart from the ``*_with_evidence`` figures and ``close_call``:
     :meth:`complete` adds the evidence pass and gives exactly what :func:`analyse` gives. Built by :func:`weigh`.
+
+    The front and the weight changes are kept as plain values; their answer objects (:attr:`pareto`,
+    :attr:`changes`) are built on first use, and :meth:`canonical` writes the same bytes from the plain values.
     """
 
     def __init__(
@@ -793,17 +835,19 @@ class Weighed:
         self.leader: str | None = ids[order[0]] if eligible else None
         self.first_count = np.zeros(eligible, dtype=np.intp)
         self.top3_count = np.zeros(eligible, dtype=np.intp)
-        self.changes: list[WeightChange] = []
+        self._changes: list[_Change] = []
+        self._pareto: ParetoFront | None = None  # built from _front when first read
+        self._change_objects: list[WeightChange] | None = None  # built from _changes when first read
         self._plain: Callable[[slice], FloatArray] | None = None
         if eligible == 0:
-            self.pareto: ParetoFront = _pareto(ids, values, order, top)
+            self._plain_front = _front(ids, np.zeros((0, len(PARETO_CRITERIA))), order, top)
             return
         # criteria x eligible, in rank order: one copy of every criterion's values, then one selection
         self._matrix = np.stack([values[c] for c in criteria])[:, order]
         if set(PARETO_CRITERIA) <= set(criteria):
-            self.pareto = _front(ids, self._matrix[[criteria.index(c) for c in PARETO_CRITERIA]].T, order, top)
+            self._plain_front = _front(ids, self._matrix[[criteria.index(c) for c in PARETO_CRITERIA]].T, order, top)
         else:
-            self.pareto = _pareto(ids, values, order, top)
+            self._plain_front = _front(ids, np.stack([values[c][order] for c in PARETO_CRITERIA], axis=1), order, top)
         self._base = _scores(self._w[None, :], self._matrix)[0] if base is None else base
         self._draws = draws = _draw(alpha, samples, seed)
         self._weighted = weighted = self._matrix[self._active]
@@ -820,7 +864,27 @@ class Weighed:
             keep.size,
             8 * keep.size * _block_rows(8 * keep.size),
         )
-        self.changes = _weight_changes(ids, criteria, self._matrix, self._base, self._w, order)
+        self._changes = _weight_changes(ids, criteria, self._matrix, self._base, self._w, order)
+
+    @property
+    def pareto(self) -> ParetoFront:
+        """The Pareto front as an answer states it (built on first use)."""
+        if self._pareto is None:
+            self._pareto = self._plain_front.front()
+        return self._pareto
+
+    @property
+    def front_ids(self) -> list[str]:
+        """The ids of the models on the Pareto front, best ranked first (without building :attr:`pareto`)."""
+        return self._plain_front.model_ids
+
+    @property
+    def changes(self) -> list[WeightChange]:
+        """For each criterion and direction, the smallest weight change that changes first place (built on
+        first use)."""
+        if self._change_objects is None:
+            self._change_objects = [change.object() for change in self._changes]
+        return self._change_objects
 
     def first_share(self, model_id: str) -> float | None:
         """The share of draws under which ``model_id`` ranks first on the weights alone (None: not eligible)."""
@@ -834,7 +898,7 @@ class Weighed:
         """Every weight-only figure of the answer, as canonical JSON bytes (for a digest of the decision)."""
         top_n = self._top_n
         figures = {
-            "pareto": self.pareto.model_dump(mode="json"),
+            "pareto": self._plain_front.json(),  # the same as self.pareto.model_dump(mode="json")
             "samples": self._samples,
             "seed": self._seed,
             "concentration": self._concentration,
@@ -845,7 +909,7 @@ class Weighed:
             "top3_count": self.top3_count[:top_n].tolist(),
             "first_elsewhere": self._samples - int(self.first_count[:top_n].sum()),
             "top3_elsewhere": self._samples * min(3, self._order.size) - int(self.top3_count[:top_n].sum()),
-            "changes": [change.model_dump(mode="json") for change in self.changes],
+            "changes": [change.json() for change in self._changes],  # the same as the objects' model_dump
         }
         return json.dumps(figures, sort_keys=True, separators=(",", ":")).encode()
 

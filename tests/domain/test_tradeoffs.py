@@ -405,3 +405,38 @@ def test_the_engines_unrounded_scores_are_the_sums_the_weight_only_pass_would_ma
 ) -> None:
     weighed = engine.decide(Requirements.model_validate(request_), TODAY)._weighed
     assert np.array_equal(weighed._base, tradeoffs._scores(weighed._w[None, :], weighed._matrix)[0])
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {},
+        {"use_cases": ["coding"], "limit": 40},
+        {"profile": "regulated-data", "reasoning": "preferred", "limit": 100},
+        {"min_context_tokens": 100_000_000},
+    ],
+)
+def test_the_canonical_figures_are_the_bytes_the_answers_objects_give(engine: Engine, request_: dict[str, Any]) -> None:
+    weighed = engine.decide(Requirements.model_validate(request_), TODAY)._weighed
+    canonical = weighed.canonical()  # before the front's and the changes' objects exist
+    assert weighed._pareto is None and weighed._change_objects is None
+    figures = json.loads(canonical)
+    # What canonical() held when it was built from the objects: their JSON dumps.
+    figures["pareto"] = weighed.pareto.model_dump(mode="json")
+    figures["changes"] = [change.model_dump(mode="json") for change in weighed.changes]
+    assert json.dumps(figures, sort_keys=True, separators=(",", ":")).encode() == canonical
+    assert weighed.canonical() == canonical  # the objects, once built, change nothing
+    assert weighed.front_ids == [p.model_id for p in weighed.pareto.models]
+    if request_.get("limit", 0) > 30:
+        assert weighed.pareto.dominated and weighed.changes  # the test covers both
+
+
+def test_the_weight_only_objects_are_built_once_and_only_when_read(engine: Engine) -> None:
+    decision = engine.decide(Requirements.model_validate({"use_cases": ["math"]}), TODAY)
+    weighed = decision._weighed
+    decision.digest()
+    decision.summary()
+    assert weighed._change_objects is None  # neither a digest nor a summary states the weight changes
+    assert weighed.pareto is weighed.pareto and weighed.changes is weighed.changes
+    assert decision.tradeoffs.sensitivity.changes == weighed.changes
+    assert decision.tradeoffs.pareto is weighed.pareto
