@@ -45,6 +45,7 @@ from service.domain.answer import (
     trusted_from,
 )
 from service.domain.facts import REASON_CITES, Evidence, citation
+from service.domain.kept import Kept
 from service.domain.regulatory import EuAiActStatus
 from service.domain.rules import EligibilityRule
 
@@ -101,15 +102,15 @@ def _digest(key: str) -> str:
 
 
 _SCALARS = (str, int, float, bool, type(None))
-#: Facts seen lately, as listed (short id), by identity: a fact is digested and built once, not in every answer
-#: that cites it. Bounded (emptied when full) so that a large catalogue cannot grow it without limit.
-_LISTED: dict[tuple[object, ...], tuple[str, CitedEvidence]] = {}
 _LISTED_KEPT = 20_000
+#: Facts seen lately, as listed (short id), by identity: a fact is digested and built once, not in every answer
+#: that cites it. Bounded, so that a large catalogue cannot grow it without limit.
+_LISTED: Kept[tuple[object, ...], tuple[str, CitedEvidence]] = Kept("citing.listed", _LISTED_KEPT)
+_SEEN_KEPT = 10_000
 #: The same by object: most facts an answer cites are objects the engine keeps (a model's evidence), cited in
 #: answer after answer, so their identity, digest and listed form are looked up by ``id()`` without reading the
 #: fact. Each entry holds its object, so an ``id()`` here is never one of a new object. Bounded likewise.
-_SEEN: dict[int, tuple[Evidence, tuple[object, ...], str, CitedEvidence]] = {}
-_SEEN_KEPT = 10_000
+_SEEN: Kept[int, tuple[Evidence, tuple[object, ...], str, CitedEvidence]] = Kept("citing.seen", _SEEN_KEPT)
 
 
 def _identity(e: Evidence) -> tuple[object, ...]:
@@ -144,14 +145,9 @@ def _seen(e: Evidence) -> tuple[Evidence, tuple[object, ...], str, CitedEvidence
     identity = _identity(e)
     listed = _LISTED.get(identity)
     if listed is None:
-        if len(_LISTED) >= _LISTED_KEPT:
-            _LISTED.clear()
         digest = _digest(_key(e))
-        listed = _LISTED[identity] = (digest, _item(e, "e" + digest[:_ID_HEX]))
-    if len(_SEEN) >= _SEEN_KEPT:
-        _SEEN.clear()
-    found = _SEEN[id(e)] = (e, identity, *listed)
-    return found
+        listed = _LISTED.put(identity, (digest, _item(e, "e" + digest[:_ID_HEX])))
+    return _SEEN.put(id(e), (e, identity, *listed))
 
 
 def evidence_id(e: Evidence) -> str:
@@ -246,10 +242,8 @@ class _Group:
 
 
 #: Groups of facts the engine keeps (a kept rule outcome's or criterion's evidence), by the list and how many of
-#: its facts are cited; each entry holds its list, so that an ``id()`` here is never one of a newer list. Bounded
-#: (emptied when full).
-_GROUPS: dict[tuple[int, int], _Group] = {}
-_GROUPS_KEPT = 20_000
+#: its facts are cited; each entry holds its list, so that an ``id()`` here is never one of a newer list. Bounded.
+_GROUPS: Kept[tuple[int, int], _Group] = Kept("citing.groups", 20_000)
 
 
 def _group(group: Sequence[Evidence], count: int) -> _Group:
@@ -257,10 +251,7 @@ def _group(group: Sequence[Evidence], count: int) -> _Group:
     found = _GROUPS.get(key)
     if found is not None and found.group is group:
         return found
-    if len(_GROUPS) >= _GROUPS_KEPT:
-        _GROUPS.clear()
-    found = _GROUPS[key] = _Group(group, count)
-    return found
+    return _GROUPS.put(key, _Group(group, count))
 
 
 def count_exclusions(excluded: Sequence[Exclusion], eligibility: Mapping[str, EligibilityRule]) -> list[RuleCount]:
@@ -317,24 +308,25 @@ def _criterion(c: CriterionScore, table: EvidenceTable) -> CitedCriterionScore:
 
 
 #: The licence text an obligation cites, one fact per licence, source and date (bounded as :data:`_LISTED`).
-_LICENCE_TEXTS: dict[tuple[str, str, dt.date], Evidence] = {}
+_LICENCE_TEXTS: Kept[tuple[str, str, dt.date], Evidence] = Kept("citing.licence_texts", _LISTED_KEPT)
 
 
 def _licence_text(o: Obligation) -> Evidence:
     key = (o.licence_id, o.source, o.as_of)
     found = _LICENCE_TEXTS.get(key)
     if found is None:
-        if len(_LICENCE_TEXTS) >= _LISTED_KEPT:
-            _LICENCE_TEXTS.clear()
-        found = _LICENCE_TEXTS[key] = trusted(
-            Evidence,
-            fact=LICENCE_TEXT,
-            value=o.licence_id,
-            source=o.source,
-            as_of=o.as_of,
-            note=None,
-            source_kind=None,
-            measured_by=None,
+        found = _LICENCE_TEXTS.put(
+            key,
+            trusted(
+                Evidence,
+                fact=LICENCE_TEXT,
+                value=o.licence_id,
+                source=o.source,
+                as_of=o.as_of,
+                note=None,
+                source_kind=None,
+                measured_by=None,
+            ),
         )
     return found
 
@@ -369,9 +361,8 @@ def cite_eu(s: EuAiActStatus | None, table: EvidenceTable) -> CitedEuAiActStatus
 #: Groups of facts as a reason sentence writes them (`` Evidence: fact = value (source, as of date); ….``), by the
 #: group's list and how many of its facts the sentence cites: the lists the engine keeps are written once, not
 #: in every answer. An answer's objects are never changed once built, so a list's text cannot change; each
-#: entry holds its list, so that an ``id()`` here is never one of a newer list. Bounded (emptied when full).
-_WRITTEN: dict[tuple[int, int], tuple[Sequence[Evidence], str]] = {}
-_WRITTEN_KEPT = 5_000
+#: entry holds its list, so that an ``id()`` here is never one of a newer list. Bounded.
+_WRITTEN: Kept[tuple[int, int], tuple[Sequence[Evidence], str]] = Kept("citing.written", 5_000)
 
 
 def _written(group: Sequence[Evidence], count: int, kept: bool = True) -> str:
@@ -381,11 +372,7 @@ def _written(group: Sequence[Evidence], count: int, kept: bool = True) -> str:
     found = _WRITTEN.get(key)
     if found is not None and found[0] is group:
         return found[1]
-    text = f"{_EVIDENCE}{citation(group[:count])}."
-    if len(_WRITTEN) >= _WRITTEN_KEPT:
-        _WRITTEN.clear()
-    _WRITTEN[key] = (group, text)
-    return text
+    return _WRITTEN.put(key, (group, f"{_EVIDENCE}{citation(group[:count])}."))[1]
 
 
 def _cite_reasons(a: Assessment, table: EvidenceTable) -> list[str]:
@@ -517,7 +504,7 @@ def encode_full(answer: Answer, eligibility: Mapping[str, EligibilityRule], excl
 
 #: The JSON of listed facts, by object (each entry holds its fact; bounded as :data:`_SEEN`): a fact the engine
 #: keeps is written once, not in every answer that lists it.
-_ITEM_JSON: dict[int, tuple[CitedEvidence, bytes]] = {}
+_ITEM_JSON: Kept[int, tuple[CitedEvidence, bytes]] = Kept("citing.item_json", _SEEN_KEPT)
 _DISCLAIMER_AT = b',"disclaimer":'
 _EVIDENCE_AT = b',"evidence":[]' + _DISCLAIMER_AT
 
@@ -526,11 +513,7 @@ def _item_json(item: CitedEvidence) -> bytes:
     found = _ITEM_JSON.get(id(item))
     if found is not None and found[0] is item:
         return found[1]
-    data = CitedEvidence.__pydantic_serializer__.to_json(item)
-    if len(_ITEM_JSON) >= _SEEN_KEPT:
-        _ITEM_JSON.clear()
-    _ITEM_JSON[id(item)] = (item, data)
-    return data
+    return _ITEM_JSON.put(id(item), (item, CitedEvidence.__pydantic_serializer__.to_json(item)))[1]
 
 
 def dump_full_bytes(full: FullAnswer) -> bytes:

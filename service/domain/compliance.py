@@ -25,6 +25,7 @@ from service.domain.catalogue import Catalogue, Model, Organisation
 from service.domain.errors import DataError
 from service.domain.facts import Evidence
 from service.domain.features import Features, PerModel
+from service.domain.kept import Kept
 from service.domain.regulatory import (
     DataAccessLaw,
     EuAiActStatus,
@@ -156,10 +157,10 @@ class ComplianceFeatures:
         self._org_caveats = {org_id: self._static_caveats(org) for org_id, org in by_org.items()}
         self._org_display = {org_id: self._static_display(org) for org_id, org in by_org.items()}
         #: The kinds of each model's regulatory caveats by what they read of a request (see
-        #: :meth:`ComplianceRequest.caveat_kinds`); bounded (emptied when full).
-        self.caveat_kinds: dict[tuple[int, int], tuple[str, ...]] = {}
+        #: :meth:`ComplianceRequest.caveat_kinds`); bounded.
+        self.caveat_kinds: Kept[tuple[int, int], tuple[str, ...]] = Kept("compliance.caveat_kinds", _CAVEAT_KINDS_KEPT)
         #: Numbers for what a request's caveats read (see :meth:`ComplianceRequest.caveat_kinds`).
-        self.token = Tokens()
+        self.token = Tokens("compliance.tokens")
         self.n = n
 
     # ---------------------------------------------------------------------------------------- EU AI Act
@@ -570,12 +571,9 @@ class ComplianceRequest:
         Kept (bounded) by the model and what :meth:`caveats` reads of the request: the deployment, the
         jurisdictions, whether EU AI Act questions are asked, and the evaluation date."""
         key = (i, self._reads_token)
-        found = self.cf.caveat_kinds.get(key)
-        if found is None:
-            if len(self.cf.caveat_kinds) >= _CAVEAT_KINDS_KEPT:
-                self.cf.caveat_kinds.clear()
-            found = self.cf.caveat_kinds[key] = self._caveat_kinds(i)
-        return found
+        kept = self.cf.caveat_kinds
+        found = kept.get(key)
+        return found if found is not None else kept.put(key, self._caveat_kinds(i))
 
     def _caveat_kinds(self, i: int) -> tuple[str, ...]:
         cf = self.cf

@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +68,7 @@ from service.domain.features import (
     fact_evidence,
 )
 from service.domain.hardware import FitBasis, FitPlan, Gpu, ResolvedWorkload, plan_fit
+from service.domain.kept import Kept
 from service.domain.requirements import EXCLUSIONS_LISTED, Requirements
 from service.domain.rules import CRITERIA, EligibilityRule, RuleSet
 from service.domain.summary import (
@@ -741,33 +742,10 @@ FIT_PLACEHOLDERS = frozenset(
 
 
 _T = TypeVar("_T")
-_K = TypeVar("_K", bound=Hashable)
-_V = TypeVar("_V")
 #: A fact that staleness is checked on: its (fact, source) key, and its caveat when it is stale.
 Dated = tuple[tuple[str, str], Caveat | None]
 #: What a model's listed criteria add to its caveats (see :meth:`_Context._criteria_caveats`).
 CriteriaCaveats = tuple[tuple[str, ...], frozenset[tuple[str, str]], bool]
-
-
-class _Kept(Generic[_K, _V]):
-    """A bounded store of what an engine says whatever the request: when full, the oldest entry goes."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: dict[_K, _V] = {}
-
-    def get(self, key: _K) -> _V | None:
-        return self.items.get(key)
-
-    def put(self, key: _K, value: _V) -> _V:
-        items = self.items
-        while len(items) >= self.size:
-            try:
-                del items[next(iter(items))]
-            except (KeyError, RuntimeError, StopIteration):  # another request changed it meanwhile
-                break
-        items[key] = value
-        return value
 
 
 _A = TypeVar("_A", Assessment, CitedAssessment)
@@ -840,31 +818,33 @@ class _ModelTexts:
         self.f, self.rules = features, rules
         self._fit_evidence: dict[int, tuple[Evidence, ...]] = {}
         self._kv_formulas: dict[int, str] = {}
-        self._fit_evidence_on: _Kept[tuple[int, str | None], list[Evidence]] = _Kept(8_192)
+        self._fit_evidence_on: Kept[tuple[int, str | None], list[Evidence]] = Kept("engine.fit_evidence", 8_192)
         #: Explanations by (criterion, what it reads of the request, model).
-        self.explanations: _Kept[tuple[str, Hashable, int], Explanation] = _Kept(8_192)
+        self.explanations: Kept[tuple[str, Hashable, int], Explanation] = Kept("engine.explanations", 8_192)
         #: Outcomes (with their reason sentence) that read nothing of the request to say them but the request values
         #: their sentence names, by (rule, outcome, model, those values).
-        self.outcomes: _Kept[tuple[str, str, int, tuple[str, ...]], _Said] = _Kept(8_192)
+        self.outcomes: Kept[tuple[str, str, int, tuple[str, ...]], _Said] = Kept("engine.outcomes", 8_192)
         #: The facts of a kept group (an explanation's or an outcome's evidence) whose age is checked, by the
         #: group's id (each entry holds its group, so that an id is never one of a newer object).
-        self._dated: _Kept[tuple[int, dt.date], tuple[Sequence[Evidence], tuple[Dated, ...]]] = _Kept(16_384)
+        self._dated: Kept[tuple[int, dt.date], tuple[Sequence[Evidence], tuple[Dated, ...]]] = Kept(
+            "engine.dated", 16_384
+        )
         #: Per kept group: the (fact, source) keys of its facts whose age is checked, and those stale, by the group's
         #: id and date (each entry holds its group).
-        self._staleness: _Kept[
+        self._staleness: Kept[
             tuple[int, dt.date],
             tuple[Sequence[Evidence], tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]]],
-        ] = _Kept(16_384)
+        ] = Kept("engine.staleness", 16_384)
         #: Numbers for what a request's criteria read (see :meth:`_Context._criteria_caveats`).
-        self.token = Tokens()
+        self.token = Tokens("engine.tokens")
         #: A licence's duties as a summary states them (their kinds, and each duty), by the licence and what they
         #: read of a request (the monthly active users, whether outputs train other models).
-        self.duties: _Kept[tuple[str, int | None, bool | None], tuple[list[str], list[ObligationSummary]]] = _Kept(
-            4_096
+        self.duties: Kept[tuple[str, int | None, bool | None], tuple[list[str], list[ObligationSummary]]] = Kept(
+            "engine.duties", 4_096
         )
         #: What a model's listed criteria add to its caveats, by what that reads (see
         #: :meth:`_Context._criteria_caveats`).
-        self.criteria_caveats: _Kept[Hashable, CriteriaCaveats] = _Kept(16_384)
+        self.criteria_caveats: Kept[Hashable, CriteriaCaveats] = Kept("engine.criteria_caveats", 16_384)
         self._hardware_evidence: dict[str | None, tuple[Evidence, ...]] = {}
         self._licence_caveats: dict[str, tuple[Caveat, ...]] = {}
         #: Per rule and outcome: the request's own placeholders its sentence names (``request.*``), or None when
@@ -1393,9 +1373,7 @@ class _Context:
             evidence=evidence,
         )
         entry = _Said(built, kept is not None or shared)
-        if kept is not None:
-            self.engine.texts.outcomes.put(kept, entry)
-        return entry
+        return self.engine.texts.outcomes.put(kept, entry) if kept is not None else entry
 
     def _outcomes(self, i: int, only_failures: bool = False) -> list[_Said]:
         result = []
@@ -1976,7 +1954,7 @@ class _Context:
         table = self._table
         j = table.position[i]
         said = []
-        kept_rules, kept_values, kept = self._kept_rules, self._sentence_values_read, self.engine.texts.outcomes.items
+        kept_rules, kept_values, kept = self._kept_rules, self._sentence_values_read, self.engine.texts.outcomes
         for rule, failed, unknown in table.verdicts:
             outcome: Literal["passed", "failed", "unknown"] = (
                 "failed" if failed[j] else "unknown" if unknown[j] else "passed"

@@ -31,6 +31,7 @@ from service.domain.answer import (
 )
 from service.domain.citing import EvidenceTable, Exclusions, listed_exclusions, resolve
 from service.domain.facts import Evidence, SourceKind, Strict
+from service.domain.kept import Kept
 from service.domain.requirements import EXCLUSIONS_LISTED
 
 __all__ = [
@@ -200,12 +201,11 @@ class Citations:
 #: How many of each kind of summary part (a criterion's figures, an exclusion) are kept, shared by the summaries
 #: that state them (an answer's objects and lists are never changed).
 _KEPT = 8_192
-_CRITERIA: dict[tuple[str, float, float, float], CriterionSummary] = {}
-_EXCLUSIONS: dict[tuple[str, ...], ExclusionSummary] = {}
+_CRITERIA: Kept[tuple[str, float, float, float], CriterionSummary] = Kept("summary.criteria", _KEPT)
+_EXCLUSIONS: Kept[tuple[str, ...], ExclusionSummary] = Kept("summary.exclusions", _KEPT)
 #: Facts as a summary lists them, by the listed fact (held, so that an ``id()`` is never one of a newer object) and
-#: its source's id in that summary: built once, not in every summary that cites them. Bounded (emptied when full).
-_SUMMARISED: dict[tuple[int, str], tuple[CitedEvidence, EvidenceSummary]] = {}
-_SUMMARISED_KEPT = 8_192
+#: its source's id in that summary: built once, not in every summary that cites them. Bounded.
+_SUMMARISED: Kept[tuple[int, str], tuple[CitedEvidence, EvidenceSummary]] = Kept("summary.evidence", 8_192)
 
 
 def _evidence_summary(item: CitedEvidence, source: str) -> EvidenceSummary:
@@ -222,10 +222,7 @@ def _evidence_summary(item: CitedEvidence, source: str) -> EvidenceSummary:
         as_of=item.as_of,
         source_kind=item.source_kind,
     )
-    if len(_SUMMARISED) >= _SUMMARISED_KEPT:
-        _SUMMARISED.clear()
-    _SUMMARISED[key] = (item, summary)
-    return summary
+    return _SUMMARISED.put(key, (item, summary))[1]
 
 
 def rule_reason(rule_id: str, version: int, outcome: str, message: str) -> str:
@@ -246,18 +243,19 @@ def leading_cites(n: int) -> int:
 
 def criterion_summary(criterion: str, value: float, weight: float, contribution: float) -> CriterionSummary:
     """A leading criterion's figures (each as the ``full`` detail states it, to 6 places), to 3 places (built once
-    for the same figures, and kept: bounded, emptied when full)."""
+    for the same figures, and kept: bounded)."""
     key = (criterion, value, weight, contribution)
     found = _CRITERIA.get(key)
     if found is None:
-        if len(_CRITERIA) >= _KEPT:
-            _CRITERIA.clear()
-        found = _CRITERIA[key] = trusted(
-            CriterionSummary,
-            criterion=criterion,
-            value=round(value, 3),
-            weight=round(weight, 3),
-            contribution=round(contribution, 3),
+        found = _CRITERIA.put(
+            key,
+            trusted(
+                CriterionSummary,
+                criterion=criterion,
+                value=round(value, 3),
+                weight=round(weight, 3),
+                contribution=round(contribution, 3),
+            ),
         )
     return found
 
@@ -271,13 +269,11 @@ def obligation_summaries(obligations: Sequence[Obligation]) -> tuple[list[str], 
 
 def exclusion_summary(model_id: str, reasons: list[str]) -> ExclusionSummary:
     """An excluded model with ``rule_id: outcome`` for each failing or unknown rule (built once for the same
-    reasons, and kept: bounded, emptied when full)."""
+    reasons, and kept: bounded)."""
     key = (model_id, *reasons)
     found = _EXCLUSIONS.get(key)
     if found is None:
-        if len(_EXCLUSIONS) >= _KEPT:
-            _EXCLUSIONS.clear()
-        found = _EXCLUSIONS[key] = trusted(ExclusionSummary, model_id=model_id, reasons=reasons)
+        found = _EXCLUSIONS.put(key, trusted(ExclusionSummary, model_id=model_id, reasons=reasons))
     return found
 
 

@@ -6,23 +6,20 @@ from __future__ import annotations
 import itertools
 from collections.abc import Hashable
 
+from service.domain.kept import Kept
+
 __all__ = ["Tokens"]
 
 
 class Tokens:
-    """A number per key: the same for an equal key while it is known, never one of another key (a key forgotten
-    when the store is full gets a new number). Safe across threads: two may number one key twice, never two keys
-    alike."""
+    """A number per key: the same for an equal key while it is kept (a bounded :class:`Kept` named ``name``),
+    never one of another key (a key dropped from the store gets a new number when next asked for). Safe across
+    threads: two threads asking for one new key at once get the same number."""
 
-    def __init__(self, size: int = 4_096) -> None:
-        self._size = size
-        self._numbers: dict[Hashable, int] = {}
+    def __init__(self, name: str, size: int = 4_096) -> None:
+        self._numbers: Kept[Hashable, int] = Kept(name, size)
         self._next = itertools.count(1)
 
     def __call__(self, key: Hashable) -> int:
         found = self._numbers.get(key)
-        if found is None:
-            if len(self._numbers) >= self._size:
-                self._numbers.clear()
-            found = self._numbers[key] = next(self._next)
-        return found
+        return found if found is not None else self._numbers.put(key, next(self._next))

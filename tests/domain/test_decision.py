@@ -11,6 +11,7 @@ from service.domain import citing
 from service.domain import engine as engine_module
 from service.domain.citing import cite, count_exclusions, resolve
 from service.domain.engine import Engine
+from service.domain.kept import Kept
 from service.domain.requirements import EXCLUSIONS_LISTED, Requirements
 from service.domain.summary import summarise
 from tests.conftest import TODAY
@@ -56,7 +57,7 @@ def test_the_full_detail_cites_facts_that_share_a_short_digest_as_citing_the_who
     # One hex digit of short id: many facts of an answer share one, and all but the first take their whole digest.
     monkeypatch.setattr(citing, "_ID_HEX", 1)
     for kept in ("_LISTED", "_SEEN", "_GROUPS", "_ITEM_JSON"):
-        monkeypatch.setattr(citing, kept, {})
+        monkeypatch.setattr(citing, kept, Kept(kept, 10_000))
     requirements = Requirements.model_validate(body)
     whole = engine.recommend(requirements, TODAY)
     counted = count_exclusions(whole.excluded, engine.rules.eligibility)
@@ -82,7 +83,7 @@ def test_a_summary_explains_only_the_models_it_returns(engine: Engine, monkeypat
         return original(self, rule, i, outcome)
 
     monkeypatch.setattr(engine_module._Context, "_outcome", counting)
-    monkeypatch.setattr(engine.texts, "outcomes", engine_module._Kept(8_192))  # none kept yet: each is asked for
+    monkeypatch.setattr(engine.texts, "outcomes", Kept("engine.outcomes", 8_192))  # none kept yet: each is asked for
     requirements = Requirements.model_validate(REQUESTS[3])
     decision = engine.decide(requirements, TODAY)
     decision.digest()

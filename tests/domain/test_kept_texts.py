@@ -67,5 +67,5 @@ def test_an_explanation_kept_for_one_evaluation_date_is_not_reused_for_another(e
 def test_the_kept_stores_stay_within_their_bound(engine: Engine) -> None:
     with kept_texts(engine, size=5):
         answers(engine, [{}, *build_corpus(engine, size=10, seed=3)])
-        assert len(engine.texts.explanations.items) <= 5
-        assert len(engine.texts.outcomes.items) <= 5
+        assert len(engine.texts.explanations) <= 5
+        assert len(engine.texts.outcomes) <= 5
