@@ -11,7 +11,8 @@ version's files are stored once in ``data_versions``. Records written before ver
 answer (zlib-compressed, or plain in the oldest rows) and are read as before.
 
 Writes go through one writer thread per store (group commit): every record waiting when the writer is free
-goes into one transaction, and each waiting ``save`` returns only after that transaction has committed. So a
+goes into one transaction (on SQLite and PostgreSQL as one multi-row insert, its statement built once), and each
+waiting ``save`` returns only after that transaction has committed. So a
 caller that got an answer has a durable record (SQLite ``synchronous=FULL``; PostgreSQL's default
 ``synchronous_commit``), and concurrent requests share one commit instead of queueing for the write lock.
 Error messages never carry SQL parameters (the requirements of callers) or passwords.
@@ -56,6 +57,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.dml import Insert
 
 from service.storage.records import DecisionRecord, RecordSummary, StorageError
 from service.storage.versions import DataVersion, VersionKind
@@ -186,6 +188,22 @@ def _utc_naive(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
+def _insert_new(table: Table, dialect: str) -> Insert | None:
+    """``INSERT ... ON CONFLICT (key) DO NOTHING RETURNING key`` into ``table`` for ``dialect`` (SQLite and
+    PostgreSQL have it; None for other databases). Built once per store: building and keying a statement with
+    its values costs far more than executing a cached one with parameters."""
+    key = next(iter(table.primary_key.columns))
+    if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=[key.name]).returning(key)
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=[key.name]).returning(key)
+    return None
+
+
 class SqlDecisionStore:
     """A :class:`~service.storage.records.DecisionStore` on any SQLAlchemy database URL."""
 
@@ -207,6 +225,7 @@ class SqlDecisionStore:
         self._packing: dict[str, Future[bytes]] = {}
         self._packer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="versions-pack")
         self._stored_versions: set[str] = set()
+        self._insert_new = _insert_new(records, engine.dialect.name)
         try:
             migrate(engine)
         except SQLAlchemyError as exc:
@@ -268,20 +287,20 @@ class SqlDecisionStore:
         try:
             with self._turns, self.engine.begin() as conn:
                 named, missing = self._store_versions(conn, batch)
+                storable: list[_Pending] = []
                 for pending in batch:
                     record = pending.record
                     absent = [v for v in (record.catalogue_version, record.rules_version) if v in missing]
                     if record.answer is None and absent:
-                        outcomes.append(
-                            (
-                                pending,
-                                StorageError(
-                                    f"cannot store decision record {record.id}: data version {absent[0]} is not stored"
-                                ),
-                            )
-                        )
-                        continue
-                    if self._insert(conn, records, pending.row):
+                        problem = f"cannot store decision record {record.id}: data version {absent[0]} is not stored"
+                        outcomes.append((pending, StorageError(problem)))
+                    else:
+                        storable.append(pending)
+                inserted = self._insert_records(conn, [pending.row for pending in storable])
+                for pending in storable:
+                    record = pending.record
+                    if record.id in inserted:
+                        inserted.discard(record.id)  # a second request for the same id in this batch finds it stored
                         outcomes.append((pending, (record, True)))
                         continue
                     existing = self._get(conn, record.id)
@@ -414,6 +433,18 @@ class SqlDecisionStore:
             return DataVersion.unpack(cast(VersionKind, row.kind), digest, row.content)
         except ValueError as exc:
             raise StorageError(str(exc)) from exc
+
+    def _insert_records(self, conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+        """Insert the record ``rows`` whose ids are not stored yet; return the ids inserted.
+
+        SQLite and PostgreSQL: one statement, built once, for the whole batch (SQLAlchemy sends it as one
+        multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``). Other databases: row by row.
+        """
+        if not rows:
+            return set()
+        if self._insert_new is None:
+            return {row["id"] for row in rows if self._insert(conn, records, row)}
+        return {row.id for row in conn.execute(self._insert_new, rows)}
 
     def _insert(self, conn: Connection, table: Table, row: dict[str, Any]) -> bool:
         # Both SQLite and PostgreSQL have INSERT ... ON CONFLICT DO NOTHING, so concurrent saves of one id

@@ -114,6 +114,51 @@ def test_records_waiting_together_share_one_commit(tmp_path: Path) -> None:
     opened.close()
 
 
+def test_a_batch_goes_in_as_one_insert_and_each_caller_gets_its_own_outcome(store: SqlDecisionStore) -> None:  # noqa: F811
+    store.register_version(CATALOGUE_V)
+    store.register_version(RULES_V)
+    stored_before = store.save(small("rec_" + "9" * 32, profile="stored before"))[0]
+    inserts: list[int] = []
+    commits: list[int] = []
+    first_commit_may_finish = threading.Event()
+
+    @event.listens_for(store.engine, "before_cursor_execute")
+    def count_inserts(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO DECISION_RECORDS"):
+            inserts.append(1)
+
+    @event.listens_for(store.engine, "commit")
+    def hold_the_first_commit(_: Any) -> None:
+        commits.append(1)
+        if len(commits) == 1:
+            first_commit_may_finish.wait(30)
+
+    first = threading.Thread(target=store.save, args=(small("rec_" + "0" * 32),))
+    first.start()
+    while not commits:  # the writer is committing the first record: what is submitted now waits as one batch
+        threading.Event().wait(0.01)
+    batch = [
+        small("rec_" + "1" * 32),
+        small("rec_" + "9" * 32, profile="sent again"),  # stored before this batch
+        small("rec_" + "2" * 32),
+        small("rec_" + "1" * 32, profile="sent twice"),  # the same id as the batch's first record
+        small("rec_" + "3" * 32, rules_version="sha256:" + "f" * 64),  # names a version nobody stored
+    ]
+    futures = [store.submit(one) for one in batch]
+    inserts.clear()
+    first_commit_may_finish.set()
+    first.join(30)
+    assert futures[0].result(30) == (batch[0], True)
+    assert futures[1].result(30) == (stored_before, False)
+    assert futures[2].result(30) == (batch[2], True)
+    assert futures[3].result(30) == (batch[0], False)  # the record stored by the first of the two
+    with pytest.raises(StorageError, match="is not stored"):
+        futures[4].result(30)
+    assert inserts == [1]  # the four storable records went in as one statement
+    assert len(commits) == 2
+    assert store.count() == 4
+
+
 def test_closing_the_store_finishes_the_writes_already_queued(tmp_path: Path) -> None:
     opened = open_store(f"sqlite:///{tmp_path / 'advisor.db'}")
     futures = [opened.submit(record(f"rec_{i:032d}")) for i in range(20)]
