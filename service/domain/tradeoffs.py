@@ -297,8 +297,8 @@ def _draw_forms(alpha: tuple[float, ...], samples: int, seed: int) -> tuple[npt.
     :func:`_scores_by_model`), read-only and cached for the last 16 weightings (108 KB each at 1,000 draws of
     nine criteria)."""
     draws = _draw(alpha, samples, seed)
-    single: npt.NDArray[np.float32] = draws.astype(np.float32)
     transposed: FloatArray = np.ascontiguousarray(draws.T)
+    single: npt.NDArray[np.float32] = transposed.astype(np.float32).T  # samples x criteria, laid out by criterion
     single.setflags(write=False)
     transposed.setflags(write=False)
     return single, transposed
@@ -349,8 +349,8 @@ def _weight_candidates(
     more term of the sum (a limit column in the draws, a row of ones in the values): about 1.5e-6 more rounding.
     A model that places scores at least the exact third highest, so its difference is at least about 8e-6 and it
     is kept. Above :data:`_BOUND_ABOVE` models, :func:`_candidates` first drops those that cannot come near the
-    floor, and only the rest are screened. The scores are computed in blocks of draws of at most
-    :data:`_SMALL_BLOCK` bytes (:func:`_block_rows`).
+    floor, and only the rest are screened. The scores are computed models x draws (each model's best difference is
+    then a maximum along a contiguous row), in blocks of models of at most :data:`_SMALL_BLOCK` bytes.
     """
     n = base.size
     if n <= _WEIGHT_SCREEN_ABOVE:
@@ -358,24 +358,21 @@ def _weight_candidates(
     samples, criteria = draws32.shape
     bounded = n > _BOUND_ABOVE
     head = min(_SCREEN_HEAD_BOUNDED if bounded else _SCREEN_HEAD, n)
-    extended = np.empty((samples, criteria + 1), dtype=np.float32)  # the draws, then minus each draw's limit
-    extended[:, :criteria] = draws32
-    limit = extended[:, criteria]
+    extended = np.empty((criteria + 1, samples), dtype=np.float32)  # the draws (criteria x samples), then -limit
+    extended[:criteria] = draws32.T
+    limit = extended[criteria]
     limit[:] = np.partition(draws32 @ weighted[:, :head].astype(np.float32), head - 3, axis=1)[:, head - 3]
     limit -= np.float32(_SLACK)
     kept = _candidates(base, weighted, draws, weights, limit.astype(np.float64)) if bounded else np.arange(n)
     np.negative(limit, out=limit)
-    matrix = np.ones((criteria + 1, kept.size), dtype=np.float32)
-    matrix[:criteria] = weighted[:, kept] if kept.size < n else weighted
-    step = min(samples, _block_rows(4 * kept.size))
-    block = np.empty((step, kept.size), dtype=np.float32)
-    starts = range(0, samples, step)
-    reach = np.empty((len(starts), kept.size), dtype=np.float32)  # per block: how far above the limit at best
-    for b, start in enumerate(starts):
-        rows = min(step, samples - start)
-        np.matmul(extended[start : start + rows], matrix, out=block[:rows])
-        block[:rows].max(axis=0, out=reach[b])
-    near: BoolArray = np.max(reach, axis=0) >= 0
+    size = kept.size
+    matrix = np.ones((size, criteria + 1), dtype=np.float32)  # models x (values, then 1)
+    matrix[:, :criteria] = (weighted[:, kept] if size < n else weighted).T
+    step = max(1, _SMALL_BLOCK // (4 * samples))
+    reach = np.empty(size, dtype=np.float32)  # how far above the limit each model comes at best
+    for start in range(0, size, step):
+        np.max(matrix[start : start + step] @ extended, axis=1, out=reach[start : start + step])
+    near: BoolArray = reach >= 0
     near[:3] = True
     screened: IntArray = kept[near]
     return screened
