@@ -204,8 +204,9 @@ class _Formatted:
 
 
 class FitBasis:
-    """The request-independent part of every model's fit (formats, weights, active bytes), computed once per
-    weight format asked and kept (a few formats; arrays read-only). Pass it to :func:`plan_fit`."""
+    """The request-independent part of every model's fit (formats, weights, active bytes, computed once per
+    weight format asked and kept: a few formats), and the speed arrays of a plan that states no speed (NaN, shared
+    by every such plan); arrays read-only. Pass it to :func:`plan_fit`."""
 
     def __init__(
         self, arch: ModelArchitecture, total_b: FloatArray, active_b: FloatArray, policy: HardwarePolicy
@@ -215,6 +216,14 @@ class FitBasis:
         self.active: FloatArray = np.where(np.isnan(active_b), total_b, active_b)
         self.known.setflags(write=False)
         self.active.setflags(write=False)
+        #: Whether every model's cache shape is recorded (then no model needs the fallback per-token figure).
+        self.all_kv_known = bool(arch.known.all())
+        self.kv_estimated: BoolArray = ~arch.known
+        # What a plan without a GPU profile states of speed: nothing (shared by every such plan; read-only).
+        self.no_speed: FloatArray = np.full(total_b.size, np.nan)
+        self.not_compute_bound: BoolArray = np.zeros(total_b.size, dtype=bool)
+        for array in (self.kv_estimated, self.no_speed, self.not_compute_bound):
+            array.setflags(write=False)
         self._formats: dict[str, _Formatted] = {}
 
     def formatted(self, precision: RequestPrecision) -> _Formatted:
@@ -266,7 +275,6 @@ def plan_fit(
 ) -> FitPlan:
     """Memory, GPUs needed and the decode bound for every model under one request (``basis``: the same
     models' :class:`FitBasis`, when kept)."""
-    n = len(models)
     if basis is None:
         basis = FitBasis(arch, total_b, active_b, policy)
     formatted = basis.formatted(precision)
@@ -276,8 +284,12 @@ def plan_fit(
 
     tokens = workload.tokens_per_request
     elements = arch.full_elements * tokens + arch.sliding_elements * np.minimum(arch.window, tokens)
-    kv_request = np.where(
-        arch.known, elements * policy.kv_cache_bytes_per_element, policy.fallback_kv_bytes_per_token * tokens
+    kv_request = (
+        elements * policy.kv_cache_bytes_per_element
+        if basis.all_kv_known
+        else np.where(
+            arch.known, elements * policy.kv_cache_bytes_per_element, policy.fallback_kv_bytes_per_token * tokens
+        )
     )
     kv_gb = workload.concurrent_requests * kv_request / 1e9
     if fine_tuning == "full":
@@ -286,19 +298,18 @@ def plan_fit(
         base = weights * (1 + policy.lora_overhead_fraction)
     else:
         base = weights
-    overhead = policy.runtime_overhead_fraction * (base + kv_gb)
-    memory = base + kv_gb + overhead
+    needed = base + kv_gb
+    overhead = policy.runtime_overhead_fraction * needed
+    memory = needed + overhead
     usable = gpu_memory_gb * policy.usable_memory_fraction
     gpus_memory = np.maximum(1.0, np.ceil(memory / usable))
 
     # Decode bound: per step, the active weights and every request's cache are read once.
     active = basis.active
-    bytes_per_step = formatted.active_bytes + workload.concurrent_requests * kv_request
-    n_tps = np.full(n, np.nan)
-    total_tps = np.full(n, np.nan)
-    gpus_speed = np.full(n, np.nan)
-    compute_bound = np.zeros(n, dtype=bool)
+    n_tps = total_tps = gpus_speed = basis.no_speed  # NaN: no GPU profile, no speed (replaced below)
+    compute_bound = basis.not_compute_bound
     if gpu is not None:
+        bytes_per_step = formatted.active_bytes + workload.concurrent_requests * kv_request
         bandwidth = gpu.memory_bandwidth_gb_s.value * 1e9 * policy.decode_efficiency
         flops = _dense_flops(gpu, code)
         per_request = (
@@ -319,7 +330,10 @@ def plan_fit(
                 workload.concurrent_requests * wanted * 2 * active * 1e9 / (flops * policy.decode_efficiency)
             )
             gpus_speed = np.fmax(need_bw, need_flops)
-    gpus = np.where(np.isnan(gpus_speed), gpus_memory, np.fmax(gpus_memory, gpus_speed))
+    if gpus_speed is basis.no_speed:  # no speed asked (or no GPU profile): memory alone decides
+        gpus = gpus_memory
+    else:
+        gpus = np.where(np.isnan(gpus_speed), gpus_memory, np.fmax(gpus_memory, gpus_speed))
     return FitPlan(
         precision=labels,
         precision_assumed=assumed,
@@ -327,7 +341,7 @@ def plan_fit(
         weights_gb=weights,
         kv_cache_gb=kv_gb,
         kv_bytes_per_token=kv_request / tokens,
-        kv_estimated=~arch.known,
+        kv_estimated=basis.kv_estimated,
         overhead_gb=overhead,
         memory_gb=memory,
         gpus_for_memory=gpus_memory,

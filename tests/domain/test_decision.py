@@ -156,3 +156,34 @@ def test_the_criteria_kept_as_fixed_score_the_same_for_every_request(engine: Eng
             other = engine.criteria[name].scores(view)
             assert (other.value == first.value).all() and (other.known == first.known).all(), name
             assert (other.uncertainty == first.uncertainty).all(), name
+
+
+def test_freshness_is_kept_per_evaluation_date_and_equals_the_formula(engine: Engine) -> None:
+    import datetime as dt
+
+    import numpy as np
+
+    from service.domain.criteria import RequestView
+    from service.domain.criteria import freshness as freshness_module
+
+    module = engine.criteria["freshness"]
+    assert isinstance(module, freshness_module.FreshnessCriterion)
+    req = Requirements.model_validate({}).normalised()
+    plan = engine._fit_plan(req)
+
+    def view(on: dt.date) -> RequestView:
+        return RequestView(requirements=req, evaluated_on=on, memory_gb=plan.memory_gb, precision=plan.precision)
+
+    horizon = module.spec.horizon_days or 730
+    days = [TODAY + dt.timedelta(days=k) for k in range(freshness_module._DATES_KEPT + 2)]
+    for on in days:
+        scores = module.scores(view(on))
+        assert module.scores(view(on)) is scores  # kept for its date
+        expected = np.clip(1.0 - (on.toordinal() - engine.features.released_ordinal) / horizon, 0.0, 1.0)
+        assert np.array_equal(scores.value, expected)
+        assert scores.known.all() and not scores.uncertainty.any()
+        assert not (scores.value.flags.writeable or scores.uncertainty.flags.writeable)
+    kept = freshness_module._DATES_KEPT
+    assert len(module._by_date) == kept
+    assert all(on in module._by_date for on in days[-kept:])  # the latest dates kept, the oldest gone
+    assert not any(on in module._by_date for on in days[:-kept])

@@ -6,6 +6,7 @@ import math
 import re
 from typing import Any
 
+import numpy as np
 import pytest
 
 from service.domain.architecture import kv_cache_elements
@@ -200,3 +201,35 @@ def test_the_parts_of_a_fit_message_add_up_to_its_total(engine: Engine, fine_tun
     assert abs(sum(parts) - total) <= 1.0, message  # each part is rounded to 0.1 GB, the total to 1 GB
     if fine_tuning == "full":  # the largest part named in the shortfall is the training state, not the weights
         assert "largest part: full fine-tuning" in message, message
+
+
+def test_without_a_gpu_profile_a_plan_states_no_speed_and_memory_alone_sets_the_gpus(engine: Engine) -> None:
+    plan = engine._fit_plan(Requirements.model_validate({}).normalised())
+    assert plan.gpu is None
+    for speed in (plan.decode_tps_per_request, plan.decode_tps_total, plan.gpus_for_throughput):
+        assert np.isnan(speed).all()
+        assert not speed.flags.writeable  # shared by every such plan
+    assert not plan.compute_bound.any()
+    assert np.array_equal(plan.gpus_needed, plan.gpus_for_memory, equal_nan=True)  # NaN: size not recorded
+    timed = engine._fit_plan(
+        Requirements.model_validate(
+            {"hardware": {"gpu": "h100-sxm"}, "workload": {"output_tokens_per_second": 400}}
+        ).normalised()
+    )
+    assert not np.isnan(timed.decode_tps_per_request).all()
+    assert (timed.gpus_needed > timed.gpus_for_memory).any()  # the speed asked adds GPUs somewhere
+    assert np.isnan(plan.decode_tps_per_request).all()  # the shared arrays were not written
+
+
+def test_the_cache_figure_without_the_fallback_is_the_same_for_models_whose_shapes_are_recorded(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    req = Requirements.model_validate({"workload": {"tokens_per_request": 50_000, "concurrent_requests": 3}})
+    plan = engine._fit_plan(req.normalised())
+    # The shortcut a catalogue takes when every model's cache shape is recorded, taken here for all models.
+    monkeypatch.setattr(engine._fit_basis, "all_kv_known", True)
+    shortcut = engine._fit_plan(req.normalised())
+    known = engine.features.architecture.known
+    assert known.any()
+    for name in ("kv_cache_gb", "kv_bytes_per_token", "overhead_gb", "memory_gb", "gpus_needed"):
+        assert np.array_equal(getattr(plan, name)[known], getattr(shortcut, name)[known], equal_nan=True), name

@@ -12,7 +12,7 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +36,14 @@ class RequestView:
     evaluated_on: dt.date
     memory_gb: FloatArray  # memory estimate per model at the requested precision and fine-tuning mode
     precision: tuple[str, ...]  # the weight format costed per model (``native`` resolved)
+
+
+@lru_cache(maxsize=8)
+def _no_uncertainty(shape: tuple[int, ...]) -> FloatArray:
+    """Zeros of ``shape``, read-only: the uncertainty of exact scores, shared by every such criterion and request."""
+    zeros: FloatArray = np.zeros(shape)
+    zeros.setflags(write=False)
+    return zeros
 
 
 @dataclass(frozen=True)
@@ -104,5 +112,5 @@ class CriterionModule(ABC):
 
     @staticmethod
     def exact(value: FloatArray, known: BoolArray) -> Scores:
-        """Scores whose values are exact given the facts (no uncertainty)."""
-        return Scores(value, known, np.zeros_like(value))
+        """Scores whose values are exact given the facts (no uncertainty: zeros, shared and read-only)."""
+        return Scores(value, known, _no_uncertainty(value.shape))
