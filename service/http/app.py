@@ -42,7 +42,7 @@ from service.http.controllers import CatalogueController, HealthController, Reco
 from service.http.errors import EXCEPTION_HANDLERS, PROBLEM_SCHEMA
 from service.http.metrics import Metrics
 from service.http.openapi import document_request_bodies
-from service.http.records import CompareController, CompareRequest, RecordController
+from service.http.records import CompareController, CompareRequest, Decider, RecordController
 from service.http.security import SECURITY_HANDLERS, KeyRing, RequestContext, rate_limit_identifier, scope_guard
 from service.loading.engine import build_engine
 from service.loading.files import DataFiles
@@ -147,6 +147,11 @@ def create_app(
     def provide_metrics() -> Metrics:
         return metrics
 
+    decider = Decider(provide_engine, clock, store, archive, metrics)
+
+    def provide_decider() -> Decider:
+        return decider
+
     def on_startup() -> None:
         # Connect (and migrate) once, before serving; a database that is down does not stop the service:
         # its routes answer 503 and retry later, everything else keeps working.
@@ -195,6 +200,7 @@ def create_app(
             "records": Provide(provide_records, sync_to_thread=False),
             "archive": Provide(provide_archive, sync_to_thread=False),
             "metrics": Provide(provide_metrics, sync_to_thread=False),
+            "decider": Provide(provide_decider, sync_to_thread=False),
         },
         plugins=[PydanticPlugin(validate_strict=True)],
         exception_handlers=web.exception_handlers({**EXCEPTION_HANDLERS, **SECURITY_HANDLERS}),

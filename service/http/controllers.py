@@ -14,18 +14,17 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from service.domain.engine import Engine
 from service.domain.errors import UnknownModelError
 from service.domain.requirements import Requirements
-from service.http.metrics import Metrics
 from service.http.records import (
+    Decider,
     RecordedAnswer,
     RecordedSummary,
     RecordPage,
     answer_response,
-    decide_async,
     record_page,
 )
 from service.http.resources import LicenceOut, ModelOut, ProfileOut, licence_out, model_out, profile_out
 from service.http.security import key_name
-from service.storage import DecisionArchive, DecisionStore, StorageError, StorageUnavailableError
+from service.storage import DecisionStore, StorageError, StorageUnavailableError
 
 __all__ = ["CatalogueController", "HealthController", "RecommendationController"]
 
@@ -67,17 +66,11 @@ class RecommendationController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        engine: NamedDependency[Engine],
-        clock: NamedDependency[Clock],
-        records: NamedDependency[DecisionStore],
-        archive: NamedDependency[DecisionArchive],
-        metrics: NamedDependency[Metrics],
+        decider: NamedDependency[Decider],
         data: JSONBody[Requirements | None] = None,
     ) -> Response[RecordedSummary | RecordedAnswer]:
         requirements = data or Requirements()
-        decision, decided = await decide_async(
-            engine, requirements, clock(), records, archive, metrics, key_name(request)
-        )
+        decision, decided = await decider.decide(requirements, key_name(request))
         return answer_response(  # type: ignore[return-value]
             decision, decided, requirements.detail, requirements.exclusions
         )

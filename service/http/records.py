@@ -43,6 +43,7 @@ __all__ = [
     "CompareController",
     "CompareOut",
     "CompareRequest",
+    "Decider",
     "RecordController",
     "RecordEnvelope",
     "RecordedAnswer",
@@ -330,6 +331,37 @@ async def decide_async(
         return decision, _stored(record, stored, created, text, archive)
     # A decision stored before, its whole answer served now: sealing or reading it goes to the database.
     return decision, await asyncio.to_thread(_stored, record, stored, created, text, archive)
+
+
+class Decider:
+    """What ``POST /v1/recommendations`` needs to decide and record a request, as one dependency.
+
+    One injected object rather than five (engine, clock, store, archive, metrics): Litestar resolves several
+    dependencies of one handler in a task group, one task each, and checks each value against its annotation
+    (for the store, a runtime protocol check); one dependency is resolved by a plain call.
+    """
+
+    __slots__ = ("_archive", "_clock", "_engine", "_metrics", "_records")
+
+    def __init__(
+        self,
+        engine: Callable[[], Engine],
+        clock: Clock,
+        records: DecisionStore,
+        archive: DecisionArchive,
+        metrics: Metrics,
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._records = records
+        self._archive = archive
+        self._metrics = metrics
+
+    async def decide(self, requirements: Requirements, created_by: str | None = None) -> tuple[Decision, Decided]:
+        """:func:`decide_async` on the engine now served and today's date."""
+        return await decide_async(
+            self._engine(), requirements, self._clock(), self._records, self._archive, self._metrics, created_by
+        )
 
 
 def answer_response(
