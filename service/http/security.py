@@ -133,9 +133,11 @@ def scope_guard(ring: KeyRing | None, session: SessionKey | None = None) -> Any:
 
     ``session`` finds the key of a person signed in on the web pages: it is accepted for ``GET`` and ``HEAD``
     only (reading a stored decision or its report from a page's link), never to create or delete anything.
+    The guard is a coroutine, run on the event loop: it only hashes and compares (no I/O), and Litestar would
+    send a plain function to a worker thread for every request.
     """
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
         if ring is None:
             return
         needed = required_scope(connection.scope["path"], handler)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator
@@ -53,6 +54,23 @@ def make_app(engine: Engine, database: str) -> AppFactory:
 def client(make_app: AppFactory) -> Iterator[TestClient[Litestar]]:
     with TestClient(make_app()) as test_client:
         yield test_client
+
+
+def test_a_summary_post_and_health_are_served_on_the_event_loop_without_a_worker_thread(
+    client: TestClient[Litestar], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker thread per request costs a hand-over each way; guards, the decision and its group commit need none.
+    handed: list[Any] = []
+    hand_over = asyncio.BaseEventLoop.run_in_executor
+
+    def counted(self: asyncio.BaseEventLoop, executor: Any, func: Any, *args: Any) -> Any:
+        handed.append(func)
+        return hand_over(self, executor, func, *args)
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "run_in_executor", counted)
+    assert client.get("/health").status_code == 200
+    assert client.post(RECORDS, json={**REQUEST, "detail": "summary"}).status_code == 200
+    assert handed == []
 
 
 def _without_record(body: bytes) -> bytes:
