@@ -10,6 +10,7 @@ until the driver's own connect or statement timeout, but no new caller waits beh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -27,6 +28,23 @@ __all__ = ["GuardedStore"]
 
 T = TypeVar("T")
 log = structlog.get_logger("advisor.storage")
+
+
+def _hand_back(loop: asyncio.AbstractEventLoop, done: Future[T], outcome: asyncio.Future[T]) -> None:
+    """On the writer's thread: have ``loop`` copy ``done``'s outcome to ``outcome`` (nothing when it has closed)."""
+    with contextlib.suppress(RuntimeError):  # the loop has closed (shutdown): nobody is waiting any more
+        loop.call_soon_threadsafe(_copy_outcome, done, outcome)
+
+
+def _copy_outcome(done: Future[T], outcome: asyncio.Future[T]) -> None:
+    """Give ``outcome`` (a future of the event loop) what ``done`` ended with, unless its waiter has gone."""
+    if outcome.cancelled():
+        return
+    error = done.exception()
+    if error is not None:
+        outcome.set_exception(error)
+    else:
+        outcome.set_result(done.result())
 
 
 class GuardedStore:
@@ -180,9 +198,14 @@ class GuardedStore:
         future = self._submit(record)
         if future is None:
             return await asyncio.to_thread(self.save, record)
+        # The commit's outcome is copied to a future of this loop; a caller that stops waiting (the deadline, or
+        # its request cancelled) cancels only that copy, never the queued write (saving is idempotent).
+        loop = asyncio.get_running_loop()
+        outcome: asyncio.Future[tuple[DecisionRecord, bool]] = loop.create_future()
+        future.add_done_callback(lambda done: _hand_back(loop, done, outcome))
         try:
-            # shield: a caller that stops waiting never cancels a queued write (saving is idempotent)
-            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), self._deadline_s)
+            async with asyncio.timeout(self._deadline_s):
+                return await outcome
         except TimeoutError:
             raise self._timed_out() from None
         except StorageError as exc:
