@@ -27,8 +27,9 @@ import sqlite3
 import threading
 import time
 import zlib
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -226,6 +227,9 @@ class SqlDecisionStore:
         self._packer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="versions-pack")
         self._stored_versions: set[str] = set()
         self._insert_new = _insert_new(records, engine.dialect.name)
+        # Used by the writer thread only (and by close() once the writer has stopped).
+        self._keep_writer_connection = engine.dialect.name == "sqlite" and not isinstance(engine.pool, StaticPool)
+        self._writer_connection: Connection | None = None
         try:
             migrate(engine)
         except SQLAlchemyError as exc:
@@ -285,7 +289,7 @@ class SqlDecisionStore:
         """One transaction for the whole batch; each caller learns its outcome only after the commit."""
         outcomes: list[tuple[_Pending, tuple[DecisionRecord, bool] | BaseException]] = []
         try:
-            with self._turns, self.engine.begin() as conn:
+            with self._turns, self._writer_transaction() as conn:
                 named, missing = self._store_versions(conn, batch)
                 storable: list[_Pending] = []
                 for pending in batch:
@@ -330,6 +334,27 @@ class SqlDecisionStore:
                 pending.future.set_exception(outcome)
             else:
                 pending.future.set_result(outcome)
+
+    @contextmanager
+    def _writer_transaction(self) -> Iterator[Connection]:
+        """A transaction for the writer thread: on a SQLite file, on a connection the writer keeps (taking one from
+        the pool and handing it back costs as much as a small insert); elsewhere on a pooled connection, which
+        PostgreSQL pings when it is taken (a server restarted since then is reconnected to, not failed on)."""
+        if not self._keep_writer_connection:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        if self._writer_connection is None:
+            self._writer_connection = self.engine.connect()
+        conn = self._writer_connection
+        try:
+            with conn.begin():
+                yield conn
+        except BaseException:
+            # A connection whose transaction failed is not reused: the next batch takes a fresh one.
+            self._writer_connection = None
+            conn.close()
+            raise
 
     def _store_versions(self, conn: Connection, batch: list[_Pending]) -> tuple[set[str], set[str]]:
         """Insert the registered versions the batch names that are not stored yet; return (named, absent)."""
@@ -572,6 +597,9 @@ class SqlDecisionStore:
         if writer is not None:
             writer.join()
         self._packer.shutdown(wait=False, cancel_futures=True)
+        if self._writer_connection is not None:
+            self._writer_connection.close()
+            self._writer_connection = None
         with self._turns:  # an in-memory database's one connection may be in use by a reader until then
             self.engine.dispose()
 

@@ -159,6 +159,20 @@ def test_a_batch_goes_in_as_one_insert_and_each_caller_gets_its_own_outcome(stor
     assert store.count() == 4
 
 
+def test_a_broken_writer_connection_fails_its_batch_and_the_next_batch_takes_a_fresh_one(tmp_path: Path) -> None:
+    opened = open_store(f"sqlite:///{tmp_path / 'advisor.db'}")
+    assert opened.save(record("rec_" + "0" * 32))[1] is True
+    kept = opened._writer_connection  # the connection the writer keeps between batches on a SQLite file
+    assert kept is not None
+    kept.connection.driver_connection.close()  # type: ignore[union-attr]  # as if the database file were lost
+    with pytest.raises(StorageError, match="cannot store decision record"):
+        opened.save(record("rec_" + "1" * 32))
+    assert opened.save(record("rec_" + "2" * 32))[1] is True
+    assert opened._writer_connection is not kept
+    assert opened.count() == 2
+    opened.close()
+
+
 def test_closing_the_store_finishes_the_writes_already_queued(tmp_path: Path) -> None:
     opened = open_store(f"sqlite:///{tmp_path / 'advisor.db'}")
     futures = [opened.submit(record(f"rec_{i:032d}")) for i in range(20)]
