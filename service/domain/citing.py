@@ -51,8 +51,10 @@ from service.domain.rules import EligibilityRule
 
 __all__ = [
     "LICENCE_TEXT",
+    "CitedGroup",
     "EvidenceTable",
     "Exclusions",
+    "ShortIdClashError",
     "assemble",
     "cite",
     "cite_eu",
@@ -61,6 +63,7 @@ __all__ = [
     "cite_obligation",
     "cite_outcome",
     "cite_reasons",
+    "cited_group",
     "count_exclusions",
     "dump_full",
     "dump_full_bytes",
@@ -206,26 +209,62 @@ class EvidenceTable:
         then settles.
         """
         facts = _group(group, count) if kept else _Group(group, count)
-        if not facts.clash:
-            items, pending = self.items, self._pending
-            for entry in facts.listed:
-                _, short, item = entry
+        return facts.ids if self._listed(facts) else tuple(dict.fromkeys(self.cite(e) for e in group[:count]))
+
+    def cite_refs(self, group: Sequence[Evidence], count: int, kept: bool) -> str:
+        """`` [id, ...]``: :meth:`cite_group`'s ids as a summary's reason line ends with them (empty for none), the
+        text of a kept group written once."""
+        facts = _group(group, count) if kept else _Group(group, count)
+        if self._listed(facts):
+            return facts.text()
+        ids = tuple(dict.fromkeys(self.cite(e) for e in group[:count]))
+        return f" [{', '.join(ids)}]" if ids else ""
+
+    def settle(self, groups: Iterable[_Group]) -> None:
+        """List the facts of ``groups`` (cited in this order, each by its short id, see :func:`cited_group`) in
+        this empty table, as citing them one by one would: in order of first citation, each once. The table is then
+        only read (its :attr:`items`).
+
+        Raises :class:`ShortIdClashError` when two different facts share a short id (then they must be cited one by
+        one: the second takes its whole digest, and the ids already written are not all right)."""
+        items = self.items
+        owners: dict[str, tuple[object, ...]] = {}
+        for facts in groups:
+            if facts.clash:
+                raise ShortIdClashError
+            for identity, short, item in facts.listed:
                 held = items.get(short)
-                if held is None:  # no fact holds its short id, so it is not listed (a whole digest takes a held one)
+                if held is None:
                     items[short] = item
-                    pending.append(entry)
-                elif held is not item:  # the same fact listed from another object, or a different fact
-                    break
-            else:
-                return facts.ids
-        return tuple(dict.fromkeys(self.cite(e) for e in group[:count]))
+                    owners[short] = identity
+                elif held is not item and owners[short] != identity:  # not the same fact from another object
+                    raise ShortIdClashError
+
+    def _listed(self, facts: _Group) -> bool:
+        """List ``facts`` under their short ids, as far as none is held by another fact; whether all of them are."""
+        if facts.clash:
+            return False
+        items, pending = self.items, self._pending
+        for entry in facts.listed:
+            _, short, item = entry
+            held = items.get(short)
+            if held is None:  # no fact holds its short id, so it is not listed (a whole digest takes a held one)
+                items[short] = item
+                pending.append(entry)
+            elif held is not item:  # the same fact listed from another object, or a different fact
+                return False
+        return True
+
+
+class ShortIdClashError(Exception):
+    """Two different facts cited in one answer share a short id (see :meth:`EvidenceTable.settle`)."""
 
 
 class _Group:
     """The facts of a group as an answer lists them (identity and listed form, short id) and their short ids in
     order, each once; ``clash`` when two different facts of the group share a short id (then cited one by one)."""
 
-    __slots__ = ("clash", "group", "ids", "listed")
+    __slots__ = ("clash", "group", "ids", "listed", "refs")
 
     def __init__(self, group: Sequence[Evidence], count: int) -> None:
         self.group = group
@@ -239,11 +278,29 @@ class _Group:
         self.listed: tuple[tuple[tuple[object, ...], str, CitedEvidence], ...] = tuple(listed)
         self.ids: tuple[str, ...] = tuple(owners)
         self.clash = clash
+        #: `` [id, ...]`` (see :meth:`EvidenceTable.cite_refs`), written on first use.
+        self.refs: str | None = None
 
+    def text(self) -> str:
+        """`` [id, ...]``: the group's short ids as a summary's reason line ends with them (empty for none)."""
+        refs = self.refs
+        if refs is None:
+            refs = self.refs = f" [{', '.join(self.ids)}]" if self.ids else ""
+        return refs
+
+
+#: A group of facts as an answer lists them (see :func:`cited_group`).
+CitedGroup = _Group
 
 #: Groups of facts the engine keeps (a kept rule outcome's or criterion's evidence), by the list and how many of
 #: its facts are cited; each entry holds its list, so that an ``id()`` here is never one of a newer list. Bounded.
 _GROUPS: Kept[tuple[int, int], _Group] = Kept("citing.groups", 20_000)
+
+
+def cited_group(group: Sequence[Evidence], count: int, kept: bool) -> _Group:
+    """The facts of ``group[:count]`` as an answer lists them under their short ids (``kept``: a list the engine
+    keeps, so this is looked up once for every answer that cites it), for :meth:`EvidenceTable.settle`."""
+    return _group(group, count) if kept else _Group(group, count)
 
 
 def _group(group: Sequence[Evidence], count: int) -> _Group:

@@ -46,6 +46,7 @@ from service.domain.answer import (
 from service.domain.architecture import Transformer
 from service.domain.catalogue import Catalogue
 from service.domain.citing import (
+    CitedGroup,
     EvidenceTable,
     Exclusions,
     assemble,
@@ -56,6 +57,7 @@ from service.domain.citing import (
     cite_obligation,
     cite_outcome,
     cite_reasons,
+    cited_group,
 )
 from service.domain.compliance import ComplianceFeatures, ComplianceRequest
 from service.domain.conditions import evaluate_checks, format_message, placeholders, rule_applies
@@ -86,6 +88,7 @@ from service.domain.summary import (
     leading_cites,
     obligation_summaries,
     rule_reason,
+    with_citations,
 )
 from service.domain.tokens import Tokens
 from service.domain.tradeoffs import Weighed, weigh
@@ -638,12 +641,16 @@ class Decision:
         """The ``summary`` detail (:mod:`service.domain.summary`): the same summary as of the whole answer, built
         from the decision's arrays without explaining a model whole: the returned models in brief
         (:meth:`_Context.brief`), the listed exclusions from the rules' verdict masks."""
-        context, weighed = self._context, self._weighed
+        context = self._context
         req = context.req
         context.prepare_briefs(
             [*self.order[: req.limit].tolist(), *(context.f.index[model_id] for model_id in req.explain)]
         )
-        cited = Citations()
+        return with_citations(lambda cited: self._summary(exclusions, cited))
+
+    def _summary(self, exclusions: Exclusions, cited: Citations) -> AnswerSummary:
+        """:meth:`summary`, its evidence cited in ``cited``."""
+        context, weighed = self._context, self._weighed
         obligations: dict[str, list[ObligationSummary]] = {}
         recommendations, explained = self._returned(
             lambda i, status, rank, score: context.brief(i, status, rank, score, cited, obligations),
@@ -779,13 +786,16 @@ class _Said:
     """A rule's outcome for a model and the reason sentence (and summary line) that state it (written when first
     needed)."""
 
-    __slots__ = ("kept", "outcome", "reason", "summary")
+    __slots__ = ("briefed", "kept", "outcome", "reason", "summary")
 
     def __init__(self, outcome: RuleOutcome, kept: bool) -> None:
         self.outcome = outcome
         self.kept = kept  #: its evidence is a list the engine keeps
         self.reason: str | None = None
         self.summary: str | None = None
+        #: The summary's reason line with the ids of its evidence, and that evidence as cited (see
+        #: :meth:`_Context.brief`), written when first needed.
+        self.briefed: tuple[str, CitedGroup] | None = None
 
     def line(self) -> str:
         """The outcome as a summary's reason line states it, before its evidence ids."""
@@ -1099,7 +1109,7 @@ class _BriefTable:
     lists, its rounded weight, values, known flags and contributions (value x weight, as an assessment rounds it),
     the rules' verdicts and the fit figures. ``position`` maps a model index to its place in the lists."""
 
-    __slots__ = ("_fit", "_gpu_count", "_plan", "position", "rows", "verdicts")
+    __slots__ = ("_fit", "_gpu_count", "_plan", "known", "position", "rows", "verdicts", "weighted")
 
     def __init__(self, context: _Context, indices: list[int]) -> None:
         self.position = {i: n for n, i in enumerate(indices)}
@@ -1107,9 +1117,15 @@ class _BriefTable:
         self.rows: list[tuple[str, float, list[float], list[bool], list[float]]] = []
         for criterion, weight, rounded_weight, _, _, values, known, _ in context._scored():
             picked = values[at].tolist()
+            w = float(weight)
+            # _round(v * w), written out: for a float, round(x, 6) + 0.0 is the same value (0.0 for -0.0).
             self.rows.append(
-                (criterion, rounded_weight, picked, known[at].tolist(), [_round(v * weight) for v in picked])
+                (criterion, rounded_weight, picked, known[at].tolist(), [round(v * w, 6) + 0.0 for v in picked])
             )
+        #: Per criterion an assessment lists: its name and known flags.
+        self.known = [(row[0], row[3]) for row in self.rows]
+        #: Per weighted criterion (a summary leads with these): its row, name and contributions.
+        self.weighted = [(n, row[0], row[4]) for n, row in enumerate(self.rows) if row[1] > 0]
         #: Per applied rule (in the order outcomes are listed), whether each model fails it or leaves it unknown.
         self.verdicts: list[tuple[Any, list[bool], list[bool]]] = []
         for rule in context.applied:
@@ -1963,16 +1979,27 @@ class _Context:
             values = kept_values.get((rule.id, outcome)) if kept_rules.get((rule.id, outcome)) else None
             entry = kept.get((rule.id, outcome, i, values)) if values is not None else None
             said.append(entry if entry is not None else self._outcome(rule, i, outcome))
-        reasons = [entry.line() + cited.refs(entry.outcome.evidence, kept=entry.kept) for entry in said]
+        if cited.exact:
+            reasons = [entry.line() + cited.refs(entry.outcome.evidence, kept=entry.kept) for entry in said]
+        else:  # each outcome's line with its ids, written once per outcome (the engine keeps most outcomes)
+            reasons = []
+            groups = cited.groups
+            for entry in said:
+                briefed = entry.briefed
+                if briefed is None:
+                    evidence = entry.outcome.evidence
+                    facts = cited_group(evidence, len(evidence), entry.kept)
+                    briefed = entry.briefed = (entry.line() + facts.text(), facts)
+                reasons.append(briefed[0])
+                groups.append(briefed[1])
         listed: list[tuple[str, bool]] = []
         ranked: list[tuple[float, str, int]] = []
         if status != "excluded" or self.every_criterion:
-            for n, (criterion, rounded_weight, _, known, contributions) in enumerate(table.rows):
-                listed.append((criterion, not known[j]))
-                if rounded_weight > 0:  # a summary leads with weighted criteria, by contribution then name
-                    ranked.append((-contributions[j], criterion, n))
+            listed = [(criterion, not known[j]) for criterion, known in table.known]
+            # A summary leads with weighted criteria, by contribution then name.
+            ranked = sorted([(-contributions[j], criterion, n) for n, criterion, contributions in table.weighted])
         criteria = []
-        for place, (contribution, criterion, n) in enumerate(sorted(ranked)[:3]):
+        for place, (contribution, criterion, n) in enumerate(ranked[:3]):
             explanation = self._explain(criterion, i)
             reasons.append(
                 criterion_reason(criterion, -contribution)
@@ -2022,14 +2049,22 @@ class _Context:
             kinds.append("unverified_terms")
         if self.req.min_context_tokens is not None and self._extended_context(i):
             kinds.append("context_extension")
-        # Stale facts: each (fact, source) judged as first cited (criteria, then rules), as :meth:`_caveats` does.
-        for n, entry in enumerate(said):
-            if stale:
-                break
-            keys, stale_keys = texts.staleness(entry.outcome.evidence, entry.kept, today)
-            stale = not stale_keys <= seen
-            if n + 1 < len(said):
-                seen = seen | keys
+        # Stale facts: each (fact, source) judged as first cited (criteria, then rules), as :meth:`_caveats` does:
+        # a rule's stale fact counts unless an earlier group cited it, so the facts cited before are gathered only
+        # up to the last group holding a stale fact (most hold none).
+        if not stale and said:
+            groups = [texts.staleness(entry.outcome.evidence, entry.kept, today) for entry in said]
+            last = -1
+            for n, (_, stale_keys) in enumerate(groups):
+                if stale_keys:
+                    last = n
+            for n in range(last + 1):
+                keys, stale_keys = groups[n]
+                if stale_keys and not stale_keys <= seen:
+                    stale = True
+                    break
+                if n < last:
+                    seen = seen | keys
         if stale:
             kinds.append("stale")
         m, lic = self.f.models[i], self.f.licences[i]

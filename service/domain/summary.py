@@ -13,8 +13,8 @@ for all. The ``full`` detail, the stored decision and its report keep every reas
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Literal, TypeVar
 
 from pydantic import Field
 
@@ -29,7 +29,15 @@ from service.domain.answer import (
     RuleCount,
     trusted,
 )
-from service.domain.citing import EvidenceTable, Exclusions, listed_exclusions, resolve
+from service.domain.citing import (
+    CitedGroup,
+    EvidenceTable,
+    Exclusions,
+    ShortIdClashError,
+    cited_group,
+    listed_exclusions,
+    resolve,
+)
 from service.domain.facts import Evidence, SourceKind, Strict
 from service.domain.kept import Kept
 from service.domain.requirements import EXCLUSIONS_LISTED
@@ -52,8 +60,10 @@ __all__ = [
     "rule_reason",
     "summarise",
     "summarise_full",
+    "with_citations",
 ]
 
+_T = TypeVar("_T")
 #: How many excluded models a summary lists by id unless asked for all; the counts by rule cover all of them.
 EXCLUDED_LISTED = EXCLUSIONS_LISTED
 
@@ -173,21 +183,40 @@ class AnswerSummary(Strict):
 
 class Citations:
     """The evidence a summary cites (with the ids of the ``full`` detail), each fact listed once in first-cited order,
-    and their sources (s1, ... in first-listed order)."""
+    and their sources (s1, ... in first-listed order).
 
-    __slots__ = ("table",)
+    Each fact is cited by its short id, and the facts are listed once the summary is built (:meth:`listed`): when
+    two different facts of the summary share a short id, that raises
+    :class:`~service.domain.citing.ShortIdClashError`, and the summary is built again with ``exact`` citations
+    (each fact listed as it is cited, the second of two such facts under its whole digest), as
+    :func:`with_citations` does."""
 
-    def __init__(self) -> None:
+    __slots__ = ("exact", "groups", "table")
+
+    def __init__(self, exact: bool = False) -> None:
+        self.exact = exact
         self.table = EvidenceTable()
+        #: The groups cited so far, in order (not ``exact``).
+        self.groups: list[CitedGroup] = []
 
     def refs(self, group: Sequence[Evidence], count: int | None = None, *, kept: bool = False) -> str:
         """`` [id, ...]``: the ids of ``group[:count]`` (all by default), each once, listing them; empty for none.
         ``kept``: ``group`` is a list the engine keeps (see :meth:`EvidenceTable.cite_group`)."""
-        ids = self.table.cite_group(group, len(group) if count is None else count, kept)
-        return f" [{', '.join(ids)}]" if ids else ""
+        count = len(group) if count is None else count
+        if self.exact:
+            return self.table.cite_refs(group, count, kept)
+        facts = cited_group(group, count, kept)
+        self.groups.append(facts)
+        return facts.text()
 
     def listed(self) -> tuple[list[EvidenceSummary], dict[str, str]]:
-        """The evidence as the summary lists it, and its sources by id."""
+        """The evidence as the summary lists it, and its sources by id.
+
+        Raises :class:`~service.domain.citing.ShortIdClashError` (not ``exact``) when two different facts share a
+        short id."""
+        if not self.exact:
+            self.table.settle(self.groups)
+            self.groups = []
         source_ids: dict[str, str] = {}
         items = []
         for item in self.table.items.values():
@@ -373,6 +402,15 @@ def answer_summary(
     )
 
 
+def with_citations(build: Callable[[Citations], _T]) -> _T:
+    """``build(Citations())``, or, when two different facts it cites share a short id, ``build`` again with exact
+    citations (see :class:`Citations`)."""
+    try:
+        return build(Citations())
+    except ShortIdClashError:
+        return build(Citations(exact=True))
+
+
 def summarise(
     answer: Answer,
     by_rule: list[RuleCount],
@@ -385,7 +423,16 @@ def summarise(
     how many there are (default: every one ``answer`` holds); ``exclusions`` says which are listed. A decision
     builds the same summary without explaining its models whole (:meth:`service.domain.engine.Decision.summary`).
     """
-    evidence = Citations()
+    return with_citations(lambda evidence: _summarise(answer, by_rule, excluded_count, exclusions, evidence))
+
+
+def _summarise(
+    answer: Answer,
+    by_rule: list[RuleCount],
+    excluded_count: int | None,
+    exclusions: Exclusions,
+    evidence: Citations,
+) -> AnswerSummary:
     obligations = {
         a.licence: obligation_summaries(a.obligations)[1] for a in [*answer.recommendations, *answer.explained]
     }

@@ -13,7 +13,7 @@ from service.domain.citing import cite, count_exclusions, resolve
 from service.domain.engine import Engine
 from service.domain.kept import Kept
 from service.domain.requirements import EXCLUSIONS_LISTED, Requirements
-from service.domain.summary import summarise
+from service.domain.summary import Citations, summarise
 from tests.conftest import TODAY
 
 REQUESTS: list[dict[str, Any]] = [
@@ -65,7 +65,25 @@ def test_the_full_detail_cites_facts_that_share_a_short_digest_as_citing_the_who
         full = engine.decide(requirements, TODAY).full(exclusions)
         assert full.model_dump_json() == cite(whole, counted, exclusions).model_dump_json()
         assert any(len(item.id) == 41 for item in full.evidence)
+        # The summary, citing each fact by its short id, finds the clash and cites its facts one by one instead.
+        summary = engine.decide(requirements, TODAY).summary(exclusions)
+        assert summary.model_dump_json() == summarise(whole, counted, exclusions=exclusions).model_dump_json()
+        assert any(len(item.id) == 41 for item in summary.evidence)
     assert resolve(engine.decide(requirements, TODAY).full()).model_dump_json() == whole.model_dump_json()
+
+
+@pytest.mark.parametrize("body", REQUESTS)
+def test_a_summary_citing_facts_by_short_id_is_the_one_citing_them_one_by_one(
+    engine: Engine, body: dict[str, Any]
+) -> None:
+    requirements = Requirements.model_validate(body)
+    for exclusions in ("by_rule", "all"):
+        decision = engine.decide(requirements, TODAY)
+        decision.summary(exclusions)  # every outcome's line written and kept
+        exact = decision._summary(exclusions, Citations(exact=True))
+        short = decision._summary(exclusions, Citations())
+        assert short.model_dump_json() == exact.model_dump_json()
+        assert short.evidence and all(len(item.id) == 11 for item in short.evidence)
 
 
 def test_the_requests_above_exercise_trimmed_exclusions(engine: Engine) -> None:
