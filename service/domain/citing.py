@@ -220,26 +220,6 @@ class EvidenceTable:
         ids = tuple(dict.fromkeys(self.cite(e) for e in group[:count]))
         return f" [{', '.join(ids)}]" if ids else ""
 
-    def settle(self, groups: Iterable[_Group]) -> None:
-        """List the facts of ``groups`` (cited in this order, each by its short id, see :func:`cited_group`) in
-        this empty table, as citing them one by one would: in order of first citation, each once. The table is then
-        only read (its :attr:`items`).
-
-        Raises :class:`ShortIdClashError` when two different facts share a short id (then they must be cited one by
-        one: the second takes its whole digest, and the ids already written are not all right)."""
-        items = self.items
-        owners: dict[str, tuple[object, ...]] = {}
-        for facts in groups:
-            if facts.clash:
-                raise ShortIdClashError
-            for identity, short, item in facts.listed:
-                held = items.get(short)
-                if held is None:
-                    items[short] = item
-                    owners[short] = identity
-                elif held is not item and owners[short] != identity:  # not the same fact from another object
-                    raise ShortIdClashError
-
     def _listed(self, facts: _Group) -> bool:
         """List ``facts`` under their short ids, as far as none is held by another fact; whether all of them are."""
         if facts.clash:
@@ -257,7 +237,7 @@ class EvidenceTable:
 
 
 class ShortIdClashError(Exception):
-    """Two different facts cited in one answer share a short id (see :meth:`EvidenceTable.settle`)."""
+    """Two different facts cited in one answer share a short id: the second must take its whole digest."""
 
 
 class _Group:
@@ -299,7 +279,7 @@ _GROUPS: Kept[tuple[int, int], _Group] = Kept("citing.groups", 20_000)
 
 def cited_group(group: Sequence[Evidence], count: int, kept: bool) -> _Group:
     """The facts of ``group[:count]`` as an answer lists them under their short ids (``kept``: a list the engine
-    keeps, so this is looked up once for every answer that cites it), for :meth:`EvidenceTable.settle`."""
+    keeps, so this is looked up once for every answer that cites it)."""
     return _group(group, count) if kept else _Group(group, count)
 
 

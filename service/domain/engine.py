@@ -2083,10 +2083,12 @@ class _Context:
         whether its data is missing, and, for a criterion without such a key, what its explanation says of these."""
         texts, today = self.engine.texts, self.evaluated_on
         reads = self._criteria_reads() if criteria else ()
-        live = tuple(
-            self._explained_caveats(criterion, i, kept=False)[:2]
-            for (criterion, _), (_, read) in zip(criteria, reads, strict=True)
-            if read is None
+        if len(criteria) != len(reads):
+            raise ValueError("the criteria listed are those of an assessment, or none")
+        live = (
+            tuple([self._explained_caveats(criterion, i, kept=False)[:2] for criterion in self._unkeyed])
+            if reads and self._unkeyed
+            else ()
         )
         missing_bits = 0
         for n, (_, missing) in enumerate(criteria):
@@ -2136,6 +2138,8 @@ class _Context:
                 reads.append((criterion, self._evidence_keys[criterion]))
             found = self._reads = tuple(reads)
             self._reads_token = self.engine.texts.token(found)
+            #: The criteria whose evidence and caveats read more of the request than a key says.
+            self._unkeyed = tuple([criterion for criterion, read in found if read is None])
         return found
 
     def _rules_overdue(self) -> bool:

@@ -214,16 +214,30 @@ class Citations:
 
         Raises :class:`~service.domain.citing.ShortIdClashError` (not ``exact``) when two different facts share a
         short id."""
-        if not self.exact:
-            self.table.settle(self.groups)
-            self.groups = []
         source_ids: dict[str, str] = {}
         items = []
-        for item in self.table.items.values():
-            source = source_ids.get(item.source)
-            if source is None:
-                source = source_ids[item.source] = f"s{len(source_ids) + 1}"
-            items.append(_evidence_summary(item, source))
+        if self.exact:
+            for item in self.table.items.values():
+                source = source_ids.get(item.source)
+                if source is None:
+                    source = source_ids[item.source] = f"s{len(source_ids) + 1}"
+                items.append(_evidence_summary(item, source))
+            return items, {key: url for url, key in source_ids.items()}
+        # The facts in order of first citation, each once (by short id), as citing them one by one lists them.
+        owners: dict[str, tuple[object, ...]] = {}
+        for facts in self.groups:
+            if facts.clash:
+                raise ShortIdClashError
+            for identity, short, item in facts.listed:
+                owner = owners.get(short)
+                if owner is None:
+                    owners[short] = identity
+                    source = source_ids.get(item.source)
+                    if source is None:
+                        source = source_ids[item.source] = f"s{len(source_ids) + 1}"
+                    items.append(_evidence_summary(item, source))
+                elif owner is not identity and owner != identity:  # a different fact under the same short id
+                    raise ShortIdClashError
         return items, {key: url for url, key in source_ids.items()}
 
 
