@@ -1062,15 +1062,19 @@ class _Display:
     request's own values, then the model's features.
     """
 
-    __slots__ = ("_context", "_i")
+    __slots__ = ("_context", "_i", "_sized")
 
     def __init__(self, context: _Context, i: int) -> None:
         self._context, self._i = context, i
+        self._sized: bool | None = None  #: whether the model's size is recorded (read once)
 
     def get(self, key: str, default: str, /) -> str:
         context = self._context
         if key in FIT_PLACEHOLDERS:
-            return context._fit_display(key, self._i)
+            sized = self._sized
+            if sized is None:
+                sized = self._sized = bool(context.f.columns["model.parameters_total_b"].known[self._i])
+            return context._fit_display(key, self._i, sized)
         found = context.regulatory.display_value(self._i, key)
         if found is None:
             found = context._request_display().get(key)
@@ -1133,25 +1137,42 @@ class _BriefTable:
             self.verdicts.append((rule, failed[at].tolist(), unknown[at].tolist()))
         p = self._plan = context.plan
         self._gpu_count = context.req.hardware.gpu_count
+        # The figures as floats (so rounded as floats, see fit()).
         self._fit = (
             p.known[at].tolist(),
             [p.precision[i] for i in indices],
-            p.weights_gb[at].tolist(),
-            p.kv_cache_gb[at].tolist(),
-            p.memory_gb[at].tolist(),
+            p.weights_gb[at].astype(np.float64, copy=False).tolist(),
+            p.kv_cache_gb[at].astype(np.float64, copy=False).tolist(),
+            p.memory_gb[at].astype(np.float64, copy=False).tolist(),
             p.gpus_needed[at].tolist(),
-            p.decode_tps_per_request[at].tolist(),
+            p.decode_tps_per_request[at].astype(np.float64, copy=False).tolist(),
         )
 
     def fit(self, j: int) -> FitSummary:
-        """The ``j``-th model's fit figures (:meth:`_Context.fit_figures`) as a summary shows them."""
+        """The ``j``-th model's fit figures (:meth:`_Context.fit_figures`) as a summary shows them: the figures of
+        :func:`_fit_numbers`, rounded as it rounds them (a float's ``round(x, n) + 0.0`` is :func:`_round`'s)."""
         known, precision, weights, kv_cache, memory, gpus, speed = self._fit
         p = self._plan
-        numbers = _fit_numbers(p, self._gpu_count, known[j], precision[j], weights[j], kv_cache[j], memory[j], gpus[j])
-        numbers["tokens_per_second_per_request"] = (
-            _round(speed[j], 1) if known[j] and p.gpu is not None and not math.isnan(speed[j]) else None
+        sized = known[j]
+        needed = int(gpus[j]) if sized else None
+        count = self._gpu_count
+        rate = speed[j]
+        return trusted_from(
+            FitSummary,
+            {
+                "precision": precision[j],
+                "gpu": p.gpu.id if p.gpu else None,
+                "weights_gb": round(weights[j], 1) + 0.0 if sized else None,
+                "kv_cache_gb": round(kv_cache[j], 2) + 0.0,
+                "memory_gb": round(memory[j], 1) + 0.0 if sized else None,
+                "gpu_memory_gb": p.gpu_memory_gb,
+                "gpus_needed": needed,
+                "fits": (needed <= count) if (needed is not None and count is not None) else None,
+                "tokens_per_second_per_request": (
+                    round(rate, 1) + 0.0 if sized and p.gpu is not None and not math.isnan(rate) else None
+                ),
+            },
         )
-        return trusted_from(FitSummary, numbers)
 
 
 class _Context:
@@ -1233,9 +1254,8 @@ class _Context:
         """Message placeholders for model ``i``, each computed only when a message names it."""
         return _Display(self, i)
 
-    def _fit_display(self, key: str, i: int) -> str:
-        """One ``fit.*`` placeholder for model ``i``."""
-        known = bool(self.f.columns["model.parameters_total_b"].known[i])
+    def _fit_display(self, key: str, i: int, known: bool) -> str:
+        """One ``fit.*`` placeholder for model ``i`` (``known``: its size is recorded)."""
         p = self.plan
         if key == "fit.memory_gb":
             return f"{self.memory[i]:,.0f}" if known else "unknown"
