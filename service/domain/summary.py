@@ -13,7 +13,7 @@ for all. The ``full`` detail, the stored decision and its report keep every reas
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Literal, TypeVar
 
 from pydantic import Field
@@ -25,7 +25,6 @@ from service.domain.answer import (
     CitedEvidence,
     FullAnswer,
     Obligation,
-    ParetoFront,
     RuleCount,
     trusted,
 )
@@ -379,14 +378,16 @@ def answer_summary(
     explained: list[ModelSummary],
     evidence: Citations,
     obligations: dict[str, list[ObligationSummary]],
-    pareto: ParetoFront,
+    front_size: int,
+    front: Collection[str],
     leader: str | None,
     leader_share: float | None,
     disclaimer: str,
 ) -> AnswerSummary:
-    """An answer's summary from its parts (``evidence``: what the models' reasons cite, as they were built)."""
+    """An answer's summary from its parts (``evidence``: what the models' reasons cite, as they were built;
+    ``front_size`` and ``front``: how many and which models are on the Pareto front)."""
     listed, sources = evidence.listed()
-    on_front = {p.model_id for p in pareto.models}
+    on_front = set(front)
     return trusted(
         AnswerSummary,
         id=id,
@@ -407,7 +408,7 @@ def answer_summary(
         licence_obligations=dict(sorted(obligations.items())),
         tradeoffs=trusted(
             TradeoffSummary,
-            pareto_front_size=pareto.size,
+            pareto_front_size=front_size,
             recommended_on_front=[a.model_id for a in recommendations if a.model_id in on_front],
             leader=leader,
             leader_first_share=leader_share,
@@ -473,7 +474,8 @@ def _summarise(
         explained=explained,
         evidence=evidence,
         obligations=obligations,
-        pareto=answer.tradeoffs.pareto,
+        front_size=answer.tradeoffs.pareto.size,
+        front=[p.model_id for p in answer.tradeoffs.pareto.models],
         leader=leader,
         leader_share=first.first_share if first is not None else None,
         disclaimer=answer.disclaimer,

@@ -205,3 +205,15 @@ def test_freshness_is_kept_per_evaluation_date_and_equals_the_formula(engine: En
     assert len(module._by_date) == kept
     assert all(on in module._by_date for on in days[-kept:])  # the latest dates kept, the oldest gone
     assert not any(on in module._by_date for on in days[:-kept])
+
+
+def test_a_summary_reads_the_pareto_front_without_building_its_objects(engine: Engine) -> None:
+    decision = engine.decide(Requirements.model_validate(REQUESTS[2]), TODAY)
+    summary = decision.summary()
+    assert decision._weighed._pareto is None  # the front's ids and size only
+    front = decision.tradeoffs.pareto
+    assert summary.tradeoffs.pareto_front_size == front.size
+    on_front = {p.model_id for p in front.models}
+    assert summary.tradeoffs.recommended_on_front == [
+        m.model_id for m in summary.recommendations if m.model_id in on_front
+    ]
