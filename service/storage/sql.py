@@ -128,6 +128,12 @@ class _Pending:
     future: Future[tuple[DecisionRecord, bool]] = field(default_factory=Future)
 
 
+#: While records keep coming, group commits start at most this often: a record submitted sooner after the last
+#: commit started waits for the rest of the interval with every record submitted meanwhile, and they share one
+#: transaction and one flush to disk (whose CPU cost, ~0.3-0.5 ms, is most of a small commit's). A record that
+#: comes after a quiet interval is committed at once. Each caller still waits for its own record's commit.
+COMMIT_INTERVAL_S = 0.01
+
 #: How long a new connection keeps asking for WAL mode while another process holds the database's lock.
 WAL_SWITCH_WAIT_S = 10.0
 
@@ -255,7 +261,7 @@ class _SqliteInsertNew:
 class SqlDecisionStore:
     """A :class:`~service.storage.records.DecisionStore` on any SQLAlchemy database URL."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, commit_interval_s: float = COMMIT_INTERVAL_S) -> None:
         self.engine = engine
         self.url = redact_url(engine.url)
         # An in-memory SQLite database is one shared connection (StaticPool): every use of it, from the
@@ -265,6 +271,8 @@ class SqlDecisionStore:
         )
         self._queue: list[_Pending] = []
         self._wake = threading.Condition()
+        self._commit_interval_s = commit_interval_s
+        self._listening = False  # the writer is waiting for a first record (submit wakes it)
         self._writer: threading.Thread | None = None
         self._closing = False
         # Versions registered and not stored yet, with their stored form being compressed off the request path;
@@ -320,17 +328,29 @@ class SqlDecisionStore:
             if self._writer is None:
                 self._writer = threading.Thread(target=self._write_loop, name="records-writer", daemon=True)
                 self._writer.start()
-            self._wake.notify()
+            if self._listening:
+                self._wake.notify()
         return pending.future
 
     def _write_loop(self) -> None:
+        started = -float("inf")  # when the last group commit started
         while True:
             with self._wake:
+                self._listening = True
                 while not self._queue and not self._closing:
                     self._wake.wait()
+                # Records keep coming: the rest of the interval since the last commit started collects more of them
+                # (submit does not wake the writer meanwhile; closing does).
+                self._listening = False
+                while not self._closing:
+                    remaining = started + self._commit_interval_s - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._wake.wait(remaining)
                 if not self._queue:  # closing, and nothing left to write
                     return
                 batch, self._queue = self._queue, []
+            started = time.monotonic()
             self._write(batch)
 
     def _write(self, batch: list[_Pending]) -> None:
@@ -753,14 +773,19 @@ def is_in_memory(database_url: str) -> bool:
 
 
 def open_store(
-    database_url: str, *, connect_timeout_s: float = 3.0, statement_timeout_s: float = 5.0
+    database_url: str,
+    *,
+    connect_timeout_s: float = 3.0,
+    statement_timeout_s: float = 5.0,
+    commit_interval_s: float = COMMIT_INTERVAL_S,
 ) -> SqlDecisionStore:
     """Open (creating or migrating on first use) the decision records database at ``database_url``.
 
     ``sqlite:///relative.db``, ``sqlite:////absolute/path.db`` and ``sqlite://`` (in memory, for tests) work
     out of the box; ``postgresql+psycopg://user@host/db`` works once a PostgreSQL driver is installed.
     Connecting gives up after ``connect_timeout_s`` and a PostgreSQL statement after ``statement_timeout_s``;
-    SQLite waits at most ``statement_timeout_s`` for another writer's lock.
+    SQLite waits at most ``statement_timeout_s`` for another writer's lock. While records keep coming, group
+    commits start at most every ``commit_interval_s`` (see :data:`COMMIT_INTERVAL_S`).
     """
     try:
         url = make_url(database_url)
@@ -802,4 +827,4 @@ def open_store(
         raise StorageError(f"cannot use {_redacted(url)}: {exc}") from exc
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
-    return SqlDecisionStore(engine)
+    return SqlDecisionStore(engine, commit_interval_s=commit_interval_s)

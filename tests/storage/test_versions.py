@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,27 @@ def test_a_broken_writer_connection_fails_its_batch_and_the_next_batch_takes_a_f
     assert opened.save(record("rec_" + "2" * 32))[1] is True
     assert opened._writer_connection is not kept
     assert opened.count() == 2
+    opened.close()
+
+
+def test_records_that_keep_coming_share_a_commit_per_interval_and_one_after_a_quiet_interval_commits_at_once(
+    tmp_path: Path,
+) -> None:
+    opened = open_store(f"sqlite:///{tmp_path / 'advisor.db'}", commit_interval_s=2.0)
+    commits: list[float] = []
+    event.listen(opened.engine, "commit", lambda _: commits.append(time.monotonic()))
+    opened.save(record("rec_" + "0" * 32))  # the first record: committed at once
+    first = opened.submit(record("rec_" + "1" * 32))
+    time.sleep(0.1)  # the writer has long been free: without an interval, this record would go alone
+    rest = [opened.submit(record(f"rec_{i:032d}")) for i in range(2, 6)]
+    assert all(future.result(30)[1] for future in [first, *rest])
+    assert len(commits) == 2  # the five records submitted within the interval shared the second commit
+    assert commits[1] - commits[0] >= 2.0
+    time.sleep(2.1)  # quiet for a whole interval
+    asked = time.monotonic()
+    opened.save(record("rec_" + "6" * 32))
+    assert time.monotonic() - asked < 1.0  # committed at once, not held for an interval
+    assert len(commits) == 3
     opened.close()
 
 
