@@ -8,7 +8,6 @@ Operators come from a fixed allow-list; nothing is evaluated as code.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Protocol
@@ -16,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from service.domain.kept import Kept
 from service.domain.rules import Condition, EligibilityRule
 
 __all__ = ["Verdict", "evaluate_checks", "format_message", "placeholders", "request_value", "rule_applies"]
@@ -66,9 +66,9 @@ _ORDER = {"gt": np.greater, "gte": np.greater_equal, "lt": np.less, "lte": np.le
 
 #: Per object column (by identity, the array kept in the entry): its distinct values, each with its index, and
 #: each element's index; None when a value cannot be hashed. A few catalogue columns; bounded.
-_CODES: dict[int, tuple[npt.NDArray[Any], tuple[dict[Any, int], npt.NDArray[np.intp]] | None]] = {}
-_CODES_KEPT = 32
-_CODES_LOCK = threading.Lock()
+_CODES: Kept[int, tuple[npt.NDArray[Any], tuple[dict[Any, int], npt.NDArray[np.intp]] | None]] = Kept(
+    "conditions.codes", 32
+)
 
 
 def _coded(values: npt.NDArray[Any]) -> tuple[dict[Any, int], npt.NDArray[np.intp]] | None:
@@ -83,11 +83,7 @@ def _coded(values: npt.NDArray[Any]) -> tuple[dict[Any, int], npt.NDArray[np.int
         coded = index, codes
     except TypeError:  # an unhashable value: compared one by one instead
         coded = None
-    with _CODES_LOCK:
-        _CODES[id(values)] = (values, coded)
-        while len(_CODES) > _CODES_KEPT:
-            _CODES.pop(next(iter(_CODES)))  # the oldest: dicts keep insertion order
-    return coded
+    return _CODES.put(id(values), (values, coded))[1]  # the entry holds ``values``: its id() is its own
 
 
 def _compare(values: npt.NDArray[Any], known: BoolArray, numeric: bool, op: str, target: Any) -> BoolArray:

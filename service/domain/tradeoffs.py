@@ -37,6 +37,7 @@ from service.domain.answer import (
     trusted,
     trusted_from,
 )
+from service.domain.kept import Kept
 
 __all__ = [
     "CONCENTRATION",
@@ -696,23 +697,15 @@ class _Noise:
 
 
 #: Noise kept per engine's model ids (by identity, kept alive in the entry), seed, criterion and sample count.
-_NOISES: dict[tuple[int, int, str, int], tuple[Sequence[str], _Noise]] = {}
-_NOISES_KEPT = 4
+_NOISES: Kept[tuple[int, int, str, int], tuple[Sequence[str], _Noise]] = Kept("tradeoffs.noises", 4)
 
 
 def _noise(ids: Sequence[str], seed: int, criterion: str, samples: int) -> _Noise:
     key = (id(ids), seed, criterion, samples)
-    with _NOISES_LOCK:
-        entry = _NOISES.get(key)
-        if entry is None or entry[0] is not ids:
-            entry = (ids, _Noise(ids, seed, criterion, samples))
-            _NOISES[key] = entry
-            while len(_NOISES) > _NOISES_KEPT:
-                _NOISES.pop(next(iter(_NOISES)))  # the oldest: dicts keep insertion order
-        return entry[1]
-
-
-_NOISES_LOCK = threading.Lock()
+    entry = _NOISES.get(key)
+    if entry is None:  # the entry holds ``ids``, so a key found is this object's own id()
+        entry = _NOISES.put(key, (ids, _Noise(ids, seed, criterion, samples)))
+    return entry[1]
 
 
 def _weight_changes(

@@ -3,12 +3,15 @@ the value first put for it (so get-or-build builds once, also across threads), a
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import threading
 
 import pytest
 
+from service.domain.engine import Engine
 from service.domain.kept import Kept, holdings
+from service.domain.requirements import Requirements
 from service.domain.tokens import Tokens
 
 
@@ -156,3 +159,14 @@ def test_tokens_number_equal_keys_alike_and_never_two_kept_keys_alike() -> None:
     again = tokens(("a",))
     assert again not in {b, tokens("c"), tokens("d")}
     assert holdings()["test.tokens"] == 3
+
+
+def test_the_decision_cores_stores_are_bounded_stores_too(engine: Engine) -> None:
+    # Requests that differ in what the cost criterion, the rule conditions and the evidence pass keep per request.
+    for n, use_cases in enumerate((["chat"], ["coding"], ["long_context", "chat"])):
+        privacy = {"deployment": "api", "excluded_origin_countries": ["CN", "US"][: n + 1]}
+        requirements = Requirements.model_validate({"use_cases": use_cases, "limit": 3 + n, "privacy": privacy})
+        engine.decide(requirements, dt.date(2026, 12, 1)).full("by_rule")
+    held = holdings()
+    for name, bound in (("cost.api", 64), ("conditions.codes", 32), ("tradeoffs.noises", 4)):
+        assert 0 < held[name] <= bound, (name, held.get(name))

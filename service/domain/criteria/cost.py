@@ -3,13 +3,13 @@ token when self-hosting."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Hashable
 from dataclasses import dataclass
 
 from service.domain.catalogue import HostedOffer
 from service.domain.criteria.base import BoolArray, CriterionModule, Explanation, FloatArray, RequestView, Scores
 from service.domain.features import Features, api_cost_criterion, api_prices, fact_evidence, offer_evidence
+from service.domain.kept import Kept
 from service.domain.requirements import Requirements
 from service.domain.rules import Criterion, TokenMix
 
@@ -45,16 +45,15 @@ class CostCriterion(CriterionModule):
     def __init__(self, spec: Criterion, features: Features) -> None:
         super().__init__(spec)
         self.f = features
-        self._api: dict[tuple[tuple[str, ...], frozenset[str] | None], ApiCost] = {}
-        self._lock = threading.Lock()
+        #: The API cost per use-case list and allowed hosting countries: what :meth:`api_cost` reads of a request.
+        self._api: Kept[tuple[tuple[str, ...], frozenset[str] | None], ApiCost] = Kept("cost.api", 64)
 
     def api_cost(self, req: Requirements) -> ApiCost:
         """The token mix of the request's use cases and, per model, the cheapest offer that may rank."""
         hosting = req.privacy.hosting_countries
         allowed = frozenset(hosting) if hosting else None
         key = (tuple(req.use_cases), allowed)
-        with self._lock:
-            cached = self._api.get(key)
+        cached = self._api.get(key)
         if cached is None:
             share, mixes = self.spec.mix_for(list(req.use_cases))
             prices, best = api_prices(self.f, self.spec, share, allowed)
@@ -64,10 +63,7 @@ class CostCriterion(CriterionModule):
             cached = ApiCost(
                 input_share=share, mixes=mixes, prices=prices, best=best, allowed=allowed, value=value, known=known
             )
-            with self._lock:
-                self._api[key] = cached
-                while len(self._api) > 64:
-                    self._api.pop(next(iter(self._api)))
+            cached = self._api.put(key, cached)
         return cached
 
     def scores(self, request: RequestView) -> Scores:
