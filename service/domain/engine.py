@@ -58,6 +58,7 @@ from service.domain.citing import (
     cite_outcome,
     cite_reasons,
     cited_group,
+    dump_full_bytes,
 )
 from service.domain.compliance import ComplianceFeatures, ComplianceRequest
 from service.domain.conditions import evaluate_checks, format_message, placeholders, rule_applies
@@ -92,6 +93,19 @@ from service.domain.summary import (
 )
 from service.domain.tokens import Tokens
 from service.domain.tradeoffs import Weighed, weigh
+from service.domain.writing import (
+    CAVEATS,
+    CITED_FIT,
+    OBLIGATIONS,
+    REASONS,
+    assessment_json,
+    criterion_json,
+    eu_json,
+    exclusion_json,
+    full_json,
+    group_ids,
+    outcome_json,
+)
 
 __all__ = ["Decision", "Engine"]
 
@@ -636,6 +650,35 @@ class Decision:
         return assemble(
             self._whole([], [], []), recommendations, excluded, explained, table, self.by_rule(), self.excluded_count
         )
+
+    def full_bytes(self, exclusions: Exclusions = "all") -> bytes:
+        """:meth:`full` as JSON bytes (:func:`~service.domain.citing.dump_full_bytes` of it), written without building
+        it: each returned model is written straight to its bytes (:meth:`_Context.write_cited`)."""
+        listed = "all" if exclusions == "all" or self.excluded_count <= EXCLUSIONS_LISTED else exclusions
+        if listed in self._answers:  # explained already
+            return dump_full_bytes(self.full(exclusions))
+        context = self._context
+        table = EvidenceTable()
+        duties: dict[str, bytes] = {}
+        returned, returned_explained = self._returned(lambda i, status, rank, score: (i, status, rank, score))
+        recommendations = [context.write_cited(*args, table, duties) for args in returned]
+        ids = context.f.ids
+        kept_outcomes = context._kept_rules
+        excluded = [
+            exclusion_json(
+                ids[i],
+                [
+                    outcome_json(
+                        e.outcome, table, e.kept, kept_outcomes.get((e.outcome.rule_id, e.outcome.outcome), False)
+                    )
+                    for e in context._outcomes(i, only_failures=True)
+                ],
+            )
+            for i in self._listed(listed)
+        ]
+        explained = [context.write_cited(*args, table, duties) for args in returned_explained]
+        head = assemble(self._whole([], [], []), [], [], [], EvidenceTable(), self.by_rule(), self.excluded_count)
+        return full_json(head, recommendations, excluded, explained, table)
 
     def summary(self, exclusions: Exclusions = "by_rule") -> AnswerSummary:
         """The ``summary`` detail (:mod:`service.domain.summary`): the same summary as of the whole answer, built
@@ -1970,6 +2013,57 @@ class _Context:
         caveats = self._caveats(i, listed, rules)
         return _assessment(
             CitedAssessment, head, reasons, criteria, cited_rules, obligations, trusted_from(CitedFit, fit), caveats, eu
+        )
+
+    def write_cited(
+        self,
+        i: int,
+        status: Literal["recommended", "eligible", "excluded"],
+        rank: int | None,
+        score: float | None,
+        table: EvidenceTable,
+        duties: dict[str, bytes],
+    ) -> bytes:
+        """:meth:`assess_cited` written straight to its JSON bytes (:mod:`service.domain.writing`): the same facts
+        cited in ``table`` in the same order, the same bytes as serialising it. ``duties``: the answer's obligations
+        by licence, written."""
+        head, said, scored, written = self._assessed(i, status, rank, score)
+        rules = [entry.outcome for entry in said]
+        kept_rules = [entry.kept for entry in said]
+        kept_criteria = [self._explanation_keys.get(fields["criterion"]) is not None for fields, _ in scored]
+        reasons = cite_reasons(
+            written,
+            [(r.evidence, kept) for r, kept in zip(rules, kept_rules, strict=True)],
+            [(e.evidence, kept) for (_, e), kept in zip(scored, kept_criteria, strict=True)],
+            table,
+        )
+        criteria = [
+            criterion_json(fields, explained.evidence, table, explained if kept else None)
+            for (fields, explained), kept in zip(scored, kept_criteria, strict=True)
+        ]
+        kept_outcomes = self._kept_rules
+        cited_rules = [
+            outcome_json(r, table, kept, kept_outcomes.get((r.rule_id, r.outcome), False))
+            for r, kept in zip(rules, kept_rules, strict=True)
+        ]
+        licence = self.f.licences[i].id
+        obligations = duties.get(licence)
+        if obligations is None:
+            cited = [cite_obligation(o, table) for o in self.obligations(i)]
+            obligations = duties[licence] = OBLIGATIONS.to_json(cited)
+        fit = self._fit_fields(i)
+        fit["evidence"] = list(group_ids(self._fit_evidence(i), table, True))
+        eu = eu_json(self.engine.compliance.eu_ai_act[i], table)
+        caveats = self._caveats(i, [(fields["criterion"], fields["missing_data"]) for fields, _ in scored], rules)
+        return assessment_json(
+            head,
+            REASONS.to_json(reasons),
+            criteria,
+            cited_rules,
+            obligations,
+            CITED_FIT.to_json(fit),
+            CAVEATS.to_json(caveats),
+            eu,
         )
 
     def brief(

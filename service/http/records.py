@@ -21,7 +21,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from service.domain.answer import DISCLAIMER, ComparedModel, FullAnswer
-from service.domain.citing import Exclusions, dump_full_bytes
+from service.domain.citing import Exclusions
 from service.domain.engine import Decision, Engine
 from service.domain.errors import RequirementError
 from service.domain.requirements import EXCLUSIONS_LISTED, ModelId, Requirements
@@ -379,7 +379,7 @@ def answer_response(
     record, _, text = decided
     headers = {"Content-Location": f"{RECORDS}/{record.id}"}
     if detail == "full":
-        body = text if text is not None else dump_full_bytes(decision.full(exclusions))
+        body = text if text is not None else decision.full_bytes(exclusions)
         return _recorded(record, body, decision.engine, 200, headers)
     link = RecordLink(id=record.id, stored_at=record.stored_at, links={"self": f"{RECORDS}/{record.id}"})
     summary = decision.summary(exclusions)

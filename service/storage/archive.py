@@ -32,7 +32,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from service.domain.answer import Answer, FullAnswer
-from service.domain.citing import dump_full_bytes, resolve
+from service.domain.citing import resolve
 from service.domain.engine import Decision, Engine
 from service.domain.errors import DataError
 from service.domain.requirements import Requirements
@@ -92,7 +92,7 @@ class DecisionMismatchError(_DigestMismatchError):
 def encode_answer(decision: Decision) -> bytes:
     """The exact JSON of a decision's whole answer as UTF-8 bytes, as stored by digest and rebuilt (the one place
     that encodes it): ``full`` detail with every exclusion (evidence listed once, cited by id)."""
-    return dump_full_bytes(decision.full("all"))
+    return decision.full_bytes("all")
 
 
 def answer_digest(text: str | bytes) -> str:

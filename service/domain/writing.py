@@ -1,0 +1,230 @@
+"""The ``full`` detail written straight to JSON bytes, without building its objects.
+
+:meth:`Decision.full_bytes <service.domain.engine.Decision.full_bytes>` gives the same bytes as serialising
+:meth:`Decision.full <service.domain.engine.Decision.full>` (:func:`~service.domain.citing.dump_full_bytes`):
+each part of an answer is written by pydantic-core from the same values, through a serialiser made from the
+answer model's own field types (so a number, a date or a string is written exactly as the model writes it),
+and the parts are joined in the model's field order.
+
+Parts that read nothing of a request are written once and kept as bytes: a model's EU AI Act status, a
+criterion's explanation with its estimates and evidence ids, a rule outcome the engine keeps. Each is kept by
+the object it is written from (the entry holds that object, so an ``id()`` found is the object's own) together
+with the evidence ids it names, and is used only when the answer's evidence table gives those same ids (a fact
+takes its whole digest as id when another fact of the answer holds its short one). The stores are bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from pydantic import TypeAdapter
+from pydantic_core import SchemaSerializer
+from typing_extensions import TypedDict
+
+from service.domain.answer import (
+    Caveat,
+    CitedAssessment,
+    CitedCriterionScore,
+    CitedEuAiActStatus,
+    CitedExclusion,
+    CitedFit,
+    CitedObligation,
+    CitedRuleOutcome,
+    FullAnswer,
+    RuleOutcome,
+)
+from service.domain.citing import EvidenceTable, _item_json
+from service.domain.facts import Evidence
+from service.domain.regulatory import EuAiActStatus
+
+__all__ = [
+    "ASSESSMENT_HEAD",
+    "CAVEATS",
+    "CITED_FIT",
+    "OBLIGATIONS",
+    "REASONS",
+    "assessment_json",
+    "criterion_json",
+    "eu_json",
+    "exclusion_json",
+    "full_json",
+    "group_ids",
+    "outcome_json",
+]
+
+
+def _fields(cls: type[Any], names: Sequence[str] | None = None) -> SchemaSerializer:
+    """A serialiser of a dict holding ``cls``'s fields ``names`` (default: all), each written as ``cls`` writes
+    it; the dict's own order is kept and keys that are not among ``names`` are left out."""
+    fields = cls.model_fields
+    shape = cast(Any, TypedDict)(f"{cls.__name__}Part", {name: fields[name].annotation for name in names or fields})
+    return TypeAdapter(shape).serializer
+
+
+#: An assessment's fields before its reasons.
+ASSESSMENT_HEAD = _fields(CitedAssessment, ("model_id", "name", "status", "rank", "score", "licence"))
+REASONS = TypeAdapter(list[str]).serializer
+CAVEATS = TypeAdapter(list[Caveat]).serializer
+OBLIGATIONS = TypeAdapter(list[CitedObligation]).serializer
+CITED_FIT = _fields(CitedFit)
+_CRITERION_HEAD = _fields(
+    CitedCriterionScore, ("criterion", "rule_version", "value", "weight", "contribution", "missing_data", "uncertainty")
+)
+_CRITERION_TAIL = _fields(CitedCriterionScore, ("explanation", "estimates", "evidence"))
+_OUTCOME = _fields(CitedRuleOutcome)
+_EU = _fields(CitedEuAiActStatus)
+_MODEL_ID = _fields(CitedExclusion, ("model_id",))
+
+
+class _Store:
+    """At most ``size`` entries; when full, the oldest put goes."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: dict[Any, Any] = {}
+        self.get = self.items.get
+
+    def put(self, key: Any, value: Any) -> None:
+        items = self.items
+        while len(items) >= self.size:
+            try:
+                del items[next(iter(items))]
+            except (KeyError, RuntimeError, StopIteration):  # another request changed it meanwhile
+                break
+        items[key] = value
+
+
+#: Kept rule outcomes as cited, by the outcome: (outcome, evidence ids, bytes).
+_OUTCOMES = _Store(4_096)
+#: Kept explanations as a criterion's cited tail, by the explanation and whether its data is missing.
+_TAILS = _Store(4_096)
+#: EU AI Act statuses as cited, by the status (one per model).
+_EU_STATUSES = _Store(2_048)
+
+
+def group_ids(group: Sequence[Evidence], table: EvidenceTable, kept: bool) -> tuple[str, ...]:
+    """The ids of ``group``'s facts in ``table``, each once, in order (``kept``: a list the engine keeps)."""
+    return table.cite_group(group, len(group), kept) if group else ()
+
+
+def outcome_json(r: RuleOutcome, table: EvidenceTable, kept: bool, keep: bool) -> bytes:
+    """``r`` as a cited rule outcome, its evidence cited in ``table`` (``kept``: its evidence is a list the engine
+    keeps; ``keep``: so is ``r`` itself, whose bytes are then kept)."""
+    ids = group_ids(r.evidence, table, kept)
+    if keep:
+        found = _OUTCOMES.get(id(r))
+        if found is not None and found[0] is r and found[1] == ids:
+            return cast(bytes, found[2])
+    fields = dict(r.__dict__)
+    fields["evidence"] = list(ids)
+    data: bytes = _OUTCOME.to_json(fields)
+    if keep:
+        _OUTCOMES.put(id(r), (r, ids, data))
+    return data
+
+
+def criterion_json(fields: dict[str, Any], evidence: Sequence[Evidence], table: EvidenceTable, owner: object) -> bytes:
+    """A cited criterion score from its fields (but evidence) and its evidence, cited in ``table``. ``owner``: the
+    kept explanation the explanation text, estimates and evidence are read from (their bytes are then kept), or
+    None."""
+    ids = group_ids(evidence, table, owner is not None)
+    head: bytes = _CRITERION_HEAD.to_json(fields)
+    if owner is not None:
+        key = (id(owner), fields["missing_data"])
+        found = _TAILS.get(key)
+        if found is not None and found[0] is owner and found[1] == ids:
+            return head[:-1] + cast(bytes, found[2])
+    tail: bytes = _CRITERION_TAIL.to_json(
+        {"explanation": fields["explanation"], "estimates": fields["estimates"], "evidence": list(ids)}
+    )
+    tail = b"," + tail[1:]
+    if owner is not None:
+        _TAILS.put(key, (owner, ids, tail))
+    return head[:-1] + tail
+
+
+def eu_json(status: EuAiActStatus | None, table: EvidenceTable) -> bytes:
+    """A model's EU AI Act status (kept by the engine) as cited, its evidence cited in ``table``."""
+    if status is None:
+        return b"null"
+    ids = group_ids(status.evidence, table, True)
+    found = _EU_STATUSES.get(id(status))
+    if found is not None and found[0] is status and found[1] == ids:
+        return cast(bytes, found[2])
+    fields = dict(status.__dict__)
+    fields["evidence"] = list(ids)
+    data: bytes = _EU.to_json(fields)
+    _EU_STATUSES.put(id(status), (status, ids, data))
+    return data
+
+
+def assessment_json(
+    head: dict[str, Any],
+    reasons: bytes,
+    criteria: list[bytes],
+    rules: list[bytes],
+    obligations: bytes,
+    fit: bytes,
+    caveats: bytes,
+    eu_ai_act: bytes,
+) -> bytes:
+    """A cited assessment from its fields before its reasons (``head``) and its parts, each written."""
+    return b"".join(
+        (
+            ASSESSMENT_HEAD.to_json(head)[:-1],
+            b',"reasons":',
+            reasons,
+            b',"criteria":[',
+            b",".join(criteria),
+            b'],"rules":[',
+            b",".join(rules),
+            b'],"obligations":',
+            obligations,
+            b',"fit":',
+            fit,
+            b',"caveats":',
+            caveats,
+            b',"eu_ai_act":',
+            eu_ai_act,
+            b"}",
+        )
+    )
+
+
+def exclusion_json(model_id: str, reasons: list[bytes]) -> bytes:
+    """A cited exclusion from its model id and its reasons, each written."""
+    return b"".join((_MODEL_ID.to_json({"model_id": model_id})[:-1], b',"reasons":[', b",".join(reasons), b"]}"))
+
+
+_RECOMMENDATIONS_AT = b',"recommendations":[],"excluded_count":'
+_EXCLUDED_AT = b',"excluded":[],"explained":[],"tradeoffs":'
+_EVIDENCE_AT = b',"evidence":[],"disclaimer":'
+
+
+def full_json(
+    head: FullAnswer, recommendations: list[bytes], excluded: list[bytes], explained: list[bytes], table: EvidenceTable
+) -> bytes:
+    """The ``full`` answer's bytes: ``head`` (with no recommendations, exclusions, explained models or evidence)
+    with those written parts and ``table``'s facts spliced in."""
+    data: bytes = FullAnswer.__pydantic_serializer__.to_json(head)
+    # A JSON string cannot hold a marker's unescaped quotes, so each marker is found only where its fields are.
+    a = data.index(_RECOMMENDATIONS_AT)
+    b = data.index(_EXCLUDED_AT, a)
+    c = data.rindex(_EVIDENCE_AT)
+    return b"".join(
+        (
+            data[:a],
+            b',"recommendations":[',
+            b",".join(recommendations),
+            data[a + len(_RECOMMENDATIONS_AT) - len(b',"excluded_count":') - 1 : b],
+            b',"excluded":[',
+            b",".join(excluded),
+            b'],"explained":[',
+            b",".join(explained),
+            data[b + len(_EXCLUDED_AT) - len(b',"tradeoffs":') - 1 : c],
+            b',"evidence":[',
+            b",".join([_item_json(item) for item in table.items.values()]),
+            data[c + len(_EVIDENCE_AT) - len(b',"disclaimer":') - 1 :],
+        )
+    )

@@ -1,0 +1,57 @@
+"""The ``full`` detail written straight to bytes (``Decision.full_bytes``) is the same JSON as serialising the
+``full`` answer, whether its kept parts are written afresh or reused, and when evidence ids change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from service.domain import citing, writing
+from service.domain.citing import dump_full_bytes
+from service.domain.engine import Engine
+from service.domain.requirements import Requirements
+from tests.conftest import TODAY
+from tests.domain.test_decision import REQUESTS
+
+
+def _with_tokens(body: dict[str, Any], tokens: int) -> Requirements:
+    return Requirements.model_validate({**body, "workload": {"tokens_per_request": tokens}})
+
+
+@pytest.mark.parametrize("body", REQUESTS)
+@pytest.mark.parametrize("exclusions", ["by_rule", "all"])
+def test_the_written_full_detail_is_the_serialised_full_answer(
+    engine: Engine, body: dict[str, Any], exclusions: Any
+) -> None:
+    # Several workloads: the fit and its rule's sentence differ, the kept parts are written once and reused.
+    for tokens in (4_096, 70_000, 4_096):
+        requirements = _with_tokens(body, tokens)
+        expected = dump_full_bytes(engine.decide(requirements, TODAY).full(exclusions))
+        assert engine.decide(requirements, TODAY).full_bytes(exclusions) == expected
+
+
+def test_a_decision_explained_already_writes_the_same_bytes(engine: Engine) -> None:
+    requirements = Requirements.model_validate(REQUESTS[3])
+    decision = engine.decide(requirements, TODAY)
+    decision.answer()
+    assert decision.full_bytes("by_rule") == dump_full_bytes(engine.decide(requirements, TODAY).full("by_rule"))
+
+
+@pytest.mark.parametrize("body", [REQUESTS[2], REQUESTS[3], REQUESTS[5]])
+def test_kept_parts_are_not_reused_when_the_answer_cites_their_facts_by_other_ids(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, body: dict[str, Any]
+) -> None:
+    requirements = Requirements.model_validate(body)
+    engine.decide(requirements, TODAY).full_bytes("all")  # kept parts written with 10-digit short ids
+    kept = sum(len(store.items) for store in (writing._OUTCOMES, writing._TAILS, writing._EU_STATUSES))
+    assert kept
+    # One hex digit of short id: many facts share one, and all but the first take their whole digest; the
+    # parts kept above name other ids, so each must be written afresh.
+    monkeypatch.setattr(citing, "_ID_HEX", 1)
+    for store in ("_LISTED", "_SEEN", "_GROUPS", "_ITEM_JSON"):
+        monkeypatch.setattr(citing, store, {})
+    written = engine.decide(requirements, TODAY).full_bytes("all")
+    assert written == dump_full_bytes(engine.decide(requirements, TODAY).full("all"))
+    assert b'"evidence":["e' in written
+    assert any(len(item.id) == 41 for item in engine.decide(requirements, TODAY).full("all").evidence)
