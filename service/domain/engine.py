@@ -99,6 +99,7 @@ from service.domain.writing import (
     OBLIGATIONS,
     REASONS,
     assessment_json,
+    caveats_kept,
     criterion_json,
     eu_json,
     exclusion_json,
@@ -2054,17 +2055,42 @@ class _Context:
         fit = self._fit_fields(i)
         fit["evidence"] = list(group_ids(self._fit_evidence(i), table, True))
         eu = eu_json(self.engine.compliance.eu_ai_act[i], table)
-        caveats = self._caveats(i, [(fields["criterion"], fields["missing_data"]) for fields, _ in scored], rules)
+        caveats = self.caveats_json(i, [(fields["criterion"], fields["missing_data"]) for fields, _ in scored], rules)
         return assessment_json(
-            head,
-            REASONS.to_json(reasons),
-            criteria,
-            cited_rules,
-            obligations,
-            CITED_FIT.to_json(fit),
-            CAVEATS.to_json(caveats),
-            eu,
+            head, REASONS.to_json(reasons), criteria, cited_rules, obligations, CITED_FIT.to_json(fit), caveats, eu
         )
+
+    def caveats_json(self, i: int, criteria: list[tuple[str, bool]], rules: list[RuleOutcome]) -> bytes:
+        """:meth:`_caveats` written as JSON, kept (bounded, per engine) by the model and everything they read of a
+        request: the date, the listed criteria and whether their data is missing, what each criterion's evidence
+        and caveats read (:meth:`CriterionModule.evidence_key`), the applied rules' outcomes, what the regulatory
+        caveats read (deployment, jurisdictions, EU AI Act questions), the GPU, the precision asked and the
+        minimum context. Written afresh when a criterion's evidence reads more than a key says."""
+        keys, view, modules = self._evidence_keys, self.view, self.engine.criteria
+        for criterion, _ in criteria:
+            if criterion not in keys:
+                keys[criterion] = modules[criterion].evidence_key(view)
+        reads = tuple([keys[criterion] for criterion, _ in criteria])
+        if any(read is None for read in reads):
+            return bytes(CAVEATS.to_json(self._caveats(i, criteria, rules)))
+        gpu = self.plan.gpu
+        key = (
+            i,
+            self.evaluated_on,
+            tuple(criteria),
+            reads,
+            tuple([(r.rule_id, r.outcome) for r in rules]),
+            self.regulatory._reads_token,
+            gpu.id if gpu is not None else None,
+            self.req.hardware.precision,
+            self.req.min_context_tokens,
+        )
+        kept = caveats_kept(self.engine)
+        found: bytes | None = kept.get(key)
+        if found is None:
+            found = bytes(CAVEATS.to_json(self._caveats(i, criteria, rules)))
+            kept.put(key, found)
+        return found
 
     def brief(
         self,

@@ -15,6 +15,7 @@ takes its whole digest as id when another fact of the answer holds its short one
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -41,10 +42,12 @@ from service.domain.regulatory import EuAiActStatus
 __all__ = [
     "ASSESSMENT_HEAD",
     "CAVEATS",
+    "CAVEATS_KEPT",
     "CITED_FIT",
     "OBLIGATIONS",
     "REASONS",
     "assessment_json",
+    "caveats_kept",
     "criterion_json",
     "eu_json",
     "exclusion_json",
@@ -101,6 +104,19 @@ _OUTCOMES = _Store(4_096)
 _TAILS = _Store(4_096)
 #: EU AI Act statuses as cited, by the status (one per model).
 _EU_STATUSES = _Store(2_048)
+#: Per engine: a model's caveats as written, by the model and what they read of a request (see
+#: :meth:`_Context.caveats_json <service.domain.engine._Context.caveats_json>`).
+_CAVEATS: weakref.WeakKeyDictionary[object, _Store] = weakref.WeakKeyDictionary()
+#: How many models' caveats an engine keeps written.
+CAVEATS_KEPT = 2_048
+
+
+def caveats_kept(engine: object) -> _Store:
+    """``engine``'s store of written caveats (made on first use; it goes with the engine)."""
+    found = _CAVEATS.get(engine)
+    if found is None:
+        found = _CAVEATS.setdefault(engine, _Store(CAVEATS_KEPT))
+    return found
 
 
 def group_ids(group: Sequence[Evidence], table: EvidenceTable, kept: bool) -> tuple[str, ...]:

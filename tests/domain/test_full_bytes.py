@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -55,3 +56,32 @@ def test_kept_parts_are_not_reused_when_the_answer_cites_their_facts_by_other_id
     assert written == dump_full_bytes(engine.decide(requirements, TODAY).full("all"))
     assert b'"evidence":["e' in written
     assert any(len(item.id) == 41 for item in engine.decide(requirements, TODAY).full("all").evidence)
+
+
+# Requests that differ from the first in one thing a model's caveats read: the minimum context (met only by a
+# context extension), the precision (a quantisation), the GPU (formats it does not run natively), the deployment
+# (hardware and data-access caveats), EU AI Act questions, the weights (which criteria are listed), the
+# workload (which they do not read). Each names the same models, so the caveats kept for one are looked up by
+# the next.
+_NAMED = ["Qwen/Qwen3.6-35B-A3B", "inclusionAI/Ling-2.5-1T", "moonshotai/Kimi-K2-Instruct"]
+_VARIANTS: list[dict[str, Any]] = [
+    {"explain": _NAMED, "limit": 3},
+    {"explain": _NAMED, "limit": 3, "min_context_tokens": 131_072},
+    {"explain": _NAMED, "limit": 3, "min_context_tokens": 524_288},
+    {"explain": _NAMED, "limit": 3, "hardware": {"precision": "fp8"}},
+    {"explain": _NAMED, "limit": 3, "hardware": {"precision": "fp8", "gpu": "a100-80gb"}},
+    {"explain": _NAMED, "limit": 3, "hardware": {"precision": "int4", "gpu": "a100-80gb"}},
+    {"explain": _NAMED, "limit": 3, "privacy": {"deployment": "api"}},
+    {"explain": _NAMED, "limit": 3, "compliance": {"eu_ai_act": True}},
+    {"explain": _NAMED, "limit": 3, "weights": {"capability": 1, "cost": 1}},
+    {"explain": _NAMED, "limit": 3, "workload": {"tokens_per_request": 70_000}},
+]
+
+
+def test_kept_caveats_are_the_caveats_of_each_request(engine: Engine) -> None:
+    later = TODAY + dt.timedelta(days=800)  # facts go stale, reviews fall due
+    for day in (TODAY, later, TODAY):
+        for body in _VARIANTS:
+            requirements = Requirements.model_validate(body)
+            expected = dump_full_bytes(engine.decide(requirements, day).full("by_rule"))
+            assert engine.decide(requirements, day).full_bytes("by_rule") == expected, (day, body)
