@@ -16,7 +16,7 @@ takes its whole digest as id when another fact of the answer holds its short one
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any, cast
 
 from pydantic import TypeAdapter
@@ -37,6 +37,7 @@ from service.domain.answer import (
 )
 from service.domain.citing import EvidenceTable, _item_json
 from service.domain.facts import Evidence
+from service.domain.kept import Kept
 from service.domain.regulatory import EuAiActStatus
 
 __all__ = [
@@ -80,42 +81,24 @@ _EU = _fields(CitedEuAiActStatus)
 _MODEL_ID = _fields(CitedExclusion, ("model_id",))
 
 
-class _Store:
-    """At most ``size`` entries; when full, the oldest put goes."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: dict[Any, Any] = {}
-        self.get = self.items.get
-
-    def put(self, key: Any, value: Any) -> None:
-        items = self.items
-        while len(items) >= self.size:
-            try:
-                del items[next(iter(items))]
-            except (KeyError, RuntimeError, StopIteration):  # another request changed it meanwhile
-                break
-        items[key] = value
-
-
 #: Kept rule outcomes as cited, by the outcome: (outcome, evidence ids, bytes).
-_OUTCOMES = _Store(4_096)
+_OUTCOMES: Kept[int, tuple[RuleOutcome, tuple[str, ...], bytes]] = Kept("full.outcomes", 4_096)
 #: Kept explanations as a criterion's cited tail, by the explanation and whether its data is missing.
-_TAILS = _Store(4_096)
+_TAILS: Kept[tuple[int, bool], tuple[object, tuple[str, ...], bytes]] = Kept("full.criterion_tails", 4_096)
 #: EU AI Act statuses as cited, by the status (one per model).
-_EU_STATUSES = _Store(2_048)
+_EU_STATUSES: Kept[int, tuple[EuAiActStatus, tuple[str, ...], bytes]] = Kept("full.eu_ai_act", 2_048)
 #: Per engine: a model's caveats as written, by the model and what they read of a request (see
 #: :meth:`_Context.caveats_json <service.domain.engine._Context.caveats_json>`).
-_CAVEATS: weakref.WeakKeyDictionary[object, _Store] = weakref.WeakKeyDictionary()
+_CAVEATS: weakref.WeakKeyDictionary[object, Kept[Hashable, bytes]] = weakref.WeakKeyDictionary()
 #: How many models' caveats an engine keeps written.
 CAVEATS_KEPT = 2_048
 
 
-def caveats_kept(engine: object) -> _Store:
+def caveats_kept(engine: object) -> Kept[Hashable, bytes]:
     """``engine``'s store of written caveats (made on first use; it goes with the engine)."""
     found = _CAVEATS.get(engine)
     if found is None:
-        found = _CAVEATS.setdefault(engine, _Store(CAVEATS_KEPT))
+        found = _CAVEATS.setdefault(engine, Kept("full.caveats", CAVEATS_KEPT))
     return found
 
 
@@ -131,7 +114,7 @@ def outcome_json(r: RuleOutcome, table: EvidenceTable, kept: bool, keep: bool) -
     if keep:
         found = _OUTCOMES.get(id(r))
         if found is not None and found[0] is r and found[1] == ids:
-            return cast(bytes, found[2])
+            return found[2]
     fields = dict(r.__dict__)
     fields["evidence"] = list(ids)
     data: bytes = _OUTCOME.to_json(fields)
@@ -150,7 +133,7 @@ def criterion_json(fields: dict[str, Any], evidence: Sequence[Evidence], table: 
         key = (id(owner), fields["missing_data"])
         found = _TAILS.get(key)
         if found is not None and found[0] is owner and found[1] == ids:
-            return head[:-1] + cast(bytes, found[2])
+            return head[:-1] + found[2]
     tail: bytes = _CRITERION_TAIL.to_json(
         {"explanation": fields["explanation"], "estimates": fields["estimates"], "evidence": list(ids)}
     )
@@ -167,7 +150,7 @@ def eu_json(status: EuAiActStatus | None, table: EvidenceTable) -> bytes:
     ids = group_ids(status.evidence, table, True)
     found = _EU_STATUSES.get(id(status))
     if found is not None and found[0] is status and found[1] == ids:
-        return cast(bytes, found[2])
+        return found[2]
     fields = dict(status.__dict__)
     fields["evidence"] = list(ids)
     data: bytes = _EU.to_json(fields)

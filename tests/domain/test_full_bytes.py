@@ -11,6 +11,7 @@ import pytest
 from service.domain import citing, writing
 from service.domain.citing import dump_full_bytes
 from service.domain.engine import Engine
+from service.domain.kept import Kept
 from service.domain.requirements import Requirements
 from tests.conftest import TODAY
 from tests.domain.test_decision import REQUESTS
@@ -45,13 +46,13 @@ def test_kept_parts_are_not_reused_when_the_answer_cites_their_facts_by_other_id
 ) -> None:
     requirements = Requirements.model_validate(body)
     engine.decide(requirements, TODAY).full_bytes("all")  # kept parts written with 10-digit short ids
-    kept = sum(len(store.items) for store in (writing._OUTCOMES, writing._TAILS, writing._EU_STATUSES))
+    kept = sum(len(store) for store in (writing._OUTCOMES, writing._TAILS, writing._EU_STATUSES))
     assert kept
     # One hex digit of short id: many facts share one, and all but the first take their whole digest; the
     # parts kept above name other ids, so each must be written afresh.
     monkeypatch.setattr(citing, "_ID_HEX", 1)
     for store in ("_LISTED", "_SEEN", "_GROUPS", "_ITEM_JSON"):
-        monkeypatch.setattr(citing, store, {})
+        monkeypatch.setattr(citing, store, Kept(store, 10_000))
     written = engine.decide(requirements, TODAY).full_bytes("all")
     assert written == dump_full_bytes(engine.decide(requirements, TODAY).full("all"))
     assert b'"evidence":["e' in written
