@@ -99,12 +99,14 @@ from service.domain.writing import (
     OBLIGATIONS,
     REASONS,
     assessment_json,
+    caveat_texts,
     caveats_kept,
     criterion_json,
     eu_json,
     exclusion_json,
     full_json,
     group_ids,
+    joined_caveats,
     outcome_json,
 )
 
@@ -2061,11 +2063,12 @@ class _Context:
         )
 
     def caveats_json(self, i: int, criteria: list[tuple[str, bool]], rules: list[RuleOutcome]) -> bytes:
-        """:meth:`_caveats` written as JSON, kept (bounded, per engine) by the model and everything they read of a
-        request: the date, the listed criteria and whether their data is missing, what each criterion's evidence
-        and caveats read (:meth:`CriterionModule.evidence_key`), the applied rules' outcomes, what the regulatory
-        caveats read (deployment, jurisdictions, EU AI Act questions), the GPU, the precision asked and the
-        minimum context. Written afresh when a criterion's evidence reads more than a key says."""
+        """:meth:`_caveats` written as JSON, kept (bounded, per engine; each caveat's text shared by every model's
+        list that holds it) by the model and everything they read of a request: the date, the listed criteria and
+        whether their data is missing, what each criterion's evidence and caveats read
+        (:meth:`CriterionModule.evidence_key`), the applied rules' outcomes, what the regulatory caveats read
+        (deployment, jurisdictions, EU AI Act questions), the GPU, the precision asked and the minimum context.
+        Written afresh when a criterion's evidence reads more than a key says."""
         keys, view, modules = self._evidence_keys, self.view, self.engine.criteria
         for criterion, _ in criteria:
             if criterion not in keys:
@@ -2086,11 +2089,10 @@ class _Context:
             self.req.min_context_tokens,
         )
         kept = caveats_kept(self.engine)
-        found: bytes | None = kept.get(key)
+        found = kept.get(key)
         if found is None:
-            found = bytes(CAVEATS.to_json(self._caveats(i, criteria, rules)))
-            kept.put(key, found)
-        return found
+            found = kept.put(key, caveat_texts(self._caveats(i, criteria, rules)))
+        return joined_caveats(found)
 
     def brief(
         self,

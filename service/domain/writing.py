@@ -10,7 +10,9 @@ Parts that read nothing of a request are written once and kept as bytes: a model
 criterion's explanation with its estimates and evidence ids, a rule outcome the engine keeps. Each is kept by
 the object it is written from (the entry holds that object, so an ``id()`` found is the object's own) together
 with the evidence ids it names, and is used only when the answer's evidence table gives those same ids (a fact
-takes its whole digest as id when another fact of the answer holds its short one). The stores are bounded.
+takes its whole digest as id when another fact of the answer holds its short one). A model's caveats, which cite
+no evidence id, are kept per engine by the model and what they read of a request, each caveat's JSON once
+however many models hold it. The stores are bounded (:class:`~service.domain.kept.Kept`).
 """
 
 from __future__ import annotations
@@ -48,12 +50,14 @@ __all__ = [
     "OBLIGATIONS",
     "REASONS",
     "assessment_json",
+    "caveat_texts",
     "caveats_kept",
     "criterion_json",
     "eu_json",
     "exclusion_json",
     "full_json",
     "group_ids",
+    "joined_caveats",
     "outcome_json",
 ]
 
@@ -87,19 +91,37 @@ _OUTCOMES: Kept[int, tuple[RuleOutcome, tuple[str, ...], bytes]] = Kept("full.ou
 _TAILS: Kept[tuple[int, bool], tuple[object, tuple[str, ...], bytes]] = Kept("full.criterion_tails", 4_096)
 #: EU AI Act statuses as cited, by the status (one per model).
 _EU_STATUSES: Kept[int, tuple[EuAiActStatus, tuple[str, ...], bytes]] = Kept("full.eu_ai_act", 2_048)
-#: Per engine: a model's caveats as written, by the model and what they read of a request (see
-#: :meth:`_Context.caveats_json <service.domain.engine._Context.caveats_json>`).
-_CAVEATS: weakref.WeakKeyDictionary[object, Kept[Hashable, bytes]] = weakref.WeakKeyDictionary()
+#: Per engine: a model's caveats as written, each caveat's JSON in order, by the model and what they read of a
+#: request (see :meth:`_Context.caveats_json <service.domain.engine._Context.caveats_json>`).
+_CAVEATS: weakref.WeakKeyDictionary[object, Kept[Hashable, tuple[bytes, ...]]] = weakref.WeakKeyDictionary()
 #: How many models' caveats an engine keeps written.
 CAVEATS_KEPT = 2_048
+#: Each caveat's JSON, kept once however many models' caveats hold it (most are the same for many models: a
+#: regulatory review falling due, a licence's unverified terms).
+_CAVEAT_TEXTS: Kept[bytes, bytes] = Kept("full.caveat_texts", 8_192)
+_CAVEAT = Caveat.__pydantic_serializer__
 
 
-def caveats_kept(engine: object) -> Kept[Hashable, bytes]:
+def caveats_kept(engine: object) -> Kept[Hashable, tuple[bytes, ...]]:
     """``engine``'s store of written caveats (made on first use; it goes with the engine)."""
     found = _CAVEATS.get(engine)
     if found is None:
         found = _CAVEATS.setdefault(engine, Kept("full.caveats", CAVEATS_KEPT))
     return found
+
+
+def caveat_texts(caveats: Sequence[Caveat]) -> tuple[bytes, ...]:
+    """Each of ``caveats`` as JSON, the same text shared by every list that holds it."""
+    texts = []
+    for c in caveats:
+        text: bytes = _CAVEAT.to_json(c)
+        texts.append(_CAVEAT_TEXTS.get(text) or _CAVEAT_TEXTS.put(text, text))
+    return tuple(texts)
+
+
+def joined_caveats(texts: tuple[bytes, ...]) -> bytes:
+    """A list of caveats written from each one's JSON (:func:`caveat_texts`)."""
+    return b"[" + b",".join(texts) + b"]"
 
 
 def group_ids(group: Sequence[Evidence], table: EvidenceTable, kept: bool) -> tuple[str, ...]:
