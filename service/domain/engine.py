@@ -1990,16 +1990,7 @@ class _Context:
         (:func:`~service.domain.citing.cite`), built without it. Facts are cited in the same order: the reasons',
         then the criteria's, the rules', the obligations', the fit's and the EU AI Act status's. ``duties``: the
         answer's obligations by licence (a licence's duties under one request are the same for every model)."""
-        head, said, scored, written = self._assessed(i, status, rank, score)
-        rules = [entry.outcome for entry in said]
-        kept_rules = [entry.kept for entry in said]
-        kept_criteria = [self._explanation_keys.get(fields["criterion"]) is not None for fields, _ in scored]
-        reasons = cite_reasons(
-            written,
-            [(r.evidence, kept) for r, kept in zip(rules, kept_rules, strict=True)],
-            [(e.evidence, kept) for (_, e), kept in zip(scored, kept_criteria, strict=True)],
-            table,
-        )
+        head, scored, rules, kept_rules, kept_criteria, reasons = self._cited_start(i, status, rank, score, table)
         listed = [(fields["criterion"], fields["missing_data"]) for fields, _ in scored]
         criteria = []
         for (fields, explained), kept in zip(scored, kept_criteria, strict=True):
@@ -2018,6 +2009,31 @@ class _Context:
             CitedAssessment, head, reasons, criteria, cited_rules, obligations, trusted_from(CitedFit, fit), caveats, eu
         )
 
+    def _cited_start(
+        self,
+        i: int,
+        status: Literal["recommended", "eligible", "excluded"],
+        rank: int | None,
+        score: float | None,
+        table: EvidenceTable,
+    ) -> tuple[
+        dict[str, Any], list[tuple[dict[str, Any], Explanation]], list[RuleOutcome], list[bool], list[bool], list[str]
+    ]:
+        """What :meth:`assess_cited` and :meth:`write_cited` start from: :meth:`_assessed`'s head and scored
+        criteria, the rule outcomes, whether each outcome and each criterion's explanation is one the engine keeps,
+        and the reasons with their facts cited in ``table`` (the reasons' facts are cited first)."""
+        head, said, scored, written = self._assessed(i, status, rank, score)
+        rules = [entry.outcome for entry in said]
+        kept_rules = [entry.kept for entry in said]
+        kept_criteria = [self._explanation_keys.get(fields["criterion"]) is not None for fields, _ in scored]
+        reasons = cite_reasons(
+            written,
+            [(r.evidence, kept) for r, kept in zip(rules, kept_rules, strict=True)],
+            [(e.evidence, kept) for (_, e), kept in zip(scored, kept_criteria, strict=True)],
+            table,
+        )
+        return head, scored, rules, kept_rules, kept_criteria, reasons
+
     def write_cited(
         self,
         i: int,
@@ -2030,16 +2046,7 @@ class _Context:
         """:meth:`assess_cited` written straight to its JSON bytes (:mod:`service.domain.writing`): the same facts
         cited in ``table`` in the same order, the same bytes as serialising it. ``duties``: the answer's obligations
         by licence, written."""
-        head, said, scored, written = self._assessed(i, status, rank, score)
-        rules = [entry.outcome for entry in said]
-        kept_rules = [entry.kept for entry in said]
-        kept_criteria = [self._explanation_keys.get(fields["criterion"]) is not None for fields, _ in scored]
-        reasons = cite_reasons(
-            written,
-            [(r.evidence, kept) for r, kept in zip(rules, kept_rules, strict=True)],
-            [(e.evidence, kept) for (_, e), kept in zip(scored, kept_criteria, strict=True)],
-            table,
-        )
+        head, scored, rules, kept_rules, kept_criteria, reasons = self._cited_start(i, status, rank, score, table)
         criteria = [
             criterion_json(fields, explained.evidence, table, explained if kept else None)
             for (fields, explained), kept in zip(scored, kept_criteria, strict=True)
