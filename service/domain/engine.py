@@ -95,12 +95,12 @@ from service.domain.tokens import Tokens
 from service.domain.tradeoffs import Weighed, weigh
 from service.domain.writing import (
     CAVEATS,
+    CAVEATS_KEPT,
     CITED_FIT,
     OBLIGATIONS,
     REASONS,
     assessment_json,
     caveat_texts,
-    caveats_kept,
     criterion_json,
     eu_json,
     exclusion_json,
@@ -878,6 +878,9 @@ class _ModelTexts:
         self._fit_evidence_on: Kept[tuple[int, str | None], list[Evidence]] = Kept("engine.fit_evidence", 8_192)
         #: Explanations by (criterion, what it reads of the request, model).
         self.explanations: Kept[tuple[str, Hashable, int], Explanation] = Kept("engine.explanations", 8_192)
+        #: A model's caveats as written for the full detail, each caveat's JSON in order, by the model and what they
+        #: read of a request (see :meth:`_Context.caveats_json`).
+        self.caveats_written: Kept[Hashable, tuple[bytes, ...]] = Kept("full.caveats", CAVEATS_KEPT)
         #: Outcomes (with their reason sentence) that read nothing of the request to say them but the request values
         #: their sentence names, by (rule, outcome, model, those values).
         self.outcomes: Kept[tuple[str, str, int, tuple[str, ...]], _Said] = Kept("engine.outcomes", 8_192)
@@ -2095,7 +2098,7 @@ class _Context:
             self.req.hardware.precision,
             self.req.min_context_tokens,
         )
-        kept = caveats_kept(self.engine)
+        kept = self.engine.texts.caveats_written
         found = kept.get(key)
         if found is None:
             found = kept.put(key, caveat_texts(self._caveats(i, criteria, rules)))

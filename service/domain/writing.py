@@ -17,9 +17,8 @@ however many models hold it. The stores are bounded (:class:`~service.domain.kep
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Hashable, Sequence
-from typing import Any, cast
+from collections.abc import Sequence
+from typing import Any, TypeVar, cast
 
 from pydantic import TypeAdapter
 from pydantic_core import SchemaSerializer
@@ -51,7 +50,6 @@ __all__ = [
     "REASONS",
     "assessment_json",
     "caveat_texts",
-    "caveats_kept",
     "criterion_json",
     "eu_json",
     "exclusion_json",
@@ -60,6 +58,9 @@ __all__ = [
     "joined_caveats",
     "outcome_json",
 ]
+
+
+_T = TypeVar("_T")
 
 
 def _fields(cls: type[Any], names: Sequence[str] | None = None) -> SchemaSerializer:
@@ -91,23 +92,13 @@ _OUTCOMES: Kept[int, tuple[RuleOutcome, tuple[str, ...], bytes]] = Kept("full.ou
 _TAILS: Kept[tuple[int, bool], tuple[object, tuple[str, ...], bytes]] = Kept("full.criterion_tails", 4_096)
 #: EU AI Act statuses as cited, by the status (one per model).
 _EU_STATUSES: Kept[int, tuple[EuAiActStatus, tuple[str, ...], bytes]] = Kept("full.eu_ai_act", 2_048)
-#: Per engine: a model's caveats as written, each caveat's JSON in order, by the model and what they read of a
-#: request (see :meth:`_Context.caveats_json <service.domain.engine._Context.caveats_json>`).
-_CAVEATS: weakref.WeakKeyDictionary[object, Kept[Hashable, tuple[bytes, ...]]] = weakref.WeakKeyDictionary()
-#: How many models' caveats an engine keeps written.
+#: How many models' caveats an engine keeps written (its ``texts.caveats_written``, see
+#: :meth:`_Context.caveats_json <service.domain.engine._Context.caveats_json>`).
 CAVEATS_KEPT = 2_048
 #: Each caveat's JSON, kept once however many models' caveats hold it (most are the same for many models: a
 #: regulatory review falling due, a licence's unverified terms).
 _CAVEAT_TEXTS: Kept[bytes, bytes] = Kept("full.caveat_texts", 8_192)
 _CAVEAT = Caveat.__pydantic_serializer__
-
-
-def caveats_kept(engine: object) -> Kept[Hashable, tuple[bytes, ...]]:
-    """``engine``'s store of written caveats (made on first use; it goes with the engine)."""
-    found = _CAVEATS.get(engine)
-    if found is None:
-        found = _CAVEATS.setdefault(engine, Kept("full.caveats", CAVEATS_KEPT))
-    return found
 
 
 def caveat_texts(caveats: Sequence[Caveat]) -> tuple[bytes, ...]:
@@ -132,16 +123,26 @@ def group_ids(group: Sequence[Evidence], table: EvidenceTable, kept: bool) -> tu
 def outcome_json(r: RuleOutcome, table: EvidenceTable, kept: bool, keep: bool) -> bytes:
     """``r`` as a cited rule outcome, its evidence cited in ``table`` (``kept``: its evidence is a list the engine
     keeps; ``keep``: so is ``r`` itself, whose bytes are then kept)."""
-    ids = group_ids(r.evidence, table, kept)
-    if keep:
-        found = _OUTCOMES.get(id(r))
-        if found is not None and found[0] is r and found[1] == ids:
+    return _cited_json(r, group_ids(r.evidence, table, kept), _OUTCOME, _OUTCOMES if keep else None)
+
+
+def _cited_json(
+    item: _T,
+    ids: tuple[str, ...],
+    serializer: SchemaSerializer,
+    store: Kept[int, tuple[_T, tuple[str, ...], bytes]] | None,
+) -> bytes:
+    """``item``'s fields with its evidence cited as ``ids``, written by ``serializer``; kept in ``store`` (when
+    given) by the item, and reused only for the same ids."""
+    if store is not None:
+        found = store.get(id(item))
+        if found is not None and found[0] is item and found[1] == ids:
             return found[2]
-    fields = dict(r.__dict__)
+    fields = dict(item.__dict__)
     fields["evidence"] = list(ids)
-    data: bytes = _OUTCOME.to_json(fields)
-    if keep:
-        _OUTCOMES.put(id(r), (r, ids, data))
+    data: bytes = serializer.to_json(fields)
+    if store is not None:
+        store.put(id(item), (item, ids, data))
     return data
 
 
@@ -169,15 +170,7 @@ def eu_json(status: EuAiActStatus | None, table: EvidenceTable) -> bytes:
     """A model's EU AI Act status (kept by the engine) as cited, its evidence cited in ``table``."""
     if status is None:
         return b"null"
-    ids = group_ids(status.evidence, table, True)
-    found = _EU_STATUSES.get(id(status))
-    if found is not None and found[0] is status and found[1] == ids:
-        return found[2]
-    fields = dict(status.__dict__)
-    fields["evidence"] = list(ids)
-    data: bytes = _EU.to_json(fields)
-    _EU_STATUSES.put(id(status), (status, ids, data))
-    return data
+    return _cited_json(status, group_ids(status.evidence, table, True), _EU, _EU_STATUSES)
 
 
 def assessment_json(

@@ -90,6 +90,6 @@ def test_kept_caveats_are_the_caveats_of_each_request(engine: Engine) -> None:
 
 def test_a_caveat_held_by_many_models_is_kept_once(engine: Engine) -> None:
     engine.decide(Requirements.model_validate({"limit": 50, "compliance": {"eu_ai_act": True}}), TODAY).full_bytes()
-    held = [text for texts in writing.caveats_kept(engine)._items.values() for text in texts]
+    held = [text for texts in engine.texts.caveats_written._items.values() for text in texts]
     assert len({bytes(text) for text in held}) < len(held)  # some caveat is held by several models
     assert len({id(text) for text in held}) == len({bytes(text) for text in held})  # ... as one text
