@@ -8,7 +8,7 @@ Operators come from a fixed allow-list; nothing is evaluated as code.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -18,7 +18,15 @@ import numpy.typing as npt
 from service.domain.kept import Kept
 from service.domain.rules import Condition, EligibilityRule
 
-__all__ = ["Verdict", "evaluate_checks", "format_message", "placeholders", "request_value", "rule_applies"]
+__all__ = [
+    "RuleSelector",
+    "Verdict",
+    "evaluate_checks",
+    "format_message",
+    "placeholders",
+    "request_value",
+    "rule_applies",
+]
 
 BoolArray = npt.NDArray[np.bool_]
 Verdict = tuple[BoolArray, BoolArray]  # (failed, unknown); passed is neither
@@ -40,26 +48,53 @@ def request_value(request: Mapping[str, Any], path: str) -> Any:
     return node
 
 
+#: What each request operator tests: (the request's value, the condition's value) -> whether it holds.
+_HOLDS: dict[str, Callable[[Any, Any], bool]] = {
+    "is_set": lambda value, _: value is not None and value != [] and value != "",
+    "is_true": lambda value, _: value is True,
+    "eq": lambda value, target: bool(value == target),
+    "ne": lambda value, target: bool(value != target),
+    "in": lambda value, target: value in target,
+    "contains": lambda value, target: isinstance(value, list | tuple | set | frozenset) and target in value,
+}
+
+
 def _condition_holds(condition: Condition, request: Mapping[str, Any]) -> bool:
-    value = request_value(request, condition.field)
-    if condition.op == "is_set":
-        return value is not None and value != [] and value != ""
-    if condition.op == "is_true":
-        return value is True
-    if condition.op == "eq":
-        return bool(value == condition.value)
-    if condition.op == "ne":
-        return bool(value != condition.value)
-    if condition.op == "in":
-        return value in condition.value
-    if condition.op == "contains":
-        return isinstance(value, list | tuple | set | frozenset) and condition.value in value
-    raise AssertionError(f"unhandled operator {condition.op}")  # pragma: no cover - Literal guards it
+    return _HOLDS[condition.op](request_value(request, condition.field), condition.value)
 
 
 def rule_applies(rule: EligibilityRule, request: Mapping[str, Any]) -> bool:
     """Whether every ``when`` condition of the rule holds for this request."""
     return all(_condition_holds(c, request) for c in rule.when)
+
+
+class RuleSelector:
+    """The rules of a list that apply to a request (each as :func:`rule_applies` says), in the list's order.
+
+    Each request field a ``when`` condition reads is looked up once per request, however many conditions read it.
+    """
+
+    __slots__ = ("_fields", "_tests")
+
+    def __init__(self, rules: Sequence[EligibilityRule]) -> None:
+        fields = sorted({c.field for rule in rules for c in rule.when})
+        position = {field: k for k, field in enumerate(fields)}
+        self._fields = tuple(fields)
+        #: Per rule: each condition as (index of the field it reads, its test, its value).
+        self._tests = tuple(
+            (rule, tuple((position[c.field], _HOLDS[c.op], c.value) for c in rule.when)) for rule in rules
+        )
+
+    def __call__(self, request: Mapping[str, Any]) -> list[EligibilityRule]:
+        values = [request_value(request, field) for field in self._fields]
+        applied = []
+        for rule, tests in self._tests:
+            for k, holds, target in tests:
+                if not holds(values[k], target):
+                    break
+            else:
+                applied.append(rule)
+        return applied
 
 
 _ORDER = {"gt": np.greater, "gte": np.greater_equal, "lt": np.less, "lte": np.less_equal}

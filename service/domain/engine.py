@@ -61,7 +61,7 @@ from service.domain.citing import (
     dump_full_bytes,
 )
 from service.domain.compliance import ComplianceFeatures, ComplianceRequest
-from service.domain.conditions import evaluate_checks, format_message, placeholders, rule_applies
+from service.domain.conditions import RuleSelector, evaluate_checks, format_message, placeholders
 from service.domain.criteria import CriterionModule, Explanation, FitStore, RequestView, Scores, build_criteria
 from service.domain.errors import RequirementError
 from service.domain.facts import Evidence, citation
@@ -156,6 +156,10 @@ def _round(value: float, places: int = 6) -> float:
     return float(round(value, places)) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
+#: Canonical JSON (keys sorted, no spaces), as ``json.dumps(..., sort_keys=True, separators=(",", ":"))`` writes it.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 @lru_cache(maxsize=256)
 def _stated_weights(weights: tuple[tuple[str, float], ...]) -> dict[str, float]:
     """The weights as an answer states them (rounded), kept: most answers use a profile's (read, never changed)."""
@@ -184,6 +188,7 @@ class Engine:
             catalogue, rules, self.features, self.compliance, fit_store
         )
         self._rules = [rules.eligibility[rule_id] for rule_id in sorted(rules.eligibility)]
+        self._applied = RuleSelector(self._rules)
         self.texts = _ModelTexts(self.features, rules)
         #: Every catalogue column as the rules read it (field -> values, known, numeric); a request adds its own.
         self._columns: dict[str, tuple[npt.NDArray[Any], BoolArray, bool]] = {
@@ -192,6 +197,14 @@ class Engine:
         #: Verdicts of the rules that read only catalogue columns and literal values: the same for every request
         #: (at most one per rule; read-only).
         self._fixed_verdicts: dict[str, tuple[BoolArray, BoolArray]] = {}
+        #: Per rule whose every check compares a catalogue column with a literal value: the columns it reads (its
+        #: verdict is fixed unless a request replaces one of them).
+        self._literal_fields: dict[str, frozenset[str]] = {
+            rule.id: fields
+            for rule in self._rules
+            if all(check.ref is None for check in rule.checks)
+            and (fields := frozenset(check.field for check in rule.checks)) <= self._columns.keys()
+        }
         #: The scores of the criteria that are the same for every request, once computed.
         self._fixed_scores: dict[str, Scores] = {}
         f = self.features
@@ -315,6 +328,7 @@ class Engine:
         columns["fit.gpus_needed"] = (gpus, memory_known, True)
         regulatory = self.compliance.for_request(req, evaluated_on)
         columns.update(regulatory.columns)
+        replaced = {"fit.memory_gb", "fit.gpus_needed", *regulatory.columns}  # the columns this request sets
         if req.privacy.hosting_countries:
             # A model is judged once one of its providers is recorded in an allowed country, even if the country
             # of another of its providers is not recorded.
@@ -322,9 +336,10 @@ class Engine:
             allowed = set(req.privacy.hosting_countries)
             served = np.fromiter((bool(allowed & v) for v in hosting.values), dtype=bool, count=n)
             columns["offers.hosting_countries"] = (hosting.values, hosting.known | served, False)
+            replaced.add("offers.hosting_countries")
 
-        applied = [rule for rule in self._rules if rule_applies(rule, request)]
-        verdicts = {rule.id: self._verdict(rule, columns, request) for rule in applied}
+        applied = self._applied(request)
+        verdicts = {rule.id: self._verdict(rule, columns, request, replaced) for rule in applied}
         excluded_mask = np.zeros(n, dtype=bool)
         for failed, unknown in verdicts.values():
             excluded_mask |= failed | unknown
@@ -365,13 +380,16 @@ class Engine:
         return Decision(context, score, order, excluded_mask, weighed, decision_id)
 
     def _verdict(
-        self, rule: EligibilityRule, columns: Mapping[str, tuple[npt.NDArray[Any], BoolArray, bool]], request: Any
+        self,
+        rule: EligibilityRule,
+        columns: Mapping[str, tuple[npt.NDArray[Any], BoolArray, bool]],
+        request: Any,
+        replaced: set[str],
     ) -> tuple[BoolArray, BoolArray]:
-        """The rule's (failed, unknown) masks; kept when every check reads a catalogue column, as loaded, against a
-        literal value (the verdict is then the same for every request)."""
-        fixed = all(
-            check.ref is None and columns[check.field] is self._columns.get(check.field) for check in rule.checks
-        )
+        """The rule's (failed, unknown) masks; kept when every check reads a catalogue column, as loaded (not one of
+        the ``replaced`` columns), against a literal value (the verdict is then the same for every request)."""
+        fields = self._literal_fields.get(rule.id)
+        fixed = fields is not None and replaced.isdisjoint(fields)
         if fixed:
             kept = self._fixed_verdicts.get(rule.id)
             if kept is not None:
@@ -422,16 +440,21 @@ class Engine:
         return self._decision_id(requirements.normalised().model_dump(mode="json"), evaluated_on)
 
     def _decision_id(self, requirements: Mapping[str, Any], evaluated_on: dt.date) -> str:
-        """The id of the normalised ``requirements`` (as JSON values) on ``evaluated_on``."""
-        payload = json.dumps(
-            {
-                "requirements": requirements,
-                "catalogue": self.catalogue_version,
-                "rules": self.rules_version,
-                "evaluated_on": evaluated_on.isoformat(),
-            },
-            sort_keys=True,
-            separators=(",", ":"),
+        """The id of the normalised ``requirements`` (as JSON values) on ``evaluated_on``: a digest of the
+        canonical JSON (keys sorted, no spaces) of ``{"catalogue", "evaluated_on", "requirements", "rules"}``."""
+        encode = _CANONICAL.encode
+        payload = "".join(
+            (
+                '{"catalogue":',
+                encode(self.catalogue_version),
+                ',"evaluated_on":',
+                encode(evaluated_on.isoformat()),
+                ',"requirements":',
+                encode(requirements),
+                ',"rules":',
+                encode(self.rules_version),
+                "}",
+            )
         )
         return "rec_" + hashlib.sha256(payload.encode()).hexdigest()[:32]
 
@@ -767,11 +790,19 @@ class Decision:
         h.update(json.dumps(self._weights, sort_keys=True).encode())
         h.update(self.order.astype("<i8").tobytes())
         h.update(self._score[self.order].astype("<f8").tobytes())
-        for rule in sorted(context.applied, key=lambda r: r.id):
-            failed, unknown = context.verdicts[rule.id]
-            h.update(f"|{rule.id} v{rule.version}|".encode())
-            h.update(np.packbits(failed).tobytes())
-            h.update(np.packbits(unknown & ~failed).tobytes())
+        applied = sorted(context.applied, key=lambda r: r.id)
+        if applied:
+            # Per rule: its id and version, then its failed and its unknown-but-not-failed mask, each packed to
+            # bits (all rules' masks packed at once, row by row: the same bytes as one rule at a time).
+            failed = np.array([context.verdicts[rule.id][0] for rule in applied])
+            unknown = np.array([context.verdicts[rule.id][1] for rule in applied])
+            width = (len(self._score) + 7) // 8
+            failed_bits = np.packbits(failed, axis=1).tobytes()
+            unknown_bits = np.packbits(unknown & ~failed, axis=1).tobytes()
+            for j, rule in enumerate(applied):
+                h.update(f"|{rule.id} v{rule.version}|".encode())
+                h.update(failed_bits[j * width : (j + 1) * width])
+                h.update(unknown_bits[j * width : (j + 1) * width])
         h.update(self._weighed.canonical())
         return "sha256:" + h.hexdigest()
 

@@ -9,10 +9,13 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.domain.conditions import evaluate_checks
-from service.domain.rules import Check, EligibilityRule, RuleExample
+from service.domain.conditions import RuleSelector, evaluate_checks, rule_applies
+from service.domain.rules import Check, Condition, EligibilityRule, RuleExample
+from service.loading.files import load_catalogue, load_rules
+from tests.conftest import CATALOGUE, RULES
 
 VALUES = st.sampled_from(["a", "b", "c", "d", None])
+RULESET = load_rules(RULES, {m.licence.value for m in load_catalogue(CATALOGUE).models.values()})
 
 
 def _rule(op: Literal["in", "not_in"], match: Literal["all", "any"], checks: int) -> EligibilityRule:
@@ -71,3 +74,62 @@ def test_membership_checks_give_what_reading_each_model_gives(
             want_unknown = not any(holds) and not all(known)
             want_failed = not any(holds) and not want_unknown
         assert (bool(failed[i]), bool(unknown[i])) == (want_failed, want_unknown), (i, cols, members)
+
+
+# Values a request field may hold, including each operator's edge (None, empty, a string, a list, a flag).
+REQUEST_VALUES = st.sampled_from(
+    [None, True, False, "", "api", "self_hosted", "lora", "full", "none", "required", "any", "vision", 0, 1000,
+     [], ["vision"], ["coding", "vision"], ["DE"], ["permissive"]]
+)  # fmt: skip
+
+
+def _request(flat: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for path, value in flat.items():
+        node = out
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_the_rule_selector_selects_what_each_rule_applies_to(data: st.DataObject) -> None:
+    rules = sorted(RULESET.eligibility.values(), key=lambda r: r.id)
+    fields = sorted({c.field for rule in rules for c in rule.when})
+    # Every field a condition reads, each set (or left out) independently: a selector that read one field wrong,
+    # or another rule's value, would differ from the rule's own reading.
+    flat = {field: data.draw(REQUEST_VALUES) for field in fields if data.draw(st.booleans())}
+    request = _request(flat)
+    assert RuleSelector(rules)(request) == [rule for rule in rules if rule_applies(rule, request)]
+
+
+def test_the_rule_selector_reads_each_condition_of_each_rule() -> None:
+    for rule in RULESET.eligibility.values():
+        selector = RuleSelector([rule])
+        for condition in rule.when:
+            # A request that meets every condition but this one, then meets this one too.
+            others = [c for c in rule.when if c is not condition]
+            met = _request({c.field: _meeting(c) for c in others} | {condition.field: _meeting(condition)})
+            unmet = _request({c.field: _meeting(c) for c in others} | {condition.field: _failing(condition)})
+            assert selector(met) == [rule] and rule_applies(rule, met), (rule.id, condition)
+            assert selector(unmet) == [] and not rule_applies(rule, unmet), (rule.id, condition)
+
+
+def _meeting(condition: Condition) -> Any:
+    return {
+        "is_set": ["x"],
+        "is_true": True,
+        "eq": condition.value,
+        "ne": object(),
+        "in": condition.value[0] if isinstance(condition.value, list) else condition.value,
+        "contains": [condition.value],
+    }[condition.op]
+
+
+def _failing(condition: Condition) -> Any:
+    return {"is_set": [], "is_true": False, "eq": object(), "ne": condition.value, "in": object(), "contains": []}[
+        condition.op
+    ]

@@ -3,8 +3,11 @@ everything first, with only what the response returns explained, and a digest th
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
+import numpy as np
 import pytest
 
 from service.domain import citing
@@ -217,3 +220,39 @@ def test_a_summary_reads_the_pareto_front_without_building_its_objects(engine: E
     assert summary.tradeoffs.recommended_on_front == [
         m.model_id for m in summary.recommendations if m.model_id in on_front
     ]
+
+
+def test_verdicts_kept_between_requests_are_those_a_fresh_engine_gives(engine: Engine) -> None:
+    # The first engine decides every request in turn (keeping the fixed rules' verdicts); a fresh engine decides
+    # each alone. A request that sets a column a rule reads (hosting countries, its fit, its jurisdictions) must
+    # not be given a verdict kept from another request.
+    bodies = [
+        *REQUESTS,
+        {"privacy": {"deployment": "api"}, "compliance": {"public_sector_jurisdictions": ["US"]}},
+        {"privacy": {"deployment": "api", "hosting_countries": ["US"]}, "ip": {"commercial_use": True}},
+    ]
+    for body in bodies:
+        fresh = Engine(engine.catalogue, engine.rules, engine.catalogue_version, engine.rules_version)
+        kept = engine.decide(Requirements.model_validate(body), TODAY)._context.verdicts
+        alone = fresh.decide(Requirements.model_validate(body), TODAY)._context.verdicts
+        assert kept.keys() == alone.keys()
+        for rule_id, (failed, unknown) in alone.items():
+            assert (kept[rule_id][0] == failed).all() and (kept[rule_id][1] == unknown).all(), (body, rule_id)
+
+
+@pytest.mark.parametrize("body", REQUESTS)
+def test_the_digest_is_the_one_its_docstring_describes(engine: Engine, body: dict[str, Any]) -> None:
+    decision = engine.decide(Requirements.model_validate(body), TODAY)
+    context = decision._context
+    h = hashlib.sha256()
+    h.update(decision.id.encode())
+    h.update(json.dumps(decision._weights, sort_keys=True).encode())
+    h.update(decision.order.astype("<i8").tobytes())
+    h.update(decision._score[decision.order].astype("<f8").tobytes())
+    for rule in sorted(context.applied, key=lambda r: r.id):  # one rule at a time
+        failed, unknown = context.verdicts[rule.id]
+        h.update(f"|{rule.id} v{rule.version}|".encode())
+        h.update(np.packbits(failed).tobytes())
+        h.update(np.packbits(unknown & ~failed).tobytes())
+    h.update(decision._weighed.canonical())
+    assert decision.digest() == "sha256:" + h.hexdigest()
