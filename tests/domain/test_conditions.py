@@ -11,11 +11,9 @@ from hypothesis import strategies as st
 
 from service.domain.conditions import RuleSelector, evaluate_checks, rule_applies
 from service.domain.rules import Check, Condition, EligibilityRule, RuleExample
-from service.loading.files import load_catalogue, load_rules
-from tests.conftest import CATALOGUE, RULES
+from tests.domain.test_rule_examples import RULESET, _nested
 
 VALUES = st.sampled_from(["a", "b", "c", "d", None])
-RULESET = load_rules(RULES, {m.licence.value for m in load_catalogue(CATALOGUE).models.values()})
 
 
 def _rule(op: Literal["in", "not_in"], match: Literal["all", "any"], checks: int) -> EligibilityRule:
@@ -83,17 +81,6 @@ REQUEST_VALUES = st.sampled_from(
 )  # fmt: skip
 
 
-def _request(flat: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for path, value in flat.items():
-        node = out
-        *parents, leaf = path.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return out
-
-
 @settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_the_rule_selector_selects_what_each_rule_applies_to(data: st.DataObject) -> None:
@@ -102,7 +89,7 @@ def test_the_rule_selector_selects_what_each_rule_applies_to(data: st.DataObject
     # Every field a condition reads, each set (or left out) independently: a selector that read one field wrong,
     # or another rule's value, would differ from the rule's own reading.
     flat = {field: data.draw(REQUEST_VALUES) for field in fields if data.draw(st.booleans())}
-    request = _request(flat)
+    request = _nested(flat)
     assert RuleSelector(rules)(request) == [rule for rule in rules if rule_applies(rule, request)]
 
 
@@ -112,8 +99,8 @@ def test_the_rule_selector_reads_each_condition_of_each_rule() -> None:
         for condition in rule.when:
             # A request that meets every condition but this one, then meets this one too.
             others = [c for c in rule.when if c is not condition]
-            met = _request({c.field: _meeting(c) for c in others} | {condition.field: _meeting(condition)})
-            unmet = _request({c.field: _meeting(c) for c in others} | {condition.field: _failing(condition)})
+            met = _nested({c.field: _meeting(c) for c in others} | {condition.field: _meeting(condition)})
+            unmet = _nested({c.field: _meeting(c) for c in others} | {condition.field: _failing(condition)})
             assert selector(met) == [rule] and rule_applies(rule, met), (rule.id, condition)
             assert selector(unmet) == [] and not rule_applies(rule, unmet), (rule.id, condition)
 

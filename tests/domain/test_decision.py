@@ -244,15 +244,15 @@ def test_verdicts_kept_between_requests_are_those_a_fresh_engine_gives(engine: E
 def test_the_digest_is_the_one_its_docstring_describes(engine: Engine, body: dict[str, Any]) -> None:
     decision = engine.decide(Requirements.model_validate(body), TODAY)
     context = decision._context
-    h = hashlib.sha256()
-    h.update(decision.id.encode())
-    h.update(json.dumps(decision._weights, sort_keys=True).encode())
-    h.update(decision.order.astype("<i8").tobytes())
-    h.update(decision._score[decision.order].astype("<f8").tobytes())
+    parts = [
+        decision.id.encode(),
+        json.dumps(decision._weights, sort_keys=True).encode(),
+        decision.order.astype("<i8").tobytes(),
+        decision._score[decision.order].astype("<f8").tobytes(),
+    ]
     for rule in sorted(context.applied, key=lambda r: r.id):  # one rule at a time
         failed, unknown = context.verdicts[rule.id]
-        h.update(f"|{rule.id} v{rule.version}|".encode())
-        h.update(np.packbits(failed).tobytes())
-        h.update(np.packbits(unknown & ~failed).tobytes())
-    h.update(decision._weighed.canonical())
-    assert decision.digest() == "sha256:" + h.hexdigest()
+        parts += [f"|{rule.id} v{rule.version}|".encode(), np.packbits(failed).tobytes()]
+        parts.append(np.packbits(unknown & ~failed).tobytes())
+    parts.append(decision._weighed.canonical())
+    assert decision.digest() == "sha256:" + hashlib.sha256(b"".join(parts)).hexdigest()
