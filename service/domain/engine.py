@@ -49,6 +49,7 @@ from service.domain.citing import (
     CitedGroup,
     EvidenceTable,
     Exclusions,
+    ShortIdClashError,
     assemble,
     cite,
     cite_eu,
@@ -77,6 +78,7 @@ from service.domain.rules import CRITERIA, EligibilityRule, RuleSet
 from service.domain.summary import (
     AnswerSummary,
     Citations,
+    EvidenceSummary,
     ExclusionSummary,
     FitSummary,
     ModelSummary,
@@ -107,7 +109,11 @@ from service.domain.writing import (
     full_json,
     group_ids,
     joined_caveats,
+    kinds_json,
+    model_summary_json,
     outcome_json,
+    summary_criterion_json,
+    summary_json,
 )
 
 __all__ = ["Decision", "Engine"]
@@ -710,21 +716,62 @@ class Decision:
         """The ``summary`` detail (:mod:`service.domain.summary`): the same summary as of the whole answer, built
         from the decision's arrays without explaining a model whole: the returned models in brief
         (:meth:`_Context.brief`), the listed exclusions from the rules' verdict masks."""
+        self._prepare_briefs()
+        return with_citations(lambda cited: self._summary(exclusions, cited))
+
+    def _prepare_briefs(self) -> None:
         context = self._context
         req = context.req
         context.prepare_briefs(
             [*self.order[: req.limit].tolist(), *(context.f.index[model_id] for model_id in req.explain)]
         )
-        return with_citations(lambda cited: self._summary(exclusions, cited))
 
     def _summary(self, exclusions: Exclusions, cited: Citations) -> AnswerSummary:
         """:meth:`summary`, its evidence cited in ``cited``."""
-        context, weighed = self._context, self._weighed
+        context = self._context
         obligations: dict[str, list[ObligationSummary]] = {}
         recommendations, explained = self._returned(
             lambda i, status, rank, score: context.brief(i, status, rank, score, cited, obligations),
             lambda i, status, rank, score: context.brief(i, status, rank, score, cited, obligations, explained=True),
         )
+        listed, sources = cited.listed()
+        return self._summary_of(exclusions, recommendations, explained, listed, sources, obligations)
+
+    def summary_bytes(self, exclusions: Exclusions = "by_rule") -> bytes:
+        """:meth:`summary` as JSON bytes, serialised with ``exclude_none`` as the API sends it, written without
+        building it: each returned model is written straight to its bytes (:meth:`_Context.brief_json`), and each
+        listed fact from its kept JSON. When two facts it cites share a short id, the summary is built (citing
+        them one by one, see :class:`~service.domain.summary.Citations`) and serialised."""
+        self._prepare_briefs()
+        context = self._context
+        cited = Citations()
+        obligations: dict[str, list[ObligationSummary]] = {}
+        recommendations, explained = self._returned(
+            lambda i, status, rank, score: context.brief_json(i, status, rank, score, cited, obligations),
+            lambda i, status, rank, score: context.brief_json(
+                i, status, rank, score, cited, obligations, explained=True
+            ),
+        )
+        try:
+            listed, sources = cited.listed_json()
+        except ShortIdClashError:
+            summary = with_citations(lambda cited: self._summary(exclusions, cited))
+            data: bytes = summary.__pydantic_serializer__.to_json(summary, exclude_none=True)
+            return data
+        head = self._summary_of(exclusions, [], [], [], {}, obligations)
+        return summary_json(head, recommendations, explained, listed, sources)
+
+    def _summary_of(
+        self,
+        exclusions: Exclusions,
+        recommendations: list[ModelSummary],
+        explained: list[ModelSummary],
+        evidence: list[EvidenceSummary],
+        sources: dict[str, str],
+        obligations: dict[str, list[ObligationSummary]],
+    ) -> AnswerSummary:
+        """The summary with these models, evidence and duties (and the recommended models named on the front)."""
+        context, weighed = self._context, self._weighed
         return answer_summary(
             id=self.id,
             catalogue_version=self.engine.catalogue_version,
@@ -736,9 +783,11 @@ class Decision:
             by_rule=self.by_rule(),
             excluded_count=self.excluded_count,
             recommendations=recommendations,
+            recommended=self.top_models(),
             excluded=self._listed_exclusions(exclusions),
             explained=explained,
-            evidence=cited,
+            evidence=evidence,
+            sources=sources,
             obligations=obligations,
             front_size=len(weighed.front_ids),
             front=weighed.front_ids,
@@ -829,6 +878,8 @@ FIT_PLACEHOLDERS = frozenset(
 _T = TypeVar("_T")
 #: A fact that staleness is checked on: its (fact, source) key, and its caveat when it is stale.
 Dated = tuple[tuple[str, str], Caveat | None]
+#: A licence's duties under a request as a summary states them: their kinds, each duty, and the kinds as JSON.
+_Duties = tuple[list[str], list[ObligationSummary], bytes]
 #: What a model's listed criteria add to its caveats (see :meth:`_Context._criteria_caveats`).
 CriteriaCaveats = tuple[tuple[str, ...], frozenset[tuple[str, str]], bool]
 
@@ -928,11 +979,9 @@ class _ModelTexts:
         ] = Kept("engine.staleness", 16_384)
         #: Numbers for what a request's criteria read (see :meth:`_Context._criteria_caveats`).
         self.token = Tokens("engine.tokens")
-        #: A licence's duties as a summary states them (their kinds, and each duty), by the licence and what they
-        #: read of a request (the monthly active users, whether outputs train other models).
-        self.duties: Kept[tuple[str, int | None, bool | None], tuple[list[str], list[ObligationSummary]]] = Kept(
-            "engine.duties", 4_096
-        )
+        #: A licence's duties as a summary states them (their kinds, each duty, the kinds written), by the licence
+        #: and what they read of a request (the monthly active users, whether outputs train other models).
+        self.duties: Kept[tuple[str, int | None, bool | None], _Duties] = Kept("engine.duties", 4_096)
         #: What a model's listed criteria add to its caveats, by what that reads (see
         #: :meth:`_Context._criteria_caveats`).
         self.criteria_caveats: Kept[Hashable, CriteriaCaveats] = Kept("engine.criteria_caveats", 16_384)
@@ -1229,31 +1278,29 @@ class _BriefTable:
             p.decode_tps_per_request[at].astype(np.float64, copy=False).tolist(),
         )
 
-    def fit(self, j: int) -> FitSummary:
-        """The ``j``-th model's fit figures (:meth:`_Context.fit_figures`) as a summary shows them: the figures of
-        :func:`_fit_numbers`, rounded as it rounds them (a float's ``round(x, n) + 0.0`` is :func:`_round`'s)."""
+    def fit(self, j: int) -> dict[str, Any]:
+        """The ``j``-th model's fit figures (:meth:`_Context.fit_figures`) as a summary shows them (a
+        :class:`FitSummary`'s fields): the figures of :func:`_fit_numbers`, rounded as it rounds them (a float's
+        ``round(x, n) + 0.0`` is :func:`_round`'s)."""
         known, precision, weights, kv_cache, memory, gpus, speed = self._fit
         p = self._plan
         sized = known[j]
         needed = int(gpus[j]) if sized else None
         count = self._gpu_count
         rate = speed[j]
-        return trusted_from(
-            FitSummary,
-            {
-                "precision": precision[j],
-                "gpu": p.gpu.id if p.gpu else None,
-                "weights_gb": round(weights[j], 1) + 0.0 if sized else None,
-                "kv_cache_gb": round(kv_cache[j], 2) + 0.0,
-                "memory_gb": round(memory[j], 1) + 0.0 if sized else None,
-                "gpu_memory_gb": p.gpu_memory_gb,
-                "gpus_needed": needed,
-                "fits": (needed <= count) if (needed is not None and count is not None) else None,
-                "tokens_per_second_per_request": (
-                    round(rate, 1) + 0.0 if sized and p.gpu is not None and not math.isnan(rate) else None
-                ),
-            },
-        )
+        return {
+            "precision": precision[j],
+            "gpu": p.gpu.id if p.gpu else None,
+            "weights_gb": round(weights[j], 1) + 0.0 if sized else None,
+            "kv_cache_gb": round(kv_cache[j], 2) + 0.0,
+            "memory_gb": round(memory[j], 1) + 0.0 if sized else None,
+            "gpu_memory_gb": p.gpu_memory_gb,
+            "gpus_needed": needed,
+            "fits": (needed <= count) if (needed is not None and count is not None) else None,
+            "tokens_per_second_per_request": (
+                round(rate, 1) + 0.0 if sized and p.gpu is not None and not math.isnan(rate) else None
+            ),
+        }
 
 
 class _Context:
@@ -1294,7 +1341,7 @@ class _Context:
         self._assumptions: dict[tuple[bool, bool], list[str]] = {}
         self._allows: dict[tuple[float, str], str] = {}
         #: Per licence: the kinds of its duties and the duties as a summary lists them, under this request.
-        self._duties: dict[str, tuple[list[str], list[ObligationSummary]]] = {}
+        self._duties: dict[str, _Duties] = {}
         self.memory, self.gpus, self.gpu_size = memory, gpus, gpu_size
         self.applied, self.verdicts = applied, verdicts
         self.evaluated_on = evaluated_on
@@ -2135,22 +2182,12 @@ class _Context:
             found = kept.put(key, caveat_texts(self._caveats(i, criteria, rules)))
         return joined_caveats(found)
 
-    def brief(
-        self,
-        i: int,
-        status: Literal["recommended", "eligible", "excluded"],
-        rank: int | None,
-        score: float | None,
-        cited: Citations,
-        obligations: dict[str, list[ObligationSummary]],
-        *,
-        explained: bool = False,
-    ) -> ModelSummary:
-        """Model ``i`` in a summary: what :func:`~service.domain.summary.summarise` makes of its :meth:`assess`, the
-        same values, built without the reason sentences, the criteria outside the three leading weighted ones, the
-        fit's texts and the caveats' messages. Its evidence is cited in ``cited``; its licence's duties are added to
-        ``obligations`` (by licence)."""
-        m = self.f.models[i]
+    def _briefed(
+        self, i: int, status: Literal["recommended", "eligible", "excluded"], cited: Citations
+    ) -> tuple[int, list[str], list[tuple[str, float, float, float]], _Duties, list[tuple[str, bool]], list[_Said]]:
+        """What :meth:`brief` and :meth:`brief_json` state of model ``i``, computed once for either: its place in the
+        brief table, its reason lines (evidence cited in ``cited``), its leading criteria's figures, its licence's
+        duties under this request, the criteria an assessment lists (name, data missing) and its rule outcomes."""
         table = self._table
         j = table.position[i]
         said = []
@@ -2181,8 +2218,8 @@ class _Context:
         if status != "excluded" or self.every_criterion:
             listed = [(criterion, not known[j]) for criterion, known in table.known]
             # A summary leads with weighted criteria, by contribution then name.
-            ranked = sorted([(-contributions[j], criterion, n) for n, criterion, contributions in table.weighted])
-        criteria = []
+            ranked = sorted([(-contribution[j], criterion, n) for n, criterion, contribution in table.weighted])
+        leading = []
         for place, (contribution, criterion, n) in enumerate(ranked[:3]):
             explanation = self._explain(criterion, i)
             reasons.append(
@@ -2194,7 +2231,7 @@ class _Context:
                 )
             )
             row = table.rows[n]
-            criteria.append(criterion_summary(criterion, _round(row[2][j]), row[1], -contribution))
+            leading.append((criterion, _round(row[2][j]), row[1], -contribution))
         lic = self.f.licences[i]
         duties = self._duties.get(lic.id)
         if duties is None:
@@ -2203,8 +2240,28 @@ class _Context:
             key = (lic.id, ip.monthly_active_users, ip.train_on_outputs)
             duties = self.engine.texts.duties.get(key)
             if duties is None:
-                duties = self.engine.texts.duties.put(key, obligation_summaries(self.obligations(i)))
+                kinds, summaries = obligation_summaries(self.obligations(i))
+                duties = self.engine.texts.duties.put(key, (kinds, summaries, kinds_json(kinds)))
             self._duties[lic.id] = duties
+        return j, reasons, leading, duties, listed, said
+
+    def brief(
+        self,
+        i: int,
+        status: Literal["recommended", "eligible", "excluded"],
+        rank: int | None,
+        score: float | None,
+        cited: Citations,
+        obligations: dict[str, list[ObligationSummary]],
+        *,
+        explained: bool = False,
+    ) -> ModelSummary:
+        """Model ``i`` in a summary: what :func:`~service.domain.summary.summarise` makes of its :meth:`assess`, the
+        same values, built without the reason sentences, the criteria outside the three leading weighted ones, the
+        fit's texts and the caveats' messages. Its evidence is cited in ``cited``; its licence's duties are added to
+        ``obligations`` (by licence)."""
+        j, reasons, leading, duties, listed, said = self._briefed(i, status, cited)
+        m = self.f.models[i]
         obligations[m.licence.value] = duties[1]
         eu = self.engine.compliance.eu_ai_act[i]
         return trusted(
@@ -2215,11 +2272,47 @@ class _Context:
             score=_round(score) if score is not None else None,
             licence=m.licence.value,
             reasons=reasons,
-            criteria=criteria,
+            criteria=[criterion_summary(*figures) for figures in leading],
             obligations=duties[0],
-            fit=table.fit(j),
+            fit=trusted_from(FitSummary, self._table.fit(j)),
             caveats=self._caveat_kinds(i, listed, said),
             eu_ai_act_systemic_risk=eu.systemic_risk if eu is not None else None,
+        )
+
+    def brief_json(
+        self,
+        i: int,
+        status: Literal["recommended", "eligible", "excluded"],
+        rank: int | None,
+        score: float | None,
+        cited: Citations,
+        obligations: dict[str, list[ObligationSummary]],
+        *,
+        explained: bool = False,
+    ) -> bytes:
+        """:meth:`brief` as JSON (serialised with ``exclude_none``), written without building it: the parts that read
+        nothing of the request (a leading criterion's figures, the kinds of its licence's duties) are kept
+        written."""
+        j, reasons, leading, duties, listed, said = self._briefed(i, status, cited)
+        m = self.f.models[i]
+        obligations[m.licence.value] = duties[1]
+        eu = self.engine.compliance.eu_ai_act[i]
+        return model_summary_json(
+            {
+                "rank": rank,
+                "model_id": m.id,
+                "status": status if explained else None,
+                "score": _round(score) if score is not None else None,
+                "licence": m.licence.value,
+                "reasons": reasons,
+            },
+            [summary_criterion_json(*figures) for figures in leading],
+            duties[2],
+            {
+                "fit": self._table.fit(j),
+                "caveats": self._caveat_kinds(i, listed, said),
+                "eu_ai_act_systemic_risk": eu.systemic_risk if eu is not None else None,
+            },
         )
 
     def _caveat_kinds(self, i: int, criteria: list[tuple[str, bool]], said: list[_Said]) -> list[str]:

@@ -45,6 +45,7 @@ __all__ = [
     "EXCLUDED_LISTED",
     "AnswerSummary",
     "Citations",
+    "EvidenceSummary",
     "ExclusionSummary",
     "FitSummary",
     "ModelSummary",
@@ -213,6 +214,14 @@ class Citations:
 
         Raises :class:`~service.domain.citing.ShortIdClashError` (not ``exact``) when two different facts share a
         short id."""
+        return self._listed(_evidence_summary)
+
+    def listed_json(self) -> tuple[list[bytes], dict[str, str]]:
+        """:meth:`listed` with each fact as JSON (as a summary serialised with ``exclude_none`` writes it)."""
+        return self._listed(_evidence_json)
+
+    def _listed(self, make: Callable[[CitedEvidence, str], _T]) -> tuple[list[_T], dict[str, str]]:
+        """The evidence, each fact made by ``make(fact, its source's id)``, and its sources by id."""
         source_ids: dict[str, str] = {}
         items = []
         if self.exact:
@@ -220,7 +229,7 @@ class Citations:
                 source = source_ids.get(item.source)
                 if source is None:
                     source = source_ids[item.source] = f"s{len(source_ids) + 1}"
-                items.append(_evidence_summary(item, source))
+                items.append(make(item, source))
             return items, {key: url for url, key in source_ids.items()}
         # The facts in order of first citation, each once (by short id), as citing them one by one lists them.
         owners: dict[str, tuple[object, ...]] = {}
@@ -234,7 +243,7 @@ class Citations:
                     source = source_ids.get(item.source)
                     if source is None:
                         source = source_ids[item.source] = f"s{len(source_ids) + 1}"
-                    items.append(_evidence_summary(item, source))
+                    items.append(make(item, source))
                 elif owner is not identity and owner != identity:  # a different fact under the same short id
                     raise ShortIdClashError
         return items, {key: url for url, key in source_ids.items()}
@@ -265,6 +274,20 @@ def _evidence_summary(item: CitedEvidence, source: str) -> EvidenceSummary:
         source_kind=item.source_kind,
     )
     return _SUMMARISED.put(key, (item, summary))[1]
+
+
+#: The JSON of facts as a summary lists them, kept as :data:`_SUMMARISED` keeps their objects. Bounded.
+_SUMMARISED_JSON: Kept[tuple[int, str], tuple[CitedEvidence, bytes]] = Kept("summary.evidence_json", 8_192)
+
+
+def _evidence_json(item: CitedEvidence, source: str) -> bytes:
+    key = (id(item), source)
+    found = _SUMMARISED_JSON.get(key)
+    if found is not None and found[0] is item:
+        return found[1]
+    summary = _evidence_summary(item, source)
+    written: bytes = summary.__pydantic_serializer__.to_json(summary, exclude_none=True)
+    return _SUMMARISED_JSON.put(key, (item, written))[1]
 
 
 def rule_reason(rule_id: str, version: int, outcome: str, message: str) -> str:
@@ -374,9 +397,11 @@ def answer_summary(
     by_rule: list[RuleCount],
     excluded_count: int,
     recommendations: list[ModelSummary],
+    recommended: Sequence[str],
     excluded: list[ExclusionSummary],
     explained: list[ModelSummary],
-    evidence: Citations,
+    evidence: list[EvidenceSummary],
+    sources: dict[str, str],
     obligations: dict[str, list[ObligationSummary]],
     front_size: int,
     front: Collection[str],
@@ -384,9 +409,10 @@ def answer_summary(
     leader_share: float | None,
     disclaimer: str,
 ) -> AnswerSummary:
-    """An answer's summary from its parts (``evidence``: what the models' reasons cite, as they were built;
-    ``front_size`` and ``front``: how many and which models are on the Pareto front)."""
-    listed, sources = evidence.listed()
+    """An answer's summary from its parts (``recommended``: the recommended models' ids, in order; ``evidence`` and
+    ``sources``: what the models' reasons cite, as :meth:`Citations.listed` lists it; ``front_size`` and ``front``:
+    how many and which models are on the Pareto front). A summary written to bytes takes this with no models and
+    no evidence, and writes them in (:func:`~service.domain.writing.summary_json`)."""
     on_front = set(front)
     return trusted(
         AnswerSummary,
@@ -403,13 +429,13 @@ def answer_summary(
         excluded_by_rule=by_rule,
         excluded=excluded,
         explained=explained,
-        evidence=listed,
+        evidence=evidence,
         sources=sources,
         licence_obligations=dict(sorted(obligations.items())),
         tradeoffs=trusted(
             TradeoffSummary,
             pareto_front_size=front_size,
-            recommended_on_front=[a.model_id for a in recommendations if a.model_id in on_front],
+            recommended_on_front=[model_id for model_id in recommended if model_id in on_front],
             leader=leader,
             leader_first_share=leader_share,
         ),
@@ -456,6 +482,7 @@ def _summarise(
     sensitivity = answer.tradeoffs.sensitivity
     leader = sensitivity.leader
     first = next((m for m in sensitivity.models if m.model_id == leader), None)
+    listed, sources = evidence.listed()
     return answer_summary(
         id=answer.id,
         catalogue_version=answer.catalogue_version,
@@ -467,12 +494,14 @@ def _summarise(
         by_rule=by_rule,
         excluded_count=len(answer.excluded) if excluded_count is None else excluded_count,
         recommendations=recommendations,
+        recommended=[a.model_id for a in recommendations],
         excluded=[
             exclusion_summary(e.model_id, [exclusion_reason(r.rule_id, r.outcome) for r in e.reasons])
             for e in listed_exclusions(answer.excluded, exclusions)
         ],
         explained=explained,
-        evidence=evidence,
+        evidence=listed,
+        sources=sources,
         obligations=obligations,
         front_size=answer.tradeoffs.pareto.size,
         front=[p.model_id for p in answer.tradeoffs.pareto.models],

@@ -40,6 +40,7 @@ from service.domain.citing import EvidenceTable, _item_json
 from service.domain.facts import Evidence
 from service.domain.kept import Kept
 from service.domain.regulatory import EuAiActStatus
+from service.domain.summary import AnswerSummary, FitSummary, ModelSummary, criterion_summary
 
 __all__ = [
     "ASSESSMENT_HEAD",
@@ -56,19 +57,30 @@ __all__ = [
     "full_json",
     "group_ids",
     "joined_caveats",
+    "kinds_json",
+    "model_summary_json",
     "outcome_json",
+    "summary_criterion_json",
+    "summary_json",
 ]
 
 
 _T = TypeVar("_T")
 
 
-def _fields(cls: type[Any], names: Sequence[str] | None = None) -> SchemaSerializer:
-    """A serialiser of a dict holding ``cls``'s fields ``names`` (default: all), each written as ``cls`` writes
-    it; the dict's own order is kept and keys that are not among ``names`` are left out."""
+def _shape(cls: type[Any], names: Sequence[str] | None = None, **types: Any) -> Any:
+    """A TypedDict of ``cls``'s fields ``names`` (default: all), each of the field's type or of the one ``types``
+    gives it (a dict's shape for a model field, say)."""
     fields = cls.model_fields
-    shape = cast(Any, TypedDict)(f"{cls.__name__}Part", {name: fields[name].annotation for name in names or fields})
-    return TypeAdapter(shape).serializer
+    shape = {name: types.get(name, fields[name].annotation) for name in names or fields}
+    return cast(Any, TypedDict)(f"{cls.__name__}Part", shape)
+
+
+def _fields(cls: type[Any], names: Sequence[str] | None = None, **types: Any) -> SchemaSerializer:
+    """A serialiser of a dict holding ``cls``'s fields ``names`` (default: all), each written as ``cls`` writes
+    it (or as the type ``types`` gives it); the dict's own order is kept and keys that are not among ``names`` are
+    left out."""
+    return TypeAdapter(_shape(cls, names, **types)).serializer
 
 
 #: An assessment's fields before its reasons.
@@ -240,5 +252,80 @@ def full_json(
             b',"evidence":[',
             b",".join([_item_json(item) for item in table.items.values()]),
             data[c + len(_EVIDENCE_AT) - len(b',"disclaimer":') - 1 :],
+        )
+    )
+
+
+# ------------------------------------------------------------------------------------------------ summary
+#: A summarised model's fields before its criteria, and those after its obligations (the fit's figures as a dict).
+_BRIEF_HEAD = _fields(ModelSummary, ("rank", "model_id", "status", "score", "licence", "reasons"))
+_BRIEF_TAIL = _fields(ModelSummary, ("fit", "caveats", "eu_ai_act_systemic_risk"), fit=_shape(FitSummary))
+_SOURCES = TypeAdapter(dict[str, str]).serializer
+#: A leading criterion's figures as a summary writes them, by the figures (as :func:`criterion_summary` keeps them).
+_CRITERIA: Kept[tuple[str, float, float, float], bytes] = Kept("summary.criteria_json", 8_192)
+
+
+def kinds_json(kinds: list[str]) -> bytes:
+    """A list of kinds (of duty, of caveat) as a summary writes it."""
+    data: bytes = REASONS.to_json(kinds)
+    return data
+
+
+def summary_criterion_json(criterion: str, value: float, weight: float, contribution: float) -> bytes:
+    """:func:`criterion_summary` as JSON (written once for the same figures, and kept: bounded)."""
+    key = (criterion, value, weight, contribution)
+    found = _CRITERIA.get(key)
+    if found is None:
+        figures = criterion_summary(criterion, value, weight, contribution)
+        found = _CRITERIA.put(key, figures.__pydantic_serializer__.to_json(figures, exclude_none=True))
+    return found
+
+
+def model_summary_json(head: dict[str, Any], criteria: list[bytes], obligations: bytes, tail: dict[str, Any]) -> bytes:
+    """A summarised model from its fields before its criteria (``head``), its criteria and its obligations' kinds,
+    each written, and its fields after them (``tail``, the fit as a dict); nulls are left out."""
+    return b"".join(
+        (
+            _BRIEF_HEAD.to_json(head, exclude_none=True)[:-1],
+            b',"criteria":[',
+            b",".join(criteria),
+            b'],"obligations":',
+            obligations,
+            b",",
+            _BRIEF_TAIL.to_json(tail, exclude_none=True)[1:],
+        )
+    )
+
+
+_SUMMARY_MODELS_AT = b',"recommendations":[],"excluded_count":'
+_SUMMARY_EXPLAINED_AT = b',"explained":[],"evidence":[],"sources":{},"licence_obligations":'
+
+
+def summary_json(
+    head: AnswerSummary,
+    recommendations: list[bytes],
+    explained: list[bytes],
+    evidence: list[bytes],
+    sources: dict[str, str],
+) -> bytes:
+    """The ``summary`` answer's bytes, serialised with ``exclude_none``: ``head`` (with no recommended or explained
+    models, no evidence and no sources) with those written parts spliced in."""
+    data: bytes = head.__pydantic_serializer__.to_json(head, exclude_none=True)
+    # A JSON string cannot hold a marker's unescaped quotes, so each marker is found only where its fields are.
+    a = data.index(_SUMMARY_MODELS_AT)
+    b = data.index(_SUMMARY_EXPLAINED_AT, a)
+    return b"".join(
+        (
+            data[:a],
+            b',"recommendations":[',
+            b",".join(recommendations),
+            data[a + len(_SUMMARY_MODELS_AT) - len(b',"excluded_count":') - 1 : b],
+            b',"explained":[',
+            b",".join(explained),
+            b'],"evidence":[',
+            b",".join(evidence),
+            b'],"sources":',
+            _SOURCES.to_json(sources),
+            data[b + len(_SUMMARY_EXPLAINED_AT) - len(b',"licence_obligations":') :],
         )
     )

@@ -382,9 +382,7 @@ def answer_response(
         body = text if text is not None else decision.full_bytes(exclusions)
         return _recorded(record, body, decision.engine, 200, headers)
     link = RecordLink(id=record.id, stored_at=record.stored_at, links={"self": f"{RECORDS}/{record.id}"})
-    summary = decision.summary(exclusions)
-    # The serializer's own UTF-8 bytes (model_dump_json would decode them to a string, to be encoded again).
-    data = summary.__pydantic_serializer__.to_json(summary, exclude_none=True)
+    data = decision.summary_bytes(exclusions)  # the summary written straight to JSON, without its objects
     body = b"".join((data[: data.rindex(b"}")], b',"record":', link.__pydantic_serializer__.to_json(link), b"}"))
     return Response(body, status_code=200, media_type=MediaType.JSON, headers=headers)
 
