@@ -715,7 +715,7 @@ class Decision:
     def summary(self, exclusions: Exclusions = "by_rule") -> AnswerSummary:
         """The ``summary`` detail (:mod:`service.domain.summary`): the same summary as of the whole answer, built
         from the decision's arrays without explaining a model whole: the returned models in brief
-        (:meth:`_Context.brief`), the listed exclusions from the rules' verdict masks."""
+        (:meth:`_Context.briefed`), the listed exclusions from the rules' verdict masks."""
         self._prepare_briefs()
         return with_citations(lambda cited: self._summary(exclusions, cited))
 
@@ -731,8 +731,10 @@ class Decision:
         context = self._context
         obligations: dict[str, list[ObligationSummary]] = {}
         recommendations, explained = self._returned(
-            lambda i, status, rank, score: context.brief(i, status, rank, score, cited, obligations),
-            lambda i, status, rank, score: context.brief(i, status, rank, score, cited, obligations, explained=True),
+            lambda i, status, rank, score: context.brief(context.briefed(i, status, rank, score, cited, obligations)),
+            lambda i, status, rank, score: context.brief(
+                context.briefed(i, status, rank, score, cited, obligations, explained=True)
+            ),
         )
         listed, sources = cited.listed()
         return self._summary_of(exclusions, recommendations, explained, listed, sources, obligations)
@@ -747,9 +749,11 @@ class Decision:
         cited = Citations()
         obligations: dict[str, list[ObligationSummary]] = {}
         recommendations, explained = self._returned(
-            lambda i, status, rank, score: context.brief_json(i, status, rank, score, cited, obligations),
             lambda i, status, rank, score: context.brief_json(
-                i, status, rank, score, cited, obligations, explained=True
+                context.briefed(i, status, rank, score, cited, obligations)
+            ),
+            lambda i, status, rank, score: context.brief_json(
+                context.briefed(i, status, rank, score, cited, obligations, explained=True)
             ),
         )
         try:
@@ -880,6 +884,9 @@ _T = TypeVar("_T")
 Dated = tuple[tuple[str, str], Caveat | None]
 #: A licence's duties under a request as a summary states them: their kinds, each duty, and the kinds as JSON.
 _Duties = tuple[list[str], list[ObligationSummary], bytes]
+#: A model in a summary, as :meth:`_Context.briefed` gives it: its fields before its criteria, its leading criteria's
+#: figures (criterion, value, weight, contribution), its licence's duties, its fields after its obligations.
+_Brief = tuple[dict[str, Any], list[tuple[str, float, float, float]], _Duties, dict[str, Any]]
 #: What a model's listed criteria add to its caveats (see :meth:`_Context._criteria_caveats`).
 CriteriaCaveats = tuple[tuple[str, ...], frozenset[tuple[str, str]], bool]
 
@@ -2182,12 +2189,21 @@ class _Context:
             found = kept.put(key, caveat_texts(self._caveats(i, criteria, rules)))
         return joined_caveats(found)
 
-    def _briefed(
-        self, i: int, status: Literal["recommended", "eligible", "excluded"], cited: Citations
-    ) -> tuple[int, list[str], list[tuple[str, float, float, float]], _Duties, list[tuple[str, bool]], list[_Said]]:
-        """What :meth:`brief` and :meth:`brief_json` state of model ``i``, computed once for either: its place in the
-        brief table, its reason lines (evidence cited in ``cited``), its leading criteria's figures, its licence's
-        duties under this request, the criteria an assessment lists (name, data missing) and its rule outcomes."""
+    def briefed(
+        self,
+        i: int,
+        status: Literal["recommended", "eligible", "excluded"],
+        rank: int | None,
+        score: float | None,
+        cited: Citations,
+        obligations: dict[str, list[ObligationSummary]],
+        *,
+        explained: bool = False,
+    ) -> _Brief:
+        """Model ``i`` in a summary (what :func:`~service.domain.summary.summarise` makes of its :meth:`assess`, the
+        same values), as :meth:`brief` builds it and :meth:`brief_json` writes it: built without the reason
+        sentences, the criteria outside the three leading weighted ones, the fit's texts and the caveats' messages.
+        Its evidence is cited in ``cited``; its licence's duties are added to ``obligations`` (by licence)."""
         table = self._table
         j = table.position[i]
         said = []
@@ -2243,77 +2259,43 @@ class _Context:
                 kinds, summaries = obligation_summaries(self.obligations(i))
                 duties = self.engine.texts.duties.put(key, (kinds, summaries, kinds_json(kinds)))
             self._duties[lic.id] = duties
-        return j, reasons, leading, duties, listed, said
-
-    def brief(
-        self,
-        i: int,
-        status: Literal["recommended", "eligible", "excluded"],
-        rank: int | None,
-        score: float | None,
-        cited: Citations,
-        obligations: dict[str, list[ObligationSummary]],
-        *,
-        explained: bool = False,
-    ) -> ModelSummary:
-        """Model ``i`` in a summary: what :func:`~service.domain.summary.summarise` makes of its :meth:`assess`, the
-        same values, built without the reason sentences, the criteria outside the three leading weighted ones, the
-        fit's texts and the caveats' messages. Its evidence is cited in ``cited``; its licence's duties are added to
-        ``obligations`` (by licence)."""
-        j, reasons, leading, duties, listed, said = self._briefed(i, status, cited)
         m = self.f.models[i]
         obligations[m.licence.value] = duties[1]
         eu = self.engine.compliance.eu_ai_act[i]
-        return trusted(
-            ModelSummary,
-            rank=rank,
-            model_id=m.id,
-            status=status if explained else None,
-            score=_round(score) if score is not None else None,
-            licence=m.licence.value,
-            reasons=reasons,
+        head = {
+            "rank": rank,
+            "model_id": m.id,
+            "status": status if explained else None,
+            "score": _round(score) if score is not None else None,
+            "licence": m.licence.value,
+            "reasons": reasons,
+        }
+        tail = {
+            "fit": table.fit(j),
+            "caveats": self._caveat_kinds(i, listed, said),
+            "eu_ai_act_systemic_risk": eu.systemic_risk if eu is not None else None,
+        }
+        return head, leading, duties, tail
+
+    @staticmethod
+    def brief(parts: _Brief) -> ModelSummary:
+        """A model in a summary from its :meth:`briefed` parts."""
+        head, leading, duties, tail = parts
+        head.update(
             criteria=[criterion_summary(*figures) for figures in leading],
             obligations=duties[0],
-            fit=trusted_from(FitSummary, self._table.fit(j)),
-            caveats=self._caveat_kinds(i, listed, said),
-            eu_ai_act_systemic_risk=eu.systemic_risk if eu is not None else None,
+            fit=trusted_from(FitSummary, tail["fit"]),
+            caveats=tail["caveats"],
+            eu_ai_act_systemic_risk=tail["eu_ai_act_systemic_risk"],
         )
+        return trusted_from(ModelSummary, head)
 
-    def brief_json(
-        self,
-        i: int,
-        status: Literal["recommended", "eligible", "excluded"],
-        rank: int | None,
-        score: float | None,
-        cited: Citations,
-        obligations: dict[str, list[ObligationSummary]],
-        *,
-        explained: bool = False,
-    ) -> bytes:
-        """:meth:`brief` as JSON (serialised with ``exclude_none``), written without building it: the parts that read
-        nothing of the request (a leading criterion's figures, the kinds of its licence's duties) are kept
-        written."""
-        j, reasons, leading, duties, listed, said = self._briefed(i, status, cited)
-        m = self.f.models[i]
-        obligations[m.licence.value] = duties[1]
-        eu = self.engine.compliance.eu_ai_act[i]
-        return model_summary_json(
-            {
-                "rank": rank,
-                "model_id": m.id,
-                "status": status if explained else None,
-                "score": _round(score) if score is not None else None,
-                "licence": m.licence.value,
-                "reasons": reasons,
-            },
-            [summary_criterion_json(*figures) for figures in leading],
-            duties[2],
-            {
-                "fit": self._table.fit(j),
-                "caveats": self._caveat_kinds(i, listed, said),
-                "eu_ai_act_systemic_risk": eu.systemic_risk if eu is not None else None,
-            },
-        )
+    @staticmethod
+    def brief_json(parts: _Brief) -> bytes:
+        """:meth:`brief` as JSON (serialised with ``exclude_none``), written without building it (a leading
+        criterion's figures and the kinds of a licence's duties kept written)."""
+        head, leading, duties, tail = parts
+        return model_summary_json(head, [summary_criterion_json(*figures) for figures in leading], duties[2], tail)
 
     def _caveat_kinds(self, i: int, criteria: list[tuple[str, bool]], said: list[_Said]) -> list[str]:
         """The kinds of :meth:`_caveats` for model ``i`` (given the same criteria and its rule outcomes), each once

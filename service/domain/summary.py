@@ -254,16 +254,16 @@ class Citations:
 _KEPT = 8_192
 _CRITERIA: Kept[tuple[str, float, float, float], CriterionSummary] = Kept("summary.criteria", _KEPT)
 _EXCLUSIONS: Kept[tuple[str, ...], ExclusionSummary] = Kept("summary.exclusions", _KEPT)
-#: Facts as a summary lists them, by the listed fact (held, so that an ``id()`` is never one of a newer object) and
-#: its source's id in that summary: built once, not in every summary that cites them. Bounded.
-_SUMMARISED: Kept[tuple[int, str], tuple[CitedEvidence, EvidenceSummary]] = Kept("summary.evidence", 8_192)
+#: Facts as a summary lists them, as objects and as JSON, by the listed fact (held, so that an ``id()`` is never one
+#: of a newer object) and its source's id in that summary: built once, not in every summary that cites them.
+_SUMMARISED: Kept[tuple[int, str], tuple[CitedEvidence, EvidenceSummary, bytes]] = Kept("summary.evidence", 8_192)
 
 
-def _evidence_summary(item: CitedEvidence, source: str) -> EvidenceSummary:
+def _summarised(item: CitedEvidence, source: str) -> tuple[CitedEvidence, EvidenceSummary, bytes]:
     key = (id(item), source)
     found = _SUMMARISED.get(key)
     if found is not None and found[0] is item:
-        return found[1]
+        return found
     summary = trusted(
         EvidenceSummary,
         id=item.id,
@@ -273,21 +273,15 @@ def _evidence_summary(item: CitedEvidence, source: str) -> EvidenceSummary:
         as_of=item.as_of,
         source_kind=item.source_kind,
     )
-    return _SUMMARISED.put(key, (item, summary))[1]
+    return _SUMMARISED.put(key, (item, summary, summary.__pydantic_serializer__.to_json(summary, exclude_none=True)))
 
 
-#: The JSON of facts as a summary lists them, kept as :data:`_SUMMARISED` keeps their objects. Bounded.
-_SUMMARISED_JSON: Kept[tuple[int, str], tuple[CitedEvidence, bytes]] = Kept("summary.evidence_json", 8_192)
+def _evidence_summary(item: CitedEvidence, source: str) -> EvidenceSummary:
+    return _summarised(item, source)[1]
 
 
 def _evidence_json(item: CitedEvidence, source: str) -> bytes:
-    key = (id(item), source)
-    found = _SUMMARISED_JSON.get(key)
-    if found is not None and found[0] is item:
-        return found[1]
-    summary = _evidence_summary(item, source)
-    written: bytes = summary.__pydantic_serializer__.to_json(summary, exclude_none=True)
-    return _SUMMARISED_JSON.put(key, (item, written))[1]
+    return _summarised(item, source)[2]
 
 
 def rule_reason(rule_id: str, version: int, outcome: str, message: str) -> str:

@@ -1,4 +1,4 @@
-"""The ``full`` detail written straight to JSON bytes, without building its objects.
+"""The ``full`` and ``summary`` details written straight to JSON bytes, without building their objects.
 
 :meth:`Decision.full_bytes <service.domain.engine.Decision.full_bytes>` gives the same bytes as serialising
 :meth:`Decision.full <service.domain.engine.Decision.full>` (:func:`~service.domain.citing.dump_full_bytes`):
@@ -13,6 +13,12 @@ with the evidence ids it names, and is used only when the answer's evidence tabl
 takes its whole digest as id when another fact of the answer holds its short one). A model's caveats, which cite
 no evidence id, are kept per engine by the model and what they read of a request, each caveat's JSON once
 however many models hold it. The stores are bounded (:class:`~service.domain.kept.Kept`).
+
+:meth:`Decision.summary_bytes <service.domain.engine.Decision.summary_bytes>` gives the same bytes as serialising
+:meth:`Decision.summary <service.domain.engine.Decision.summary>` with ``exclude_none`` (as the API sends it), the
+same way: each returned model is written from the parts of its brief (its leading criteria's figures and its
+licence's kinds of duty kept as JSON), each listed fact from its kept JSON, and the answer's other fields by
+serialising the summary without its models and evidence.
 """
 
 from __future__ import annotations
@@ -223,9 +229,23 @@ def exclusion_json(model_id: str, reasons: list[bytes]) -> bytes:
     return b"".join((_MODEL_ID.to_json({"model_id": model_id})[:-1], b',"reasons":[', b",".join(reasons), b"]}"))
 
 
-_RECOMMENDATIONS_AT = b',"recommendations":[],"excluded_count":'
-_EXCLUDED_AT = b',"excluded":[],"explained":[],"tradeoffs":'
-_EVIDENCE_AT = b',"evidence":[],"disclaimer":'
+def _spliced(data: bytes, parts: Sequence[tuple[bytes, bytes, bytes, bytes]]) -> bytes:
+    """``data``, JSON written with some fields empty, with those fields written in: per part, in the order the
+    fields stand, ``(field, empty, next field, value)``, the first ``field`` + ``empty`` + ``next field`` after the
+    part before (e.g. ``,"evidence":`` + ``[]`` + ``,"disclaimer":``) has ``empty`` replaced by ``value``. A JSON
+    string cannot hold a marker's unescaped quotes, so a marker is found only where its fields are."""
+    pieces: list[bytes] = []
+    at = 0
+    for field, empty, after, value in parts:
+        found = data.index(field + empty + after, at) + len(field)
+        pieces += (data[at:found], value)
+        at = found + len(empty)
+    pieces.append(data[at:])
+    return b"".join(pieces)
+
+
+def _listing(items: list[bytes]) -> bytes:
+    return b"[" + b",".join(items) + b"]"
 
 
 def full_json(
@@ -233,26 +253,14 @@ def full_json(
 ) -> bytes:
     """The ``full`` answer's bytes: ``head`` (with no recommendations, exclusions, explained models or evidence)
     with those written parts and ``table``'s facts spliced in."""
-    data: bytes = FullAnswer.__pydantic_serializer__.to_json(head)
-    # A JSON string cannot hold a marker's unescaped quotes, so each marker is found only where its fields are.
-    a = data.index(_RECOMMENDATIONS_AT)
-    b = data.index(_EXCLUDED_AT, a)
-    c = data.rindex(_EVIDENCE_AT)
-    return b"".join(
+    return _spliced(
+        FullAnswer.__pydantic_serializer__.to_json(head),
         (
-            data[:a],
-            b',"recommendations":[',
-            b",".join(recommendations),
-            data[a + len(_RECOMMENDATIONS_AT) - len(b',"excluded_count":') - 1 : b],
-            b',"excluded":[',
-            b",".join(excluded),
-            b'],"explained":[',
-            b",".join(explained),
-            data[b + len(_EXCLUDED_AT) - len(b',"tradeoffs":') - 1 : c],
-            b',"evidence":[',
-            b",".join([_item_json(item) for item in table.items.values()]),
-            data[c + len(_EVIDENCE_AT) - len(b',"disclaimer":') - 1 :],
-        )
+            (b',"recommendations":', b"[]", b',"excluded_count":', _listing(recommendations)),
+            (b',"excluded":', b"[]", b',"explained":', _listing(excluded)),
+            (b',"explained":', b"[]", b',"tradeoffs":', _listing(explained)),
+            (b',"evidence":', b"[]", b',"disclaimer":', _listing([_item_json(item) for item in table.items.values()])),
+        ),
     )
 
 
@@ -297,10 +305,6 @@ def model_summary_json(head: dict[str, Any], criteria: list[bytes], obligations:
     )
 
 
-_SUMMARY_MODELS_AT = b',"recommendations":[],"excluded_count":'
-_SUMMARY_EXPLAINED_AT = b',"explained":[],"evidence":[],"sources":{},"licence_obligations":'
-
-
 def summary_json(
     head: AnswerSummary,
     recommendations: list[bytes],
@@ -310,22 +314,12 @@ def summary_json(
 ) -> bytes:
     """The ``summary`` answer's bytes, serialised with ``exclude_none``: ``head`` (with no recommended or explained
     models, no evidence and no sources) with those written parts spliced in."""
-    data: bytes = head.__pydantic_serializer__.to_json(head, exclude_none=True)
-    # A JSON string cannot hold a marker's unescaped quotes, so each marker is found only where its fields are.
-    a = data.index(_SUMMARY_MODELS_AT)
-    b = data.index(_SUMMARY_EXPLAINED_AT, a)
-    return b"".join(
+    return _spliced(
+        head.__pydantic_serializer__.to_json(head, exclude_none=True),
         (
-            data[:a],
-            b',"recommendations":[',
-            b",".join(recommendations),
-            data[a + len(_SUMMARY_MODELS_AT) - len(b',"excluded_count":') - 1 : b],
-            b',"explained":[',
-            b",".join(explained),
-            b'],"evidence":[',
-            b",".join(evidence),
-            b'],"sources":',
-            _SOURCES.to_json(sources),
-            data[b + len(_SUMMARY_EXPLAINED_AT) - len(b',"licence_obligations":') :],
-        )
+            (b',"recommendations":', b"[]", b',"excluded_count":', _listing(recommendations)),
+            (b',"explained":', b"[]", b',"evidence":', _listing(explained)),
+            (b',"evidence":', b"[]", b',"sources":', _listing(evidence)),
+            (b',"sources":', b"{}", b',"licence_obligations":', _SOURCES.to_json(sources)),
+        ),
     )

@@ -17,6 +17,14 @@ from tests.conftest import TODAY
 from tests.domain.test_decision import REQUESTS
 
 
+def one_digit_short_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Facts cited under one hex digit of short id (with empty stores): many facts of an answer share one, and all
+    but the first take their whole digest."""
+    monkeypatch.setattr(citing, "_ID_HEX", 1)
+    for store in ("_LISTED", "_SEEN", "_GROUPS", "_ITEM_JSON"):
+        monkeypatch.setattr(citing, store, Kept(store, 10_000))
+
+
 def _with_tokens(body: dict[str, Any], tokens: int) -> Requirements:
     return Requirements.model_validate({**body, "workload": {"tokens_per_request": tokens}})
 
@@ -48,11 +56,8 @@ def test_kept_parts_are_not_reused_when_the_answer_cites_their_facts_by_other_id
     engine.decide(requirements, TODAY).full_bytes("all")  # kept parts written with 10-digit short ids
     kept = sum(len(store) for store in (writing._OUTCOMES, writing._TAILS, writing._EU_STATUSES))
     assert kept
-    # One hex digit of short id: many facts share one, and all but the first take their whole digest; the
-    # parts kept above name other ids, so each must be written afresh.
-    monkeypatch.setattr(citing, "_ID_HEX", 1)
-    for store in ("_LISTED", "_SEEN", "_GROUPS", "_ITEM_JSON"):
-        monkeypatch.setattr(citing, store, Kept(store, 10_000))
+    # The parts kept above name other ids, so each must be written afresh.
+    one_digit_short_ids(monkeypatch)
     written = engine.decide(requirements, TODAY).full_bytes("all")
     assert written == dump_full_bytes(engine.decide(requirements, TODAY).full("all"))
     assert b'"evidence":["e' in written

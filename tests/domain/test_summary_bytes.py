@@ -9,13 +9,12 @@ from typing import Any
 
 import pytest
 
-from service.domain import citing
 from service.domain.engine import Engine
-from service.domain.kept import Kept
 from service.domain.requirements import Requirements
 from tests.conftest import TODAY
 from tests.domain.test_brief import CAVEAT_REQUESTS, DAYS
 from tests.domain.test_decision import REQUESTS
+from tests.domain.test_full_bytes import one_digit_short_ids
 
 
 def _serialised(engine: Engine, requirements: Requirements, exclusions: Any, day: dt.date = TODAY) -> bytes:
@@ -57,19 +56,17 @@ def test_explained_models_are_written_as_the_summary_states_them(engine: Engine,
             assert (f'"status":"{status}"'.encode() in written) == bool(named)
 
 
-@pytest.mark.parametrize("body", [REQUESTS[2], REQUESTS[3], REQUESTS[5]])
 def test_a_short_id_clash_writes_the_summary_citing_facts_one_by_one(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch, body: dict[str, Any]
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    requirements = Requirements.model_validate(body)
-    engine.decide(requirements, TODAY).summary_bytes("all")  # kept lines written with 10-digit short ids
-    # One hex digit of short id: many facts share one, and all but the first take their whole digest.
-    monkeypatch.setattr(citing, "_ID_HEX", 1)
-    for store in ("_LISTED", "_SEEN", "_GROUPS", "_ITEM_JSON"):
-        monkeypatch.setattr(citing, store, Kept(store, 10_000))
-    for exclusions in ("by_rule", "all"):
-        written = engine.decide(requirements, TODAY).summary_bytes(exclusions)
-        assert written == _serialised(engine, requirements, exclusions)
-        summary = engine.decide(requirements, TODAY).summary(exclusions)
-        assert any(len(item.id) == 41 for item in summary.evidence)
-        assert all(f'"id":"{item.id}"'.encode() in written for item in summary.evidence)
+    requests = [Requirements.model_validate(body) for body in (REQUESTS[2], REQUESTS[3], REQUESTS[5])]
+    for requirements in requests:
+        engine.decide(requirements, TODAY).summary_bytes("all")  # kept lines written with 10-digit short ids
+    one_digit_short_ids(monkeypatch)
+    for requirements in requests:
+        for exclusions in ("by_rule", "all"):
+            written = engine.decide(requirements, TODAY).summary_bytes(exclusions)
+            assert written == _serialised(engine, requirements, exclusions)
+            summary = engine.decide(requirements, TODAY).summary(exclusions)
+            assert any(len(item.id) == 41 for item in summary.evidence)
+            assert all(f'"id":"{item.id}"'.encode() in written for item in summary.evidence)
