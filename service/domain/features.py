@@ -89,7 +89,7 @@ class Features:
     models: tuple[Model, ...]
     licences: tuple[Licence, ...]
     columns: dict[str, Column]
-    display: tuple[dict[str, str], ...]
+    display: PerModel[dict[str, str]]  #: each model's facts as message placeholders, built on first use
     memory_gb: dict[tuple[str, str], FloatArray]
     weights_gb: dict[str, FloatArray]
     criterion_value: dict[str, FloatArray]
@@ -343,6 +343,28 @@ def _num(facts: list[Fact[Any] | None]) -> tuple[FloatArray, BoolArray]:
     return values, ~np.isnan(values)
 
 
+def _display(m: Model, lic: Licence, org: Organisation, offered: tuple[HostedOffer, ...]) -> dict[str, str]:
+    """Model ``m``'s facts as message placeholders (see :attr:`Features.display`)."""
+    return {
+        "model.name": m.name,
+        "model.id": m.id,
+        "model.context_tokens": f"{m.context_tokens.value:,}" if m.context_tokens else "unknown",
+        "model.context_tokens_max": _context_window_text(m),
+        "offers.hosting": _hosting_text(offered),
+        "model.reasoning": m.reasoning.value if m.reasoning else "unknown",
+        "model.input_modalities": ", ".join(m.input_modalities.value) if m.input_modalities else "unknown",
+        "licence.name": lic.name,
+        "licence.id": lic.id,
+        "licence.kind": lic.kind,
+        "licence.outputs_training": lic.outputs_training,
+        "licence.separate_licence_above_mau": (
+            f"{lic.separate_licence_above_mau:,.0f}" if math.isfinite(lic.separate_licence_above_mau) else "no cap"
+        ),
+        "organisation.name": org.name,
+        "organisation.country": org.country.value,
+    }
+
+
 def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
     """Compute every per-model column and criterion input once."""
     models = tuple(catalogue.models[i] for i in sorted(catalogue.models))
@@ -450,27 +472,8 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
         ),
     )
 
-    display = tuple(
-        {
-            "model.name": m.name,
-            "model.id": m.id,
-            "model.context_tokens": f"{m.context_tokens.value:,}" if m.context_tokens else "unknown",
-            "model.context_tokens_max": _context_window_text(m),
-            "offers.hosting": _hosting_text(offered),
-            "model.reasoning": m.reasoning.value if m.reasoning else "unknown",
-            "model.input_modalities": ", ".join(m.input_modalities.value) if m.input_modalities else "unknown",
-            "licence.name": lic.name,
-            "licence.id": lic.id,
-            "licence.kind": lic.kind,
-            "licence.outputs_training": lic.outputs_training,
-            "licence.separate_licence_above_mau": (
-                f"{lic.separate_licence_above_mau:,.0f}" if math.isfinite(lic.separate_licence_above_mau) else "no cap"
-            ),
-            "organisation.name": org.name,
-            "organisation.country": org.country.value,
-        }
-        for m, lic, org, offered in zip(models, licences, orgs, offers, strict=True)
-    )
+    # Built per model on first use: an answer writes messages for the few models it returns.
+    display = PerModel(lambda i: _display(models[i], licences[i], orgs[i], offers[i]), n)
 
     # Hardware: weights at each precision, then the allowance for the chosen fine-tuning mode.
     hw = rules.hardware

@@ -70,51 +70,47 @@ def read_toml(path: Path) -> dict[str, Any]:
     return _parse_toml(path, path.read_bytes())
 
 
-def _share(container: dict[str, Any] | list[Any], pool: dict[object, Any]) -> None:
-    """Replace every string and date in parsed TOML by the equal one ``pool`` already holds (or add it).
+def _share(record: BaseModel, pool: dict[object, Any]) -> None:
+    """Replace every string and date a validated record holds (at any depth) by the equal one ``pool`` already
+    holds (or add it), and give every frozen record under it the equal set of field names ``pool`` holds.
 
     Files repeat the same source URLs, notes and dates many times (every fact of a model cites a handful of
-    pages); the validated records keep the parser's objects, so sharing equal values keeps one copy of each: at
-    10,000 model files about 60 MB less, for 0.2 s of start-up. Values are equal either way; only their count
-    changes.
+    pages), and the records keep the parser's objects: sharing equal values keeps one copy of each (at 10,000
+    model files about 60 MB less). Pydantic also keeps, per record, the set of the names of its fields the data
+    gave (``model_fields_set``): 10,000 model files hold about 170,000 records (facts, measurements, offers) but
+    only about a hundred distinct such sets, and a set is larger than the record's own fields (one copy of each
+    is 100 MB less). A frozen record never changes its set (a copy gets its own), so sharing it changes nothing
+    else. Values are equal either way; only their count changes. One pass over the records does both.
     """
-    items = container.items() if isinstance(container, dict) else enumerate(container)
-    for key, value in items:
-        kind = type(value)
-        if kind is str or kind is dt.date:
-            container[key] = pool.setdefault(value, value)  # type: ignore[index]
-        elif kind is dict or kind is list:
-            _share(value, pool)
-
-
-#: Value types that hold no validated record (the leaves :func:`_share_fields_sets` does not descend into).
-_LEAVES = frozenset({str, int, float, bool, type(None), dt.date})
-
-
-def _share_fields_sets(value: object, pool: dict[object, Any]) -> None:
-    """Give every frozen validated record under ``value`` the equal set of field names ``pool`` already holds.
-
-    Pydantic keeps, per record, the set of the names of its fields the data gave (``model_fields_set``). A
-    catalogue of 10,000 model files holds about 170,000 records (facts, measurements, offers) but only about a
-    hundred distinct such sets, and a set is larger than the record's own fields: one copy of each is 100 MB
-    less. A frozen record never changes its set (a copy gets its own), so sharing it changes nothing else.
-    """
-    if isinstance(value, BaseModel):
-        if value.model_config.get("frozen"):
-            fields = value.__pydantic_fields_set__
-            shared = pool.setdefault(frozenset(fields), fields)
-            if shared is not fields:
-                object.__setattr__(value, "__pydantic_fields_set__", shared)
-        items: Iterable[object] = value.__dict__.values()
-    elif isinstance(value, list | tuple):
-        items = value
-    elif isinstance(value, dict):
-        items = value.values()
-    else:
-        return
-    for item in items:
-        if type(item) not in _LEAVES:
-            _share_fields_sets(item, pool)
+    setdefault = pool.setdefault
+    date = dt.date
+    pending: list[Any] = [record]
+    pop, push = pending.pop, pending.append
+    while pending:
+        node = pop()
+        items: Any
+        if isinstance(node, BaseModel):
+            if node.model_config.get("frozen"):
+                fields = node.__pydantic_fields_set__
+                shared = setdefault(frozenset(fields), fields)
+                if shared is not fields:
+                    object.__setattr__(node, "__pydantic_fields_set__", shared)
+            items = node.__dict__
+            entries: Iterable[tuple[Any, Any]] = items.items()
+        elif type(node) is list:
+            items = node
+            entries = enumerate(node)
+        elif type(node) is dict:
+            items = node
+            entries = node.items()
+        else:
+            continue
+        for key, value in entries:
+            kind = type(value)
+            if kind is str or kind is date:
+                items[key] = setdefault(value, value)
+            elif kind is not int and kind is not float and kind is not bool and value is not None:
+                push(value)
 
 
 def _parse_toml(path: Path | _FilePath, content: bytes) -> dict[str, Any]:
@@ -224,7 +220,7 @@ def _load_dir(
 ) -> dict[str, M]:
     """Every file matching ``pattern`` validated as ``cls``, by the id ``id_of`` makes of its path's parts.
     With ``pool``, equal strings, dates and sets of field names across the files are one object each (see
-    :func:`_share` and :func:`_share_fields_sets`)."""
+    :func:`_share`)."""
     loaded: dict[str, M] = {}
     for parts, content in data.matching(pattern):
         path = _FilePath(data.directory, "/".join(parts))
@@ -233,8 +229,6 @@ def _load_dir(
         except DataError as exc:
             problems.extend(exc.problems)
             continue
-        if pool is not None:
-            _share(parsed, pool)
         record_id = id_of(parts)
         if "id" in parsed:
             problems.append((str(path), "id", "is derived from the file path and must not be set in the file"))
@@ -243,7 +237,7 @@ def _load_dir(
         record = _validate(cls, path, parsed, problems)
         if record is not None:
             if pool is not None:
-                _share_fields_sets(record, pool)
+                _share(record, pool)
             loaded[record_id] = record
     return loaded
 
@@ -292,10 +286,13 @@ def _check_measurements(
             if problem:
                 problems.append((str(path), value_field, problem))
 
+    get = benchmarks.get
     for model_id, model in models.items():
         for i, measurement in enumerate(model.measurements):
+            benchmark = get(measurement.benchmark)
+            if benchmark is not None and benchmark.out_of_range(measurement.value) is None:
+                continue  # the commonest case, told without building the names a problem would need
             check(
-                # Only a problem needs the path: building 10,000 of them cost a tenth of a second.
                 _FilePath(directory, f"models/{model_id}.toml"),
                 f"measurements.{i}.benchmark",
                 measurement.benchmark,

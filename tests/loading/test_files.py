@@ -129,3 +129,27 @@ def test_loaded_records_share_one_set_per_distinct_set_of_field_names_and_keep_t
         alone = Model.model_validate({**read_toml(CATALOGUE / "models" / owner / f"{name}.toml"), "id": model_id})
         assert model.model_fields_set == alone.model_fields_set
         assert model.model_copy(update={"name": "x"}).model_fields_set is not model.model_fields_set
+
+
+def test_every_string_and_date_the_loaded_records_hold_is_kept_once_whatever_its_depth() -> None:
+    from pydantic import BaseModel
+
+    catalogue = load_catalogue(CATALOGUE)
+    held: dict[object, set[int]] = {}
+    pending: list[object] = [
+        *catalogue.models.values(),
+        *catalogue.providers.values(),
+        *catalogue.leaderboards.values(),
+    ]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, BaseModel):
+            pending.extend(node.__dict__.values())
+        elif isinstance(node, list | tuple):
+            pending.extend(node)
+        elif isinstance(node, dict):
+            pending.extend(node.values())
+        elif type(node) in (str, date):
+            held.setdefault(node, set()).add(id(node))
+    assert len(held) > 1000  # facts, measurements, offers, their sources and dates, lists of formats and modalities
+    assert [value for value, ids in held.items() if len(ids) > 1] == []
