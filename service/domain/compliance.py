@@ -162,6 +162,14 @@ class ComplianceFeatures:
         #: Numbers for what a request's caveats read (see :meth:`ComplianceRequest.caveat_kinds`).
         self.token = Tokens("compliance.tokens")
         self.n = n
+        # The public-sector column of a request that no restriction binds (most requests: none asks about a
+        # jurisdiction): no model restricted, every model known. Shared by those requests (read-only).
+        unrestricted = np.empty(n, dtype=object)
+        unrestricted[:] = False
+        known = np.ones(n, dtype=bool)
+        for array in (unrestricted, known):
+            array.setflags(write=False)
+        self.unrestricted: tuple[npt.NDArray[Any], BoolArray, bool] = (unrestricted, known, False)
 
     # ---------------------------------------------------------------------------------------- EU AI Act
     def _eu_status(self, m: Model, lic: Licence, org: Organisation) -> EuAiActStatus:
@@ -405,10 +413,13 @@ class ComplianceRequest:
             for code in self.codes
             for jurisdiction, restriction, mask in cf.restrictions.get(code, [])
         ]
+        applied = set(cf.policy.public_sector.applied_binds)
+        if not any(item.restriction.binds in applied for item in self.applicable):
+            self.columns: dict[str, tuple[npt.NDArray[Any], BoolArray, bool]] = {PUBLIC_SECTOR_COLUMN: cf.unrestricted}
+            return
         n = cf.n
         failed = np.zeros(n, dtype=bool)
         unknown = np.zeros(n, dtype=bool)
-        applied = set(cf.policy.public_sector.applied_binds)
         api = self.deployment == "api"
         for item in self.applicable:
             restriction, mask = item.restriction, item.mask
@@ -431,9 +442,7 @@ class ComplianceRequest:
         values[:] = False
         values[failed] = True
         values[unknown] = None
-        self.columns: dict[str, tuple[npt.NDArray[Any], BoolArray, bool]] = {
-            PUBLIC_SECTOR_COLUMN: (values, ~unknown, False)
-        }
+        self.columns = {PUBLIC_SECTOR_COLUMN: (values, ~unknown, False)}
 
     # -------------------------------------------------------------------------------- public sector
     def _effect(self, item: _Applicable, i: int) -> Effect:

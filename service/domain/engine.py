@@ -62,7 +62,7 @@ from service.domain.citing import (
     dump_full_bytes,
 )
 from service.domain.compliance import ComplianceFeatures, ComplianceRequest
-from service.domain.conditions import RuleSelector, evaluate_checks, format_message, placeholders
+from service.domain.conditions import RuleSelector, evaluate_checks, format_message, placeholders, request_value
 from service.domain.criteria import CriterionModule, Explanation, FitStore, RequestView, Scores, build_criteria
 from service.domain.errors import RequirementError
 from service.domain.facts import Evidence, citation
@@ -166,6 +166,16 @@ def _round(value: float, places: int = 6) -> float:
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
+def _kept_value(value: Any) -> Hashable:
+    """A request value as part of a key: its type with it (1, 1.0 and True are equal keys), a list or mapping as a
+    tuple of its parts."""
+    if type(value) is list:
+        return (list, tuple(_kept_value(v) for v in value))
+    if type(value) is dict:
+        return (dict, tuple((k, _kept_value(v)) for k, v in value.items()))
+    return (type(value), value)
+
+
 @lru_cache(maxsize=256)
 def _stated_weights(weights: tuple[tuple[str, float], ...]) -> dict[str, float]:
     """The weights as an answer states them (rounded), kept: most answers use a profile's (read, never changed)."""
@@ -200,16 +210,17 @@ class Engine:
         self._columns: dict[str, tuple[npt.NDArray[Any], BoolArray, bool]] = {
             name: (col.values, col.known, col.numeric) for name, col in self.features.columns.items()
         }
-        #: Verdicts of the rules that read only catalogue columns and literal values: the same for every request
-        #: (at most one per rule; read-only).
-        self._fixed_verdicts: dict[str, tuple[BoolArray, BoolArray]] = {}
-        #: Per rule whose every check compares a catalogue column with a literal value: the columns it reads (its
-        #: verdict is fixed unless a request replaces one of them).
-        self._literal_fields: dict[str, frozenset[str]] = {
-            rule.id: fields
+        #: Verdicts of the rules whose checks read only catalogue columns, by rule and the request values the checks
+        #: compare with (none for literal values): the same for every request with those values (read-only).
+        self._verdicts: Kept[tuple[str, tuple[Hashable, ...]], tuple[BoolArray, BoolArray]] = Kept(
+            "engine.verdicts", 512
+        )
+        #: Per rule whose every check reads a catalogue column: the columns it reads (its verdict is kept unless a
+        #: request replaces one of them) and the request fields its checks compare with.
+        self._catalogue_checks: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
+            rule.id: (fields, tuple(check.ref for check in rule.checks if check.ref is not None))
             for rule in self._rules
-            if all(check.ref is None for check in rule.checks)
-            and (fields := frozenset(check.field for check in rule.checks)) <= self._columns.keys()
+            if (fields := frozenset(check.field for check in rule.checks)) <= self._columns.keys()
         }
         #: The scores of the criteria that are the same for every request, once computed.
         self._fixed_scores: dict[str, Scores] = {}
@@ -393,19 +404,19 @@ class Engine:
         replaced: set[str],
     ) -> tuple[BoolArray, BoolArray]:
         """The rule's (failed, unknown) masks; kept when every check reads a catalogue column, as loaded (not one of
-        the ``replaced`` columns), against a literal value (the verdict is then the same for every request)."""
-        fields = self._literal_fields.get(rule.id)
-        fixed = fields is not None and replaced.isdisjoint(fields)
-        if fixed:
-            kept = self._fixed_verdicts.get(rule.id)
-            if kept is not None:
-                return kept
-        verdict = evaluate_checks(rule, columns, request)
-        if fixed:
+        the ``replaced`` columns): the verdict is then the same for every request that gives the values its checks
+        compare with (a literal value, or the request's value of a field, kept by type and value)."""
+        reads = self._catalogue_checks.get(rule.id)
+        if reads is None or not replaced.isdisjoint(reads[0]):
+            return evaluate_checks(rule, columns, request)
+        key = (rule.id, tuple(_kept_value(request_value(request, ref)) for ref in reads[1]))
+        kept = self._verdicts.get(key)
+        if kept is None:
+            verdict = evaluate_checks(rule, columns, request)
             for mask in verdict:
-                mask.setflags(write=False)  # shared by every decision
-            self._fixed_verdicts[rule.id] = verdict
-        return verdict
+                mask.setflags(write=False)  # shared by the decisions of every such request
+            kept = self._verdicts.put(key, verdict)
+        return kept
 
     def recommend(self, requirements: Requirements, evaluated_on: dt.date, *, every_criterion: bool = False) -> Answer:
         """The whole decision on ``requirements`` as of ``evaluated_on``, every returned model explained and

@@ -29,6 +29,7 @@ from pydantic import Field, field_validator
 from service.domain.architecture import WEIGHT_FORMATS, WeightFormat
 from service.domain.catalogue import Model
 from service.domain.facts import Fact, SourceKind, Strict
+from service.domain.kept import Kept
 
 if TYPE_CHECKING:
     from service.domain.rules import HardwarePolicy
@@ -222,15 +223,30 @@ class FitBasis:
         # What a plan without a GPU profile states of speed: nothing (shared by every such plan; read-only).
         self.no_speed: FloatArray = np.full(total_b.size, np.nan)
         self.not_compute_bound: BoolArray = np.zeros(total_b.size, dtype=bool)
-        for array in (self.kv_estimated, self.no_speed, self.not_compute_bound):
+        #: FLOPs per decode step and request over 1e9 (two per active parameter): the compute ceiling's divisor.
+        self.step_flops: FloatArray = 2 * self.active * 1e9
+        for array in (self.kv_estimated, self.no_speed, self.not_compute_bound, self.step_flops):
             array.setflags(write=False)
         self._formats: dict[str, _Formatted] = {}
+        #: Per GPU profile (by identity, the profile held in the entry) and precision: each model's dense FLOP/s.
+        self._flops: Kept[tuple[int, str], tuple[Gpu, FloatArray]] = Kept("hardware.dense_flops", 64)
 
     def formatted(self, precision: RequestPrecision) -> _Formatted:
         found = self._formats.get(precision)
         if found is None:
             found = self._formats[precision] = _formatted(self.arch, self.total_b, self.active, precision, self.policy)
         return found
+
+    def dense_flops(self, gpu: Gpu, precision: RequestPrecision) -> FloatArray:
+        """Each model's dense FLOP/s on ``gpu`` at ``precision`` (:func:`_dense_flops`), kept per GPU profile and
+        precision asked (read-only)."""
+        key = (id(gpu), precision)
+        found = self._flops.get(key)
+        if found is None or found[0] is not gpu:
+            flops = _dense_flops(gpu, self.formatted(precision).code)
+            flops.setflags(write=False)
+            found = self._flops.put(key, (gpu, flops))
+        return found[1]
 
 
 def _formatted(
@@ -278,7 +294,7 @@ def plan_fit(
     if basis is None:
         basis = FitBasis(arch, total_b, active_b, policy)
     formatted = basis.formatted(precision)
-    labels, code, assumed, bpp = formatted.labels, formatted.code, formatted.assumed, formatted.bpp
+    labels, assumed, bpp = formatted.labels, formatted.assumed, formatted.bpp
     known = basis.known
     weights = formatted.weights
 
@@ -291,7 +307,8 @@ def plan_fit(
             arch.known, elements * policy.kv_cache_bytes_per_element, policy.fallback_kv_bytes_per_token * tokens
         )
     )
-    kv_gb = workload.concurrent_requests * kv_request / 1e9
+    kv_all = workload.concurrent_requests * kv_request  # every concurrent request's cache, in bytes
+    kv_gb = kv_all / 1e9
     if fine_tuning == "full":
         base = total_b * policy.full_fine_tuning_bytes_per_parameter
     elif fine_tuning == "lora":
@@ -309,17 +326,17 @@ def plan_fit(
     n_tps = total_tps = gpus_speed = basis.no_speed  # NaN: no GPU profile, no speed (replaced below)
     compute_bound = basis.not_compute_bound
     if gpu is not None:
-        bytes_per_step = formatted.active_bytes + workload.concurrent_requests * kv_request
+        bytes_per_step = formatted.active_bytes + kv_all
         bandwidth = gpu.memory_bandwidth_gb_s.value * 1e9 * policy.decode_efficiency
-        flops = _dense_flops(gpu, code)
+        flops = basis.dense_flops(gpu, precision)
         per_request = (
             decode_tokens_per_second(gpu.memory_bandwidth_gb_s.value, 1, policy.decode_efficiency, 1.0, 0.0)
             * gpus_memory
             / bytes_per_step
         )
         aggregate = per_request * workload.concurrent_requests
-        ceiling = gpus_memory * flops * policy.decode_efficiency / (2 * active * 1e9)
-        compute_bound = ~np.isnan(ceiling) & (ceiling < aggregate)
+        ceiling = gpus_memory * flops * policy.decode_efficiency / basis.step_flops
+        compute_bound = ceiling < aggregate  # false where the ceiling is unknown (NaN)
         aggregate = np.where(compute_bound, ceiling, aggregate)
         n_tps = aggregate / workload.concurrent_requests
         total_tps = aggregate

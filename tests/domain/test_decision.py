@@ -230,6 +230,14 @@ def test_verdicts_kept_between_requests_are_those_a_fresh_engine_gives(engine: E
         *REQUESTS,
         {"privacy": {"deployment": "api"}, "compliance": {"public_sector_jurisdictions": ["US"]}},
         {"privacy": {"deployment": "api", "hosting_countries": ["US"]}, "ip": {"commercial_use": True}},
+        # Each request value a rule's checks compare with, changed and then given again.
+        *(
+            {"min_context_tokens": tokens, "ip": {"monthly_active_users": users}}
+            for tokens, users in ((32_000, 1_000), (200_000, 900_000_000), (32_000, 1_000))
+        ),
+        *({"ip": {"licence_kinds": kinds}} for kinds in (["permissive"], ["permissive", "copyleft"], ["permissive"])),
+        *({"privacy": {"excluded_origin_countries": c}} for c in (["CN"], ["US", "CN"], ["FR"], ["CN"])),
+        *({"ip": {"allowed_licences": ids}} for ids in (["mit"], ["apache-2.0", "mit"], ["apache-2.0"])),
     ]
     for body in bodies:
         fresh = Engine(engine.catalogue, engine.rules, engine.catalogue_version, engine.rules_version)

@@ -12,7 +12,7 @@ import pytest
 from service.domain.architecture import kv_cache_elements
 from service.domain.engine import Engine
 from service.domain.errors import RequirementError
-from service.domain.hardware import decode_tokens_per_second
+from service.domain.hardware import _dense_flops, decode_tokens_per_second
 from service.domain.requirements import Requirements
 from tests.conftest import TODAY
 
@@ -233,3 +233,19 @@ def test_the_cache_figure_without_the_fallback_is_the_same_for_models_whose_shap
     assert known.any()
     for name in ("kv_cache_gb", "kv_bytes_per_token", "overhead_gb", "memory_gb", "gpus_needed"):
         assert np.array_equal(getattr(plan, name)[known], getattr(shortcut, name)[known], equal_nan=True), name
+
+
+def test_the_dense_flops_kept_per_gpu_and_precision_are_those_each_reads(engine: Engine) -> None:
+    basis = engine._fit_basis
+    h100 = engine.rules.gpus["h100-sxm"]
+    assert h100.dense_fp8_tflops is not None and h100.dense_bf16_tflops is not None
+    # The same profile id with other figures (a reloaded rules file) is another GPU: its own figures are read.
+    slower = h100.model_copy(update={"dense_fp8_tflops": h100.dense_fp8_tflops.model_copy(update={"value": 1.0})})
+    for gpu in (h100, slower, h100):
+        for precision in ("fp8", "bf16", "native"):
+            code = basis.formatted(precision).code
+            expected = _dense_flops(gpu, code)
+            kept = basis.dense_flops(gpu, precision)
+            assert np.array_equal(kept, expected, equal_nan=True), (gpu.dense_fp8_tflops, precision)
+    assert not np.array_equal(basis.dense_flops(h100, "fp8"), basis.dense_flops(slower, "fp8"))
+    assert not np.array_equal(basis.dense_flops(h100, "fp8"), basis.dense_flops(h100, "bf16"))
