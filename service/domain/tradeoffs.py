@@ -100,6 +100,11 @@ _PAIRWISE_UP_TO = 256
 _PRUNE_ABOVE = 64
 #: Above this many columns, ranking a draw's top 3 first drops the columns that cannot place (cheaper then).
 _PLACE_PRUNE_ABOVE = 64
+#: Above this many eligible models, the weight changes compare only the challengers that can tie first
+#: (:func:`_challengers`).
+_CHANGES_PRUNE_ABOVE = 256
+#: Challengers per block in that bound.
+_CHANGES_BLOCK = 64
 
 
 def _round(value: float, places: int = 6) -> float:
@@ -708,6 +713,63 @@ def _noise(ids: Sequence[str], seed: int, criterion: str, samples: int) -> _Nois
     return entry[1]
 
 
+def _deltas(gap: FloatArray, step: FloatArray, weights: FloatArray) -> FloatArray:
+    """Where each challenger ties the leader (direction x criteria x challengers; inf: never, or not allowed).
+
+    ``gap`` is each challenger's score below the leader's (at least 0), ``step`` its value less the leader's
+    (criteria x challengers), ``weights`` the weights (one a criterion).
+    """
+    deltas = np.full((2, *step.shape), np.inf)  # direction x criteria x challengers
+    np.divide(gap, step, out=deltas[0], where=step > 0)
+    fall = -step
+    np.divide(gap, fall, out=deltas[1], where=fall > 0)
+    # Lowering can take a weight to zero, but not the last positive weight (no weights would be left).
+    down, w = deltas[1], weights[:, None]
+    down[(w <= 0) | (down > w) | (down >= 1.0)] = np.inf
+    return deltas
+
+
+def _challengers(matrix: FloatArray, base: FloatArray) -> IntArray:
+    """The challengers (indices into ``base[1:]``, ascending) that can be the first smallest delta of some
+    criterion and direction in :func:`_deltas`: a superset of them.
+
+    Exact: let j be a model before challenger k (the leader or an earlier challenger) with a value at least k's on a
+    criterion and a score at least k's. When raising that criterion's weight, k's step is at most j's (rounding is
+    monotone) and its gap at least j's, so k's delta is at least j's (division rounds monotonically too): k is
+    never the first smallest, since ties go to the earlier challenger, and if j is the leader k's step is at most 0
+    (no delta). Lowering it likewise with a value at most k's (and a delta too large to be allowed for j is too
+    large for k). The models are taken in blocks of :data:`_CHANGES_BLOCK` (the leader first): after the first
+    block, a challenger is kept only where its value on some criterion is above the highest (or below the lowest)
+    of every earlier block, or where its score is above the lowest of every earlier block (otherwise the model
+    holding that highest or lowest value is such a j). In rank order scores fall and few values set a new high or
+    low.
+    """
+    n, width = base.size, _CHANGES_BLOCK
+    blocks = n // width
+    kept = np.ones(n, dtype=bool)
+    if blocks >= 2:
+        whole = blocks * width
+        grouped = matrix[:, :whole].reshape(matrix.shape[0], blocks, width)
+        # Through each block: the highest and lowest value of each criterion, and the lowest score.
+        high = np.maximum.accumulate(grouped.max(axis=2), axis=1)
+        low = np.minimum.accumulate(grouped.min(axis=2), axis=1)
+        least = np.minimum.accumulate(base[:whole].reshape(blocks, width).min(axis=1))
+        later = grouped[:, 1:]
+        beyond = later > high[:, :-1, None]
+        beyond |= later < low[:, :-1, None]
+        body = kept[width:whole].reshape(blocks - 1, width)
+        np.any(beyond, axis=0, out=body)
+        body |= base[width:whole].reshape(blocks - 1, width) > least[:-1, None]
+        if whole < n:  # the last, partial block: against every whole block
+            rest = matrix[:, whole:]
+            beyond = rest > high[:, -1:]
+            beyond |= rest < low[:, -1:]
+            np.any(beyond, axis=0, out=kept[whole:])
+            kept[whole:] |= base[whole:] > least[-1]
+    challengers: IntArray = np.flatnonzero(kept[1:])
+    return challengers
+
+
 def _weight_changes(
     ids: Sequence[str],
     criteria: Sequence[str],
@@ -719,21 +781,24 @@ def _weight_changes(
     """For each criterion and direction, the smallest change of its weight after which first place changes.
 
     Adding ``delta`` to one normalised weight (then dividing all by 1 + delta) ranks like the scores
-    base + delta x value, so challenger j ties leader a at delta = (base_a - base_j) / (v_j - v_a).
+    base + delta x value, so challenger j ties leader a at delta = (base_a - base_j) / (v_j - v_a). Above
+    :data:`_CHANGES_PRUNE_ABOVE` eligible models, only the challengers that can tie first are compared
+    (:func:`_challengers`).
     """
     if order.size < 2:
         return []
     gap = base[0] - base[1:]
     np.maximum(gap, 0.0, out=gap)
-    step = matrix[:, 1:] - matrix[:, :1]  # criteria x challengers
-    deltas = np.full((2, *step.shape), np.inf)  # direction x criteria x challengers
-    np.divide(gap, step, out=deltas[0], where=step > 0)
-    fall = -step
-    np.divide(gap, fall, out=deltas[1], where=fall > 0)
-    # Lowering can take a weight to zero, but not the last positive weight (no weights would be left).
-    down, w = deltas[1], weights[:, None]
-    down[(w <= 0) | (down > w) | (down >= 1.0)] = np.inf
+    columns = _challengers(matrix, base) if order.size > _CHANGES_PRUNE_ABOVE else None
+    if columns is not None and columns.size == 0:
+        return []  # every challenger is behind the leader, or an earlier challenger, wherever it could pass it
+    if columns is None:
+        deltas = _deltas(gap, matrix[:, 1:] - matrix[:, :1], weights)
+    else:
+        deltas = _deltas(gap[columns], matrix[:, columns + 1] - matrix[:, :1], weights)
     best = np.argmin(deltas, axis=2)
+    if columns is not None:
+        best = columns[best]
     smallest = deltas.min(axis=2)
     finite = np.isfinite(smallest)
     # A few values per criterion: Python's float arithmetic is the same IEEE double arithmetic as NumPy's, without a
@@ -832,8 +897,10 @@ class Weighed:
         if eligible == 0:
             self._plain_front = _front(ids, np.zeros((0, len(PARETO_CRITERIA))), order, top)
             return
-        # criteria x eligible, in rank order: one copy of every criterion's values, then one selection
-        self._matrix = np.stack([values[c] for c in criteria])[:, order]
+        # criteria x eligible, in rank order: one copy of every criterion's values, then one selection (``take``
+        # keeps each criterion's row contiguous, as every row-wise operation below wants; indexing ``[:, order]``
+        # would lay the copy out model by model)
+        self._matrix = np.stack([values[c] for c in criteria]).take(order, axis=1)
         if set(PARETO_CRITERIA) <= set(criteria):
             self._plain_front = _front(ids, self._matrix[[criteria.index(c) for c in PARETO_CRITERIA]].T, order, top)
         else:

@@ -270,6 +270,58 @@ def test_restricting_to_candidates_changes_no_figure() -> None:
     assert pruned.model_dump_json() == full.model_dump_json()
 
 
+def _changes(
+    matrix: np.ndarray[Any, Any],
+    base: np.ndarray[Any, Any],
+    weights: np.ndarray[Any, Any],
+    *,
+    prune_above: int,
+    block: int,
+) -> list[Any]:
+    n = base.size
+    ids = [f"org/m{i:04d}" for i in range(n)]
+    criteria = [f"c{c}" for c in range(matrix.shape[0])]
+    limits = tradeoffs._CHANGES_PRUNE_ABOVE, tradeoffs._CHANGES_BLOCK
+    try:
+        tradeoffs._CHANGES_PRUNE_ABOVE, tradeoffs._CHANGES_BLOCK = prune_above, block
+        return tradeoffs._weight_changes(ids, criteria, matrix, base, weights, np.arange(n))
+    finally:
+        tradeoffs._CHANGES_PRUNE_ABOVE, tradeoffs._CHANGES_BLOCK = limits
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(1, 5),
+    st.integers(1, 120),
+    st.integers(1, 9),
+    st.sampled_from(["grid", "fine", "equal", "duplicates"]),
+    st.integers(0, 2**32 - 1),
+)
+def test_comparing_only_the_challengers_that_can_tie_first_changes_no_weight_change(
+    criteria: int, n: int, block: int, kind: str, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    if kind == "grid":  # ties everywhere, as in a real catalogue
+        matrix = rng.choice([0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0], size=(criteria, n))
+    elif kind == "fine":
+        matrix = rng.random((criteria, n))
+    elif kind == "equal":  # every model alike
+        matrix = np.tile(rng.random((criteria, 1)), (1, n))
+    else:  # a few distinct models, each repeated
+        matrix = rng.random((criteria, 3))[:, rng.integers(0, 3, n)]
+    weights = rng.dirichlet(np.ones(criteria))
+    weights[rng.random(criteria) < 0.3] = 0.0  # unweighted criteria (raised from 0, never lowered)
+    if not weights.any():
+        weights[0] = 1.0
+    weights /= weights.sum()
+    raw = weights @ matrix
+    # Rank order by the score rounded to 2 places, then position: the unrounded scores may rise within a tie.
+    order = np.lexsort((np.arange(n), -np.round(raw, 2)))
+    matrix, base = matrix[:, order], raw[order]
+    pruned = _changes(matrix, base, weights, prune_above=0, block=block)
+    assert pruned == _changes(matrix, base, weights, prune_above=10**9, block=block)
+
+
 def _leader(values: dict[str, np.ndarray[Any, Any]], weights: dict[str, float], ids: list[str]) -> str:
     score: np.ndarray[Any, Any] = np.sum([w * values[c] for c, w in weights.items()], axis=0)
     return ids[min(range(len(ids)), key=lambda i: (-score[i], ids[i]))]
