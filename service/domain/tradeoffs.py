@@ -132,19 +132,29 @@ def pareto_front(points: FloatArray) -> BoolArray:
         # All pairs at once: cheaper than the sweep below for catalogue-sized sets.
         dominated: BoolArray = np.any(_dominance(points), axis=0)
         return ~dominated
-    # Lexicographically descending: a dominator always sorts before the point it dominates, so the first
-    # remaining row is never dominated (anything dominating it was removed with it, by transitivity).
-    remaining = np.lexsort(tuple(-points[:, c] for c in reversed(range(points.shape[1]))))
-    columns = [points[remaining, c] for c in range(points.shape[1])]  # one array per criterion: fast compares
+    # Each round takes the point with the largest sum of values (the lexicographically largest among equal sums):
+    # a point that dominates another has a sum at least as large (rounding is monotone), so this head is dominated
+    # by no point left, nor by any removed one (that would have removed it too). It and its duplicates are on the
+    # front; they and everything the head dominates are removed. A large sum dominates many points: the sets left
+    # shrink fast, and no sort of all the points is needed.
+    columns = [np.ascontiguousarray(points[:, c]) for c in range(points.shape[1])]  # one array per criterion
+    total = columns[0].copy()
+    for column in columns[1:]:
+        total += column
+    remaining = np.arange(n)
     while remaining.size:
-        at_most = columns[0] <= columns[0][0]
-        equal = columns[0] == columns[0][0]
+        head = int(total.argmax())
+        if np.count_nonzero(total == total[head]) > 1:
+            ties = np.flatnonzero(total == total[head])
+            head = int(ties[np.lexsort(tuple(column[ties] for column in reversed(columns)))[-1]])
+        at_most = columns[0] <= columns[0][head]
+        equal = columns[0] == columns[0][head]
         for column in columns[1:]:
-            at_most &= column <= column[0]
-            equal &= column == column[0]
+            at_most &= column <= column[head]
+            equal &= column == column[head]
         mask[remaining[equal]] = True  # the head and its duplicates
         keep = ~at_most  # drop them and everything the head dominates
-        remaining = remaining[keep]
+        remaining, total = remaining[keep], total[keep]
         columns = [column[keep] for column in columns]
     return mask
 

@@ -37,8 +37,19 @@ def test_the_pareto_front_holds_exactly_the_models_no_other_model_dominates(poin
         assert front[p] == (not dominated)
 
 
-@settings(max_examples=20, deadline=None)
-@given(hnp.arrays(np.float64, st.tuples(st.integers(257, 400), st.just(3)), elements=GRID_VALUES))
+@settings(max_examples=40, deadline=None)
+@given(
+    st.one_of(
+        # Coarse values: ties, duplicates, equal sums of values.
+        hnp.arrays(np.float64, st.tuples(st.integers(257, 400), st.integers(1, 4)), elements=GRID_VALUES),
+        # Fine values, with sums that round.
+        hnp.arrays(
+            np.float64,
+            st.tuples(st.integers(257, 300), st.integers(2, 4)),
+            elements=st.floats(0, 1, allow_subnormal=False),
+        ),
+    )
+)
 def test_the_sweep_for_large_sets_agrees_with_the_pairwise_front(points: np.ndarray[Any, Any]) -> None:
     small_front = tradeoffs._PAIRWISE_UP_TO
     try:
@@ -47,6 +58,17 @@ def test_the_sweep_for_large_sets_agrees_with_the_pairwise_front(points: np.ndar
     finally:
         tradeoffs._PAIRWISE_UP_TO = small_front
     assert np.array_equal(pareto_front(points), pairwise)
+
+
+def test_the_sweep_never_keeps_a_row_dominated_by_one_with_the_same_sum() -> None:
+    # 1e-20 is lost in the sum: the dominated row comes first among the rows with the largest sum.
+    rng = np.random.default_rng(3)
+    below = rng.random((300, 3)) * [0.5, 0.0, 0.5]  # all dominated by the rows with 1e-20
+    points = np.vstack([[[0.5, 0.0, 0.5], [0.5, 1e-20, 0.5], [0.5, 1e-20, 0.5]], below])
+    assert points[0].sum() == points[1].sum()
+    front = pareto_front(points)
+    assert front[:3].tolist() == [False, True, True]
+    assert not front[3:].any()
 
 
 def _answer(engine: Engine, **request: Any) -> Answer:
