@@ -8,9 +8,10 @@ evidence pass draws each model's values from their uncertainty with normals from
 Every score is a sum of element-wise products in criterion order (no matrix product: a BLAS library's result
 depends on the machine and its thread count), so identical models get bit-identical scores, each model's
 scores are the same whichever other models are scored with it, and answers are the same on every machine.
-Only the models that can reach the top 3 under at least one draw are scored; the bounds and screens that decide
-it are exact (see :func:`_weight_candidates` and :func:`_evidence_candidates`), so restricting to them changes no
-figure. Only the screens compute in single precision (the weight-only one as a matrix product, whose last bits may
+Only the models that can reach the top 3 under at least one draw are scored (in large sets, in each block of
+draws only those that can under one of its draws); the bounds and screens that decide it are exact (see
+:func:`_weight_candidates` and :func:`_evidence_candidates`), so restricting to them changes no figure.
+Only the screens compute in single precision (the weight-only one as a matrix product, whose last bits may
 differ between machines); each keeps every model within a stated margin far wider than that rounding, so which
 models it keeps does not.
 """
@@ -90,7 +91,8 @@ _SCREEN_HEAD_BOUNDED = 64
 #: Bytes of one block of the weight-only pass's scores: below the size from which the C allocator may map each
 #: block afresh from the system (128 KB by default), which costs more than the scores.
 _SMALL_BLOCK = 96 * 1024
-#: Fewest draws in one block of the weight-only pass.
+#: Fewest draws in one block of the weight-only pass; the draws of each block the screen marks models for
+#: (:func:`_marked_counts`).
 _MIN_ROWS = 128
 #: How far below a draw's floor the screen still keeps a model: far above single precision's rounding.
 _SLACK = 1e-5
@@ -352,9 +354,11 @@ def _weight_candidates(
     draws: FloatArray,
     draws32: npt.NDArray[np.float32],
     weights: FloatArray,
-) -> IntArray:
+) -> tuple[IntArray, BoolArray | None]:
     """Positions (in rank order) of the models that can place in the top 3 under at least one drawn vector: a
-    superset of them, so that counting only these changes no figure.
+    superset of them, so that counting only these changes no figure; and, when more than
+    :data:`_PLACE_PRUNE_ABOVE` are kept, for each block of :data:`_MIN_ROWS` draws and each model kept whether it
+    can place under some draw of the block (blocks x models; None otherwise).
 
     A screen, not a score: every model's scores are computed in single precision (a matrix product: fast, its
     last bits depend on the machine), the floor of draw s is the third highest of the first :data:`_SCREEN_HEAD`
@@ -366,11 +370,13 @@ def _weight_candidates(
     A model that places scores at least the exact third highest, so its difference is at least about 8e-6 and it
     is kept. Above :data:`_BOUND_ABOVE` models, :func:`_candidates` first drops those that cannot come near the
     floor, and only the rest are screened. The scores are computed models x draws (each model's best difference is
-    then a maximum along a contiguous row), in blocks of models of at most :data:`_SMALL_BLOCK` bytes.
+    then a maximum along a contiguous row), in blocks of models of at most :data:`_SMALL_BLOCK` bytes. The models
+    kept are then screened again block of draws by block (the same margins hold in each draw): a model that places
+    under a draw is marked in that draw's block.
     """
     n = base.size
     if n <= _WEIGHT_SCREEN_ABOVE:
-        return np.arange(n)
+        return np.arange(n), None
     samples, criteria = draws32.shape
     bounded = n > _BOUND_ABOVE
     head = min(_SCREEN_HEAD_BOUNDED if bounded else _SCREEN_HEAD, n)
@@ -391,7 +397,16 @@ def _weight_candidates(
     near: BoolArray = reach >= 0
     near[:3] = True
     screened: IntArray = kept[near]
-    return screened
+    if screened.size <= _PLACE_PRUNE_ABOVE:
+        return screened, None
+    rows = matrix[near]
+    starts = np.arange(0, samples, _MIN_ROWS)
+    marks = np.empty((starts.size, rows.shape[0]), dtype=bool)  # blocks of draws x models
+    for start in range(0, rows.shape[0], step):
+        block_reach = np.maximum.reduceat(rows[start : start + step] @ extended, starts, axis=1)
+        np.greater_equal(block_reach.T, 0, out=marks[:, start : start + step])
+    marks[:, :3] = True
+    return screened, marks
 
 
 def _block_rows(row_bytes: int) -> int:
@@ -422,6 +437,28 @@ def _counts(
         block_first, block_top3 = _place_counts(scores(slice(start, start + step)))
         first += block_first
         top3 += block_top3
+    return first, top3
+
+
+def _marked_counts(draws: FloatArray, matrix: FloatArray, marks: BoolArray) -> tuple[IntArray, IntArray]:
+    """First and top-3 counts of the models of ``matrix`` (criteria x models) under ``draws`` (criteria x draws),
+    block by block of :data:`_MIN_ROWS` draws, ranking in each block only the models ``marks`` names for it
+    (blocks x models, from :func:`_weight_candidates`).
+
+    A model not marked for a block places under none of its draws, so it would count zero there, and leaving it
+    out moves no other model's place (three models rank above it in each of those draws). The models kept stay in
+    order, so ties still go to the lower column, and each score is the same sum as :func:`_scores`'s.
+    """
+    n = matrix.shape[1]
+    first = np.zeros(n, dtype=np.intp)
+    top3 = np.zeros(n, dtype=np.intp)
+    for block, start in enumerate(range(0, draws.shape[1], _MIN_ROWS)):
+        columns = np.flatnonzero(marks[block])
+        block_first, block_top3 = _place_counts(
+            _scores_by_model(draws[:, start : start + _MIN_ROWS], matrix[:, columns]).T
+        )
+        first[columns] += block_first
+        top3[columns] += block_top3
     return first, top3
 
 
@@ -919,18 +956,21 @@ class Weighed:
         self._draws = draws = _draw(alpha, samples, seed)
         self._weighted = weighted = self._matrix[self._active]
         draws32, by_criterion = _draw_forms(alpha, samples, seed)
-        keep = _weight_candidates(self._base, weighted, draws, draws32, self._w[self._active])
+        keep, marks = _weight_candidates(self._base, weighted, draws, draws32, self._w[self._active])
         if keep.size == eligible:
             # Nothing pruned: every model's scores without evidence are computed once, for both passes.
             self._plain = _scores_by_model(by_criterion, weighted).T.__getitem__
-        self.first_count[keep], self.top3_count[keep] = _counts(
-            self._plain
-            if self._plain is not None
-            else lambda rows: _scores_by_model(by_criterion[:, rows], weighted[:, keep]).T,
-            samples,
-            keep.size,
-            8 * keep.size * _block_rows(8 * keep.size),
-        )
+        if self._plain is None and marks is not None:
+            self.first_count[keep], self.top3_count[keep] = _marked_counts(by_criterion, weighted[:, keep], marks)
+        else:
+            self.first_count[keep], self.top3_count[keep] = _counts(
+                self._plain
+                if self._plain is not None
+                else lambda rows: _scores_by_model(by_criterion[:, rows], weighted[:, keep]).T,
+                samples,
+                keep.size,
+                8 * keep.size * _block_rows(8 * keep.size),
+            )
         self._changes = _weight_changes(ids, criteria, self._matrix, self._base, self._w, order)
 
     @property

@@ -249,14 +249,16 @@ def test_scoring_only_the_models_that_can_place_changes_no_figure(n: int, criter
         "_BLOCK_BYTES",
         "_SMALL_BLOCK",
         "_MIN_ROWS",
+        "_PLACE_PRUNE_ABOVE",
     )
     limits = [getattr(tradeoffs, name) for name in names_]
     try:
-        # Bound and screen every set of models, in blocks of 7 draws; then score every model in one block.
-        for name, limit in zip(names_, (3, 3, 3, 3, 8 * 7 * n, 8, 7), strict=True):
+        # Bound and screen every set of models, in blocks of 7 draws, and count each block of draws over the models
+        # the screen marks for it; then score every model in one block.
+        for name, limit in zip(names_, (3, 3, 3, 3, 8 * 7 * n, 8, 7, 3), strict=True):
             setattr(tradeoffs, name, limit)
         pruned = analyse(ids, values, weights, order, top, samples=100, uncertainty=uncertainty)
-        for name, limit in zip(names_, (10**9, 10**9, 10**9, 10**9, 10**12, 10**12, 1), strict=True):
+        for name, limit in zip(names_, (10**9, 10**9, 10**9, 10**9, 10**12, 10**12, 1, 10**9), strict=True):
             setattr(tradeoffs, name, limit)
         full = analyse(ids, values, weights, order, top, samples=100, uncertainty=uncertainty)
     finally:
@@ -281,7 +283,7 @@ def test_restricting_to_candidates_changes_no_figure() -> None:
     base = np.array([score[i] for i in order])
     keep = tradeoffs._candidates(base, matrix, draws, w, np.sort(tradeoffs._scores(draws, matrix[:, :32]))[:, -3])
     assert keep.size < n  # the bound does prune
-    screened = tradeoffs._weight_candidates(base, matrix, draws, draws.astype(np.float32), w)
+    screened, _ = tradeoffs._weight_candidates(base, matrix, draws, draws.astype(np.float32), w)
     assert screened.size < keep.size  # and the screen prunes more
     limits = tradeoffs._PRUNE_ABOVE, tradeoffs._WEIGHT_SCREEN_ABOVE, tradeoffs._BOUND_ABOVE
     try:
