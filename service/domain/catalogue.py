@@ -373,5 +373,8 @@ class Catalogue(Strict):
 
     def offers_for(self, model_id: str, *, usable_only: bool = False) -> tuple[HostedOffer, ...]:
         """Every recorded offer of a model (with ``usable_only``: only the active ones that may rank)."""
-        offers = self._offers.get(model_id, ())
+        # Read from the model's private storage: ``self._offers`` goes through ``BaseModel.__getattr__``, which
+        # cost more than the rest of this call (asked once per model at load and per model a listing shows).
+        private = self.__pydantic_private__
+        offers = (private or {}).get("_offers", {}).get(model_id, ())
         return tuple(o for o in offers if o.usable) if usable_only else offers

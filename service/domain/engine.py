@@ -166,6 +166,28 @@ def _round(value: float, places: int = 6) -> float:
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
+def _best_first(eligible: npt.NDArray[np.intp], score: FloatArray, keyed_from: int = 8_192) -> npt.NDArray[np.intp]:
+    """``eligible`` (ascending model indices) by ``score``, best first, ties in index order: a stable sort of the
+    negated scores.
+
+    From ``keyed_from`` models on, the same order comes from sorting one distinct whole number per model (any sort
+    gives it, and NumPy's default sort of integers took half the time of a stable sort of 10,000 floats): the score
+    in millionths, negated, times the number of models, plus the model's place. That holds when every score is a
+    whole number of millionths (scores are rounded to 6 places) of at most a million in size, which is checked;
+    else the stable sort.
+    """
+    scores = score[eligible]
+    count = len(scores)
+    if count >= keyed_from:
+        millionths = np.rint(scores * 1e6)
+        if float(np.abs(scores).max()) <= 1e6 and bool((millionths / 1e6 == scores).all()):
+            key = (-millionths).astype(np.int64) * count + np.arange(count)
+            keyed: npt.NDArray[np.intp] = eligible[np.argsort(key)]
+            return keyed
+    ordered: npt.NDArray[np.intp] = eligible[np.argsort(-scores, kind="stable")]
+    return ordered
+
+
 def _kept_value(value: Any) -> Hashable:
     """A request value as part of a key: its type with it (1, 1.0 and True are equal keys), a list or mapping as a
     tuple of its parts."""
@@ -369,9 +391,8 @@ class Engine:
                 score += weight * values[criterion]
         raw, score = score, np.round(score, 6)
         eligible = (~excluded_mask).nonzero()[0]
-        # Best score first, ties by model id: the features list models sorted by id, so by index (a stable sort
-        # of the eligible indices, which ascend).
-        order = eligible[np.argsort(-score[eligible], kind="stable")]
+        # Best score first, ties by model id: the features list models sorted by id, so by index.
+        order = _best_first(eligible, score)
 
         context = _Context(
             self,
