@@ -214,39 +214,46 @@ class Citations:
 
         Raises :class:`~service.domain.citing.ShortIdClashError` (not ``exact``) when two different facts share a
         short id."""
-        return self._listed(_evidence_summary)
+        facts, sources = self._listed()
+        return [_summarised(item, source)[1] for item, source in facts], sources
 
     def listed_json(self) -> tuple[list[bytes], dict[str, str]]:
         """:meth:`listed` with each fact as JSON (as a summary serialised with ``exclude_none`` writes it)."""
-        return self._listed(_evidence_json)
+        facts, sources = self._listed()
+        kept = _SUMMARISED.get
+        written = []
+        for item, source in facts:
+            found = kept((id(item), source))
+            written.append(found[2] if found is not None and found[0] is item else _summarised(item, source)[2])
+        return written, sources
 
-    def _listed(self, make: Callable[[CitedEvidence, str], _T]) -> tuple[list[_T], dict[str, str]]:
-        """The evidence, each fact made by ``make(fact, its source's id)``, and its sources by id."""
+    def _listed(self) -> tuple[list[tuple[CitedEvidence, str]], dict[str, str]]:
+        """The facts listed, each with its source's id, and the sources by id."""
         source_ids: dict[str, str] = {}
-        items = []
+        facts = []
         if self.exact:
             for item in self.table.items.values():
                 source = source_ids.get(item.source)
                 if source is None:
                     source = source_ids[item.source] = f"s{len(source_ids) + 1}"
-                items.append(make(item, source))
-            return items, {key: url for url, key in source_ids.items()}
+                facts.append((item, source))
+            return facts, {key: url for url, key in source_ids.items()}
         # The facts in order of first citation, each once (by short id), as citing them one by one lists them.
         owners: dict[str, tuple[object, ...]] = {}
-        for facts in self.groups:
-            if facts.clash:
+        for group in self.groups:
+            if group.clash:
                 raise ShortIdClashError
-            for identity, short, item in facts.listed:
+            for identity, short, item in group.listed:
                 owner = owners.get(short)
                 if owner is None:
                     owners[short] = identity
                     source = source_ids.get(item.source)
                     if source is None:
                         source = source_ids[item.source] = f"s{len(source_ids) + 1}"
-                    items.append(make(item, source))
+                    facts.append((item, source))
                 elif owner is not identity and owner != identity:  # a different fact under the same short id
                     raise ShortIdClashError
-        return items, {key: url for url, key in source_ids.items()}
+        return facts, {key: url for url, key in source_ids.items()}
 
 
 #: How many of each kind of summary part (a criterion's figures, an exclusion) are kept, shared by the summaries
@@ -274,14 +281,6 @@ def _summarised(item: CitedEvidence, source: str) -> tuple[CitedEvidence, Eviden
         source_kind=item.source_kind,
     )
     return _SUMMARISED.put(key, (item, summary, summary.__pydantic_serializer__.to_json(summary, exclude_none=True)))
-
-
-def _evidence_summary(item: CitedEvidence, source: str) -> EvidenceSummary:
-    return _summarised(item, source)[1]
-
-
-def _evidence_json(item: CitedEvidence, source: str) -> bytes:
-    return _summarised(item, source)[2]
 
 
 def rule_reason(rule_id: str, version: int, outcome: str, message: str) -> str:
