@@ -1282,7 +1282,7 @@ class _BriefTable:
     lists, its rounded weight, values, known flags and contributions (value x weight, as an assessment rounds it),
     the rules' verdicts and the fit figures. ``position`` maps a model index to its place in the lists."""
 
-    __slots__ = ("_fit", "_gpu_count", "_plan", "known", "position", "rows", "verdicts", "weighted")
+    __slots__ = ("_fit", "_gpu_count", "_plan", "known", "overhead", "position", "rows", "verdicts", "weighted")
 
     def __init__(self, context: _Context, indices: list[int]) -> None:
         self.position = {i: n for n, i in enumerate(indices)}
@@ -1316,6 +1316,7 @@ class _BriefTable:
             p.gpus_needed[at].tolist(),
             p.decode_tps_per_request[at].astype(np.float64, copy=False).tolist(),
         )
+        self.overhead: list[float] = p.overhead_gb[at].astype(np.float64, copy=False).tolist()
 
     def fit(self, j: int) -> dict[str, Any]:
         """The ``j``-th model's fit figures (:meth:`_Context.fit_figures`) as a summary shows them (a
@@ -1382,6 +1383,8 @@ class _Context:
         #: Per licence: the kinds of its duties and the duties as a summary lists them, under this request.
         self._duties: dict[str, _Duties] = {}
         self.memory, self.gpus, self.gpu_size = memory, gpus, gpu_size
+        #: The plan's figures for the models a summary returns, as floats (see :meth:`_fit_row`).
+        self._fit_rows: dict[int, tuple[float, float, float, float, float]] = {}
         self.applied, self.verdicts = applied, verdicts
         self.evaluated_on = evaluated_on
         self.every_criterion = False
@@ -1421,13 +1424,28 @@ class _Context:
         """Message placeholders for model ``i``, each computed only when a message names it."""
         return _Display(self, i)
 
+    def _fit_row(self, i: int) -> tuple[float, float, float, float, float]:
+        """Model ``i``'s memory, GPUs needed, weights, KV cache and overhead (GB) in the plan, read once per request
+        (for the models a summary returns, all at once: :meth:`prepare_briefs`)."""
+        found = self._fit_rows.get(i)
+        if found is None:
+            p = self.plan
+            found = self._fit_rows[i] = (
+                p.memory_gb[i],
+                p.gpus_needed[i],
+                p.weights_gb[i],
+                p.kv_cache_gb[i],
+                p.overhead_gb[i],
+            )
+        return found
+
     def _fit_display(self, key: str, i: int, known: bool) -> str:
         """One ``fit.*`` placeholder for model ``i`` (``known``: its size is recorded)."""
         p = self.plan
         if key == "fit.memory_gb":
-            return f"{self.memory[i]:,.0f}" if known else "unknown"
+            return f"{self._fit_row(i)[0]:,.0f}" if known else "unknown"
         if key == "fit.gpus_needed":
-            return f"{int(self.gpus[i])}" if known else "unknown"
+            return f"{int(self._fit_row(i)[1])}" if known else "unknown"
         if key == "fit.precision":
             return str(p.precision[i])
         if key == "fit.gpu_memory_gb":
@@ -1441,12 +1459,20 @@ class _Context:
             tuning_text = (
                 f" + {self.req.customisation.fine_tuning} fine-tuning {tuning:,.1f} GB" if tuning >= 0.05 else ""
             )
+            _, _, weights, kv_cache, overhead = self._fit_row(i)
             return (
-                f"weights {p.weights_gb[i]:,.1f} GB + KV cache {p.kv_cache_gb[i]:,.1f} GB for "
-                f"{p.workload.concurrent_requests:,} x {p.workload.tokens_per_request:,} tokens{tuning_text} + "
-                f"overhead {p.overhead_gb[i]:,.1f} GB"
+                f"weights {weights:,.1f} GB + KV cache {kv_cache:,.1f} GB for {self._workload_text()}{tuning_text} + "
+                f"overhead {overhead:,.1f} GB"
             )
         return self._shortfall(i) if known else "unknown"  # fit.shortfall
+
+    def _workload_text(self) -> str:
+        """The request's workload as a fit's breakdown names it (written once per request)."""
+        found: str | None = getattr(self, "_workload", None)
+        if found is None:
+            workload = self.plan.workload
+            found = self._workload = f"{workload.concurrent_requests:,} x {workload.tokens_per_request:,} tokens"
+        return found
 
     def _shortfall(self, i: int) -> str:
         """By how much and for which part a model misses the GPUs available."""
@@ -1471,8 +1497,8 @@ class _Context:
 
     def _tuning_gb(self, i: int) -> float:
         """Fine-tuning memory: what the total holds beyond weights, KV cache and overhead (0 without tuning)."""
-        p = self.plan
-        return float(p.memory_gb[i] - p.weights_gb[i] - p.kv_cache_gb[i] - p.overhead_gb[i])
+        memory, _, weights, kv_cache, overhead = self._fit_row(i)
+        return float(memory - weights - kv_cache - overhead)
 
     def _largest_part(self, i: int) -> str:
         p = self.plan
@@ -1803,7 +1829,11 @@ class _Context:
     def prepare_briefs(self, indices: list[int]) -> None:
         """Read what :meth:`brief` needs of the models ``indices`` (the ones a summary returns) from the request's
         columns at once."""
-        self._table = _BriefTable(self, indices)
+        table = self._table = _BriefTable(self, indices)
+        _, _, weights, kv_cache, memory, gpus, _ = table._fit
+        self._fit_rows = {
+            i: (memory[j], gpus[j], weights[j], kv_cache[j], table.overhead[j]) for j, i in enumerate(indices)
+        }
 
     def _throughput(self, i: int) -> Throughput | None:
         p = self.plan
