@@ -1021,6 +1021,9 @@ class _ModelTexts:
         #: A licence's duties as a summary states them (their kinds, each duty, the kinds written), by the licence
         #: and what they read of a request (the monthly active users, whether outputs train other models).
         self.duties: Kept[tuple[str, int | None, bool | None], _Duties] = Kept("engine.duties", 4_096)
+        #: The facts a summary's leading criterion cites (as cited, see :meth:`_Context.briefed`), by the criterion,
+        #: what its evidence reads of a request (its ``evidence_key``), the model and how many facts are cited.
+        self.leading_refs: Kept[tuple[str, Hashable, int, int], CitedGroup] = Kept("engine.leading_refs", 16_384)
         #: What a model's listed criteria add to its caveats, by what that reads (see
         #: :meth:`_Context._criteria_caveats`).
         self.criteria_caveats: Kept[Hashable, CriteriaCaveats] = Kept("engine.criteria_caveats", 16_384)
@@ -2298,16 +2301,22 @@ class _Context:
             # A summary leads with weighted criteria, by contribution then name.
             ranked = sorted([(-contribution[j], criterion, n) for n, criterion, contribution in table.weighted])
         leading = []
+        evidence_keys, kept_refs = self._evidence_keys, self.engine.texts.leading_refs
         for place, (contribution, criterion, n) in enumerate(ranked[:3]):
-            explanation = self._explain(criterion, i)
-            reasons.append(
-                criterion_reason(criterion, -contribution)
-                + cited.refs(
-                    explanation.evidence,
-                    leading_cites(place),
-                    kept=self._evidence_keys.get(criterion) is not None,
-                )
-            )
+            count = leading_cites(place)
+            reads = evidence_keys.get(criterion)
+            if cited.exact or reads is None:
+                refs = cited.refs(self._explain(criterion, i).evidence, count, kept=reads is not None)
+            else:  # the facts cited, kept by what the criterion's evidence reads (the same for the same key)
+                refs_key = (criterion, reads, i, count)
+                leading_facts = kept_refs.get(refs_key)
+                if leading_facts is None:
+                    leading_facts = kept_refs.put(
+                        refs_key, cited_group(self._explain(criterion, i).evidence, count, True)
+                    )
+                cited.groups.append(leading_facts)
+                refs = leading_facts.text()
+            reasons.append(criterion_reason(criterion, -contribution) + refs)
             row = table.rows[n]
             leading.append((criterion, _round(row[2][j]), row[1], -contribution))
         lic = self.f.licences[i]

@@ -34,6 +34,17 @@ REQUESTS: list[dict[str, Any]] = [
 ]
 
 
+def one_digit_short_ids(monkeypatch: pytest.MonkeyPatch, engine: Engine) -> None:
+    """Facts cited under one hex digit of short id: many facts of an answer share one, and all but the first take
+    their whole digest. The stores that hold facts as cited (with their ids) start empty: a short id never changes
+    in a running service."""
+    monkeypatch.setattr(citing, "_ID_HEX", 1)
+    for store in ("_LISTED", "_SEEN", "_GROUPS", "_ITEM_JSON"):
+        monkeypatch.setattr(citing, store, Kept(store, 10_000))
+    for store in ("outcomes", "leading_refs"):
+        monkeypatch.setattr(engine.texts, store, Kept(store, 10_000))
+
+
 @pytest.mark.parametrize("body", REQUESTS)
 @pytest.mark.parametrize("exclusions", ["by_rule", "all"])
 def test_what_a_decision_builds_equals_what_explaining_everything_gives(
@@ -57,10 +68,7 @@ def test_what_a_decision_builds_equals_what_explaining_everything_gives(
 def test_the_full_detail_cites_facts_that_share_a_short_digest_as_citing_the_whole_answer_does(
     engine: Engine, monkeypatch: pytest.MonkeyPatch, body: dict[str, Any]
 ) -> None:
-    # One hex digit of short id: many facts of an answer share one, and all but the first take their whole digest.
-    monkeypatch.setattr(citing, "_ID_HEX", 1)
-    for kept in ("_LISTED", "_SEEN", "_GROUPS", "_ITEM_JSON"):
-        monkeypatch.setattr(citing, kept, Kept(kept, 10_000))
+    one_digit_short_ids(monkeypatch, engine)
     requirements = Requirements.model_validate(body)
     whole = engine.recommend(requirements, TODAY)
     counted = count_exclusions(whole.excluded, engine.rules.eligibility)

@@ -8,21 +8,12 @@ from typing import Any
 
 import pytest
 
-from service.domain import citing, writing
+from service.domain import writing
 from service.domain.citing import dump_full_bytes
 from service.domain.engine import Engine
-from service.domain.kept import Kept
 from service.domain.requirements import Requirements
 from tests.conftest import TODAY
-from tests.domain.test_decision import REQUESTS
-
-
-def one_digit_short_ids(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Facts cited under one hex digit of short id (with empty stores): many facts of an answer share one, and all
-    but the first take their whole digest."""
-    monkeypatch.setattr(citing, "_ID_HEX", 1)
-    for store in ("_LISTED", "_SEEN", "_GROUPS", "_ITEM_JSON"):
-        monkeypatch.setattr(citing, store, Kept(store, 10_000))
+from tests.domain.test_decision import REQUESTS, one_digit_short_ids
 
 
 def _with_tokens(body: dict[str, Any], tokens: int) -> Requirements:
@@ -57,7 +48,7 @@ def test_kept_parts_are_not_reused_when_the_answer_cites_their_facts_by_other_id
     kept = sum(len(store) for store in (writing._OUTCOMES, writing._TAILS, writing._EU_STATUSES))
     assert kept
     # The parts kept above name other ids, so each must be written afresh.
-    one_digit_short_ids(monkeypatch)
+    one_digit_short_ids(monkeypatch, engine)
     written = engine.decide(requirements, TODAY).full_bytes("all")
     assert written == dump_full_bytes(engine.decide(requirements, TODAY).full("all"))
     assert b'"evidence":["e' in written

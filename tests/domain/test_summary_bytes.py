@@ -13,8 +13,7 @@ from service.domain.engine import Engine
 from service.domain.requirements import Requirements
 from tests.conftest import TODAY
 from tests.domain.test_brief import CAVEAT_REQUESTS, DAYS
-from tests.domain.test_decision import REQUESTS
-from tests.domain.test_full_bytes import one_digit_short_ids
+from tests.domain.test_decision import REQUESTS, one_digit_short_ids
 
 
 def _serialised(engine: Engine, requirements: Requirements, exclusions: Any, day: dt.date = TODAY) -> bytes:
@@ -62,7 +61,7 @@ def test_a_short_id_clash_writes_the_summary_citing_facts_one_by_one(
     requests = [Requirements.model_validate(body) for body in (REQUESTS[2], REQUESTS[3], REQUESTS[5])]
     for requirements in requests:
         engine.decide(requirements, TODAY).summary_bytes("all")  # kept lines written with 10-digit short ids
-    one_digit_short_ids(monkeypatch)
+    one_digit_short_ids(monkeypatch, engine)
     for requirements in requests:
         for exclusions in ("by_rule", "all"):
             written = engine.decide(requirements, TODAY).summary_bytes(exclusions)
