@@ -241,9 +241,9 @@ def engine_figures(workdir: Path, corpus_path: Path, sizes: list[int]) -> None:
     print("\n## Engine in process, over the corpus (each request timed three ways, see bench/engine_child.py)")
     print(
         "decide = the decision core (Engine.decide: eligibility, criteria, scores, order, weight-only "
-        "trade-offs); summary = decide + the summary answer encoded (a summary POST's work); whole = decide + the "
-        "whole answer encoded (a record's first fetch). ms wall (CPU ms: the process's own CPU time, less "
-        "sensitive to other work)."
+        "trade-offs); summary = decide + the summary answer written to JSON bytes (a summary POST's work); whole = "
+        "decide + the whole answer encoded (a record's first fetch). ms wall (CPU ms: the process's own CPU time, "
+        "less sensitive to other work)."
     )
     print(
         "| models | load s (CPU s), cold | calls | decide p50 (CPU) | decide p99 | summary p50 (CPU) | summary p99 "

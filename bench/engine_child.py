@@ -2,9 +2,9 @@
 
 ``python -m bench.engine_child CATALOGUE_DIR RULES_DIR CORPUS_JSON PASSES`` prints one JSON line. For every
 corpus request it times, separately: the decision core (``Engine.decide``: eligibility, criteria, scores,
-order, weight-only trade-offs), the same plus the ``summary`` answer encoded (what a summary POST computes), and
-the same plus the whole answer encoded (what a record's first fetch, or a ``full`` POST listing every exclusion,
-computes).
+order, weight-only trade-offs), the same plus the ``summary`` answer written to JSON bytes (what a summary POST
+computes), and the same plus the whole answer encoded (what a record's first fetch, or a ``full`` POST listing
+every exclusion, computes).
 """
 
 from __future__ import annotations
@@ -39,11 +39,11 @@ def main() -> None:
     load_s, load_cpu_s = time.perf_counter() - started, time.process_time() - started_cpu
     corpus = [Requirements.model_validate(body) for body in json.loads(corpus_path.read_text())]
     day = dt.date(2026, 12, 1)
-    engine.decide(corpus[0], day).summary()  # warm-up
+    engine.decide(corpus[0], day).summary_bytes()  # warm-up
 
     tasks: dict[str, Callable[[Requirements], object]] = {
         "decide": lambda req: engine.decide(req, day),
-        "summary": lambda req: engine.decide(req, day).summary(req.exclusions).model_dump_json(exclude_none=True),
+        "summary": lambda req: engine.decide(req, day).summary_bytes(req.exclusions),
         "whole": lambda req: encode_answer(engine.decide(req, day)),
     }
     wall: dict[str, list[float]] = {name: [] for name in tasks}
