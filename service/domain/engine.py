@@ -760,14 +760,8 @@ class Decision:
 
     def _summary(self, exclusions: Exclusions, cited: Citations) -> AnswerSummary:
         """:meth:`summary`, its evidence cited in ``cited``."""
-        context = self._context
         obligations: dict[str, list[ObligationSummary]] = {}
-        recommendations, explained = self._returned(
-            lambda i, status, rank, score: context.brief(context.briefed(i, status, rank, score, cited, obligations)),
-            lambda i, status, rank, score: context.brief(
-                context.briefed(i, status, rank, score, cited, obligations, explained=True)
-            ),
-        )
+        recommendations, explained = self._briefs(cited, obligations, _Context.brief)
         listed, sources = cited.listed()
         return self._summary_of(exclusions, recommendations, explained, listed, sources, obligations)
 
@@ -777,17 +771,9 @@ class Decision:
         listed fact from its kept JSON. When two facts it cites share a short id, the summary is built (citing
         them one by one, see :class:`~service.domain.summary.Citations`) and serialised."""
         self._prepare_briefs()
-        context = self._context
         cited = Citations()
         obligations: dict[str, list[ObligationSummary]] = {}
-        recommendations, explained = self._returned(
-            lambda i, status, rank, score: context.brief_json(
-                context.briefed(i, status, rank, score, cited, obligations)
-            ),
-            lambda i, status, rank, score: context.brief_json(
-                context.briefed(i, status, rank, score, cited, obligations, explained=True)
-            ),
-        )
+        recommendations, explained = self._briefs(cited, obligations, _Context.brief_json)
         try:
             listed, sources = cited.listed_json()
         except ShortIdClashError:
@@ -796,6 +782,22 @@ class Decision:
             return data
         head = self._summary_of(exclusions, [], [], [], {}, obligations)
         return summary_json(head, recommendations, explained, listed, sources)
+
+    def _briefs(
+        self,
+        cited: Citations,
+        obligations: dict[str, list[ObligationSummary]],
+        finish: Callable[[_Brief], _T],
+    ) -> tuple[list[_T], list[_T]]:
+        """The recommended and then the explained models in brief (:meth:`_Context.briefed`, citing in ``cited``,
+        their duties added to ``obligations``), each finished by ``finish`` (built or written)."""
+        context = self._context
+        return self._returned(
+            lambda i, status, rank, score: finish(context.briefed(i, status, rank, score, cited, obligations)),
+            lambda i, status, rank, score: finish(
+                context.briefed(i, status, rank, score, cited, obligations, explained=True)
+            ),
+        )
 
     def _summary_of(
         self,
@@ -1285,7 +1287,7 @@ class _BriefTable:
     lists, its rounded weight, values, known flags and contributions (value x weight, as an assessment rounds it),
     the rules' verdicts and the fit figures. ``position`` maps a model index to its place in the lists."""
 
-    __slots__ = ("_fit", "_gpu_count", "_plan", "known", "overhead", "position", "rows", "verdicts", "weighted")
+    __slots__ = ("_fit", "_gpu_count", "_plan", "fit_rows", "known", "position", "rows", "verdicts", "weighted")
 
     def __init__(self, context: _Context, indices: list[int]) -> None:
         self.position = {i: n for n, i in enumerate(indices)}
@@ -1319,7 +1321,10 @@ class _BriefTable:
             p.gpus_needed[at].tolist(),
             p.decode_tps_per_request[at].astype(np.float64, copy=False).tolist(),
         )
-        self.overhead: list[float] = p.overhead_gb[at].astype(np.float64, copy=False).tolist()
+        overhead = p.overhead_gb[at].astype(np.float64, copy=False).tolist()
+        _, _, weights, kv_cache, memory, gpus, _ = self._fit
+        #: Per model index: its memory, GPUs needed, weights, KV cache and overhead (see :meth:`_Context._fit_row`).
+        self.fit_rows = {i: (memory[j], gpus[j], weights[j], kv_cache[j], overhead[j]) for j, i in enumerate(indices)}
 
     def fit(self, j: int) -> dict[str, Any]:
         """The ``j``-th model's fit figures (:meth:`_Context.fit_figures`) as a summary shows them (a
@@ -1830,13 +1835,10 @@ class _Context:
         return FitFigures(**numbers, throughput=self._throughput(i) if known else None)
 
     def prepare_briefs(self, indices: list[int]) -> None:
-        """Read what :meth:`brief` needs of the models ``indices`` (the ones a summary returns) from the request's
-        columns at once."""
+        """Read what :meth:`briefed` needs of the models ``indices`` (the ones a summary returns) from the request's
+        columns at once, their fit figures included."""
         table = self._table = _BriefTable(self, indices)
-        _, _, weights, kv_cache, memory, gpus, _ = table._fit
-        self._fit_rows = {
-            i: (memory[j], gpus[j], weights[j], kv_cache[j], table.overhead[j]) for j, i in enumerate(indices)
-        }
+        self._fit_rows = table.fit_rows
 
     def _throughput(self, i: int) -> Throughput | None:
         p = self.plan

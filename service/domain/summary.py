@@ -220,12 +220,7 @@ class Citations:
     def listed_json(self) -> tuple[list[bytes], dict[str, str]]:
         """:meth:`listed` with each fact as JSON (as a summary serialised with ``exclude_none`` writes it)."""
         facts, sources = self._listed()
-        kept = _SUMMARISED.get
-        written = []
-        for item, source in facts:
-            found = kept((id(item), source))
-            written.append(found[2] if found is not None and found[0] is item else _summarised(item, source)[2])
-        return written, sources
+        return [_summarised(item, source)[2] for item, source in facts], sources
 
     def _listed(self) -> tuple[list[tuple[CitedEvidence, str]], dict[str, str]]:
         """The facts listed, each with its source's id, and the sources by id."""
