@@ -26,6 +26,7 @@ import re
 import sqlite3
 import threading
 import time
+import urllib.parse
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -59,6 +60,7 @@ from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.util import asbool
 
 from service.storage.records import DecisionRecord, RecordSummary, StorageError
 from service.storage.versions import DataVersion, VersionKind
@@ -772,6 +774,15 @@ def is_in_memory(database_url: str) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
+def _sqlite_file(url: URL) -> Path:
+    """The file a SQLite URL's database names: its path, or, with ``uri=true``, the path of its ``file:`` URI
+    (``sqlite:///file:/data/advisor.db?mode=ro&uri=true`` names /data/advisor.db, not a folder called ``file:``)."""
+    database = url.database or ""
+    if asbool(url.query.get("uri", False)) and database.startswith("file:"):
+        return Path(urllib.parse.unquote(urllib.parse.urlsplit(database).path))
+    return Path(database)
+
+
 def open_store(
     database_url: str,
     *,
@@ -816,7 +827,7 @@ def open_store(
             )
         else:
             try:
-                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+                _sqlite_file(url).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StorageError(f"cannot create the directory of {_redacted(url)}: {exc}") from exc
             # Handlers run in worker threads; each checks out its own connection, so sharing is safe.

@@ -51,12 +51,25 @@ def test_readiness_writes_succeed_on_a_working_database(store: SqlDecisionStore)
     store.check_writable()
 
 
-def test_a_read_only_database_is_not_writable(tmp_path: Path) -> None:
-    path = tmp_path / "advisor.db"
+def test_a_read_only_database_is_not_writable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "db" / "advisor.db"
     open_store(f"sqlite:///{path}").close()
+    monkeypatch.chdir(tmp_path)
     read_only = open_store(f"sqlite:///file:{path}?mode=ro&uri=true")
     with pytest.raises(StorageError, match="cannot write"):
         read_only.check_writable()
+    # The URI names the file: no folder called "file:" is made where the service runs.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db"]
+
+
+def test_a_sqlite_uri_names_its_file_not_a_folder_called_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    target = tmp_path / "new folder" / "advisor.db"
+    opened = open_store(f"sqlite:///file:{target.as_posix().replace(' ', '%20')}?uri=true")
+    opened.save(record())
+    assert opened.count() == 1
+    opened.close()
+    assert target.is_file() and sorted(p.name for p in tmp_path.iterdir()) == ["new folder"]
 
 
 def test_a_database_made_before_migrations_existed_is_upgraded_and_its_rows_kept(tmp_path: Path) -> None:
