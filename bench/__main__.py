@@ -9,6 +9,8 @@ Measures, on this machine, in one run:
 3. The engine in process on the shipped catalogue and on synthetic ones (perturbed copies of real entries),
    p50 and p99 per request, and how the cost grows with the catalogue.
 4. A profile (pyinstrument) of the in-process hot path of a POST: engine, encoding, decision record.
+5. The framework's ceiling: the same app with an echo route (``bench/ceiling.py``) under the same load, the
+   echo's share of ``/health`` throughput: what a POST would cost with no deciding, explaining or recording.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from bench.ceiling import ECHO
 from bench.corpus import build_corpus
 from bench.synthetic import synthetic_catalogue
 from service.domain.requirements import Requirements
@@ -78,10 +81,17 @@ def _free_port() -> int:
 class Server:
     """One ``advisor serve`` process (one worker) on a free port with its own records database.
 
-    ``cache_dir`` is where it keeps the fitted capability model (empty at a cold start, filled by it).
+    ``cache_dir`` is where it keeps the fitted capability model (empty at a cold start, filled by it);
+    ``command``, when given, runs instead of ``advisor serve`` (with ``--port`` added).
     """
 
-    def __init__(self, workdir: Path, catalogue_dir: Path | None = None, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        catalogue_dir: Path | None = None,
+        cache_dir: Path | None = None,
+        command: list[str] | None = None,
+    ) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -92,11 +102,11 @@ class Server:
         }
         if catalogue_dir is not None:
             env["ADVISOR_CATALOGUE_DIR"] = str(catalogue_dir)
-        advisor = Path(sys.executable).with_name("advisor")
+        command = command or [str(Path(sys.executable).with_name("advisor")), "serve"]
         self.log = (workdir / f"server-{self.port}.log").open("wb")
         started = time.perf_counter()
         self.process = subprocess.Popen(
-            [str(advisor), "serve", "--port", str(self.port)], env=env, stdout=self.log, stderr=subprocess.STDOUT
+            [*command, "--port", str(self.port)], env=env, stdout=self.log, stderr=subprocess.STDOUT
         )
         try:
             self.startup_s = self._wait_ready(started)
@@ -180,26 +190,33 @@ def _phase(server: Server, path: str, script: Path, duration: int) -> dict[str, 
     return result
 
 
-def http_load(server: Server, workdir: Path, corpus: list[dict[str, Any]], rounds: int, duration: int) -> None:
-    print(f"\n## HTTP load: wrk -t2 -c32, {rounds} rounds of {duration} s phases, one server process")
-    if shutil.which("wrk") is None:
-        print(WRK_MISSING)
-        return
+def _health_script(workdir: Path) -> Path:
     health = workdir / "health.lua"
     health.write_text((HERE / "wrk.lua").read_text().replace("--BODIES--", "").replace('MODE = "post"', 'MODE = "get"'))
-    scripts = {d: _write_lua(workdir, corpus, d, f"post-{d}") for d in _details()}
-    rows: dict[str, list[dict[str, Any]]] = {"health": [], **{f"post {d or 'default'}": [] for d in scripts}}
+    return health
+
+
+def _rounds(
+    server: Server, workdir: Path, posts: dict[str, tuple[str, Path]], rounds: int, duration: int
+) -> dict[str, list[dict[str, Any]]]:
+    """``rounds`` rounds of a ``/health`` phase then one phase per entry of ``posts`` (name: path and wrk script),
+    each round's request bodies distinct from every other round's; the wrk figures per phase."""
+    health = _health_script(workdir)
+    rows: dict[str, list[dict[str, Any]]] = {"health": [], **{name: [] for name in posts}}
     print(f"load average before: {_load()}")
     for r in range(1, rounds + 1):
         # Each request of a round is distinct from every other request of the whole run: offset by round.
         rows["health"].append(_phase(server, "/health", health, duration))
-        for d, script in scripts.items():
-            text = script.read_text().replace("ROUND = 0", f"ROUND = {r}")
+        for name, (path, script) in posts.items():
             round_script = workdir / f"round{r}-{script.name}"
-            round_script.write_text(text)
-            rows[f"post {d or 'default'}"].append(_phase(server, "/v1/recommendations", round_script, duration))
+            round_script.write_text(script.read_text().replace("ROUND = 0", f"ROUND = {r}"))
+            rows[name].append(_phase(server, path, round_script, duration))
         line = "  ".join(f"{k}: {v[-1]['rps']:.0f}/s" for k, v in rows.items())
         print(f"round {r}: {line}  (load {_load()})")
+    return rows
+
+
+def _table(rows: dict[str, list[dict[str, Any]]], rounds: int) -> None:
     health_rps = statistics.median(x["rps"] for x in rows["health"])
     health_cpu = statistics.median(x["cpu_ms"] for x in rows["health"])
     # Server CPU per request: what each request cost the server, much less sensitive than req/s to other work on
@@ -221,6 +238,35 @@ def http_load(server: Server, workdir: Path, corpus: list[dict[str, Any]], round
             f"| {health_cpu / cpu:.3f} |"
         )
     print(f"load average after: {_load()}")
+
+
+def http_load(server: Server, workdir: Path, corpus: list[dict[str, Any]], rounds: int, duration: int) -> None:
+    print(f"\n## HTTP load: wrk -t2 -c32, {rounds} rounds of {duration} s phases, one server process")
+    if shutil.which("wrk") is None:
+        print(WRK_MISSING)
+        return
+    posts = {
+        f"post {d or 'default'}": ("/v1/recommendations", _write_lua(workdir, corpus, d, f"post-{d}"))
+        for d in _details()
+    }
+    _table(_rounds(server, workdir, posts, rounds, duration), rounds)
+
+
+def framework_ceiling(workdir: Path, corpus: list[dict[str, Any]], rounds: int, duration: int) -> None:
+    """The echo route of ``bench/ceiling.py`` (the same app, the same bodies, no decision) against ``/health``."""
+    print(
+        f"\n## Framework ceiling: the same app with an echo route ({ECHO}: the body validated into requirements and "
+        f"sent back, nothing decided or recorded), wrk -t2 -c32, {rounds} rounds of {duration} s phases"
+    )
+    if shutil.which("wrk") is None:
+        print(WRK_MISSING)
+        return
+    server = Server(workdir, cache_dir=workdir / "fits-shipped", command=[sys.executable, "-m", "bench.ceiling"])
+    try:
+        posts = {"echo (summary bodies)": (ECHO, _write_lua(workdir, corpus, _details()[0], "echo"))}
+        _table(_rounds(server, workdir, posts, rounds, duration), rounds)
+    finally:
+        server.stop()
 
 
 def answer_sizes(server: Server, corpus: list[dict[str, Any]]) -> None:
@@ -317,7 +363,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="wrk rounds (each: /health, then each POST kind)")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk phase")
     parser.add_argument("--sizes", default="1000,10000", help="synthetic catalogue sizes for the engine figures")
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: http,startup,engine,profile")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: http,ceiling,startup,engine,profile")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -347,6 +393,8 @@ def main() -> None:
                 print(f"\n## Server peak memory (VmHWM): {server.peak_memory_mb():.0f} MB")
             finally:
                 server.stop()
+        if "ceiling" not in skip:
+            framework_ceiling(workdir, corpus, args.rounds, args.duration)
         if "engine" not in skip:
             engine_figures(workdir, corpus_path, sizes)
         if "startup" not in skip and sizes:
