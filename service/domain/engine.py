@@ -293,7 +293,8 @@ class Engine:
         gpu = self.rules.gpus[req.hardware.gpu] if req.hardware.gpu else None
         size = gpu.memory_gb.value if gpu is not None else req.hardware.gpu_memory_gb or hw.reference_gpu_memory_gb
         defaulted = ("tokens_per_request",) if req.workload.tokens_per_request is None else ()
-        workload = ResolvedWorkload(
+        # Trusted: the figures come validated from the request and the rules (same types as validation gives).
+        workload = ResolvedWorkload.model_construct(
             concurrent_requests=req.workload.concurrent_requests,
             tokens_per_request=req.workload.tokens_per_request or hw.default_tokens_per_request,
             output_tokens_per_second=req.workload.output_tokens_per_second,

@@ -166,30 +166,107 @@ def native_format(
     return min(formats, key=lambda f: (bytes_per_parameter[f], WEIGHT_FORMATS.index(f)))
 
 
-@dataclass(frozen=True)
 class FitPlan:
-    """Every model's fit for one request, as arrays aligned with the catalogue order."""
+    """Every model's fit for one request, as arrays aligned with the catalogue order (read-only by convention).
+
+    The decode-speed figures (:attr:`decode_tps_per_request`, :attr:`decode_tps_total`, :attr:`compute_bound`,
+    :attr:`gpus_for_throughput`) and :attr:`kv_bytes_per_token` are computed when first read, unless a speed the
+    request asks for needs them for :attr:`gpus_needed`: a decision reads only memory and GPUs, its explanations
+    the rest (the same figures whenever computed).
+    """
+
+    __slots__ = (
+        "_basis",
+        "_formatted",
+        "_kv_all",
+        "_kv_request",
+        "_precision",
+        "_speed",
+        "bytes_per_parameter",
+        "gpu",
+        "gpu_memory_gb",
+        "gpus_for_memory",
+        "gpus_needed",
+        "known",
+        "kv_cache_gb",
+        "kv_estimated",
+        "memory_gb",
+        "overhead_gb",
+        "policy",
+        "precision",
+        "precision_assumed",
+        "usable_gb_per_gpu",
+        "weights_gb",
+        "workload",
+    )
 
     precision: tuple[str, ...]  # the format costed per model (native resolved)
     precision_assumed: BoolArray  # native asked but released formats not recorded: bf16 assumed
     bytes_per_parameter: FloatArray
     weights_gb: FloatArray
     kv_cache_gb: FloatArray
-    kv_bytes_per_token: FloatArray  # averaged over the request's tokens
     kv_estimated: BoolArray  # the conservative per-token figure was used
     overhead_gb: FloatArray
     memory_gb: FloatArray
     gpus_for_memory: FloatArray
-    gpus_for_throughput: FloatArray  # NaN when no speed was asked or the GPU's bandwidth is unknown
     gpus_needed: FloatArray
-    decode_tps_per_request: FloatArray  # NaN when the GPU's bandwidth is unknown
-    decode_tps_total: FloatArray
-    compute_bound: BoolArray  # the compute ceiling, not bandwidth, limits the aggregate speed
     known: BoolArray  # parameter count recorded
     gpu: Gpu | None
     gpu_memory_gb: float
     usable_gb_per_gpu: float
     workload: ResolvedWorkload
+    policy: HardwarePolicy
+    _basis: FitBasis
+    _formatted: _Formatted
+    _precision: RequestPrecision
+    _kv_all: FloatArray  # every concurrent request's cache, in bytes
+    _kv_request: FloatArray  # one request's cache, in bytes
+    _speed: _Decode | None  # computed when first read (see :meth:`_decode`)
+
+    @property
+    def kv_bytes_per_token(self) -> FloatArray:
+        """Cache bytes per token, averaged over the request's tokens."""
+        per_token: FloatArray = self._kv_request / self.workload.tokens_per_request
+        return per_token
+
+    @property
+    def gpus_for_throughput(self) -> FloatArray:
+        """GPUs the asked speed needs; NaN when no speed was asked or the GPU's bandwidth is unknown."""
+        return self._decode()[3]
+
+    @property
+    def decode_tps_per_request(self) -> FloatArray:
+        """Decode tokens per second per request; NaN when the GPU's bandwidth is unknown."""
+        return self._decode()[0]
+
+    @property
+    def decode_tps_total(self) -> FloatArray:
+        """Decode tokens per second over every concurrent request."""
+        return self._decode()[1]
+
+    @property
+    def compute_bound(self) -> BoolArray:
+        """The compute ceiling, not bandwidth, limits the aggregate speed."""
+        return self._decode()[2]
+
+    def _decode(self) -> _Decode:
+        speed: _Decode | None = self._speed
+        if speed is None:
+            speed = self._speed = _decode(
+                self._basis,
+                self._formatted,
+                self._precision,
+                self.gpu,
+                self._kv_all,
+                self.gpus_for_memory,
+                self.workload,
+                self.policy,
+            )
+        return speed
+
+
+#: A plan's decode figures: per request, total, compute bound, GPUs for the asked speed.
+_Decode = tuple[FloatArray, FloatArray, BoolArray, FloatArray]
 
 
 @dataclass(frozen=True)
@@ -321,7 +398,36 @@ def plan_fit(
     usable = gpu_memory_gb * policy.usable_memory_fraction
     gpus_memory = np.maximum(1.0, np.ceil(memory / usable))
 
-    # Decode bound: per step, the active weights and every request's cache are read once.
+    speed: _Decode | None = None
+    if gpu is not None and workload.output_tokens_per_second is not None:
+        speed = _decode(basis, formatted, precision, gpu, kv_all, gpus_memory, workload, policy)
+    gpus_speed = basis.no_speed if speed is None else speed[3]
+    if gpus_speed is basis.no_speed:  # no speed asked (or no GPU profile): memory alone decides
+        gpus = gpus_memory
+    else:
+        gpus = np.where(np.isnan(gpus_speed), gpus_memory, np.fmax(gpus_memory, gpus_speed))
+    plan = FitPlan.__new__(FitPlan)  # every field set here (a call with twenty keywords costs more than the fit)
+    plan._basis, plan._formatted, plan._precision, plan._speed = basis, formatted, precision, speed
+    plan._kv_all, plan._kv_request = kv_all, kv_request
+    plan.precision, plan.precision_assumed, plan.bytes_per_parameter, plan.weights_gb = labels, assumed, bpp, weights
+    plan.kv_cache_gb, plan.kv_estimated, plan.overhead_gb, plan.memory_gb = kv_gb, basis.kv_estimated, overhead, memory
+    plan.gpus_for_memory, plan.gpus_needed, plan.known, plan.gpu = gpus_memory, gpus, known, gpu
+    plan.gpu_memory_gb, plan.usable_gb_per_gpu, plan.workload, plan.policy = gpu_memory_gb, usable, workload, policy
+    return plan
+
+
+def _decode(
+    basis: FitBasis,
+    formatted: _Formatted,
+    precision: RequestPrecision,
+    gpu: Gpu | None,
+    kv_all: FloatArray,
+    gpus_memory: FloatArray,
+    workload: ResolvedWorkload,
+    policy: HardwarePolicy,
+) -> _Decode:
+    """The decode bound (per request, total, compute bound) and the GPUs the asked speed needs: per step, the
+    active weights and every request's cache are read once. NaN without a GPU profile."""
     active = basis.active
     n_tps = total_tps = gpus_speed = basis.no_speed  # NaN: no GPU profile, no speed (replaced below)
     compute_bound = basis.not_compute_bound
@@ -347,32 +453,7 @@ def plan_fit(
                 workload.concurrent_requests * wanted * 2 * active * 1e9 / (flops * policy.decode_efficiency)
             )
             gpus_speed = np.fmax(need_bw, need_flops)
-    if gpus_speed is basis.no_speed:  # no speed asked (or no GPU profile): memory alone decides
-        gpus = gpus_memory
-    else:
-        gpus = np.where(np.isnan(gpus_speed), gpus_memory, np.fmax(gpus_memory, gpus_speed))
-    return FitPlan(
-        precision=labels,
-        precision_assumed=assumed,
-        bytes_per_parameter=bpp,
-        weights_gb=weights,
-        kv_cache_gb=kv_gb,
-        kv_bytes_per_token=kv_request / tokens,
-        kv_estimated=basis.kv_estimated,
-        overhead_gb=overhead,
-        memory_gb=memory,
-        gpus_for_memory=gpus_memory,
-        gpus_for_throughput=gpus_speed,
-        gpus_needed=gpus,
-        decode_tps_per_request=n_tps,
-        decode_tps_total=total_tps,
-        compute_bound=compute_bound,
-        known=known,
-        gpu=gpu,
-        gpu_memory_gb=gpu_memory_gb,
-        usable_gb_per_gpu=usable,
-        workload=workload,
-    )
+    return n_tps, total_tps, compute_bound, gpus_speed
 
 
 def decode_tokens_per_second(

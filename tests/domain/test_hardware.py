@@ -249,3 +249,22 @@ def test_the_dense_flops_kept_per_gpu_and_precision_are_those_each_reads(engine:
             assert np.array_equal(kept, expected, equal_nan=True), (gpu.dense_fp8_tflops, precision)
     assert not np.array_equal(basis.dense_flops(h100, "fp8"), basis.dense_flops(slower, "fp8"))
     assert not np.array_equal(basis.dense_flops(h100, "fp8"), basis.dense_flops(h100, "bf16"))
+
+
+def test_a_plans_decode_figures_read_later_are_those_a_speed_request_computes_at_once(engine: Engine) -> None:
+    # A plan without a speed asked computes its decode figures when first read; one with a speed asked needs them
+    # for the GPUs at once. The speed asked changes only the GPUs it needs, not the decode bound.
+    hardware = {"gpu": "h100-sxm", "gpu_count": 4, "precision": "fp8"}
+    workload = {"concurrent_requests": 3, "tokens_per_request": 20_000}
+    lazy = engine._fit_plan(Requirements.model_validate({"hardware": hardware, "workload": workload}).normalised())
+    eager = engine._fit_plan(
+        Requirements.model_validate(
+            {"hardware": hardware, "workload": {**workload, "output_tokens_per_second": 0.001}}
+        ).normalised()
+    )
+    assert lazy._speed is None and eager._speed is not None
+    for name in ("decode_tps_per_request", "decode_tps_total", "compute_bound", "memory_gb", "kv_bytes_per_token"):
+        assert np.array_equal(getattr(lazy, name), getattr(eager, name), equal_nan=True), name
+    assert lazy._speed is not None  # computed once read, then kept with the plan
+    assert np.isnan(lazy.gpus_for_throughput).all() and not np.isnan(eager.gpus_for_throughput).all()
+    assert np.array_equal(eager.gpus_needed, lazy.gpus_needed, equal_nan=True)  # 0.001 tokens/s adds no GPU
