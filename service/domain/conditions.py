@@ -71,7 +71,9 @@ def rule_applies(rule: EligibilityRule, request: Mapping[str, Any]) -> bool:
 class RuleSelector:
     """The rules of a list that apply to a request (each as :func:`rule_applies` says), in the list's order.
 
-    Each request field a ``when`` condition reads is looked up once per request, however many conditions read it.
+    Each request field a ``when`` condition reads is looked up once per request, however many conditions read it:
+    indexed straight into the request's dict form, or by :func:`request_value` where that fails (a part missing or
+    not a mapping), which reads the same value.
     """
 
     __slots__ = ("_fields", "_tests")
@@ -79,14 +81,23 @@ class RuleSelector:
     def __init__(self, rules: Sequence[EligibilityRule]) -> None:
         fields = sorted({c.field for rule in rules for c in rule.when})
         position = {field: k for k, field in enumerate(fields)}
-        self._fields = tuple(fields)
+        #: Per field: its path and its parts.
+        self._fields = tuple((field, _parts_of(field)) for field in fields)
         #: Per rule: each condition as (index of the field it reads, its test, its value).
         self._tests = tuple(
             (rule, tuple((position[c.field], _HOLDS[c.op], c.value) for c in rule.when)) for rule in rules
         )
 
     def __call__(self, request: Mapping[str, Any]) -> list[EligibilityRule]:
-        values = [request_value(request, field) for field in self._fields]
+        values = []
+        for field, parts in self._fields:
+            try:
+                node: Any = request
+                for part in parts:
+                    node = node[part]
+            except (KeyError, TypeError, IndexError):
+                node = request_value(request, field)
+            values.append(node)
         applied = []
         for rule, tests in self._tests:
             for k, holds, target in tests:

@@ -244,6 +244,12 @@ class Engine:
             for rule in self._rules
             if (fields := frozenset(check.field for check in rule.checks)) <= self._columns.keys()
         }
+        #: The decision id's canonical JSON before the date (hashed) and after the requirements (see _decision_id).
+        self._id_head = hashlib.sha256(f'{{"catalogue":{_CANONICAL.encode(catalogue_version)},"evaluated_on":'.encode())
+        self._id_tail = f',"rules":{_CANONICAL.encode(rules_version)}}}'
+        #: A named profile's name and weights, by (profile asked, reasoning preferred, EU AI Act): at most four per
+        #: profile of the rules (read, never changed).
+        self._profile_weights: dict[tuple[str | None, bool, bool], tuple[str, dict[str, float]]] = {}
         #: The scores of the criteria that are the same for every request, once computed.
         self._fixed_scores: dict[str, Scores] = {}
         f = self.features
@@ -251,6 +257,18 @@ class Engine:
 
     # ----------------------------------------------------------------------------------- requests
     def _weights(self, req: Requirements) -> tuple[str, dict[str, float]]:
+        """The profile's name and the normalised weight of every criterion (read, never changed: a named profile's
+        are kept, per profile and what the request adds to them)."""
+        if req.weights is None:
+            key = (req.profile, req.reasoning == "preferred", req.compliance.eu_ai_act)
+            found = self._profile_weights.get(key)
+            if found is None:
+                # Bounded: a profile that does not exist is refused before anything is kept.
+                found = self._profile_weights[key] = self._weigh(req)
+            return found
+        return self._weigh(req)
+
+    def _weigh(self, req: Requirements) -> tuple[str, dict[str, float]]:
         raw: dict[str, float]
         if req.weights is not None:
             profile = "custom"
@@ -481,21 +499,10 @@ class Engine:
     def _decision_id(self, requirements: Mapping[str, Any], evaluated_on: dt.date) -> str:
         """The id of the normalised ``requirements`` (as JSON values) on ``evaluated_on``: a digest of the
         canonical JSON (keys sorted, no spaces) of ``{"catalogue", "evaluated_on", "requirements", "rules"}``."""
+        h = self._id_head.copy()  # '{"catalogue":<version>,"evaluated_on":' hashed once per engine
         encode = _CANONICAL.encode
-        payload = "".join(
-            (
-                '{"catalogue":',
-                encode(self.catalogue_version),
-                ',"evaluated_on":',
-                encode(evaluated_on.isoformat()),
-                ',"requirements":',
-                encode(requirements),
-                ',"rules":',
-                encode(self.rules_version),
-                "}",
-            )
-        )
-        return "rec_" + hashlib.sha256(payload.encode()).hexdigest()[:32]
+        h.update(f'"{evaluated_on.isoformat()}","requirements":{encode(requirements)}{self._id_tail}'.encode())
+        return "rec_" + h.hexdigest()[:32]
 
 
 class Decision:

@@ -170,7 +170,7 @@ class CapabilityCriterion(CriterionModule):
         self._cited: dict[int, list[Evidence]] = {}
         self._latent: dict[str | None, tuple[FloatArray, FloatArray]] = {}
         self._estimates: dict[tuple[int, str | None], UseCaseEstimate] = {}
-        self._by_cases: dict[tuple[str, ...], tuple[FloatArray, FloatArray]] = {}
+        self._by_cases: dict[tuple[str, ...], Scores] = {}
         fit = self.fit
         self._fit_summary = (
             f"{len(fit.observations)} measurements of {int(fit.evidenced.sum())} of {len(fit.model_ids)} models on "
@@ -205,13 +205,13 @@ class CapabilityCriterion(CriterionModule):
         found = self._by_cases.get(cases)
         if found is None:
             # Values depend only on the use cases asked for (a few hundred combinations at most): computed once.
-            found = self._values(cases)
-            found[0].setflags(write=False)
-            found[1].setflags(write=False)
+            value, sd = self._values(cases)
+            value.setflags(write=False)
+            sd.setflags(write=False)
+            found = Scores(value, self.fit.evidenced, sd)  # read, never changed
             if len(self._by_cases) < 1024:
                 self._by_cases[cases] = found
-        value, sd = found
-        return Scores(value, self.fit.evidenced.copy(), sd)
+        return found
 
     # ------------------------------------------------------------------------------- explanation
     def _estimate(self, i: int, case: str | None) -> UseCaseEstimate:

@@ -47,6 +47,8 @@ class CostCriterion(CriterionModule):
         self.f = features
         #: The API cost per use-case list and allowed hosting countries: what :meth:`api_cost` reads of a request.
         self._api: Kept[tuple[tuple[str, ...], frozenset[str] | None], ApiCost] = Kept("cost.api", 64)
+        #: The scores of a deployment that is not an API (read, never changed).
+        self._self_hosted = self.exact(features.criterion_value["cost_self"], features.criterion_known["cost_self"])
 
     def api_cost(self, req: Requirements) -> ApiCost:
         """The token mix of the request's use cases and, per model, the cheapest offer that may rank."""
@@ -71,7 +73,7 @@ class CostCriterion(CriterionModule):
         if req.privacy.deployment == "api":
             api = self.api_cost(req)
             return self.exact(api.value, api.known)
-        return self.exact(self.f.criterion_value["cost_self"], self.f.criterion_known["cost_self"])
+        return self._self_hosted
 
     def explanation_key(self, request: RequestView) -> Hashable | None:
         # explain reads the deployment and, for an API, what api_cost reads (use cases, hosting countries).

@@ -23,11 +23,17 @@ class HardwareEfficiencyCriterion(CriterionModule):
         # The fact an explanation cites, per model: the same whatever the request (its text reads the request); one
         # list per model, shared by its explanations (an answer's lists are never changed).
         self._evidence: dict[int, list[Evidence]] = {}
+        self._scores: dict[tuple[str, str], Scores] = {}
 
     def scores(self, request: RequestView) -> Scores:
         req = request.requirements
         key = (req.hardware.precision, req.customisation.fine_tuning)
-        return self.exact(self.f.hardware_efficiency[key], self.f.columns["model.parameters_total_b"].known)
+        found = self._scores.get(key)
+        if found is None:  # one per precision and fine-tuning mode (a few), read and never changed
+            found = self._scores[key] = self.exact(
+                self.f.hardware_efficiency[key], self.f.columns["model.parameters_total_b"].known
+            )
+        return found
 
     def explain(self, request: RequestView, i: int) -> Explanation:
         m = self.f.models[i]
