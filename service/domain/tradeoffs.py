@@ -82,15 +82,17 @@ _SCREEN_ABOVE = 64
 #: (see :func:`_weight_candidates`); up to it, scoring them all is cheaper.
 _WEIGHT_SCREEN_ABOVE = 16
 #: Above this many eligible models, the weight-only pass bounds which can place (:func:`_candidates`) before
-#: the screen; up to it, screening them all is cheaper.
+#: the screen; up to it, screening them all at once is cheaper (:func:`_screen`).
 _BOUND_ABOVE = 256
-#: The weight-only screen's floor is the third place among this many best-ranked models (among
-#: _SCREEN_HEAD_BOUNDED above _BOUND_ABOVE models, where a higher floor saves more than it costs).
-_SCREEN_HEAD = 16
+#: Above _BOUND_ABOVE models, the weight-only screen's floor is the third place among this many best-ranked
+#: models (a high floor there saves more than it costs).
 _SCREEN_HEAD_BOUNDED = 64
 #: Bytes of one block of the weight-only pass's scores: below the size from which the C allocator may map each
 #: block afresh from the system (128 KB by default), which costs more than the scores.
 _SMALL_BLOCK = 96 * 1024
+#: Bytes of one block of the weight-only pass's exact scores: all 1,000 draws of up to 32 models at once (a few
+#: blocks each reused at once: the C allocator keeps them without mapping them afresh, unlike the screen's).
+_COUNT_BLOCK = 256 * 1024
 #: Fewest draws in one block of the weight-only pass; the draws of each block the screen marks models for
 #: (:func:`_marked_counts`).
 _MIN_ROWS = 128
@@ -360,9 +362,10 @@ def _weight_candidates(
     :data:`_PLACE_PRUNE_ABOVE` are kept, for each block of :data:`_MIN_ROWS` draws and each model kept whether it
     can place under some draw of the block (blocks x models; None otherwise).
 
-    A screen, not a score: every model's scores are computed in single precision (a matrix product: fast, its
-    last bits depend on the machine), the floor of draw s is the third highest of the first :data:`_SCREEN_HEAD`
-    (or :data:`_SCREEN_HEAD_BOUNDED`) models' single-precision scores, and a model is kept when it comes within
+    Up to :data:`_BOUND_ABOVE` models, :func:`_screen` screens them all at once. Above it, a screen, not a
+    score: every model's scores are computed in single precision (a matrix product: fast, its
+    last bits depend on the machine), the floor of draw s is the third highest of the first
+    :data:`_SCREEN_HEAD_BOUNDED` models' single-precision scores, and a model is kept when it comes within
     _SLACK of the floor in some draw. The scores are sums of at most nine products of 0-1 values with weights
     summing to 1, so each single-precision score, and so the floor, is within about 1e-6 of the exact one (11
     roundings of 2^-24). The product computes each score less the draw's limit (floor - _SLACK) at once, as one
@@ -377,15 +380,16 @@ def _weight_candidates(
     n = base.size
     if n <= _WEIGHT_SCREEN_ABOVE:
         return np.arange(n), None
+    if n <= _BOUND_ABOVE:
+        return _screen(weighted, draws32)
     samples, criteria = draws32.shape
-    bounded = n > _BOUND_ABOVE
-    head = min(_SCREEN_HEAD_BOUNDED if bounded else _SCREEN_HEAD, n)
+    head = min(_SCREEN_HEAD_BOUNDED, n)
     extended = np.empty((criteria + 1, samples), dtype=np.float32)  # the draws (criteria x samples), then -limit
     extended[:criteria] = draws32.T
     limit = extended[criteria]
     limit[:] = np.partition(draws32 @ weighted[:, :head].astype(np.float32), head - 3, axis=1)[:, head - 3]
     limit -= np.float32(_SLACK)
-    kept = _candidates(base, weighted, draws, weights, limit.astype(np.float64)) if bounded else np.arange(n)
+    kept = _candidates(base, weighted, draws, weights, limit.astype(np.float64))
     np.negative(limit, out=limit)
     size = kept.size
     matrix = np.ones((size, criteria + 1), dtype=np.float32)  # models x (values, then 1)
@@ -409,10 +413,42 @@ def _weight_candidates(
     return screened, marks
 
 
+def _screen(weighted: FloatArray, draws32: npt.NDArray[np.float32]) -> tuple[IntArray, BoolArray | None]:
+    """:func:`_weight_candidates` for a few hundred models at most: every model screened at once, against a floor
+    taken from all of them.
+
+    The single-precision scores (models x draws, one matrix product) are each within about 1e-6 of the exact
+    ones, as in :func:`_weight_candidates`. The models are split into three groups by position modulo 3; the
+    floor of draw s is the lowest of the three groups' highest scores: three distinct models score at least it,
+    so it is at most the draw's third-highest score (computed from the same single-precision scores, so within
+    about 1e-6 of the floor the exact scores give, which is at most the exact third-highest score; the minima
+    and maxima round nothing). A model that places under draw s scores at least the exact third highest, so its
+    single-precision score is at least the floor less about 2e-6, and a model is kept when it comes within
+    _SLACK (1e-5, rounded once in single precision) of the floor in some draw: every model that places is kept.
+    When more than :data:`_PLACE_PRUNE_ABOVE` are kept, each is marked in the blocks of :data:`_MIN_ROWS` draws
+    in which it comes that near (blocks x models), as :func:`_marked_counts` reads them.
+    """
+    scores = weighted.T.astype(np.float32) @ draws32.T  # models x draws
+    limit = scores[0::3].max(axis=0)
+    np.minimum(limit, scores[1::3].max(axis=0), out=limit)
+    np.minimum(limit, scores[2::3].max(axis=0), out=limit)
+    limit -= np.float32(_SLACK)
+    reached: BoolArray = scores >= limit
+    near: BoolArray = np.any(reached, axis=1)
+    near[:3] = True
+    screened: IntArray = np.flatnonzero(near)
+    if screened.size <= _PLACE_PRUNE_ABOVE:
+        return screened, None
+    starts = np.arange(0, scores.shape[1], _MIN_ROWS)
+    marks: BoolArray = np.logical_or.reduceat(reached[screened], starts, axis=1).T  # blocks of draws x models
+    marks[:, :3] = True
+    return screened, marks
+
+
 def _block_rows(row_bytes: int) -> int:
-    """Draws per block of the weight-only pass: :data:`_SMALL_BLOCK` bytes, but never fewer than
+    """Draws per block of the weight-only pass: :data:`_COUNT_BLOCK` bytes, but never fewer than
     :data:`_MIN_ROWS` draws (with many models, fewer blocks matter more than their size)."""
-    return max(_MIN_ROWS, _SMALL_BLOCK // row_bytes)
+    return max(_MIN_ROWS, _COUNT_BLOCK // row_bytes)
 
 
 def _third(scores: FloatArray) -> FloatArray:

@@ -228,9 +228,57 @@ def test_a_models_normals_do_not_depend_on_the_other_models() -> None:
     assert not np.array_equal(other[0], small[0])  # each criterion has its own draws
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(4, 200),
+    st.integers(1, 6),
+    st.sampled_from(["grid", "fine", "duplicates"]),
+    st.sampled_from([10, 64, 10**9]),
+    st.integers(0, 2**32 - 1),
+)
+def test_the_small_set_screen_keeps_every_model_that_places_and_marks_where(
+    n: int, criteria: int, kind: str, prune_above: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    if kind == "grid":  # ties everywhere, as in a real catalogue
+        matrix = rng.choice([0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0], size=(criteria, n))
+    elif kind == "fine":
+        matrix = rng.random((criteria, n))
+    else:  # a few distinct models, each repeated
+        matrix = rng.random((criteria, 4))[:, rng.integers(0, 4, n)]
+    weights = rng.dirichlet(np.ones(criteria))
+    raw = weights @ matrix
+    order = np.lexsort((np.arange(n), -np.round(raw, 6)))  # rank order, as the engine ranks
+    matrix = matrix[:, order]
+    draws = tradeoffs._active_draws(weights, 300, 11, 50.0) if criteria > 1 else np.ones((300, 1))
+    draws32 = np.ascontiguousarray(draws.T).astype(np.float32).T
+    limit = tradeoffs._PLACE_PRUNE_ABOVE
+    try:
+        tradeoffs._PLACE_PRUNE_ABOVE = prune_above
+        screened, marks = tradeoffs._screen(matrix, draws32)
+    finally:
+        tradeoffs._PLACE_PRUNE_ABOVE = limit
+    # The exact ranking, draw by draw: which models place (ties to the lower column), against what was kept.
+    scores = tradeoffs._scores(draws, matrix)
+    placed = np.zeros_like(scores, dtype=bool)
+    for s in range(scores.shape[0]):
+        placed[s, np.lexsort((np.arange(n), -scores[s]))[:3]] = True
+    kept = set(screened.tolist())
+    assert set(np.flatnonzero(placed.any(axis=0)).tolist()) <= kept
+    assert {0, 1, 2} <= kept
+    assert (marks is None) == (screened.size <= prune_above)
+    if marks is not None:
+        blocks = np.arange(scores.shape[0]) // tradeoffs._MIN_ROWS
+        for s, j in zip(*placed[:, screened].nonzero(), strict=True):
+            assert marks[blocks[s], j]
+        assert marks[:, :3].all()
+
+
 @settings(max_examples=25, deadline=None)
-@given(st.integers(4, 160), st.integers(1, 4), st.integers(1, 3), st.integers(0, 2**32 - 1))
-def test_scoring_only_the_models_that_can_place_changes_no_figure(n: int, criteria: int, top: int, seed: int) -> None:
+@given(st.integers(4, 160), st.integers(1, 4), st.integers(1, 3), st.booleans(), st.integers(0, 2**32 - 1))
+def test_scoring_only_the_models_that_can_place_changes_no_figure(
+    n: int, criteria: int, top: int, bounded: bool, seed: int
+) -> None:
     rng = np.random.default_rng(seed)
     names = ["capability", "openness", "cost", "adoption"]
     ids = tuple(f"org/m{i:03d}" for i in range(n))
@@ -248,6 +296,7 @@ def test_scoring_only_the_models_that_can_place_changes_no_figure(n: int, criter
         "_BOUND_ABOVE",
         "_BLOCK_BYTES",
         "_SMALL_BLOCK",
+        "_COUNT_BLOCK",
         "_MIN_ROWS",
         "_PLACE_PRUNE_ABOVE",
     )
@@ -255,10 +304,11 @@ def test_scoring_only_the_models_that_can_place_changes_no_figure(n: int, criter
     try:
         # Bound and screen every set of models, in blocks of 7 draws, and count each block of draws over the models
         # the screen marks for it; then score every model in one block.
-        for name, limit in zip(names_, (3, 3, 3, 3, 8 * 7 * n, 8, 7, 3), strict=True):
+        # Without ``bounded``, every set of models is screened at once (:func:`tradeoffs._screen`).
+        for name, limit in zip(names_, (3, 3, 3, 3 if bounded else 10**9, 8 * 7 * n, 8, 8, 7, 3), strict=True):
             setattr(tradeoffs, name, limit)
         pruned = analyse(ids, values, weights, order, top, samples=100, uncertainty=uncertainty)
-        for name, limit in zip(names_, (10**9, 10**9, 10**9, 10**9, 10**12, 10**12, 1, 10**9), strict=True):
+        for name, limit in zip(names_, (10**9, 10**9, 10**9, 10**9, 10**12, 10**12, 10**12, 1, 10**9), strict=True):
             setattr(tradeoffs, name, limit)
         full = analyse(ids, values, weights, order, top, samples=100, uncertainty=uncertainty)
     finally:
