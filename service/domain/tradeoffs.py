@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
@@ -121,6 +122,29 @@ def _rounded(values: FloatArray, places: int = 6) -> list[Any]:
     return result
 
 
+#: How json.dumps writes a string (ASCII only, escapes as its encoder writes them): its own function.
+_quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
+
+
+def _float_json(value: float) -> str:
+    """``value`` as json.dumps writes a float (its ``float.__repr__``, and its names for the non-finite)."""
+    if math.isfinite(value):
+        return float.__repr__(value)
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def _number_json(value: float) -> str:
+    """``value`` (an int or a float) as json.dumps writes it."""
+    return int.__repr__(value) if isinstance(value, int) else _float_json(value)
+
+
+def _ints_json(values: list[int]) -> str:
+    """A list of Python ints as json.dumps writes it (``int.__repr__`` each, no spaces)."""
+    return "[" + ",".join(map(int.__repr__, values)) + "]"
+
+
 # ------------------------------------------------------------------------------------------------ Pareto
 def pareto_front(points: FloatArray) -> BoolArray:
     """Mask of the rows of ``points`` (models x criteria, larger is better) that no other row dominates.
@@ -170,6 +194,11 @@ _PARETO_METHOD = (
     "(0-1, higher is better; cheaper is better for cost), so missing data counts as the criterion's "
     "missing-data policy says."
 )
+
+
+#: The front's JSON from its start to "dominated" and from its end to the points (see :meth:`_Front.canonical_json`).
+_FRONT_JSON_HEAD = '{"criteria":' + json.dumps(list(PARETO_CRITERIA), separators=(",", ":")) + ',"dominated":{'
+_FRONT_JSON_METHOD = '},"method":' + _quote(_PARETO_METHOD) + ',"models":['
 
 
 def _dominance(points: FloatArray) -> BoolArray:
@@ -224,6 +253,26 @@ class _Front(NamedTuple):
             "dominated": dict(self.dominated),
             "method": _PARETO_METHOD,
         }
+
+    def canonical_json(self) -> str:
+        """``json.dumps(self.json(), sort_keys=True, separators=(",", ":"))``, written directly (the same text).
+
+        A point's values are written in the order json.dumps sorts their keys: capability, cost, openness (the
+        positions 0, 2 and 1 of :data:`PARETO_CRITERIA`).
+        """
+        models = ",".join(
+            [
+                f'{{"model_id":{_quote(model_id)},"rank":{rank},"values":{{"capability":{_float_json(point[0])},'
+                f'"cost":{_float_json(point[2])},"openness":{_float_json(point[1])}}}}}'
+                for model_id, rank, point in zip(self.model_ids, self.ranks, self.values, strict=True)
+            ]
+        )
+        # json.dumps sorts a dict's items (key, value): the keys are distinct, so by key.
+        dominated = ",".join([f"{_quote(k)}:{_quote(v)}" for k, v in sorted(self.dominated.items())])
+        return f'{_FRONT_JSON_HEAD}{dominated}{_FRONT_JSON_METHOD}{models}],"size":{len(self.model_ids)}}}'
+
+
+assert PARETO_CRITERIA == ("capability", "openness", "cost")  # as _Front.canonical_json writes them
 
 
 def _pareto(ids: Sequence[str], values: Mapping[str, FloatArray], order: IntArray, top: int) -> ParetoFront:
@@ -934,6 +983,18 @@ class _Change(NamedTuple):
         """``object().model_dump(mode="json")``, built without the object (the same keys and values)."""
         return self._asdict()
 
+    def canonical_json(self) -> str:
+        """``json.dumps(self.json(), sort_keys=True, separators=(",", ":"))``, written directly (the same text):
+        the fields in the order json.dumps sorts them."""
+        return (
+            f'{{"change":{_float_json(self.change)},"criterion":{_quote(self.criterion)},'
+            f'"direction":{_quote(self.direction)},"from_weight":{_float_json(self.from_weight)},'
+            f'"new_leader":{_quote(self.new_leader)},"to_weight":{_float_json(self.to_weight)}}}'
+        )
+
+
+assert sorted(_Change._fields) == ["change", "criterion", "direction", "from_weight", "new_leader", "to_weight"]
+
 
 _DIRECTIONS: tuple[Literal["raise", "lower"], ...] = ("raise", "lower")
 
@@ -1038,9 +1099,28 @@ class Weighed:
         return None
 
     def canonical(self) -> bytes:
-        """Every weight-only figure of the answer, as canonical JSON bytes (for a digest of the decision)."""
+        """Every weight-only figure of the answer, as canonical JSON bytes (for a digest of the decision):
+        ``json.dumps(self.figures(), sort_keys=True, separators=(",", ":")).encode()``, written directly."""
         top_n = self._top_n
-        figures = {
+        first = self.first_count[:top_n].tolist()
+        top3 = self.top3_count[:top_n].tolist()
+        leader = "null" if self.leader is None else _quote(self.leader)
+        models = ",".join([_quote(self._ids[i]) for i in self._order[:top_n].tolist()])
+        changes = ",".join([change.canonical_json() for change in self._changes])
+        samples, places = self._samples, self._samples * min(3, self._order.size)
+        return (
+            f'{{"changes":[{changes}],"concentration":{_number_json(self._concentration)},'
+            f'"first_count":{_ints_json(first)},"first_elsewhere":{int.__repr__(samples - sum(first))},'
+            f'"leader":{leader},"models":[{models}],"pareto":{self._plain_front.canonical_json()},'
+            f'"perturbed":[{",".join(map(_quote, self.perturbed))}],"samples":{int.__repr__(samples)},'
+            f'"seed":{int.__repr__(self._seed)},"top3_count":{_ints_json(top3)},'
+            f'"top3_elsewhere":{int.__repr__(places - sum(top3))}}}'
+        ).encode()
+
+    def figures(self) -> dict[str, Any]:
+        """Every weight-only figure of the answer (what :meth:`canonical` writes)."""
+        top_n = self._top_n
+        return {
             "pareto": self._plain_front.json(),  # the same as self.pareto.model_dump(mode="json")
             "samples": self._samples,
             "seed": self._seed,
@@ -1054,7 +1134,6 @@ class Weighed:
             "top3_elsewhere": self._samples * min(3, self._order.size) - int(self.top3_count[:top_n].sum()),
             "changes": [change.json() for change in self._changes],  # the same as the objects' model_dump
         }
-        return json.dumps(figures, sort_keys=True, separators=(",", ":")).encode()
 
     def complete(self, uncertainty: Mapping[str, FloatArray] | None = None) -> Tradeoffs:
         """The whole trade-offs: these figures and the evidence pass over ``uncertainty`` (as in :func:`analyse`)."""

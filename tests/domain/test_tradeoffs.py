@@ -566,3 +566,30 @@ def test_the_weight_only_objects_are_built_once_and_only_when_read(engine: Engin
     assert weighed.pareto is weighed.pareto and weighed.changes is weighed.changes
     assert decision.tradeoffs.sensitivity.changes == weighed.changes
     assert decision.tradeoffs.pareto is weighed.pareto
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 40),
+    st.integers(1, 50),
+    st.lists(st.text(min_size=1, max_size=12), min_size=40, max_size=40, unique=True),
+    st.integers(0, 2**32 - 1),
+)
+def test_the_canonical_bytes_are_json_dumps_of_the_figures(n: int, top: int, names: list[str], seed: int) -> None:
+    # Any model ids (quotes, backslashes, control and non-ASCII characters), fronts with dominated models, changes.
+    rng = np.random.default_rng(seed)
+    criteria = ["capability", "openness", "cost", "adoption"]
+    ids = sorted(names)[:n]
+    values = {c: np.round(rng.random(n), int(rng.integers(1, 4))) for c in criteria}
+    weights = dict(zip(criteria, rng.dirichlet(np.ones(4)).tolist(), strict=True))
+    score = np.sum([weights[c] * values[c] for c in criteria], axis=0)
+    order = sorted(range(n), key=lambda i: (-score[i], i))
+    weighed = tradeoffs.weigh(ids, values, weights, order, top, samples=50, concentration=float(rng.integers(1, 80)))
+    figures = weighed.figures()
+    assert weighed.canonical() == json.dumps(figures, sort_keys=True, separators=(",", ":")).encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.floats(), st.integers(-(2**70), 2**70)))
+def test_numbers_are_written_as_json_dumps_writes_them(value: float) -> None:
+    assert tradeoffs._number_json(value) == json.dumps(value)
