@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -62,7 +62,8 @@ from service.domain.citing import (
     dump_full_bytes,
 )
 from service.domain.compliance import ComplianceFeatures, ComplianceRequest
-from service.domain.conditions import RuleSelector, evaluate_checks, format_message, placeholders, request_value
+from service.domain.conditions import RuleSelector, evaluate_checks, placeholders, request_value
+from service.domain.conditions import _parts as template_parts
 from service.domain.criteria import CriterionModule, Explanation, FitStore, RequestView, Scores, build_criteria
 from service.domain.errors import RequirementError
 from service.domain.facts import Evidence, citation
@@ -922,6 +923,11 @@ FIT_PLACEHOLDERS = frozenset(
 
 
 _T = TypeVar("_T")
+#: What writes a placeholder of a message: given the request's context, the model, whether its size is recorded and
+#: its fit row (see :meth:`_Context._message`).
+_Fill = Callable[["_Context", int, bool, tuple[float, float, float, float, float]], str]
+#: The fit row a message without a fit placeholder is written with (not read).
+_NO_ROW = (0.0, 0.0, 0.0, 0.0, 0.0)
 #: A fact that staleness is checked on: its (fact, source) key, and its caveat when it is stale.
 Dated = tuple[tuple[str, str], Caveat | None]
 #: A licence's duties under a request as a summary states them: their kinds, each duty, and the kinds as JSON.
@@ -964,13 +970,16 @@ class _Said:
     """A rule's outcome for a model and the reason sentence (and summary line) that state it (written when first
     needed)."""
 
-    __slots__ = ("briefed", "kept", "outcome", "reason", "summary")
+    __slots__ = ("briefed", "kept", "outcome", "reason", "stale", "summary")
 
     def __init__(self, outcome: RuleOutcome, kept: bool) -> None:
         self.outcome = outcome
         self.kept = kept  #: its evidence is a list the engine keeps
         self.reason: str | None = None
         self.summary: str | None = None
+        #: The date and :meth:`_ModelTexts.staleness` of its evidence on that date, when asked (evidence the engine
+        #: keeps only).
+        self.stale: tuple[dt.date, tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]]] | None = None
         #: The summary's reason line with the ids of its evidence, and that evidence as cited (see
         #: :meth:`_Context.brief`), written when first needed.
         self.briefed: tuple[str, CitedGroup] | None = None
@@ -1039,6 +1048,7 @@ class _ModelTexts:
         self.criteria_caveats: Kept[Hashable, CriteriaCaveats] = Kept("engine.criteria_caveats", 16_384)
         self._hardware_evidence: dict[str | None, tuple[Evidence, ...]] = {}
         self._licence_caveats: dict[str, tuple[Caveat, ...]] = {}
+        self._regulatory_keys: frozenset[str] | None = None
         #: Per rule and outcome: the request's own placeholders its sentence names (``request.*``), or None when
         #: it names one of the request's fit or regulatory answers (``fit.*``, ``compliance.*``).
         self.sentence_reads: dict[tuple[str, str], tuple[str, ...] | None] = {}
@@ -1115,6 +1125,19 @@ class _ModelTexts:
         if kept:
             self._staleness.put((id(group), today), (group, result))
         return result
+
+    def regulatory_keys(self, regulatory: ComplianceRequest) -> frozenset[str]:
+        """Every placeholder the regulatory view of a request fills for some model (the keys of
+        :meth:`ComplianceRequest.display`: the developers' facts, and the request's own regulatory placeholders,
+        named alike for every request), found once."""
+        found = self._regulatory_keys
+        if found is None:
+            count = len(self.f.ids)
+            keys = set(regulatory.display(0)) if count else set()
+            for i in range(count):
+                keys.update(regulatory.cf.organisation_display(i))
+            found = self._regulatory_keys = frozenset(keys)
+        return found
 
     def hardware_evidence(self, gpu: Gpu | None) -> tuple[Evidence, ...]:
         """The memory rule and the named GPU's profile as evidence."""
@@ -1312,11 +1335,12 @@ class _BriefTable:
         self.known = [(row[0], row[3]) for row in self.rows]
         #: Per weighted criterion (a summary leads with these): its row, name and contributions.
         self.weighted = [(n, row[0], row[4]) for n, row in enumerate(self.rows) if row[1] > 0]
-        #: Per applied rule (in the order outcomes are listed), whether each model fails it or leaves it unknown.
-        self.verdicts: list[tuple[Any, list[bool], list[bool]]] = []
+        #: Per applied rule (in the order outcomes are listed), whether each model fails it or leaves it unknown, and
+        #: per outcome of it that the engine keeps, the request values its sentence names (filled when first found).
+        self.verdicts: list[tuple[Any, list[bool], list[bool], dict[str, tuple[str, ...]]]] = []
         for rule in context.applied:
             failed, unknown = context.verdicts[rule.id]
-            self.verdicts.append((rule, failed[at].tolist(), unknown[at].tolist()))
+            self.verdicts.append((rule, failed[at].tolist(), unknown[at].tolist(), {}))
         p = self._plan = context.plan
         self._gpu_count = context.req.hardware.gpu_count
         # The figures as floats (so rounded as floats, see fit()).
@@ -1357,6 +1381,23 @@ class _BriefTable:
                 round(rate, 1) + 0.0 if sized and p.gpu is not None and not math.isnan(rate) else None
             ),
         }
+
+
+def _display_value(key: str, context: _Context, i: int, sized: bool, row: object, /) -> str:
+    """:meth:`_Display.get` of a placeholder that is not the fit's, for model ``i`` (``sized`` and ``row`` are not
+    read)."""
+    found = context.regulatory.display_value(i, key)
+    if found is None:
+        found = context._request_display().get(key)
+    if found is None:
+        found = context.f.display[i].get(key)
+    return "unknown" if found is None else found
+
+
+def _model_value(key: str, context: _Context, i: int, sized: bool, row: object, /) -> str:
+    """A placeholder of model ``i``'s own facts (one the regulatory view and the request do not fill)."""
+    found = context.f.display[i].get(key)
+    return "unknown" if found is None else found
 
 
 class _Context:
@@ -1401,6 +1442,8 @@ class _Context:
         self.memory, self.gpus, self.gpu_size = memory, gpus, gpu_size
         #: The plan's figures for the models a summary returns, as floats (see :meth:`_fit_row`).
         self._fit_rows: dict[int, tuple[float, float, float, float, float]] = {}
+        #: Message templates as :meth:`_message` fills them, by template.
+        self._messages: dict[str, tuple[list[str | _Fill], bool]] = {}
         self.applied, self.verdicts = applied, verdicts
         self.evaluated_on = evaluated_on
         self.every_criterion = False
@@ -1439,6 +1482,81 @@ class _Context:
     def _display(self, i: int) -> _Display:
         """Message placeholders for model ``i``, each computed only when a message names it."""
         return _Display(self, i)
+
+    def _message(self, template: str, i: int) -> str:
+        """``template`` filled from :meth:`_display` of model ``i`` (the same text as ``format_message``), its
+        placeholders sorted once per request into those with the same value for every model (written into the
+        template's text at once), the fit's, and those read per model."""
+        compiled = self._messages.get(template)
+        if compiled is None:
+            compiled = self._messages[template] = self._compiled(template)
+        parts, fitted = compiled
+        if len(parts) == 1:
+            return str(parts[0])
+        if fitted:
+            sized, row = bool(self.f.columns["model.parameters_total_b"].known[i]), self._fit_row(i)
+        else:
+            sized, row = False, _NO_ROW
+        return "".join([part if isinstance(part, str) else part(self, i, sized, row) for part in parts])
+
+    def _compiled(self, template: str) -> tuple[list[str | _Fill], bool]:
+        """``template`` as :meth:`_message` fills it: its texts and, per placeholder, its value when it is the same
+        for every model (joined with the texts) or what writes it for a model (given whether its size is recorded
+        and its fit row), and whether any placeholder is the fit's. A placeholder is looked up as :class:`_Display`
+        looks it up, and a fit's written as :meth:`_fit_display` writes it."""
+        texts, names = template_parts(template)
+        regulatory = self.engine.texts.regulatory_keys(self.regulatory)
+        request = self._request_display()
+        parts: list[str | _Fill] = [texts[0]]
+        fitted = False
+        for name, text in zip(names, texts[1:], strict=True):
+            fill: str | _Fill
+            if name in FIT_PLACEHOLDERS:
+                fill, fitted = self._fit_fill(name), True
+            elif name in regulatory:
+                fill = partial(_display_value, name)
+            else:
+                value = request.get(name)
+                fill = value if value is not None else partial(_model_value, name)
+            for part in (fill, text):
+                last = parts[-1]
+                if isinstance(part, str) and isinstance(last, str):
+                    parts[-1] = last + part
+                else:
+                    parts.append(part)
+        return parts, fitted
+
+    def _fit_fill(self, key: str) -> str | _Fill:
+        """What writes ``fit.*`` placeholder ``key`` for a model, as :meth:`_fit_display` does (its text when it is
+        the same for every model)."""
+        # None of these holds the context (it is given): a context's stores never lead back to it, so a decision is
+        # freed as soon as it is let go.
+        p = self.plan
+        if key == "fit.memory_gb":
+            return lambda context, i, sized, row: f"{row[0]:,.0f}" if sized else "unknown"
+        if key == "fit.gpus_needed":
+            return lambda context, i, sized, row: f"{int(row[1])}" if sized else "unknown"
+        if key == "fit.precision":
+            precision = p.precision
+            return lambda context, i, sized, row: str(precision[i])
+        if key == "fit.gpu_memory_gb":
+            return f"{p.gpu_memory_gb:g}"
+        if key == "fit.breakdown":
+            tuning_name, workload = self.req.customisation.fine_tuning, self._workload_text()
+
+            def breakdown(context: _Context, i: int, sized: bool, row: tuple[float, float, float, float, float]) -> str:
+                if not sized:
+                    return "unknown"
+                memory, _, weights, kv_cache, overhead = row
+                tuning = float(memory - weights - kv_cache - overhead)  # as _tuning_gb
+                tuning_text = f" + {tuning_name} fine-tuning {tuning:,.1f} GB" if tuning >= 0.05 else ""
+                return (
+                    f"weights {weights:,.1f} GB + KV cache {kv_cache:,.1f} GB for {workload}{tuning_text} + "
+                    f"overhead {overhead:,.1f} GB"
+                )
+
+            return breakdown
+        return lambda context, i, sized, row: context._fit_display(key, i, sized)
 
     def _fit_row(self, i: int) -> tuple[float, float, float, float, float]:
         """Model ``i``'s memory, GPUs needed, weights, KV cache and overhead (GB) in the plan, read once per request
@@ -1598,7 +1716,6 @@ class _Context:
             found = self.engine.texts.outcomes.get(kept)
             if found is not None:
                 return found
-        display = self._display(i)
         evidence, missing, shared = self._rule_evidence(rule, i)
         if outcome == "failed":
             template = rule.message
@@ -1613,7 +1730,7 @@ class _Context:
             rule_version=rule.version,
             requirement=rule.requirement,
             outcome=outcome,
-            message=format_message(template, display),
+            message=self._message(template, i),
             missing_facts=missing if outcome == "unknown" else [],
             evidence=evidence,
         )
@@ -2282,15 +2399,19 @@ class _Context:
         table = self._table
         j = table.position[i]
         said = []
-        kept_rules, kept_values, kept = self._kept_rules, self._sentence_values_read, self.engine.texts.outcomes
-        for rule, failed, unknown in table.verdicts:
+        kept = self.engine.texts.outcomes
+        for rule, failed, unknown, kept_values in table.verdicts:
             outcome: Literal["passed", "failed", "unknown"] = (
                 "failed" if failed[j] else "unknown" if unknown[j] else "passed"
             )
             # The outcomes the engine keeps, found at once (else _outcome finds or builds it).
-            values = kept_values.get((rule.id, outcome)) if kept_rules.get((rule.id, outcome)) else None
+            values = kept_values.get(outcome)
             entry = kept.get((rule.id, outcome, i, values)) if values is not None else None
-            said.append(entry if entry is not None else self._outcome(rule, i, outcome))
+            if entry is None:
+                entry = self._outcome(rule, i, outcome)
+                if self._kept_rules.get((rule.id, outcome)):  # the values its sentence names are read now
+                    kept_values[outcome] = self._sentence_values_read[rule.id, outcome]
+            said.append(entry)
         if cited.exact:
             reasons = [entry.line() + cited.refs(entry.outcome.evidence, kept=entry.kept) for entry in said]
         else:  # each outcome's line with its ids, written once per outcome (the engine keeps most outcomes)
@@ -2393,7 +2514,7 @@ class _Context:
         # a rule's stale fact counts unless an earlier group cited it, so the facts cited before are gathered only
         # up to the last group holding a stale fact (most hold none).
         if not stale and said:
-            groups = [texts.staleness(entry.outcome.evidence, entry.kept, today) for entry in said]
+            groups = [self._staleness(entry) for entry in said]
             last = -1
             for n, (_, stale_keys) in enumerate(groups):
                 if stale_keys:
@@ -2414,6 +2535,19 @@ class _Context:
         if self.req.privacy.deployment != "api":
             kinds.extend(_HARDWARE_CAVEAT_KINDS[finding] for finding in self._hardware_findings(i))
         return list(dict.fromkeys(kinds))
+
+    def _staleness(self, said: _Said) -> tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]]:
+        """:meth:`_ModelTexts.staleness` of ``said``'s evidence on the evaluation date (kept with ``said`` when its
+        evidence is a list the engine keeps)."""
+        today = self.evaluated_on
+        if not said.kept:
+            return self.engine.texts.staleness(said.outcome.evidence, False, today)
+        found = said.stale
+        if found is not None and found[0] == today:
+            return found[1]
+        result = self.engine.texts.staleness(said.outcome.evidence, True, today)
+        said.stale = (today, result)
+        return result
 
     def _criteria_caveats(self, i: int, criteria: list[tuple[str, bool]]) -> CriteriaCaveats:
         """What the listed ``criteria`` (name, data missing) add to model ``i``'s caveats in :meth:`_caveats`: the

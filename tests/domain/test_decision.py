@@ -3,8 +3,10 @@ everything first, with only what the response returns explained, and a digest th
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
+import weakref
 from typing import Any
 
 import numpy as np
@@ -287,3 +289,22 @@ def test_the_keyed_order_of_a_large_catalogue_is_the_stable_sort_of_the_scores(s
     stable = eligible[np.argsort(-score[eligible], kind="stable")]
     assert np.array_equal(engine_module._best_first(eligible, score, keyed_from=1), stable)
     assert np.array_equal(engine_module._best_first(eligible, score), stable)
+
+
+@pytest.mark.parametrize("body", REQUESTS)
+def test_a_decision_let_go_is_freed_at_once(engine: Engine, body: dict[str, Any]) -> None:
+    """What a decision builds for a response never leads back to it (no reference cycle), so it is freed as soon as
+    it is let go, not at the collector's next pass: a server holds only the decisions being answered."""
+    requirements = Requirements.model_validate(body)
+    gc.collect()
+    gc.disable()
+    try:
+        for build in ("summary_bytes", "full_bytes", "summary", "full"):
+            decision = engine.decide(requirements, TODAY)
+            getattr(decision, build)("by_rule")
+            decision.digest()
+            context = weakref.ref(decision._context)
+            del decision
+            assert context() is None, build
+    finally:
+        gc.enable()
