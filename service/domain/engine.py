@@ -1318,7 +1318,19 @@ class _BriefTable:
     lists, its rounded weight, values, known flags and contributions (value x weight, as an assessment rounds it),
     the rules' verdicts and the fit figures. ``position`` maps a model index to its place in the lists."""
 
-    __slots__ = ("_fit", "_gpu_count", "_plan", "fit_rows", "known", "position", "rows", "verdicts", "weighted")
+    __slots__ = (
+        "_fit",
+        "_gpu",
+        "_gpu_count",
+        "_gpu_memory_gb",
+        "_has_gpu",
+        "fit_rows",
+        "known",
+        "position",
+        "rows",
+        "verdicts",
+        "weighted",
+    )
 
     def __init__(self, context: _Context, indices: list[int]) -> None:
         self.position = {i: n for n, i in enumerate(indices)}
@@ -1341,8 +1353,9 @@ class _BriefTable:
         for rule in context.applied:
             failed, unknown = context.verdicts[rule.id]
             self.verdicts.append((rule, failed[at].tolist(), unknown[at].tolist(), {}))
-        p = self._plan = context.plan
+        p = context.plan
         self._gpu_count = context.req.hardware.gpu_count
+        self._gpu, self._has_gpu, self._gpu_memory_gb = p.gpu.id if p.gpu else None, p.gpu is not None, p.gpu_memory_gb
         # The figures as floats (so rounded as floats, see fit()).
         self._fit = (
             p.known[at].tolist(),
@@ -1363,22 +1376,21 @@ class _BriefTable:
         :class:`FitSummary`'s fields): the figures of :func:`_fit_numbers`, rounded as it rounds them (a float's
         ``round(x, n) + 0.0`` is :func:`_round`'s)."""
         known, precision, weights, kv_cache, memory, gpus, speed = self._fit
-        p = self._plan
         sized = known[j]
         needed = int(gpus[j]) if sized else None
         count = self._gpu_count
         rate = speed[j]
         return {
             "precision": precision[j],
-            "gpu": p.gpu.id if p.gpu else None,
+            "gpu": self._gpu,
             "weights_gb": round(weights[j], 1) + 0.0 if sized else None,
             "kv_cache_gb": round(kv_cache[j], 2) + 0.0,
             "memory_gb": round(memory[j], 1) + 0.0 if sized else None,
-            "gpu_memory_gb": p.gpu_memory_gb,
+            "gpu_memory_gb": self._gpu_memory_gb,
             "gpus_needed": needed,
             "fits": (needed <= count) if (needed is not None and count is not None) else None,
             "tokens_per_second_per_request": (
-                round(rate, 1) + 0.0 if sized and p.gpu is not None and not math.isnan(rate) else None
+                round(rate, 1) + 0.0 if sized and self._has_gpu and not math.isnan(rate) else None
             ),
         }
 
@@ -2449,7 +2461,8 @@ class _Context:
                 refs = leading_facts.text()
             reasons.append(criterion_reason(criterion, -contribution) + refs)
             row = table.rows[n]
-            leading.append((criterion, _round(row[2][j]), row[1], -contribution))
+            value = row[2][j]  # a float: _round(value) written out (round(x, 6) + 0.0 is the same value, 0.0 for -0.0)
+            leading.append((criterion, round(value, 6) + 0.0, row[1], -contribution))
         lic = self.f.licences[i]
         duties = self._duties.get(lic.id)
         if duties is None:

@@ -20,7 +20,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from service.domain.answer import DISCLAIMER, ComparedModel, FullAnswer
+from service.domain.answer import DISCLAIMER, ComparedModel, FullAnswer, trusted
 from service.domain.citing import Exclusions
 from service.domain.engine import Decision, Engine
 from service.domain.errors import RequirementError
@@ -381,7 +381,8 @@ def answer_response(
     if detail == "full":
         body = text if text is not None else decision.full_bytes(exclusions)
         return _recorded(record, body, decision.engine, 200, headers)
-    link = RecordLink(id=record.id, stored_at=record.stored_at, links={"self": f"{RECORDS}/{record.id}"})
+    # The record's own fields (valid: it was just stored or read back), not validated again.
+    link = trusted(RecordLink, id=record.id, stored_at=record.stored_at, links={"self": f"{RECORDS}/{record.id}"})
     data = decision.summary_bytes(exclusions)  # the summary written straight to JSON, without its objects
     body = b"".join((data[: data.rindex(b"}")], b',"record":', link.__pydantic_serializer__.to_json(link), b"}"))
     return Response(body, status_code=200, media_type=MediaType.JSON, headers=headers)
