@@ -118,7 +118,7 @@ def _round(value: float, places: int = 6) -> float:
 
 def _rounded(values: FloatArray, places: int = 6) -> list[Any]:
     """``values`` rounded like :func:`_round`, as (nested) Python floats."""
-    result: list[Any] = (np.round(values, places) + 0.0).tolist()
+    result: list[Any] = (values.round(places) + 0.0).tolist()  # np.round's own method
     return result
 
 
@@ -206,12 +206,10 @@ def _dominance(points: FloatArray) -> BoolArray:
 
     q dominates p when q >= p on every criterion and not p >= q on every one (then q > p on some criterion).
     """
-    column = points[:, 0]
-    at_least = column[:, None] >= column  # [q, p]: q >= p on every criterion
-    for c in range(1, points.shape[1]):
-        column = points[:, c]
-        at_least &= column[:, None] >= column
-    dominates: BoolArray = at_least & ~at_least.T
+    by_criterion = points.T  # criteria x models
+    # [c, q, p]: q >= p on criterion c, then [q, p]: on every criterion
+    at_least = np.logical_and.reduce(by_criterion[:, :, None] >= by_criterion[:, None, :], axis=0)
+    dominates: BoolArray = at_least > at_least.T  # at least as good everywhere, and p not as good as q everywhere
     return dominates
 
 
@@ -300,11 +298,11 @@ def _front(ids: Sequence[str], points: FloatArray, order: IntArray, top: int) ->
             beaten = at_least & np.any(front_points[:, None, :] > against[None, :, :], axis=2)
         # Every dominated point is dominated by some front point (the order is finite and transitive); the
         # first True of a column is the best-ranked front point that dominates it.
-        first_beater = np.argmax(beaten, axis=0)
-        for p, k in zip(off_front.tolist(), first_beater.tolist(), strict=True):
-            dominated[ids[order[p]]] = ids[order[positions[k]]]
+        first_beater = beaten.argmax(axis=0)
+        beaters = order[front_positions[first_beater]].tolist()
+        dominated = {ids[i]: ids[j] for i, j in zip(order[off_front].tolist(), beaters, strict=True)}
     return _Front(
-        [ids[order[p]] for p in positions],
+        [ids[i] for i in order[front_positions].tolist()],
         [p + 1 for p in positions],  # positions in `order` are ranks - 1
         _rounded(front_points),
         dominated,
@@ -478,14 +476,19 @@ def _screen(weighted: FloatArray, draws32: npt.NDArray[np.float32]) -> tuple[Int
     in which it comes that near (blocks x models), as :func:`_marked_counts` reads them.
     """
     scores = weighted.T.astype(np.float32) @ draws32.T  # models x draws
-    limit = scores[0::3].max(axis=0)
-    np.minimum(limit, scores[1::3].max(axis=0), out=limit)
-    np.minimum(limit, scores[2::3].max(axis=0), out=limit)
+    a, b, c, d = (
+        np.maximum.reduce(scores[g::4], axis=0) for g in range(4)
+    )  # each group's highest score (n > 16: none empty)
+    # The third highest of a, b, c and d, their second lowest: the higher of the pairs' lower values, unless both
+    # values of the other pair are lower.
+    low = np.maximum(np.minimum(a, b), np.minimum(c, d))
+    np.minimum(low, np.minimum(np.maximum(a, b, out=a), np.maximum(c, d, out=c), out=a), out=low)
+    limit = low
     limit -= np.float32(_SLACK)
     reached: BoolArray = scores >= limit
-    near: BoolArray = np.any(reached, axis=1)
+    near: BoolArray = np.logical_or.reduce(reached, axis=1)
     near[:3] = True
-    screened: IntArray = np.flatnonzero(near)
+    screened: IntArray = near.nonzero()[0]
     if screened.size <= _PLACE_PRUNE_ABOVE:
         return screened, None
     starts = np.arange(0, scores.shape[1], _MIN_ROWS)
@@ -515,9 +518,11 @@ def _counts(
     in the processor's cache (``block_bytes`` of scores; :data:`_BLOCK_BYTES` unless given) and the counts
     added up.
     """
+    step = max(1, (_BLOCK_BYTES if block_bytes is None else block_bytes) // (8 * max(n, 1)))
+    if step >= samples:  # one block
+        return _place_counts(scores(slice(0, samples)))
     first = np.zeros(n, dtype=np.intp)
     top3 = np.zeros(n, dtype=np.intp)
-    step = max(1, (_BLOCK_BYTES if block_bytes is None else block_bytes) // (8 * max(n, 1)))
     for start in range(0, samples, step):
         block_first, block_top3 = _place_counts(scores(slice(start, start + step)))
         first += block_first
@@ -576,21 +581,18 @@ def _place_counts(scores: FloatArray) -> tuple[IntArray, IntArray]:
     Only the columns that can place (:func:`_contenders`) are ranked; the others count zero, as they would.
     """
     n = scores.shape[1]
-    kept = _contenders(scores)
-    ranked = scores[:, kept] if kept.size < n else scores.copy()  # places are struck out below
+    kept = _contenders(scores) if n > _PLACE_PRUNE_ABOVE else None
+    ranked = scores[:, kept] if kept is not None and kept.size < n else scores.copy()  # places are struck out below
+    size = ranked.shape[1]
     rows = np.arange(ranked.shape[0])
-    places = min(3, kept.size)
-    first = np.zeros(kept.size, dtype=np.intp)
-    top3 = np.zeros(kept.size, dtype=np.intp)
-    for place in range(places):
-        best = ranked.argmax(axis=1)  # the first maximum: ties go to the lower column
-        counts = np.bincount(best, minlength=kept.size)
-        if place == 0:
-            first = counts
-        top3 = top3 + counts
-        if place < places - 1:
-            ranked[rows, best] = -np.inf
-    if kept.size == n:
+    best = ranked.argmax(axis=1)  # the first maximum: ties go to the lower column
+    first = np.bincount(best, minlength=size)
+    top3 = first if size > 1 else first.copy()  # a new array below
+    for _ in range(1, min(3, size)):
+        ranked[rows, best] = -np.inf
+        best = ranked.argmax(axis=1)
+        top3 = top3 + np.bincount(best, minlength=size)
+    if kept is None or size == n:
         return first, top3
     first_all = np.zeros(n, dtype=np.intp)
     top3_all = np.zeros(n, dtype=np.intp)
@@ -851,7 +853,8 @@ def _deltas(gap: FloatArray, step: FloatArray, weights: FloatArray) -> FloatArra
     ``gap`` is each challenger's score below the leader's (at least 0), ``step`` its value less the leader's
     (criteria x challengers), ``weights`` the weights (one a criterion).
     """
-    deltas = np.full((2, *step.shape), np.inf)  # direction x criteria x challengers
+    deltas = np.empty((2, *step.shape))  # direction x criteria x challengers
+    deltas.fill(np.inf)
     np.divide(gap, step, out=deltas[0], where=step > 0)
     fall = -step
     np.divide(gap, fall, out=deltas[1], where=fall > 0)
@@ -928,18 +931,17 @@ def _weight_changes(
         deltas = _deltas(gap, matrix[:, 1:] - matrix[:, :1], weights)
     else:
         deltas = _deltas(gap[columns], matrix[:, columns + 1] - matrix[:, :1], weights)
-    best = np.argmin(deltas, axis=2)
+    best = deltas.argmin(axis=2)
     if columns is not None:
         best = columns[best]
-    smallest = deltas.min(axis=2)
-    finite = np.isfinite(smallest)
+    smallest = np.minimum.reduce(deltas, axis=2).tolist()
     # A few values per criterion: Python's float arithmetic is the same IEEE double arithmetic as NumPy's, without a
     # call per operation.
-    found = finite.tolist()
+    found = [[math.isfinite(delta) for delta in row] for row in smallest]
     w = weights.tolist()
     up, down = (
         [delta if ok else 0.0 for delta, ok in zip(row, oks, strict=True)]
-        for row, oks in zip(smallest.tolist(), found, strict=True)
+        for row, oks in zip(smallest, found, strict=True)
     )
     to_raise = [(wc + d) / (1 + d) for wc, d in zip(w, up, strict=True)]
     to_lower = [(wc - d) / max(1 - d, _EPSILON) for wc, d in zip(w, down, strict=True)]
@@ -956,9 +958,10 @@ def _weight_changes(
         )
     )
     change = (change_raise, change_lower)
-    leaders = (best + 1).tolist()
+    leaders = order[best + 1].tolist()
+    new = tuple.__new__  # what _Change(...) calls, without its own frame
     return [
-        _Change(criterion, direction, from_weights[c], to_weights[d][c], change[d][c], ids[order[leaders[d][c]]])
+        new(_Change, (criterion, direction, from_weights[c], to_weights[d][c], change[d][c], ids[leaders[d][c]]))
         for c, criterion in enumerate(criteria)
         for d, direction in enumerate(_DIRECTIONS)
         if found[d][c]
@@ -1025,10 +1028,12 @@ class Weighed:
         self._samples, self._seed, self._concentration = samples, seed, concentration
         criteria = list(weights)  # the engine's criterion order
         self._criteria = criteria
-        self._w = np.array([weights[c] for c in criteria], dtype=float)
-        alpha = _alpha_of(tuple(self._w.tolist()), concentration)
-        self._active = (self._w > 0).nonzero()[0]
-        self.perturbed: list[str] = [criteria[c] for c in self._active.tolist()]
+        w = [float(weights[c]) for c in criteria]
+        self._w = np.array(w)
+        alpha = _alpha_of(tuple(w), concentration)
+        active = [c for c, weight in enumerate(w) if weight > 0]
+        self._active = np.array(active, dtype=np.intp)
+        self.perturbed: list[str] = [criteria[c] for c in active]
         eligible = order.size
         self._top_n = min(top, eligible)
         self.leader: str | None = ids[order[0]] if eligible else None
@@ -1044,7 +1049,7 @@ class Weighed:
         # criteria x eligible, in rank order: one copy of every criterion's values, then one selection (``take``
         # keeps each criterion's row contiguous, as every row-wise operation below wants; indexing ``[:, order]``
         # would lay the copy out model by model)
-        self._matrix = np.stack([values[c] for c in criteria]).take(order, axis=1)
+        self._matrix = np.array([values[c] for c in criteria], dtype=np.float64).take(order, axis=1)
         if set(PARETO_CRITERIA) <= set(criteria):
             self._plain_front = _front(ids, self._matrix[[criteria.index(c) for c in PARETO_CRITERIA]].T, order, top)
         else:
