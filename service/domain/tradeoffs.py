@@ -465,9 +465,9 @@ def _screen(weighted: FloatArray, draws32: npt.NDArray[np.float32]) -> tuple[Int
     taken from all of them.
 
     The single-precision scores (models x draws, one matrix product) are each within about 1e-6 of the exact
-    ones, as in :func:`_weight_candidates`. The models are split into three groups by position modulo 3; the
-    floor of draw s is the lowest of the three groups' highest scores: three distinct models score at least it,
-    so it is at most the draw's third-highest score (computed from the same single-precision scores, so within
+    ones, as in :func:`_weight_candidates`. The models are split into four groups by position modulo 4; the
+    floor of draw s is the third highest of the four groups' highest scores: three distinct models score at least
+    it, so it is at most the draw's third-highest score (computed from the same single-precision scores, so within
     about 1e-6 of the floor the exact scores give, which is at most the exact third-highest score; the minima
     and maxima round nothing). A model that places under draw s scores at least the exact third highest, so its
     single-precision score is at least the floor less about 2e-6, and a model is kept when it comes within
@@ -476,11 +476,10 @@ def _screen(weighted: FloatArray, draws32: npt.NDArray[np.float32]) -> tuple[Int
     in which it comes that near (blocks x models), as :func:`_marked_counts` reads them.
     """
     scores = weighted.T.astype(np.float32) @ draws32.T  # models x draws
-    a, b, c, d = (
-        np.maximum.reduce(scores[g::4], axis=0) for g in range(4)
-    )  # each group's highest score (n > 16: none empty)
-    # The third highest of a, b, c and d, their second lowest: the higher of the pairs' lower values, unless both
-    # values of the other pair are lower.
+    # Each group's highest score (more than 16 models: no group is empty).
+    a, b, c, d = (np.maximum.reduce(scores[g::4], axis=0) for g in range(4))
+    # The third highest of a, b, c and d is their second lowest: the lower of the higher of the pairs' minima and
+    # the lower of the pairs' maxima.
     low = np.maximum(np.minimum(a, b), np.minimum(c, d))
     np.minimum(low, np.minimum(np.maximum(a, b, out=a), np.maximum(c, d, out=c), out=a), out=low)
     limit = low
