@@ -85,6 +85,9 @@ _WEIGHT_SCREEN_ABOVE = 16
 #: Above this many eligible models, the weight-only pass bounds which can place (:func:`_candidates`) before
 #: the screen; up to it, screening them all at once is cheaper (:func:`_screen`).
 _BOUND_ABOVE = 256
+#: Up to _BOUND_ABOVE models, the weight-only screen's floor comes from this many best-ranked models (those the
+#: draws most often rank in the top 3; a floor from all of them keeps hardly fewer).
+_FLOOR_HEAD = 24
 #: Above _BOUND_ABOVE models, the weight-only screen's floor is the third place among this many best-ranked
 #: models (a high floor there saves more than it costs).
 _SCREEN_HEAD_BOUNDED = 64
@@ -465,9 +468,9 @@ def _screen(weighted: FloatArray, draws32: npt.NDArray[np.float32]) -> tuple[Int
     taken from all of them.
 
     The single-precision scores (models x draws, one matrix product) are each within about 1e-6 of the exact
-    ones, as in :func:`_weight_candidates`. The models are split into four groups by position modulo 4; the
-    floor of draw s is the third highest of the four groups' highest scores: three distinct models score at least
-    it, so it is at most the draw's third-highest score (computed from the same single-precision scores, so within
+    ones, as in :func:`_weight_candidates`. The first :data:`_FLOOR_HEAD` models (the best ranked) are split
+    into four groups by position modulo 4; the floor of draw s is the third highest of the four groups' highest
+    scores: three distinct models score at least it, so it is at most the draw's third-highest score (computed from the same single-precision scores, so within
     about 1e-6 of the floor the exact scores give, which is at most the exact third-highest score; the minima
     and maxima round nothing). A model that places under draw s scores at least the exact third highest, so its
     single-precision score is at least the floor less about 2e-6, and a model is kept when it comes within
@@ -476,8 +479,9 @@ def _screen(weighted: FloatArray, draws32: npt.NDArray[np.float32]) -> tuple[Int
     in which it comes that near (blocks x models), as :func:`_marked_counts` reads them.
     """
     scores = weighted.T.astype(np.float32) @ draws32.T  # models x draws
-    # Each group's highest score (more than 16 models: no group is empty).
-    a, b, c, d = (np.maximum.reduce(scores[g::4], axis=0) for g in range(4))
+    # Each group's highest score among the first _FLOOR_HEAD models (more than 16: no group is empty).
+    head = scores[:_FLOOR_HEAD]
+    a, b, c, d = (np.maximum.reduce(head[g::4], axis=0) for g in range(4))
     # The third highest of a, b, c and d is their second lowest: the lower of the higher of the pairs' minima and
     # the lower of the pairs' maxima.
     low = np.maximum(np.minimum(a, b), np.minimum(c, d))
