@@ -465,18 +465,19 @@ def _weight_candidates(
 
 def _screen(weighted: FloatArray, draws32: npt.NDArray[np.float32]) -> tuple[IntArray, BoolArray | None]:
     """:func:`_weight_candidates` for a few hundred models at most: every model screened at once, against a floor
-    taken from all of them.
+    taken from the best-ranked ones.
 
     The single-precision scores (models x draws, one matrix product) are each within about 1e-6 of the exact
     ones, as in :func:`_weight_candidates`. The first :data:`_FLOOR_HEAD` models (the best ranked) are split
     into four groups by position modulo 4; the floor of draw s is the third highest of the four groups' highest
-    scores: three distinct models score at least it, so it is at most the draw's third-highest score (computed from the same single-precision scores, so within
-    about 1e-6 of the floor the exact scores give, which is at most the exact third-highest score; the minima
-    and maxima round nothing). A model that places under draw s scores at least the exact third highest, so its
-    single-precision score is at least the floor less about 2e-6, and a model is kept when it comes within
-    _SLACK (1e-5, rounded once in single precision) of the floor in some draw: every model that places is kept.
-    When more than :data:`_PLACE_PRUNE_ABOVE` are kept, each is marked in the blocks of :data:`_MIN_ROWS` draws
-    in which it comes that near (blocks x models), as :func:`_marked_counts` reads them.
+    scores: three distinct models score at least it, so it is at most the draw's third-highest score (computed
+    from the same single-precision scores, so within about 1e-6 of the floor the exact scores give, which is at
+    most the exact third-highest score; the minima and maxima round nothing). A model that places under draw s
+    scores at least the exact third highest, so its single-precision score is at least the floor less about
+    2e-6, and a model is kept when it comes within _SLACK (1e-5, rounded once in single precision) of the floor
+    in some draw: every model that places is kept. When more than :data:`_PLACE_PRUNE_ABOVE` are kept, each is
+    marked in the blocks of :data:`_MIN_ROWS` draws in which it comes that near (blocks x models), as
+    :func:`_marked_counts` reads them.
     """
     scores = weighted.T.astype(np.float32) @ draws32.T  # models x draws
     # Each group's highest score among the first _FLOOR_HEAD models (more than 16: no group is empty).
