@@ -205,8 +205,13 @@ def _recorded(
     # Joined as bytes: an answer's text holds characters beyond Latin-1, and slicing and joining such a string
     # copies two or four bytes per character before it is encoded again.
     data = text.encode() if isinstance(text, str) else text
-    body = b"".join((data[: data.rindex(b"}")], b',"record":', envelope, b"}"))
-    return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+    return Response(_appended(data, envelope), status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def _appended(data: bytes, record: bytes) -> bytes:
+    """The JSON object ``data`` with ``"record": record`` as its last member (``data`` copied once, not sliced
+    first)."""
+    return b"".join((memoryview(data)[: data.rindex(b"}")], b',"record":', record, b"}"))
 
 
 #: What storing a decision gave: the stored record, whether it is new, and the whole answer's exact UTF-8 bytes
@@ -384,7 +389,7 @@ def answer_response(
     # The record's own fields (valid: it was just stored or read back), not validated again.
     link = trusted(RecordLink, id=record.id, stored_at=record.stored_at, links={"self": f"{RECORDS}/{record.id}"})
     data = decision.summary_bytes(exclusions)  # the summary written straight to JSON, without its objects
-    body = b"".join((data[: data.rindex(b"}")], b',"record":', link.__pydantic_serializer__.to_json(link), b"}"))
+    body = _appended(data, link.__pydantic_serializer__.to_json(link))
     return Response(body, status_code=200, media_type=MediaType.JSON, headers=headers)
 
 
