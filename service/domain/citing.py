@@ -105,15 +105,13 @@ def _digest(key: str) -> str:
 
 
 _SCALARS = (str, int, float, bool, type(None))
-_LISTED_KEPT = 20_000
 #: Facts seen lately, as listed (short id), by identity: a fact is digested and built once, not in every answer
 #: that cites it. Bounded, so that a large catalogue cannot grow it without limit.
-_LISTED: Kept[tuple[object, ...], tuple[str, CitedEvidence]] = Kept("citing.listed", _LISTED_KEPT)
-_SEEN_KEPT = 10_000
+_LISTED: Kept[tuple[object, ...], tuple[str, CitedEvidence]] = Kept("citing.listed")
 #: The same by object: most facts an answer cites are objects the engine keeps (a model's evidence), cited in
 #: answer after answer, so their identity, digest and listed form are looked up by ``id()`` without reading the
 #: fact. Each entry holds its object, so an ``id()`` here is never one of a new object. Bounded likewise.
-_SEEN: Kept[int, tuple[Evidence, tuple[object, ...], str, CitedEvidence]] = Kept("citing.seen", _SEEN_KEPT)
+_SEEN: Kept[int, tuple[Evidence, tuple[object, ...], str, CitedEvidence]] = Kept("citing.seen")
 
 
 def _identity(e: Evidence) -> tuple[object, ...]:
@@ -274,7 +272,7 @@ CitedGroup = _Group
 
 #: Groups of facts the engine keeps (a kept rule outcome's or criterion's evidence), by the list and how many of
 #: its facts are cited; each entry holds its list, so that an ``id()`` here is never one of a newer list. Bounded.
-_GROUPS: Kept[tuple[int, int], _Group] = Kept("citing.groups", 20_000)
+_GROUPS: Kept[tuple[int, int], _Group] = Kept("citing.groups")
 
 
 def cited_group(group: Sequence[Evidence], count: int, kept: bool) -> _Group:
@@ -345,7 +343,7 @@ def _criterion(c: CriterionScore, table: EvidenceTable) -> CitedCriterionScore:
 
 
 #: The licence text an obligation cites, one fact per licence, source and date (bounded as :data:`_LISTED`).
-_LICENCE_TEXTS: Kept[tuple[str, str, dt.date], Evidence] = Kept("citing.licence_texts", _LISTED_KEPT)
+_LICENCE_TEXTS: Kept[tuple[str, str, dt.date], Evidence] = Kept("citing.licence_texts")
 
 
 def _licence_text(o: Obligation) -> Evidence:
@@ -399,7 +397,7 @@ def cite_eu(s: EuAiActStatus | None, table: EvidenceTable) -> CitedEuAiActStatus
 #: group's list and how many of its facts the sentence cites: the lists the engine keeps are written once, not
 #: in every answer. An answer's objects are never changed once built, so a list's text cannot change; each
 #: entry holds its list, so that an ``id()`` here is never one of a newer list. Bounded.
-_WRITTEN: Kept[tuple[int, int], tuple[Sequence[Evidence], str]] = Kept("citing.written", 5_000)
+_WRITTEN: Kept[tuple[int, int], tuple[Sequence[Evidence], str]] = Kept("citing.written")
 
 
 def _written(group: Sequence[Evidence], count: int, kept: bool = True) -> str:
@@ -541,7 +539,7 @@ def encode_full(answer: Answer, eligibility: Mapping[str, EligibilityRule], excl
 
 #: The JSON of listed facts, by object (each entry holds its fact; bounded as :data:`_SEEN`): a fact the engine
 #: keeps is written once, not in every answer that lists it.
-_ITEM_JSON: Kept[int, tuple[CitedEvidence, bytes]] = Kept("citing.item_json", _SEEN_KEPT)
+_ITEM_JSON: Kept[int, tuple[CitedEvidence, bytes]] = Kept("citing.item_json")
 _DISCLAIMER_AT = b',"disclaimer":'
 _EVIDENCE_AT = b',"evidence":[]' + _DISCLAIMER_AT
 

@@ -61,7 +61,6 @@ RULE_PROVENANCE = "compliance.provenance-dispute"
 RULE_DATA_ACCESS = "compliance.data-access"
 RULE_REVIEW = "compliance.review-by"
 PUBLIC_SECTOR_COLUMN = "compliance.public_sector_restricted"
-_CAVEAT_KINDS_KEPT = 16_384
 
 _COVERS_TEXT = {
     "hosted_service": "the developer's hosted service (app, website or API), not self-hosted weights",
@@ -158,7 +157,7 @@ class ComplianceFeatures:
         self._org_display = {org_id: self._static_display(org) for org_id, org in by_org.items()}
         #: The kinds of each model's regulatory caveats by what they read of a request (see
         #: :meth:`ComplianceRequest.caveat_kinds`); bounded.
-        self.caveat_kinds: Kept[tuple[int, int], tuple[str, ...]] = Kept("compliance.caveat_kinds", _CAVEAT_KINDS_KEPT)
+        self.caveat_kinds: Kept[tuple[int, int], tuple[str, ...]] = Kept("compliance.caveat_kinds")
         #: Numbers for what a request's caveats read (see :meth:`ComplianceRequest.caveat_kinds`).
         self.token = Tokens("compliance.tokens")
         self.n = n

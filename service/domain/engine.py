@@ -98,7 +98,6 @@ from service.domain.tokens import Tokens
 from service.domain.tradeoffs import Weighed, weigh
 from service.domain.writing import (
     CAVEATS,
-    CAVEATS_KEPT,
     CITED_FIT,
     OBLIGATIONS,
     REASONS,
@@ -1015,37 +1014,35 @@ class _ModelTexts:
         self.f, self.rules = features, rules
         self._fit_evidence: dict[int, tuple[Evidence, ...]] = {}
         self._kv_formulas: dict[int, str] = {}
-        self._fit_evidence_on: Kept[tuple[int, str | None], list[Evidence]] = Kept("engine.fit_evidence", 8_192)
+        self._fit_evidence_on: Kept[tuple[int, str | None], list[Evidence]] = Kept("engine.fit_evidence")
         #: Explanations by (criterion, what it reads of the request, model).
-        self.explanations: Kept[tuple[str, Hashable, int], Explanation] = Kept("engine.explanations", 8_192)
+        self.explanations: Kept[tuple[str, Hashable, int], Explanation] = Kept("engine.explanations")
         #: A model's caveats as written for the full detail, each caveat's JSON in order, by the model and what they
         #: read of a request (see :meth:`_Context.caveats_json`).
-        self.caveats_written: Kept[Hashable, tuple[bytes, ...]] = Kept("full.caveats", CAVEATS_KEPT)
+        self.caveats_written: Kept[Hashable, tuple[bytes, ...]] = Kept("full.caveats")
         #: Outcomes (with their reason sentence) that read nothing of the request to say them but the request values
         #: their sentence names, by (rule, outcome, model, those values).
-        self.outcomes: Kept[tuple[str, str, int, tuple[str, ...]], _Said] = Kept("engine.outcomes", 8_192)
+        self.outcomes: Kept[tuple[str, str, int, tuple[str, ...]], _Said] = Kept("engine.outcomes")
         #: The facts of a kept group (an explanation's or an outcome's evidence) whose age is checked, by the
         #: group's id (each entry holds its group, so that an id is never one of a newer object).
-        self._dated: Kept[tuple[int, dt.date], tuple[Sequence[Evidence], tuple[Dated, ...]]] = Kept(
-            "engine.dated", 16_384
-        )
+        self._dated: Kept[tuple[int, dt.date], tuple[Sequence[Evidence], tuple[Dated, ...]]] = Kept("engine.dated")
         #: Per kept group: the (fact, source) keys of its facts whose age is checked, and those stale, by the group's
         #: id and date (each entry holds its group).
         self._staleness: Kept[
             tuple[int, dt.date],
             tuple[Sequence[Evidence], tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]]],
-        ] = Kept("engine.staleness", 16_384)
+        ] = Kept("engine.staleness")
         #: Numbers for what a request's criteria read (see :meth:`_Context._criteria_caveats`).
         self.token = Tokens("engine.tokens")
         #: A licence's duties as a summary states them (their kinds, each duty, the kinds written), by the licence
         #: and what they read of a request (the monthly active users, whether outputs train other models).
-        self.duties: Kept[tuple[str, int | None, bool | None], _Duties] = Kept("engine.duties", 4_096)
+        self.duties: Kept[tuple[str, int | None, bool | None], _Duties] = Kept("engine.duties")
         #: The facts a summary's leading criterion cites (as cited, see :meth:`_Context.briefed`), by the criterion,
         #: what its evidence reads of a request (its ``evidence_key``), the model and how many facts are cited.
-        self.leading_refs: Kept[tuple[str, Hashable, int, int], CitedGroup] = Kept("engine.leading_refs", 16_384)
+        self.leading_refs: Kept[tuple[str, Hashable, int, int], CitedGroup] = Kept("engine.leading_refs")
         #: What a model's listed criteria add to its caveats, by what that reads (see
         #: :meth:`_Context._criteria_caveats`).
-        self.criteria_caveats: Kept[Hashable, CriteriaCaveats] = Kept("engine.criteria_caveats", 16_384)
+        self.criteria_caveats: Kept[Hashable, CriteriaCaveats] = Kept("engine.criteria_caveats")
         self._hardware_evidence: dict[str | None, tuple[Evidence, ...]] = {}
         self._licence_caveats: dict[str, tuple[Caveat, ...]] = {}
         self._regulatory_keys: frozenset[str] | None = None

@@ -251,14 +251,13 @@ class Citations:
         return facts, {key: url for url, key in source_ids.items()}
 
 
-#: How many of each kind of summary part (a criterion's figures, an exclusion) are kept, shared by the summaries
-#: that state them (an answer's objects and lists are never changed).
-_KEPT = 8_192
-_CRITERIA: Kept[tuple[str, float, float, float], CriterionSummary] = Kept("summary.criteria", _KEPT)
-_EXCLUSIONS: Kept[tuple[str, ...], ExclusionSummary] = Kept("summary.exclusions", _KEPT)
+#: Summary parts (a criterion's figures, an exclusion), kept and shared by the summaries that state them (an answer's
+#: objects and lists are never changed).
+_CRITERIA: Kept[tuple[str, float, float, float], CriterionSummary] = Kept("summary.criteria")
+_EXCLUSIONS: Kept[tuple[str, ...], ExclusionSummary] = Kept("summary.exclusions")
 #: Facts as a summary lists them, as objects and as JSON, by the listed fact (held, so that an ``id()`` is never one
 #: of a newer object) and its source's id in that summary: built once, not in every summary that cites them.
-_SUMMARISED: Kept[tuple[int, str], tuple[CitedEvidence, EvidenceSummary, bytes]] = Kept("summary.evidence", 8_192)
+_SUMMARISED: Kept[tuple[int, str], tuple[CitedEvidence, EvidenceSummary, bytes]] = Kept("summary.evidence")
 
 
 def _summarised(item: CitedEvidence, source: str) -> tuple[CitedEvidence, EvidenceSummary, bytes]:

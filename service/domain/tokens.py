@@ -16,7 +16,7 @@ class Tokens:
     never one of another key (a key dropped from the store gets a new number when next asked for). Safe across
     threads: two threads asking for one new key at once get the same number."""
 
-    def __init__(self, name: str, size: int = 4_096) -> None:
+    def __init__(self, name: str, size: int | None = None) -> None:
         self._numbers: Kept[Hashable, int] = Kept(name, size)
         self._next = itertools.count(1)
 

@@ -51,7 +51,6 @@ from service.domain.summary import AnswerSummary, FitSummary, ModelSummary, crit
 __all__ = [
     "ASSESSMENT_HEAD",
     "CAVEATS",
-    "CAVEATS_KEPT",
     "CITED_FIT",
     "OBLIGATIONS",
     "REASONS",
@@ -105,17 +104,14 @@ _MODEL_ID = _fields(CitedExclusion, ("model_id",))
 
 
 #: Kept rule outcomes as cited, by the outcome: (outcome, evidence ids, bytes).
-_OUTCOMES: Kept[int, tuple[RuleOutcome, tuple[str, ...], bytes]] = Kept("full.outcomes", 4_096)
+_OUTCOMES: Kept[int, tuple[RuleOutcome, tuple[str, ...], bytes]] = Kept("full.outcomes")
 #: Kept explanations as a criterion's cited tail, by the explanation and whether its data is missing.
-_TAILS: Kept[tuple[int, bool], tuple[object, tuple[str, ...], bytes]] = Kept("full.criterion_tails", 4_096)
+_TAILS: Kept[tuple[int, bool], tuple[object, tuple[str, ...], bytes]] = Kept("full.criterion_tails")
 #: EU AI Act statuses as cited, by the status (one per model).
-_EU_STATUSES: Kept[int, tuple[EuAiActStatus, tuple[str, ...], bytes]] = Kept("full.eu_ai_act", 2_048)
-#: How many models' caveats an engine keeps written (its ``texts.caveats_written``, see
-#: :meth:`_Context.caveats_json <service.domain.engine._Context.caveats_json>`).
-CAVEATS_KEPT = 2_048
+_EU_STATUSES: Kept[int, tuple[EuAiActStatus, tuple[str, ...], bytes]] = Kept("full.eu_ai_act")
 #: Each caveat's JSON, kept once however many models' caveats hold it (most are the same for many models: a
 #: regulatory review falling due, a licence's unverified terms).
-_CAVEAT_TEXTS: Kept[bytes, bytes] = Kept("full.caveat_texts", 8_192)
+_CAVEAT_TEXTS: Kept[bytes, bytes] = Kept("full.caveat_texts")
 _CAVEAT = Caveat.__pydantic_serializer__
 
 
@@ -270,7 +266,7 @@ _BRIEF_HEAD = _fields(ModelSummary, ("rank", "model_id", "status", "score", "lic
 _BRIEF_TAIL = _fields(ModelSummary, ("fit", "caveats", "eu_ai_act_systemic_risk"), fit=_shape(FitSummary))
 _SOURCES = TypeAdapter(dict[str, str]).serializer
 #: A leading criterion's figures as a summary writes them, by the figures (as :func:`criterion_summary` keeps them).
-_CRITERIA: Kept[tuple[str, float, float, float], bytes] = Kept("summary.criteria_json", 8_192)
+_CRITERIA: Kept[tuple[str, float, float, float], bytes] = Kept("summary.criteria_json")
 
 
 def kinds_json(kinds: list[str]) -> bytes:

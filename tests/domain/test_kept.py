@@ -9,8 +9,9 @@ import threading
 
 import pytest
 
+from service.domain import kept
 from service.domain.engine import Engine
-from service.domain.kept import Kept, holdings
+from service.domain.kept import SIZES, Kept, holdings
 from service.domain.requirements import Requirements
 from service.domain.tokens import Tokens
 
@@ -170,3 +171,18 @@ def test_the_decision_cores_stores_are_bounded_stores_too(engine: Engine) -> Non
     held = holdings()
     for name, bound in (("cost.api", 64), ("conditions.codes", 32), ("tradeoffs.noises", 4)):
         assert 0 < held[name] <= bound, (name, held.get(name))
+
+
+def test_every_store_of_what_answers_say_takes_its_bound_from_the_one_table(engine: Engine) -> None:
+    # The module's stores and an engine's: each named in the table is bounded as it says, and the table names
+    # no store the service does not make (a stale entry would bound nothing).
+    live = [store for store in list(kept._STORES) if not store.name.startswith("test.")]
+    assert {store.name for store in live} >= set(SIZES)
+    assert all(store.size == SIZES[store.name] for store in live if store.name in SIZES)
+
+
+def test_a_store_without_a_bound_in_the_table_must_be_given_one() -> None:
+    with pytest.raises(KeyError):
+        Kept("test.unsized")
+    assert Kept("test.sized", 2).size == 2
+    assert Kept("citing.groups").size == SIZES["citing.groups"]
