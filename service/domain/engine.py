@@ -163,7 +163,7 @@ def _round(value: float, places: int = 6) -> float:
 
 
 #: Canonical JSON (keys sorted, no spaces), as ``json.dumps(..., sort_keys=True, separators=(",", ":"))`` writes it.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), check_circular=False)  # JSON values: no cycles
 
 
 def _best_first(eligible: npt.NDArray[np.intp], score: FloatArray, keyed_from: int = 8_192) -> npt.NDArray[np.intp]:
@@ -199,9 +199,11 @@ def _kept_value(value: Any) -> Hashable:
 
 
 @lru_cache(maxsize=256)
-def _stated_weights(weights: tuple[tuple[str, float], ...]) -> dict[str, float]:
-    """The weights as an answer states them (rounded), kept: most answers use a profile's (read, never changed)."""
-    return {c: _round(w) for c, w in weights}
+def _stated_weights(weights: tuple[tuple[str, float], ...]) -> tuple[dict[str, float], bytes]:
+    """The weights as an answer states them (rounded), and as :meth:`Decision.digest` hashes them (JSON, keys
+    sorted), kept: most answers use a profile's (read, never changed)."""
+    stated = {c: _round(w) for c, w in weights}
+    return stated, json.dumps(stated, sort_keys=True).encode()
 
 
 class Engine:
@@ -247,6 +249,8 @@ class Engine:
         #: The decision id's canonical JSON before the date (hashed) and after the requirements (see _decision_id).
         self._id_head = hashlib.sha256(f'{{"catalogue":{_CANONICAL.encode(catalogue_version)},"evaluated_on":'.encode())
         self._id_tail = f',"rules":{_CANONICAL.encode(rules_version)}}}'
+        #: Each rule as a decision's digest names it (see :meth:`Decision.digest`).
+        self._rule_heads = {rule.id: f"|{rule.id} v{rule.version}|".encode() for rule in self._rules}
         #: A named profile's name and weights, by (profile asked, reasoning preferred, EU AI Act): at most four per
         #: profile of the rules (read, never changed).
         self._profile_weights: dict[tuple[str | None, bool, bool], tuple[str, dict[str, float]]] = {}
@@ -311,12 +315,11 @@ class Engine:
         gpu = self.rules.gpus[req.hardware.gpu] if req.hardware.gpu else None
         size = gpu.memory_gb.value if gpu is not None else req.hardware.gpu_memory_gb or hw.reference_gpu_memory_gb
         defaulted = ("tokens_per_request",) if req.workload.tokens_per_request is None else ()
-        # Trusted: the figures come validated from the request and the rules (same types as validation gives).
-        workload = ResolvedWorkload.model_construct(
-            concurrent_requests=req.workload.concurrent_requests,
-            tokens_per_request=req.workload.tokens_per_request or hw.default_tokens_per_request,
-            output_tokens_per_second=req.workload.output_tokens_per_second,
-            defaulted=defaulted,
+        workload = ResolvedWorkload(
+            req.workload.concurrent_requests,
+            req.workload.tokens_per_request or hw.default_tokens_per_request,
+            req.workload.output_tokens_per_second,
+            defaulted,
         )
         f = self.features
         return plan_fit(
@@ -449,7 +452,8 @@ class Engine:
         reads = self._catalogue_checks.get(rule.id)
         if reads is None or not replaced.isdisjoint(reads[0]):
             return evaluate_checks(rule, columns, request)
-        key = (rule.id, tuple(_kept_value(request_value(request, ref)) for ref in reads[1]))
+        refs = reads[1]
+        key = (rule.id, tuple(_kept_value(request_value(request, ref)) for ref in refs) if refs else ())
         kept = self._verdicts.get(key)
         if kept is None:
             verdict = evaluate_checks(rule, columns, request)
@@ -524,6 +528,7 @@ class Decision:
         "_tradeoffs",
         "_weighed",
         "_weights",
+        "_weights_json",
         "eligible_count",
         "id",
         "order",
@@ -543,7 +548,8 @@ class Decision:
         self.order = order  #: eligible model indices (into ``features.ids``), best first
         self._excluded = excluded
         self._weighed = weighed  # the trade-offs without the evidence pass (see :attr:`tradeoffs`)
-        self._weights = dict(_stated_weights(tuple(context.weights.items())))  # as every answer states them
+        stated, self._weights_json = _stated_weights(tuple(context.weights.items()))
+        self._weights = dict(stated)  # as every answer states them
         self._tradeoffs: Tradeoffs | None = None
         self.id = decision_id
         self.eligible_count = len(order)
@@ -880,25 +886,32 @@ class Decision:
         stores it when the decision is made; a rebuilt decision must have it (docs/records.md).
         """
         context = self._context
-        h = hashlib.sha256()
-        h.update(self.id.encode())
-        h.update(json.dumps(self._weights, sort_keys=True).encode())
-        h.update(self.order.astype("<i8").tobytes())
-        h.update(self._score[self.order].astype("<f8").tobytes())
+        # One SHA-256 over the parts in turn (the same digest as hashing them one update at a time).
+        parts = [
+            self.id.encode(),
+            self._weights_json,
+            self.order.astype("<i8").tobytes(),
+            self._score[self.order].astype("<f8").tobytes(),
+        ]
         applied = sorted(context.applied, key=lambda r: r.id)
         if applied:
             # Per rule: its id and version, then its failed and its unknown-but-not-failed mask, each packed to
             # bits (all rules' masks packed at once, row by row: the same bytes as one rule at a time).
-            failed = np.array([context.verdicts[rule.id][0] for rule in applied])
-            unknown = np.array([context.verdicts[rule.id][1] for rule in applied])
+            verdicts = context.verdicts
+            failed = np.array([verdicts[rule.id][0] for rule in applied])
+            unknown = np.array([verdicts[rule.id][1] for rule in applied])
             width = (len(self._score) + 7) // 8
             failed_bits = np.packbits(failed, axis=1).tobytes()
             unknown_bits = np.packbits(unknown & ~failed, axis=1).tobytes()
+            heads = self.engine._rule_heads
             for j, rule in enumerate(applied):
-                h.update(f"|{rule.id} v{rule.version}|".encode())
-                h.update(failed_bits[j * width : (j + 1) * width])
-                h.update(unknown_bits[j * width : (j + 1) * width])
-        h.update(self._weighed.canonical())
+                parts += (
+                    heads[rule.id],
+                    failed_bits[j * width : (j + 1) * width],
+                    unknown_bits[j * width : (j + 1) * width],
+                )
+        parts.append(self._weighed.canonical())
+        h = hashlib.sha256(b"".join(parts))
         return "sha256:" + h.hexdigest()
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -99,8 +99,9 @@ class DecodeMeasurement(Strict):
     note: str | None = None
 
 
-class ResolvedWorkload(Strict):
-    """The workload a fit is computed for, with where each figure came from (the request or a default)."""
+class ResolvedWorkload(NamedTuple):
+    """The workload a fit is computed for, with where each figure came from (the request or a default): built from
+    validated figures (the request's and the rules'), so a plain value with no validation of its own."""
 
     concurrent_requests: int
     tokens_per_request: int
@@ -297,6 +298,11 @@ class FitBasis:
         #: Whether every model's cache shape is recorded (then no model needs the fallback per-token figure).
         self.all_kv_known = bool(arch.known.all())
         self.kv_estimated: BoolArray = ~arch.known
+        #: The sliding-window layers' cache elements of a request of at least :attr:`widest_window` tokens: each
+        #: such layer then holds its whole window (the product the fit computes for fewer tokens, computed once).
+        self.sliding_whole: FloatArray = arch.sliding_elements * arch.window
+        self.sliding_whole.setflags(write=False)
+        self.widest_window = float(np.max(arch.window, initial=0.0, where=~np.isnan(arch.window)))
         # What a plan without a GPU profile states of speed: nothing (shared by every such plan; read-only).
         self.no_speed: FloatArray = np.full(total_b.size, np.nan)
         self.not_compute_bound: BoolArray = np.zeros(total_b.size, dtype=bool)
@@ -376,7 +382,13 @@ def plan_fit(
     weights = formatted.weights
 
     tokens = workload.tokens_per_request
-    elements = arch.full_elements * tokens + arch.sliding_elements * np.minimum(arch.window, tokens)
+    # min(window, tokens) is every window when the request holds at least the widest (NaN windows stay NaN).
+    sliding = (
+        basis.sliding_whole
+        if tokens >= basis.widest_window
+        else arch.sliding_elements * np.minimum(arch.window, tokens)
+    )
+    elements = arch.full_elements * tokens + sliding
     kv_request = (
         elements * policy.kv_cache_bytes_per_element
         if basis.all_kv_known
@@ -384,7 +396,8 @@ def plan_fit(
             arch.known, elements * policy.kv_cache_bytes_per_element, policy.fallback_kv_bytes_per_token * tokens
         )
     )
-    kv_all = workload.concurrent_requests * kv_request  # every concurrent request's cache, in bytes
+    # Every concurrent request's cache, in bytes (one request's when one: the same figures).
+    kv_all = kv_request if workload.concurrent_requests == 1 else workload.concurrent_requests * kv_request
     kv_gb = kv_all / 1e9
     if fine_tuning == "full":
         base = total_b * policy.full_fine_tuning_bytes_per_parameter
