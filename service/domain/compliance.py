@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -405,18 +406,18 @@ class ComplianceRequest:
         self.codes = list(req.compliance.public_sector_jurisdictions)
         self.unreviewed = [code for code in self.codes if code not in cf.restrictions]
         self._affecting_memo: dict[int, list[tuple[_Applicable, Effect]]] = {}
-        #: What the caveats read of the request (see :meth:`caveat_kinds`), as a number (a tuple's hash is not kept).
-        self._reads_token = cf.token((self.deployment, tuple(self.codes), req.compliance.eu_ai_act, evaluated_on))
         self.applicable = [
             _Applicable(jurisdiction, restriction, mask)
             for code in self.codes
             for jurisdiction, restriction, mask in cf.restrictions.get(code, [])
         ]
-        applied = set(cf.policy.public_sector.applied_binds)
-        if not any(item.restriction.binds in applied for item in self.applicable):
+        if not self.applicable or not any(
+            item.restriction.binds in cf.policy.public_sector.applied_binds for item in self.applicable
+        ):
             self.columns: dict[str, tuple[npt.NDArray[Any], BoolArray, bool]] = {PUBLIC_SECTOR_COLUMN: cf.unrestricted}
             return
         n = cf.n
+        applied = set(cf.policy.public_sector.applied_binds)
         failed = np.zeros(n, dtype=bool)
         unknown = np.zeros(n, dtype=bool)
         api = self.deployment == "api"
@@ -442,6 +443,13 @@ class ComplianceRequest:
         values[failed] = True
         values[unknown] = None
         self.columns = {PUBLIC_SECTOR_COLUMN: (values, ~unknown, False)}
+
+    @cached_property
+    def _reads_token(self) -> int:
+        """What the caveats read of the request (see :meth:`caveat_kinds`), as a number (a tuple's hash is not
+        kept); asked only when a model is explained."""
+        req = self.req
+        return self.cf.token((self.deployment, tuple(self.codes), req.compliance.eu_ai_act, self.evaluated_on))
 
     # -------------------------------------------------------------------------------- public sector
     def _effect(self, item: _Applicable, i: int) -> Effect:

@@ -133,11 +133,14 @@ def _coded(values: npt.NDArray[Any]) -> tuple[dict[Any, int], npt.NDArray[np.int
 
 
 def _compare(values: npt.NDArray[Any], known: BoolArray, numeric: bool, op: str, target: Any) -> BoolArray:
+    """Whether each value holds against ``target``; where a value is not ``known`` the result says nothing (the
+    callers mask it with ``known``)."""
     n = len(values)
     if op in ("gt", "gte", "lt", "lte"):
         if not numeric:
             raise TypeError(f"operator {op} needs a numeric field")
-        safe = np.where(known, values, 0.0).astype(np.float64, copy=False)
+        # A float column is compared as it is (a NaN compares false, and is masked); others read 0.0 where unknown.
+        safe = values if values.dtype == np.float64 else np.where(known, values, 0.0).astype(np.float64, copy=False)
         compare = _ORDER[op]
         result: BoolArray = compare(safe, float(target))
         return result

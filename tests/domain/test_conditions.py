@@ -120,3 +120,42 @@ def _failing(condition: Condition) -> Any:
     return {"is_set": [], "is_true": False, "eq": object(), "ne": condition.value, "in": object(), "contains": []}[
         condition.op
     ]
+
+
+def _order_rule(op: Literal["gt", "gte", "lt", "lte"], match: Literal["all", "any"], checks: int) -> EligibilityRule:
+    rule = _rule("in", match, checks)
+    return rule.model_copy(
+        update={"checks": [Check.model_construct(field=f"col{k}", op=op, value=None, ref="n") for k in range(checks)]}
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.one_of(st.none(), st.floats(-5, 5, allow_nan=False)), min_size=1, max_size=20),
+        min_size=1,
+        max_size=3,
+    ).filter(lambda cols: len({len(c) for c in cols}) == 1),
+    st.floats(-5, 5, allow_nan=False),
+    st.sampled_from(["gt", "gte", "lt", "lte"]),
+    st.sampled_from(["all", "any"]),
+    st.floats(-10, 10, allow_nan=False) | st.just(float("nan")),
+)
+def test_an_order_check_reads_a_float_column_as_an_object_column_whatever_an_unknown_value_holds(
+    cols: list[list[float | None]],
+    target: float,
+    op: Literal["gt", "gte", "lt", "lte"],
+    match: Literal["all", "any"],
+    filler: float,
+) -> None:
+    # A float column is compared as it is (what it holds where a value is unknown is masked); an object column with
+    # None where unknown reads 0.0 there first. Both give every model the same verdict.
+    as_floats, as_objects = {}, {}
+    for k, col in enumerate(cols):
+        known = np.array([v is not None for v in col])
+        as_floats[f"col{k}"] = (np.array([filler if v is None else v for v in col], dtype=np.float64), known, True)
+        as_objects[f"col{k}"] = (np.array(col, dtype=object), known, True)
+    rule = _order_rule(op, match, len(cols))
+    floats = evaluate_checks(rule, as_floats, {"n": target})
+    objects = evaluate_checks(rule, as_objects, {"n": target})
+    assert np.array_equal(floats[0], objects[0]) and np.array_equal(floats[1], objects[1])
