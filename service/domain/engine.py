@@ -188,10 +188,15 @@ def _best_first(eligible: npt.NDArray[np.intp], score: FloatArray, keyed_from: i
     return ordered
 
 
+_STR = frozenset({str})
+
+
 def _kept_value(value: Any) -> Hashable:
     """A request value as part of a key: its type with it (1, 1.0 and True are equal keys), a list or mapping as a
     tuple of its parts."""
     if type(value) is list:
+        if set(map(type, value)) <= _STR:  # the commonest list (codes, ids, kinds): its strings as they are
+            return (list, str, tuple(value))
         return (list, tuple(_kept_value(v) for v in value))
     if type(value) is dict:
         return (dict, tuple((k, _kept_value(v)) for k, v in value.items()))

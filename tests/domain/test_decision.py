@@ -258,6 +258,17 @@ def test_verdicts_kept_between_requests_are_those_a_fresh_engine_gives(engine: E
             assert (kept[rule_id][0] == failed).all() and (kept[rule_id][1] == unknown).all(), (body, rule_id)
 
 
+def test_a_kept_verdicts_request_values_are_equal_keys_exactly_when_equal_and_of_one_type() -> None:
+    values: list[Any] = [
+        None, True, 1, 1.0, "1", "", [], ["1"], [1], [True], ["a", "b"], ["b", "a"], ["a", 1], ["a", "1"], [["a"]],
+        {"a": 1}, {"a": "1"}, {"a": ["1"]},
+    ]  # fmt: skip
+    keys = [engine_module._kept_value(v) for v in values]
+    assert len(set(keys)) == len(values)  # 1, 1.0 and True differ; a list of strings from any other list
+    again = [engine_module._kept_value(json.loads(json.dumps(v))) for v in values]
+    assert [hash(k) for k in again] == [hash(k) for k in keys] and again == keys
+
+
 @pytest.mark.parametrize("body", REQUESTS)
 def test_the_digest_is_the_one_its_docstring_describes(engine: Engine, body: dict[str, Any]) -> None:
     decision = engine.decide(Requirements.model_validate(body), TODAY)
