@@ -586,14 +586,15 @@ def _place_counts(scores: FloatArray) -> tuple[IntArray, IntArray]:
     """
     n = scores.shape[1]
     kept = _contenders(scores) if n > _PLACE_PRUNE_ABOVE else None
-    ranked = scores[:, kept] if kept is not None and kept.size < n else scores.copy()  # places are struck out below
+    # A copy laid out draw by draw (places are struck out below, through its flat view)
+    ranked = np.ascontiguousarray(scores[:, kept]) if kept is not None and kept.size < n else scores.copy()
     size = ranked.shape[1]
-    rows = np.arange(ranked.shape[0])
+    flat, starts = ranked.reshape(-1), np.arange(0, ranked.size, max(size, 1))  # each draw's first element in ``flat``
     best = ranked.argmax(axis=1)  # the first maximum: ties go to the lower column
     first = np.bincount(best, minlength=size)
     top3 = first if size > 1 else first.copy()  # a new array below
     for _ in range(1, min(3, size)):
-        ranked[rows, best] = -np.inf
+        flat[starts + best] = -np.inf
         best = ranked.argmax(axis=1)
         top3 = top3 + np.bincount(best, minlength=size)
     if kept is None or size == n:
@@ -857,14 +858,18 @@ def _deltas(gap: FloatArray, step: FloatArray, weights: FloatArray) -> FloatArra
     ``gap`` is each challenger's score below the leader's (at least 0), ``step`` its value less the leader's
     (criteria x challengers), ``weights`` the weights (one a criterion).
     """
-    deltas = np.empty((2, *step.shape))  # direction x criteria x challengers
+    signed = np.empty((2, *step.shape))  # direction x criteria x challengers: the step raising, then lowering
+    signed[0] = step
+    np.negative(step, out=signed[1])
+    deltas = np.empty_like(signed)
     deltas.fill(np.inf)
-    np.divide(gap, step, out=deltas[0], where=step > 0)
-    fall = -step
-    np.divide(gap, fall, out=deltas[1], where=fall > 0)
-    # Lowering can take a weight to zero, but not the last positive weight (no weights would be left).
-    down, w = deltas[1], weights[:, None]
-    down[(w <= 0) | (down > w) | (down >= 1.0)] = np.inf
+    np.divide(gap, signed, out=deltas, where=signed > 0)
+    # Lowering can take a weight to zero, but not the last positive weight (no weights would be left), and not an
+    # unweighted criterion: a delta is allowed up to the weight, below 1, so none above ``most`` (-inf: none).
+    below_one = math.nextafter(1.0, 0.0)
+    most = np.array([-math.inf if w <= 0 else min(w, below_one) for w in weights.tolist()])
+    down = deltas[1]
+    down[down > most[:, None]] = np.inf
     return deltas
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -593,3 +594,37 @@ def test_the_canonical_bytes_are_json_dumps_of_the_figures(n: int, top: int, nam
 @given(st.one_of(st.floats(), st.integers(-(2**70), 2**70)))
 def test_numbers_are_written_as_json_dumps_writes_them(value: float) -> None:
     assert tradeoffs._number_json(value) == json.dumps(value)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(1, 6),
+    st.integers(1, 40),
+    st.sampled_from(["grid", "fine"]),
+    st.integers(0, 2**32 - 1),
+)
+def test_the_deltas_are_where_each_challenger_ties_the_leader_as_allowed(
+    criteria: int, n: int, kind: str, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    grid = [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]
+    step = (
+        rng.choice(grid, size=(criteria, n)) - rng.choice(grid, size=(criteria, 1))
+        if kind == "grid"
+        else (rng.random((criteria, n)) - rng.random((criteria, 1)))
+    )
+    gap = rng.choice([0.0, 0.05, 0.2, 0.9], size=n) if kind == "grid" else rng.random(n)
+    weights = rng.dirichlet(np.ones(criteria))
+    weights[rng.random(criteria) < 0.3] = 0.0
+    if not weights.any() or rng.random() < 0.2:
+        weights[:] = 0.0
+        weights[0] = 1.0  # a single weighted criterion: its weight is 1
+    deltas = tradeoffs._deltas(gap, step, weights)
+    for c in range(criteria):
+        for j in range(n):
+            up = float(gap[j]) / float(step[c, j]) if step[c, j] > 0 else math.inf
+            down = float(gap[j]) / float(-step[c, j]) if step[c, j] < 0 else math.inf
+            if not (weights[c] > 0 and down <= weights[c] and down < 1):
+                down = math.inf
+            assert deltas[0, c, j] == up
+            assert deltas[1, c, j] == down
