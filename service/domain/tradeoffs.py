@@ -86,7 +86,7 @@ _WEIGHT_SCREEN_ABOVE = 16
 #: the screen; up to it, screening them all at once is cheaper (:func:`_screen`).
 _BOUND_ABOVE = 256
 #: Up to _BOUND_ABOVE models, the weight-only screen's floor comes from this many best-ranked models (those the
-#: draws most often rank in the top 3; a floor from all of them keeps hardly fewer).
+#: draws most often rank in the top 3; a floor from all of them keeps hardly fewer). A multiple of 4.
 _FLOOR_HEAD = 24
 #: Above _BOUND_ABOVE models, the weight-only screen's floor is the third place among this many best-ranked
 #: models (a high floor there saves more than it costs).
@@ -102,6 +102,7 @@ _COUNT_BLOCK = 256 * 1024
 _MIN_ROWS = 128
 #: How far below a draw's floor the screen still keeps a model: far above single precision's rounding.
 _SLACK = 1e-5
+_SLACK32 = np.float32(_SLACK)
 #: Up to this many eligible models, the Pareto front compares all pairs at once.
 _PAIRWISE_UP_TO = 256
 #: Below this many eligible models, the evidence pass scores them all: cheaper than bounding which can place.
@@ -468,27 +469,28 @@ def _screen(weighted: FloatArray, draws32: npt.NDArray[np.float32]) -> tuple[Int
     taken from the best-ranked ones.
 
     The single-precision scores (models x draws, one matrix product) are each within about 1e-6 of the exact
-    ones, as in :func:`_weight_candidates`. The first :data:`_FLOOR_HEAD` models (the best ranked) are split
-    into four groups by position modulo 4; the floor of draw s is the third highest of the four groups' highest
-    scores: three distinct models score at least it, so it is at most the draw's third-highest score (computed
-    from the same single-precision scores, so within about 1e-6 of the floor the exact scores give, which is at
-    most the exact third-highest score; the minima and maxima round nothing). A model that places under draw s
-    scores at least the exact third highest, so its single-precision score is at least the floor less about
-    2e-6, and a model is kept when it comes within _SLACK (1e-5, rounded once in single precision) of the floor
-    in some draw: every model that places is kept. When more than :data:`_PLACE_PRUNE_ABOVE` are kept, each is
-    marked in the blocks of :data:`_MIN_ROWS` draws in which it comes that near (blocks x models), as
-    :func:`_marked_counts` reads them.
+    ones, as in :func:`_weight_candidates`. The first :data:`_FLOOR_HEAD` models (the best ranked; at least 4,
+    a multiple of 4, when fewer) are split into four groups by position modulo 4; the floor of draw s is the
+    third highest of the four groups' highest scores: three distinct models score at least it, so it is at most
+    the draw's third-highest score (computed from the same single-precision scores, so within about 1e-6 of the
+    floor the exact scores give, which is at most the exact third-highest score; the minima and maxima round
+    nothing). A model that places under draw s scores at least the exact third highest, so its single-precision
+    score is at least the floor less about 2e-6, and a model is kept when it comes within _SLACK (1e-5, rounded
+    once in single precision) of the floor in some draw: every model that places is kept. When more than
+    :data:`_PLACE_PRUNE_ABOVE` are kept, each is marked in the blocks of :data:`_MIN_ROWS` draws in which it
+    comes that near (blocks x models), as :func:`_marked_counts` reads them.
     """
     scores = weighted.T.astype(np.float32) @ draws32.T  # models x draws
-    # Each group's highest score among the first _FLOOR_HEAD models (more than 16: no group is empty).
-    head = scores[:_FLOOR_HEAD]
-    a, b, c, d = (np.maximum.reduce(head[g::4], axis=0) for g in range(4))
+    # Each group's highest score among the first _FLOOR_HEAD models (or a multiple of 4 of them: there are at least
+    # 4), the groups as the rows of the head laid out four by four.
+    head = min(_FLOOR_HEAD, scores.shape[0] - scores.shape[0] % 4)
+    a, b, c, d = np.maximum.reduce(scores[:head].reshape(head // 4, 4, scores.shape[1]), axis=0)
     # The third highest of a, b, c and d is their second lowest: the lower of the higher of the pairs' minima and
     # the lower of the pairs' maxima.
     low = np.maximum(np.minimum(a, b), np.minimum(c, d))
     np.minimum(low, np.minimum(np.maximum(a, b, out=a), np.maximum(c, d, out=c), out=a), out=low)
     limit = low
-    limit -= np.float32(_SLACK)
+    limit -= _SLACK32
     reached: BoolArray = scores >= limit
     near: BoolArray = np.logical_or.reduce(reached, axis=1)
     near[:3] = True
