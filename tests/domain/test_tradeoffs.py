@@ -229,6 +229,18 @@ def test_a_models_normals_do_not_depend_on_the_other_models() -> None:
     assert not np.array_equal(other[0], small[0])  # each criterion has its own draws
 
 
+def _values(rng: np.random.Generator, kind: str, criteria: int, n: int, distinct: int) -> np.ndarray[Any, Any]:
+    """Criteria x models values of one ``kind``: on a grid (ties everywhere, as in a real catalogue), fine, every
+    model alike (``equal``), or ``distinct`` models each repeated (``duplicates``)."""
+    if kind == "grid":
+        return rng.choice([0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0], size=(criteria, n))
+    if kind == "fine":
+        return rng.random((criteria, n))
+    if kind == "equal":
+        return np.tile(rng.random((criteria, 1)), (1, n))
+    return rng.random((criteria, distinct))[:, rng.integers(0, distinct, n)]
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.integers(4, 200),
@@ -241,12 +253,7 @@ def test_the_small_set_screen_keeps_every_model_that_places_and_marks_where(
     n: int, criteria: int, kind: str, prune_above: int, seed: int
 ) -> None:
     rng = np.random.default_rng(seed)
-    if kind == "grid":  # ties everywhere, as in a real catalogue
-        matrix = rng.choice([0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0], size=(criteria, n))
-    elif kind == "fine":
-        matrix = rng.random((criteria, n))
-    else:  # a few distinct models, each repeated
-        matrix = rng.random((criteria, 4))[:, rng.integers(0, 4, n)]
+    matrix = _values(rng, kind, criteria, n, distinct=4)
     weights = rng.dirichlet(np.ones(criteria))
     raw = weights @ matrix
     order = np.lexsort((np.arange(n), -np.round(raw, 6)))  # rank order, as the engine ranks
@@ -376,14 +383,7 @@ def test_comparing_only_the_challengers_that_can_tie_first_changes_no_weight_cha
     criteria: int, n: int, block: int, kind: str, seed: int
 ) -> None:
     rng = np.random.default_rng(seed)
-    if kind == "grid":  # ties everywhere, as in a real catalogue
-        matrix = rng.choice([0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0], size=(criteria, n))
-    elif kind == "fine":
-        matrix = rng.random((criteria, n))
-    elif kind == "equal":  # every model alike
-        matrix = np.tile(rng.random((criteria, 1)), (1, n))
-    else:  # a few distinct models, each repeated
-        matrix = rng.random((criteria, 3))[:, rng.integers(0, 3, n)]
+    matrix = _values(rng, kind, criteria, n, distinct=3)
     weights = rng.dirichlet(np.ones(criteria))
     weights[rng.random(criteria) < 0.3] = 0.0  # unweighted criteria (raised from 0, never lowered)
     if not weights.any():
