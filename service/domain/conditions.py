@@ -26,6 +26,7 @@ __all__ = [
     "placeholders",
     "request_value",
     "rule_applies",
+    "template_parts",
 ]
 
 BoolArray = npt.NDArray[np.bool_]
@@ -214,7 +215,7 @@ class Placeholders(Protocol):
 
 
 @lru_cache(maxsize=1024)
-def _parts(template: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def template_parts(template: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """A template split once into its literal texts (one more than its placeholders) and placeholder names."""
     pieces = _PLACEHOLDER.split(template)
     return tuple(pieces[0::2]), tuple(pieces[1::2])
@@ -222,12 +223,12 @@ def _parts(template: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def placeholders(template: str) -> tuple[str, ...]:
     """The placeholder names ``template`` is filled from, in order."""
-    return _parts(template)[1]
+    return template_parts(template)[1]
 
 
 def format_message(template: str, values: Placeholders | Mapping[str, str]) -> str:
     """Fill ``{field.path}`` placeholders from ``values``; an unknown placeholder reads 'unknown'."""
-    texts, names = _parts(template)
+    texts, names = template_parts(template)
     if not names:
         return template
     out = [texts[0]]

@@ -62,8 +62,7 @@ from service.domain.citing import (
     dump_full_bytes,
 )
 from service.domain.compliance import ComplianceFeatures, ComplianceRequest
-from service.domain.conditions import RuleSelector, evaluate_checks, placeholders, request_value
-from service.domain.conditions import _parts as template_parts
+from service.domain.conditions import RuleSelector, evaluate_checks, placeholders, request_value, template_parts
 from service.domain.criteria import CriterionModule, Explanation, FitStore, RequestView, Scores, build_criteria
 from service.domain.errors import RequirementError
 from service.domain.facts import Evidence, citation
