@@ -342,7 +342,7 @@ def _criterion(c: CriterionScore, table: EvidenceTable) -> CitedCriterionScore:
     return trusted_from(CitedCriterionScore, fields)
 
 
-#: The licence text an obligation cites, one fact per licence, source and date (bounded as :data:`_LISTED`).
+#: The licence text an obligation cites, one fact per licence, source and date (bounded, see kept.SIZES).
 _LICENCE_TEXTS: Kept[tuple[str, str, dt.date], Evidence] = Kept("citing.licence_texts")
 
 
@@ -537,7 +537,7 @@ def encode_full(answer: Answer, eligibility: Mapping[str, EligibilityRule], excl
     return dump_full(cite(answer, count_exclusions(answer.excluded, eligibility), exclusions))
 
 
-#: The JSON of listed facts, by object (each entry holds its fact; bounded as :data:`_SEEN`): a fact the engine
+#: The JSON of listed facts, by object (each entry holds its fact; bounded like the others): a fact the engine
 #: keeps is written once, not in every answer that lists it.
 _ITEM_JSON: Kept[int, tuple[CitedEvidence, bytes]] = Kept("citing.item_json")
 _DISCLAIMER_AT = b',"disclaimer":'

@@ -53,7 +53,7 @@ SIZES: dict[str, int] = {
     # A summary's parts (service.domain.summary, service.domain.writing).
     "summary.evidence": 8_192,  # 5,647
     "summary.criteria_json": 2_048,  # 1,358 (1,504 at 10,000 models); was 8,192
-    "summary.criteria": 2_048,  # 1,358 built, none asked for again while summary.criteria_json holds it; was 8,192
+    "summary.criteria": 2_048,  # built only for summaries built as objects (the bytes path keeps JSON only); was 8,192
     "summary.exclusions": 1_024,  # 373; was 8,192
     # The full detail's parts (service.domain.writing).
     "full.criterion_tails": 4_096,  # 1,764

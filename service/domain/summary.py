@@ -51,6 +51,7 @@ __all__ = [
     "ModelSummary",
     "ObligationSummary",
     "answer_summary",
+    "criterion_figures",
     "criterion_reason",
     "criterion_summary",
     "exclusion_reason",
@@ -293,22 +294,24 @@ def leading_cites(n: int) -> int:
     return 2 if n == 0 else 1
 
 
+def criterion_figures(criterion: str, value: float, weight: float, contribution: float) -> CriterionSummary:
+    """A leading criterion's figures (each as the ``full`` detail states it, to 6 places), to 3 places."""
+    return trusted(
+        CriterionSummary,
+        criterion=criterion,
+        value=round(value, 3),
+        weight=round(weight, 3),
+        contribution=round(contribution, 3),
+    )
+
+
 def criterion_summary(criterion: str, value: float, weight: float, contribution: float) -> CriterionSummary:
-    """A leading criterion's figures (each as the ``full`` detail states it, to 6 places), to 3 places (built once
-    for the same figures, and kept: bounded)."""
+    """:func:`criterion_figures`, built once for the same figures and kept (bounded), for summaries built as
+    objects."""
     key = (criterion, value, weight, contribution)
     found = _CRITERIA.get(key)
     if found is None:
-        found = _CRITERIA.put(
-            key,
-            trusted(
-                CriterionSummary,
-                criterion=criterion,
-                value=round(value, 3),
-                weight=round(weight, 3),
-                contribution=round(contribution, 3),
-            ),
-        )
+        found = _CRITERIA.put(key, criterion_figures(criterion, value, weight, contribution))
     return found
 
 

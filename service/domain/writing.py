@@ -46,7 +46,7 @@ from service.domain.citing import EvidenceTable, _item_json
 from service.domain.facts import Evidence
 from service.domain.kept import Kept
 from service.domain.regulatory import EuAiActStatus
-from service.domain.summary import AnswerSummary, FitSummary, ModelSummary, criterion_summary
+from service.domain.summary import AnswerSummary, FitSummary, ModelSummary, criterion_figures
 
 __all__ = [
     "ASSESSMENT_HEAD",
@@ -265,7 +265,7 @@ def full_json(
 _BRIEF_HEAD = _fields(ModelSummary, ("rank", "model_id", "status", "score", "licence", "reasons"))
 _BRIEF_TAIL = _fields(ModelSummary, ("fit", "caveats", "eu_ai_act_systemic_risk"), fit=_shape(FitSummary))
 _SOURCES = TypeAdapter(dict[str, str]).serializer
-#: A leading criterion's figures as a summary writes them, by the figures (as :func:`criterion_summary` keeps them).
+#: A leading criterion's figures as a summary writes them, by the figures (as :func:`criterion_summary` keys them).
 _CRITERIA: Kept[tuple[str, float, float, float], bytes] = Kept("summary.criteria_json")
 
 
@@ -276,11 +276,12 @@ def kinds_json(kinds: list[str]) -> bytes:
 
 
 def summary_criterion_json(criterion: str, value: float, weight: float, contribution: float) -> bytes:
-    """:func:`criterion_summary` as JSON (written once for the same figures, and kept: bounded)."""
+    """:func:`criterion_figures` as JSON (written once for the same figures, and kept: bounded; the object is not
+    kept, only its JSON is read again)."""
     key = (criterion, value, weight, contribution)
     found = _CRITERIA.get(key)
     if found is None:
-        figures = criterion_summary(criterion, value, weight, contribution)
+        figures = criterion_figures(criterion, value, weight, contribution)
         found = _CRITERIA.put(key, figures.__pydantic_serializer__.to_json(figures, exclude_none=True))
     return found
 
