@@ -13,7 +13,10 @@ draws only those that can under one of its draws); the bounds and screens that d
 :func:`_weight_candidates` and :func:`_evidence_candidates`), so restricting to them changes no figure.
 Only the screens compute in single precision (the weight-only one as a matrix product, whose last bits may
 differ between machines); each keeps every model within a stated margin far wider than that rounding, so which
-models it keeps does not.
+models it keeps does not. Up to a few hundred eligible models the weight-only counts reuse those single-precision
+scores: a draw whose first place and top 3 lead by more than a proven bound on that rounding ranks the same way
+under the exact scores, and every other draw is re-scored exactly (:func:`_settled_counts`), so the counts are
+the exact ones on every machine.
 """
 
 from __future__ import annotations
@@ -432,7 +435,7 @@ def _weight_candidates(
     if n <= _WEIGHT_SCREEN_ABOVE:
         return np.arange(n), None
     if n <= _BOUND_ABOVE:
-        return _screen(weighted, draws32)
+        return _screen(_single_scores(weighted, draws32))
     samples, criteria = draws32.shape
     head = min(_SCREEN_HEAD_BOUNDED, n)
     extended = np.empty((criteria + 1, samples), dtype=np.float32)  # the draws (criteria x samples), then -limit
@@ -464,12 +467,19 @@ def _weight_candidates(
     return screened, marks
 
 
-def _screen(weighted: FloatArray, draws32: npt.NDArray[np.float32]) -> tuple[IntArray, BoolArray | None]:
+def _single_scores(weighted: FloatArray, draws32: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Every model's scores in single precision (models x draws, a new array): ``weighted`` (criteria x models)
+    under ``draws32`` (draws x criteria), one matrix product."""
+    scores: npt.NDArray[np.float32] = weighted.T.astype(np.float32) @ draws32.T
+    return scores
+
+
+def _screen(scores: npt.NDArray[np.float32]) -> tuple[IntArray, BoolArray | None]:
     """:func:`_weight_candidates` for a few hundred models at most: every model screened at once, against a floor
     taken from the best-ranked ones.
 
-    The single-precision scores (models x draws, one matrix product) are each within about 1e-6 of the exact
-    ones, as in :func:`_weight_candidates`. The first :data:`_FLOOR_HEAD` models (the best ranked; at least 4,
+    ``scores`` are the single-precision scores (models x draws, :func:`_single_scores`), each within about 1e-6 of
+    the exact ones, as in :func:`_weight_candidates`. The first :data:`_FLOOR_HEAD` models (the best ranked; at least 4,
     a multiple of 4, when fewer) are split into four groups by position modulo 4; the floor of draw s is the
     third highest of the four groups' highest scores: three distinct models score at least it, so it is at most
     the draw's third-highest score (computed from the same single-precision scores, so within about 1e-6 of the
@@ -480,7 +490,6 @@ def _screen(weighted: FloatArray, draws32: npt.NDArray[np.float32]) -> tuple[Int
     :data:`_PLACE_PRUNE_ABOVE` are kept, each is marked in the blocks of :data:`_MIN_ROWS` draws in which it
     comes that near (blocks x models), as :func:`_marked_counts` reads them.
     """
-    scores = weighted.T.astype(np.float32) @ draws32.T  # models x draws
     # Each group's highest score among the first _FLOOR_HEAD models (or a multiple of 4 of them: there are at least
     # 4), the groups as the rows of the head laid out four by four.
     head = min(_FLOOR_HEAD, scores.shape[0] - scores.shape[0] % 4)
@@ -607,6 +616,105 @@ def _place_counts(scores: FloatArray) -> tuple[IntArray, IntArray]:
     return first_all, top3_all
 
 
+def _tolerance(criteria: int, largest: float) -> np.float32:
+    """How far apart two models' single-precision scores must be for their exact scores to rank the same way.
+
+    A model's exact score x = sum_c w_c v_c (``criteria`` = k terms; weights w_c >= 0 summing to 1 up to a few
+    double-precision roundings, |v_c| <= ``largest``) is computed two ways:
+
+    - in double precision, as :func:`_scores_by_model` sums (products in criterion order): each product and each
+      of the k - 1 additions rounds once (relative error at most u = 2^-53), so the result f differs from x by at
+      most gamma_k(u) x sum_c |w_c v_c|, where gamma_n(u) = n u / (1 - n u) (Higham, Accuracy and Stability of
+      Numerical Algorithms, lemma 3.1 and section 4.2);
+    - in single precision, by the matrix product of :func:`_single_scores`: w_c and v_c are each rounded to
+      single precision (relative error at most U = 2^-24), their product rounds once, and the k products are
+      added in whatever order (or tree, with or without fused multiply-adds) the BLAS library chooses, each
+      term passing through at most k - 1 roundings: the result g differs from x by at most gamma_{k+2}(U) x
+      sum_c |w_c v_c|. A weight or value below single precision's normal range (a Dirichlet draw can be tiny)
+      loses at most 2^-150 when rounded instead (at most (``largest`` + 1) x 2^-150 in its product), and a product
+      that small at most 2^-150 more: at most k (``largest`` + 2) x 2^-150 more in all.
+
+    sum_c |w_c v_c| <= ``largest`` x (1 + 2^-40), so each model's |g - x| + |f - x| is at most E = (gamma_{k+2}(U)
+    + gamma_k(u)) x ``largest`` x (1 + 2^-40) + k (``largest`` + 2) x 2^-150. If g_a - g_b > 2E, then f_a > f_b:
+    the exact scores of a and b rank the same way, not even tied. The tolerance returned, 2.5 (k + 3) U x
+    ``largest`` + 2^-100 (rounded to single precision, which may lower it by one part in 2^24), exceeds 2E for
+    every k up to 10^5. It is a single-precision number, so a computed difference fl(g_a - g_b) above it means the
+    true difference g_a - g_b is above it too (rounding is monotone and leaves the tolerance itself unchanged).
+    """
+    return np.float32(2.5 * (criteria + 3) * 2.0**-24 * largest + 2.0**-100)
+
+
+def _settled_counts(
+    scores: npt.NDArray[np.float32], draws: FloatArray, matrix: FloatArray, columns: IntArray
+) -> tuple[IntArray, IntArray]:
+    """First and top-3 counts of ``columns`` of ``matrix`` (criteria x models) under ``draws`` (criteria x
+    draws), exactly as :func:`_place_counts` counts the exact scores (:func:`_scores_by_model`), most draws
+    settled from the columns' single-precision scores ``scores`` (models x draws, :func:`_single_scores`; a new
+    array, overwritten here).
+
+    In each draw the single-precision scores give a first place and a top 3. Where the first is ahead of the
+    second, and the third ahead of the fourth, by more than :func:`_tolerance`, the exact scores rank them the same
+    way, strictly (no tie), so the draw's first place and top 3 are those; where two single-precision scores among
+    the first four are equal, or a gap is not that wide, the draw is re-scored exactly and ranked as
+    :func:`_place_counts` ranks (ties to the lower column). The columns passed must hold every model that can
+    place: :func:`_screen` keeps only those whose single-precision scores come within _SLACK (far wider than
+    the tolerance) of a draw's third place, so a model left out is below the fourth place here by more than the
+    tolerance, and can place under no draw.
+    """
+    n, samples = scores.shape
+    if n == 1:
+        return np.full(1, samples, dtype=np.intp), np.full(1, samples, dtype=np.intp)
+    largest = float(np.abs(matrix).max())
+    if not largest <= 2.0**64:  # values far outside 0-1 (or not numbers): every draw re-scored exactly
+        return _place_counts(_scores_by_model(draws, matrix[:, columns]).T)
+    tolerance = _tolerance(matrix.shape[0], largest)
+    # Each draw's highest score, then the next highest once every score equal to it is struck out, and so on. A
+    # score struck out is lowered by ``strike``, below every score left: single-precision scores are at most
+    # 2 x ``largest`` in magnitude (see :func:`_tolerance`). A tie at a place leaves more than one model there: the
+    # draw is then re-scored exactly.
+    strike = np.float32(4 * largest + 4)
+    struck = np.empty_like(scores)
+    top = scores.max(axis=0)
+    first_place = scores == top
+    tied = np.count_nonzero(first_place) > samples
+    scores -= np.multiply(first_place, strike, out=struck)
+    second = scores.max(axis=0)
+    settled: BoolArray = (top - second) > tolerance
+    placed: BoolArray | None = None  # up to three models, every model places in every draw
+    if n > 3:
+        second_place = scores == second
+        scores -= np.multiply(second_place, strike, out=struck)
+        third = scores.max(axis=0)
+        third_place = scores == third
+        scores -= np.multiply(third_place, strike, out=struck)
+        settled &= (third - scores.max(axis=0)) > tolerance
+        tied = tied or np.count_nonzero(second_place) > samples or np.count_nonzero(third_place) > samples
+        placed = first_place | second_place
+        placed |= third_place
+        if tied:
+            settled &= np.count_nonzero(second_place, axis=0) == 1
+            settled &= np.count_nonzero(third_place, axis=0) == 1
+    if tied:
+        settled &= np.count_nonzero(first_place, axis=0) == 1
+    unsettled = np.flatnonzero(~settled) if np.count_nonzero(settled) < samples else None
+    if unsettled is not None:
+        first_place[:, unsettled] = False
+        if placed is not None:
+            placed[:, unsettled] = False
+    # Counted as bytes along each model's row (cheaper than np.count_nonzero along an axis).
+    first: IntArray = first_place.view(np.uint8).sum(axis=1, dtype=np.intp)
+    top3: IntArray = (
+        placed.view(np.uint8).sum(axis=1, dtype=np.intp)
+        if placed is not None
+        else np.full(n, samples if unsettled is None else samples - unsettled.size, dtype=np.intp)
+    )
+    if unsettled is not None:
+        exact_first, exact_top3 = _place_counts(_scores_by_model(draws[:, unsettled], matrix[:, columns]).T)
+        first += exact_first
+        top3 += exact_top3
+    return first, top3
+
+
 def _scores_by_model(draws: FloatArray, matrix: FloatArray) -> FloatArray:
     """:func:`_scores` transposed: the scores (models x draws) of ``matrix`` (criteria x models) under ``draws``
     given as criteria x draws.
@@ -650,7 +758,6 @@ def _evidence_counts(
     weighted: FloatArray,
     spread: FloatArray,
     seed: int,
-    plain: Callable[[slice], FloatArray] | None,
 ) -> tuple[IntArray, IntArray]:
     """First and top-3 counts when each sampled weight vector also meets values drawn from their uncertainty.
 
@@ -662,15 +769,13 @@ def _evidence_counts(
 
     Only the models that can place are sampled (:func:`_evidence_candidates`); the others count zero, as they
     would: each model's sampled scores are computed element-wise, the same whichever models are computed.
-    ``plain``, when given, returns every model's scores without evidence for a block of draws (shared with the
-    pass without evidence).
     """
     n = weighted.shape[1]
     uncertain = [c for c in range(weighted.shape[0]) if spread[c].any()]
     noises = [_noise(ids, seed + 1, criteria[c], draws.shape[0]) for c in uncertain]
 
     def sampled(columns: IntArray, normals: list[FloatArray], rows: slice) -> FloatArray:
-        scores = plain(rows)[:, columns] if plain is not None else _scores(draws[rows], weighted[:, columns])
+        scores = _scores(draws[rows], weighted[:, columns])
         for c, normal in zip(uncertain, normals, strict=True):
             scores += _shift(normal[:, rows].T, spread[c, columns], weighted[c, columns], draws[rows, c : c + 1])
         return scores
@@ -1053,7 +1158,6 @@ class Weighed:
         self._changes: list[_Change] = []
         self._pareto: ParetoFront | None = None  # built from _front when first read
         self._change_objects: list[WeightChange] | None = None  # built from _changes when first read
-        self._plain: Callable[[slice], FloatArray] | None = None
         if eligible == 0:
             self._plain_front = _front(ids, np.zeros((0, len(PARETO_CRITERIA))), order, top)
             return
@@ -1069,17 +1173,23 @@ class Weighed:
         self._draws = draws = _draw(alpha, samples, seed)
         self._weighted = weighted = self._matrix[self._active]
         draws32, by_criterion = _draw_forms(alpha, samples, seed)
-        keep, marks = _weight_candidates(self._base, weighted, draws, draws32, self._w[self._active])
-        if keep.size == eligible:
-            # Nothing pruned: every model's scores without evidence are computed once, for both passes.
-            self._plain = _scores_by_model(by_criterion, weighted).T.__getitem__
-        if self._plain is None and marks is not None:
+        single: npt.NDArray[np.float32] | None = None
+        if eligible <= _BOUND_ABOVE:
+            # Every model's single-precision scores: screened (above _WEIGHT_SCREEN_ABOVE models), then most draws'
+            # places settled from them (:func:`_settled_counts`).
+            single = _single_scores(weighted, draws32)
+            keep, marks = _screen(single) if eligible > _WEIGHT_SCREEN_ABOVE else (np.arange(eligible), None)
+        else:
+            keep, marks = _weight_candidates(self._base, weighted, draws, draws32, self._w[self._active])
+        if marks is not None:
             self.first_count[keep], self.top3_count[keep] = _marked_counts(by_criterion, weighted[:, keep], marks)
+        elif single is not None:
+            self.first_count[keep], self.top3_count[keep] = _settled_counts(
+                single[keep] if keep.size < eligible else single, by_criterion, weighted, keep
+            )
         else:
             self.first_count[keep], self.top3_count[keep] = _counts(
-                self._plain
-                if self._plain is not None
-                else lambda rows: _scores_by_model(by_criterion[:, rows], weighted[:, keep]).T,
+                lambda rows: _scores_by_model(by_criterion[:, rows], weighted[:, keep]).T,
                 samples,
                 keep.size,
                 8 * keep.size * _block_rows(8 * keep.size),
@@ -1217,7 +1327,6 @@ class Weighed:
                 self._weighted,
                 spread[active],
                 seed,
-                self._plain,
             )
             if uncertain
             else (first_count, top3_count)

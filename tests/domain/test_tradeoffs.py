@@ -219,6 +219,50 @@ def test_placing_only_the_columns_that_can_place_changes_no_count(rows: int, n: 
     assert pruned[1].tolist() == full[1].tolist()
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 40),
+    st.integers(1, 9),
+    st.sampled_from(["grid", "fine", "duplicates", "near", "equal"]),
+    st.sampled_from([0.02, 1.0, 50.0]),
+    st.sampled_from([1, 5, 300]),
+    st.integers(0, 2**32 - 1),
+)
+def test_counts_settled_in_single_precision_equal_the_exact_counts(
+    n: int, criteria: int, kind: str, concentration: float, samples: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    if kind == "near":
+        # A few distinct models, each repeated with changes far below the tolerance, near it and above it: most
+        # draws' places are then within the tolerance, where the exact scores must decide (ties to the lower column).
+        matrix = _values(rng, "duplicates", criteria, n, distinct=3)
+        changes = rng.choice([0.0, 1e-15, 1e-9, 3e-8, 1e-7, 3e-7, 1e-6, 1e-5], size=matrix.shape)
+        matrix = np.clip(matrix + changes * rng.choice([-1.0, 1.0], size=matrix.shape), 0.0, 1.0)
+    else:
+        matrix = _values(rng, kind, criteria, n, distinct=4)
+    # Small concentrations draw tiny weights (far below single precision's normal range): rounding them is covered.
+    draws = rng.dirichlet(np.full(criteria, concentration), size=samples)
+    by_criterion = np.ascontiguousarray(draws.T)
+    draws32 = by_criterion.astype(np.float32).T
+    exact = tradeoffs._place_counts(tradeoffs._scores_by_model(by_criterion, matrix).T)
+    settled = tradeoffs._settled_counts(tradeoffs._single_scores(matrix, draws32), by_criterion, matrix, np.arange(n))
+    assert settled[0].tolist() == exact[0].tolist()
+    assert settled[1].tolist() == exact[1].tolist()
+
+
+def test_draws_within_the_tolerance_are_ranked_from_the_exact_scores() -> None:
+    # Two models whose exact scores differ by less than single precision can tell apart, in both orders: the
+    # second column is ahead exactly in every draw, and the first ties the second only where the values are equal.
+    draws = np.array([[0.5, 0.5], [0.25, 0.75], [1.0, 0.0]])
+    matrix = np.array([[0.5, 0.5 + 2**-40, 0.1, 0.1], [0.5, 0.5, 0.1, 0.0]])
+    by_criterion = np.ascontiguousarray(draws.T)
+    single = tradeoffs._single_scores(matrix, by_criterion.astype(np.float32).T)
+    assert single[0].tolist() == single[1].tolist()  # indistinguishable in single precision
+    first, top3 = tradeoffs._settled_counts(single, by_criterion, matrix, np.arange(4))
+    assert first.tolist() == [0, 3, 0, 0]
+    assert top3.tolist() == [3, 3, 3, 0]
+
+
 def test_a_models_normals_do_not_depend_on_the_other_models() -> None:
     few = ("org/a", "org/b", "org/c")
     more = ("org/0", "org/a", "org/aa", "org/c", "org/d")  # models added before, between and after
@@ -263,7 +307,7 @@ def test_the_small_set_screen_keeps_every_model_that_places_and_marks_where(
     limit = tradeoffs._PLACE_PRUNE_ABOVE
     try:
         tradeoffs._PLACE_PRUNE_ABOVE = prune_above
-        screened, marks = tradeoffs._screen(matrix, draws32)
+        screened, marks = tradeoffs._screen(tradeoffs._single_scores(matrix, draws32))
     finally:
         tradeoffs._PLACE_PRUNE_ABOVE = limit
     # The exact ranking, draw by draw: which models place (ties to the lower column), against what was kept.
@@ -316,7 +360,9 @@ def test_scoring_only_the_models_that_can_place_changes_no_figure(
         for name, limit in zip(names_, (3, 3, 3, 3 if bounded else 10**9, 8 * 7 * n, 8, 8, 7, 3), strict=True):
             setattr(tradeoffs, name, limit)
         pruned = analyse(ids, values, weights, order, top, samples=100, uncertainty=uncertainty)
-        for name, limit in zip(names_, (10**9, 10**9, 10**9, 10**9, 10**12, 10**12, 10**12, 1, 10**9), strict=True):
+        # Every model scored exactly, in one block, every draw ranked from the exact scores (none settled in single
+        # precision: above _BOUND_ABOVE, :func:`tradeoffs._settled_counts` is not used).
+        for name, limit in zip(names_, (10**9, 10**9, 10**9, 0, 10**12, 10**12, 10**12, 1, 10**9), strict=True):
             setattr(tradeoffs, name, limit)
         full = analyse(ids, values, weights, order, top, samples=100, uncertainty=uncertainty)
     finally:
@@ -345,7 +391,8 @@ def test_restricting_to_candidates_changes_no_figure() -> None:
     assert screened.size < keep.size  # and the screen prunes more
     limits = tradeoffs._PRUNE_ABOVE, tradeoffs._WEIGHT_SCREEN_ABOVE, tradeoffs._BOUND_ABOVE
     try:
-        tradeoffs._PRUNE_ABOVE = tradeoffs._WEIGHT_SCREEN_ABOVE = tradeoffs._BOUND_ABOVE = 10**9
+        tradeoffs._PRUNE_ABOVE = tradeoffs._WEIGHT_SCREEN_ABOVE = 10**9
+        tradeoffs._BOUND_ABOVE = 0  # every model scored exactly, every draw ranked from the exact scores
         full = analyse(ids, values, weights, order, 10)
     finally:
         tradeoffs._PRUNE_ABOVE, tradeoffs._WEIGHT_SCREEN_ABOVE, tradeoffs._BOUND_ABOVE = limits
