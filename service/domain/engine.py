@@ -91,6 +91,7 @@ from service.domain.summary import (
     leading_cites,
     obligation_summaries,
     rule_reason,
+    tradeoff_summary,
     with_citations,
 )
 from service.domain.tokens import Tokens
@@ -105,6 +106,7 @@ from service.domain.writing import (
     criterion_json,
     eu_json,
     exclusion_json,
+    exclusion_summary_json,
     full_json,
     group_ids,
     joined_caveats,
@@ -113,6 +115,7 @@ from service.domain.writing import (
     outcome_json,
     summary_criterion_json,
     summary_json,
+    text_json,
 )
 
 __all__ = ["Decision", "Engine"]
@@ -798,8 +801,38 @@ class Decision:
             summary = with_citations(lambda cited: self._summary(exclusions, cited))
             data: bytes = summary.__pydantic_serializer__.to_json(summary, exclude_none=True)
             return data
-        head = self._summary_of(exclusions, [], [], [], {}, obligations)
-        return summary_json(head, recommendations, explained, listed, sources)
+        context, weighed = self._context, self._weighed
+        recommended = self.top_models()
+        return summary_json(
+            {
+                "id": self.id,
+                "detail": "summary",
+                "catalogue_version": self.engine.catalogue_version,
+                "rules_version": self.engine.rules_version,
+                "evaluated_on": context.evaluated_on,
+                "profile": context.profile,
+                "weights": {c: w for c, w in self._weights.items() if w},
+                "eligible_count": self.eligible_count,
+            },
+            recommendations,
+            self.excluded_count,
+            self.by_rule(),
+            [
+                exclusion_summary_json(model_id, reasons)
+                for model_id, reasons in self._excluded_reasons(exclusions, _written_reason)
+            ],
+            explained,
+            listed,
+            sources,
+            obligations,
+            tradeoff_summary(
+                len(weighed.front_ids),
+                recommended,
+                weighed.front_ids,
+                weighed.leader,
+                weighed.first_share(weighed.leader) if weighed.leader is not None else None,
+            ),
+        )
 
     def _briefs(
         self,
@@ -854,6 +887,14 @@ class Decision:
 
     def _listed_exclusions(self, exclusions: Exclusions) -> list[ExclusionSummary]:
         """The excluded models a summary lists, each with its failing or unknown rules, from the verdict masks."""
+        return [
+            exclusion_summary(model_id, reasons)
+            for model_id, reasons in self._excluded_reasons(exclusions, exclusion_reason)
+        ]
+
+    def _excluded_reasons(self, exclusions: Exclusions, reason: Callable[[str, str], _T]) -> list[tuple[str, list[_T]]]:
+        """The excluded models a summary lists, each with its failing or unknown rules (each ``reason(rule id,
+        outcome)``, made once per rule and outcome), from the verdict masks."""
         excluded = np.flatnonzero(self._excluded)  # by index, so by model id
         if exclusions != "all":
             excluded = excluded[:EXCLUSIONS_LISTED]
@@ -863,8 +904,8 @@ class Decision:
             failed, unknown = context.verdicts[rule.id]
             columns.append(
                 (
-                    exclusion_reason(rule.id, "failed"),
-                    exclusion_reason(rule.id, "unknown"),
+                    reason(rule.id, "failed"),
+                    reason(rule.id, "unknown"),
                     failed[excluded].tolist(),
                     unknown[excluded].tolist(),
                 )
@@ -877,7 +918,7 @@ class Decision:
                 for failed_text, unknown_text, failed, unknown in columns
                 if failed[n] or unknown[n]
             ]
-            listed.append(exclusion_summary(ids[i], reasons))
+            listed.append((ids[i], reasons))
         return listed
 
     def digest(self) -> str:
@@ -917,6 +958,11 @@ class Decision:
         parts.append(self._weighed.canonical())
         h = hashlib.sha256(b"".join(parts))
         return "sha256:" + h.hexdigest()
+
+
+def _written_reason(rule_id: str, outcome: str) -> bytes:
+    """How a summary lists a failing or unknown rule of an excluded model, written."""
+    return text_json(exclusion_reason(rule_id, outcome))
 
 
 ObligationKind = Literal["attribution", "naming", "use_restriction", "threshold", "outputs", "unreviewed"]

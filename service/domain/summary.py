@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Collection, Sequence
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field
 
@@ -50,6 +50,7 @@ __all__ = [
     "FitSummary",
     "ModelSummary",
     "ObligationSummary",
+    "TradeoffSummary",
     "answer_summary",
     "criterion_figures",
     "criterion_reason",
@@ -61,6 +62,7 @@ __all__ = [
     "rule_reason",
     "summarise",
     "summarise_full",
+    "tradeoff_summary",
     "with_citations",
 ]
 
@@ -401,9 +403,8 @@ def answer_summary(
 ) -> AnswerSummary:
     """An answer's summary from its parts (``recommended``: the recommended models' ids, in order; ``evidence`` and
     ``sources``: what the models' reasons cite, as :meth:`Citations.listed` lists it; ``front_size`` and ``front``:
-    how many and which models are on the Pareto front). A summary written to bytes takes this with no models and
-    no evidence, and writes them in (:func:`~service.domain.writing.summary_json`)."""
-    on_front = set(front)
+    how many and which models are on the Pareto front). A summary written to bytes is written from the same parts
+    without building it (:func:`~service.domain.writing.summary_json`)."""
     return trusted(
         AnswerSummary,
         id=id,
@@ -422,15 +423,23 @@ def answer_summary(
         evidence=evidence,
         sources=sources,
         licence_obligations=dict(sorted(obligations.items())),
-        tradeoffs=trusted(
-            TradeoffSummary,
-            pareto_front_size=front_size,
-            recommended_on_front=[model_id for model_id in recommended if model_id in on_front],
-            leader=leader,
-            leader_first_share=leader_share,
-        ),
+        tradeoffs=trusted(TradeoffSummary, **tradeoff_summary(front_size, recommended, front, leader, leader_share)),
         disclaimer=disclaimer,
     )
+
+
+def tradeoff_summary(
+    front_size: int, recommended: Sequence[str], front: Collection[str], leader: str | None, leader_share: float | None
+) -> dict[str, Any]:
+    """A :class:`TradeoffSummary`'s fields: how many models are on the Pareto front, which of the ``recommended``
+    ones (in order) are among ``front``, the leader and its first-place share."""
+    on_front = set(front)
+    return {
+        "pareto_front_size": front_size,
+        "recommended_on_front": [model_id for model_id in recommended if model_id in on_front],
+        "leader": leader,
+        "leader_first_share": leader_share,
+    }
 
 
 def with_citations(build: Callable[[Citations], _T]) -> _T:

@@ -31,6 +31,7 @@ from pydantic_core import SchemaSerializer
 from typing_extensions import TypedDict
 
 from service.domain.answer import (
+    DISCLAIMER,
     Caveat,
     CitedAssessment,
     CitedCriterionScore,
@@ -40,13 +41,21 @@ from service.domain.answer import (
     CitedObligation,
     CitedRuleOutcome,
     FullAnswer,
+    RuleCount,
     RuleOutcome,
 )
 from service.domain.citing import EvidenceTable, _item_json
 from service.domain.facts import Evidence
 from service.domain.kept import Kept
 from service.domain.regulatory import EuAiActStatus
-from service.domain.summary import AnswerSummary, FitSummary, ModelSummary, criterion_figures
+from service.domain.summary import (
+    AnswerSummary,
+    FitSummary,
+    ModelSummary,
+    ObligationSummary,
+    TradeoffSummary,
+    criterion_figures,
+)
 
 __all__ = [
     "ASSESSMENT_HEAD",
@@ -59,6 +68,7 @@ __all__ = [
     "criterion_json",
     "eu_json",
     "exclusion_json",
+    "exclusion_summary_json",
     "full_json",
     "group_ids",
     "joined_caveats",
@@ -67,6 +77,7 @@ __all__ = [
     "outcome_json",
     "summary_criterion_json",
     "summary_json",
+    "text_json",
 ]
 
 
@@ -265,6 +276,16 @@ def full_json(
 _BRIEF_HEAD = _fields(ModelSummary, ("rank", "model_id", "status", "score", "licence", "reasons"))
 _BRIEF_TAIL = _fields(ModelSummary, ("fit", "caveats", "eu_ai_act_systemic_risk"), fit=_shape(FitSummary))
 _SOURCES = TypeAdapter(dict[str, str]).serializer
+#: A summary's fields before its recommended models, and the parts after them that are not written from kept parts.
+_SUMMARY_HEAD = _fields(
+    AnswerSummary,
+    ("id", "detail", "catalogue_version", "rules_version", "evaluated_on", "profile", "weights", "eligible_count"),
+)
+_RULE_COUNTS = TypeAdapter(list[RuleCount]).serializer
+_DUTIES = TypeAdapter(list[ObligationSummary]).serializer
+_TRADEOFFS = _fields(TradeoffSummary)
+_TEXT = TypeAdapter(str).serializer
+_DISCLAIMER = b',"disclaimer":' + _TEXT.to_json(DISCLAIMER) + b"}"
 #: A leading criterion's figures as a summary writes them, by the figures (as :func:`criterion_summary` keys them).
 _CRITERIA: Kept[tuple[str, float, float, float], bytes] = Kept("summary.criteria_json")
 
@@ -302,21 +323,57 @@ def model_summary_json(head: dict[str, Any], criteria: list[bytes], obligations:
     )
 
 
+def exclusion_summary_json(model_id: str, reasons: list[bytes]) -> bytes:
+    """An excluded model in a summary (:func:`~service.domain.summary.exclusion_summary`) from its id and its
+    reasons, each written (:func:`text_json`)."""
+    return b"".join((b'{"model_id":', _TEXT.to_json(model_id), b',"reasons":[', b",".join(reasons), b"]}"))
+
+
+def text_json(text: str) -> bytes:
+    """A string as a summary writes it."""
+    data: bytes = _TEXT.to_json(text)
+    return data
+
+
 def summary_json(
-    head: AnswerSummary,
+    head: dict[str, Any],
     recommendations: list[bytes],
+    excluded_count: int,
+    by_rule: list[RuleCount],
+    excluded: list[bytes],
     explained: list[bytes],
     evidence: list[bytes],
     sources: dict[str, str],
+    obligations: dict[str, list[ObligationSummary]],
+    tradeoffs: dict[str, Any],
 ) -> bytes:
-    """The ``summary`` answer's bytes, serialised with ``exclude_none``: ``head`` (with no recommended or explained
-    models, no evidence and no sources) with those written parts spliced in."""
-    return _spliced(
-        head.__pydantic_serializer__.to_json(head, exclude_none=True),
+    """The ``summary`` answer's bytes, as serialising its :class:`AnswerSummary` with ``exclude_none`` writes them,
+    written without building it: its fields before the recommended models (``head``: id to eligible count), the
+    models, exclusions and listed facts each written, the counts by rule, the duties by licence and the trade-offs'
+    figures (``tradeoffs``, a :class:`~service.domain.summary.TradeoffSummary`'s fields) written by the summary's own
+    field types, in its field order."""
+    duties = [_TEXT.to_json(licence) + b":" + _DUTIES.to_json(obligations[licence]) for licence in sorted(obligations)]
+    return b"".join(
         (
-            (b',"recommendations":', b"[]", b',"excluded_count":', _listing(recommendations)),
-            (b',"explained":', b"[]", b',"evidence":', _listing(explained)),
-            (b',"evidence":', b"[]", b',"sources":', _listing(evidence)),
-            (b',"sources":', b"{}", b',"licence_obligations":', _SOURCES.to_json(sources)),
-        ),
+            _SUMMARY_HEAD.to_json(head)[:-1],
+            b',"recommendations":',
+            _listing(recommendations),
+            b',"excluded_count":',
+            str(excluded_count).encode(),
+            b',"excluded_by_rule":',
+            _RULE_COUNTS.to_json(by_rule),
+            b',"excluded":',
+            _listing(excluded),
+            b',"explained":',
+            _listing(explained),
+            b',"evidence":',
+            _listing(evidence),
+            b',"sources":',
+            _SOURCES.to_json(sources),
+            b',"licence_obligations":{',
+            b",".join(duties),
+            b'},"tradeoffs":',
+            _TRADEOFFS.to_json(tradeoffs, exclude_none=True),
+            _DISCLAIMER,
+        )
     )
