@@ -1385,28 +1385,40 @@ class _BriefTable:
         "_gpu_memory_gb",
         "_has_gpu",
         "fit_rows",
-        "known",
+        "leading",
+        "missing",
         "position",
         "rows",
         "verdicts",
-        "weighted",
     )
 
     def __init__(self, context: _Context, indices: list[int]) -> None:
         self.position = {i: n for n, i in enumerate(indices)}
         at = np.array(indices, dtype=np.intp)
-        self.rows: list[tuple[str, float, list[float], list[bool], list[float]]] = []
+        #: Per criterion an assessment lists: its name, rounded weight, the models' values and their contributions.
+        self.rows: list[tuple[str, float, list[float], list[float]]] = []
+        known_at = []
         for criterion, weight, rounded_weight, _, _, values, known, _ in context._scored():
             picked = values[at].tolist()
+            known_at.append(known[at])
             w = float(weight)
             # _round(v * w), written out: for a float, round(x, 6) + 0.0 is the same value (0.0 for -0.0).
-            self.rows.append(
-                (criterion, rounded_weight, picked, known[at].tolist(), [round(v * w, 6) + 0.0 for v in picked])
-            )
-        #: Per criterion an assessment lists: its name and known flags.
-        self.known = [(row[0], row[3]) for row in self.rows]
-        #: Per weighted criterion (a summary leads with these): its row, name and contributions.
-        self.weighted = [(n, row[0], row[4]) for n, row in enumerate(self.rows) if row[1] > 0]
+            self.rows.append((criterion, rounded_weight, picked, [round(v * w, 6) + 0.0 for v in picked]))
+        #: Per model: which criteria an assessment lists lack its data, bit ``n`` for the ``n``-th.
+        self.missing: list[int] = [0] * len(indices)
+        #: Per model: the rows of the (at most three) weighted criteria a summary leads with, by contribution (largest
+        #: first) then name: every model's ranking sorted at once.
+        self.leading: list[list[int]] = [[] for _ in indices]
+        if known_at and indices:
+            bits = np.left_shift(1, np.arange(len(known_at), dtype=np.int64))
+            self.missing = (bits @ np.logical_not(known_at)).tolist()
+            # The weighted rows by name: a stable sort by contribution (largest first) then keeps ties by name, as
+            # sorted((-contribution, name)) orders them (the contributions are exact floats, never NaN).
+            weighted = sorted([(row[0], n) for n, row in enumerate(self.rows) if row[1] > 0])
+            if weighted:
+                contributions = np.array([self.rows[n][3] for _, n in weighted], dtype=np.float64)
+                order = np.argsort(np.negative(contributions), axis=0, kind="stable")[:3]
+                self.leading = np.array([n for _, n in weighted], dtype=np.int64)[order].T.tolist()
         #: Per applied rule (in the order outcomes are listed), whether each model fails it or leaves it unknown, and
         #: per outcome of it that the engine keeps, the request values its sentence names (filled when first found).
         self.verdicts: list[tuple[Any, list[bool], list[bool], dict[str, tuple[str, ...]]]] = []
@@ -2497,15 +2509,14 @@ class _Context:
                     briefed = entry.briefed = (entry.line() + facts.text(), facts)
                 reasons.append(briefed[0])
                 groups.append(briefed[1])
-        listed: list[tuple[str, bool]] = []
-        ranked: list[tuple[float, str, int]] = []
-        if status != "excluded" or self.every_criterion:
-            listed = [(criterion, not known[j]) for criterion, known in table.known]
-            # A summary leads with weighted criteria, by contribution then name.
-            ranked = sorted([(-contribution[j], criterion, n) for n, criterion, contribution in table.weighted])
+        # The criteria an assessment lists (none for an excluded model), and the weighted ones a summary leads with.
+        listed = status != "excluded" or self.every_criterion
         leading = []
         evidence_keys, kept_refs = self._evidence_keys, self.engine.texts.leading_refs
-        for place, (contribution, criterion, n) in enumerate(ranked[:3]):
+        rows = table.rows
+        for place, n in enumerate(table.leading[j] if listed else ()):
+            criterion, weight, column, contributions = rows[n]
+            contribution = contributions[j]
             count = leading_cites(place)
             reads = evidence_keys.get(criterion)
             if cited.exact or reads is None:
@@ -2519,10 +2530,9 @@ class _Context:
                     )
                 cited.groups.append(leading_facts)
                 refs = leading_facts.text()
-            reasons.append(criterion_reason(criterion, -contribution) + refs)
-            row = table.rows[n]
-            value = row[2][j]  # a float: _round(value) written out (round(x, 6) + 0.0 is the same value, 0.0 for -0.0)
-            leading.append((criterion, round(value, 6) + 0.0, row[1], -contribution))
+            reasons.append(criterion_reason(criterion, contribution) + refs)
+            value = column[j]  # a float: _round(value) written out (round(x, 6) + 0.0 is the same value, 0.0 for -0.0)
+            leading.append((criterion, round(value, 6) + 0.0, weight, contribution))
         lic = self.f.licences[i]
         duties = self._duties.get(lic.id)
         if duties is None:
@@ -2547,7 +2557,7 @@ class _Context:
         }
         tail = {
             "fit": table.fit(j),
-            "caveats": self._caveat_kinds(i, listed, said),
+            "caveats": self._kinds(i, listed, table.missing[j] if listed else 0, said),
             "eu_ai_act_systemic_risk": eu.systemic_risk if eu is not None else None,
         }
         return head, leading, duties, tail
@@ -2573,11 +2583,19 @@ class _Context:
         return model_summary_json(head, [summary_criterion_json(*figures) for figures in leading], duties[2], tail)
 
     def _caveat_kinds(self, i: int, criteria: list[tuple[str, bool]], said: list[_Said]) -> list[str]:
-        """The kinds of :meth:`_caveats` for model ``i`` (given the same criteria and its rule outcomes), each once
-        in order of first appearance, without writing a caveat's message."""
+        """The kinds of :meth:`_caveats` for model ``i`` (given the same criteria, as (name, data missing), and its
+        rule outcomes), each once in order of first appearance, without writing a caveat's message."""
+        if criteria and [name for name, _ in criteria] != [name for name, _ in self._criteria_reads()]:
+            raise ValueError("the criteria listed are those of an assessment, or none")
+        missing = sum(1 << n for n, (_, lacking) in enumerate(criteria) if lacking)
+        return self._kinds(i, bool(criteria), missing, said)
+
+    def _kinds(self, i: int, listed: bool, missing: int, said: list[_Said]) -> list[str]:
+        """:meth:`_caveat_kinds` of model ``i`` whose assessment lists every criterion it lists (``listed``) or
+        none, those lacking data given as bits (bit ``n`` for the ``n``-th), and its rule outcomes ``said``."""
         texts = self.engine.texts
         today = self.evaluated_on
-        criteria_kinds, seen, stale = self._criteria_caveats(i, criteria)
+        criteria_kinds, seen, stale = self._criteria_caveats(i, listed, missing)
         kinds = list(criteria_kinds)
         if texts.licence_caveats(i):
             kinds.append("unverified_terms")
@@ -2622,33 +2640,28 @@ class _Context:
         said.stale = (today, result)
         return result
 
-    def _criteria_caveats(self, i: int, criteria: list[tuple[str, bool]]) -> CriteriaCaveats:
-        """What the listed ``criteria`` (name, data missing) add to model ``i``'s caveats in :meth:`_caveats`: the
-        kinds (missing data, then their explanations' caveats), the (fact, source) keys of their facts whose age is
-        checked, and whether one of those is stale as first cited. Kept by exactly what it reads: the model, the
-        date, each criterion with what its evidence and caveats read of the request (its ``evidence_key``) and
-        whether its data is missing, and, for a criterion without such a key, what its explanation says of these."""
+    def _criteria_caveats(self, i: int, listed: bool, missing: int) -> CriteriaCaveats:
+        """What the criteria an assessment lists (when ``listed``; else none), those lacking data given as bits
+        (bit ``n`` for the ``n``-th), add to model ``i``'s caveats in :meth:`_caveats`: the kinds (missing data,
+        then their explanations' caveats), the (fact, source) keys of their facts whose age is checked, and whether
+        one of those is stale as first cited. Kept by exactly what it reads: the model, the date, each criterion
+        with what its evidence and caveats read of the request (its ``evidence_key``) and whether its data is
+        missing, and, for a criterion without such a key, what its explanation says of these."""
         texts, today = self.engine.texts, self.evaluated_on
-        reads = self._criteria_reads() if criteria else ()
-        if len(criteria) != len(reads):
-            raise ValueError("the criteria listed are those of an assessment, or none")
+        reads = self._criteria_reads() if listed else ()
         live = (
             tuple([self._explained_caveats(criterion, i, kept=False)[:2] for criterion in self._unkeyed])
             if reads and self._unkeyed
             else ()
         )
-        missing_bits = 0
-        for n, (_, missing) in enumerate(criteria):
-            if missing:
-                missing_bits |= 1 << n
         # The request's part of the key as a number (see _ModelTexts.token): a tuple's hash is not kept.
-        key = (i, today, self._reads_token if reads else 0, missing_bits, live)
+        key = (i, today, self._reads_token if reads else 0, missing, live)
         found = texts.criteria_caveats.get(key)
         if found is None:
-            kinds = ["missing_data"] if any(missing for _, missing in criteria) else []
+            kinds = ["missing_data"] if missing else []
             seen: set[tuple[str, str]] = set()
             stale = False
-            for (criterion, _), (_, read) in zip(criteria, reads, strict=True):
+            for criterion, read in reads:
                 caveat_kinds, dated, _ = self._explained_caveats(criterion, i, kept=read is not None)
                 kinds.extend(caveat_kinds)
                 for fact, is_stale in dated:
