@@ -467,14 +467,46 @@ def _weight_candidates(
     return screened, marks
 
 
-def _single_scores(weighted: FloatArray, draws32: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Every model's scores in single precision (models x draws, a new array): ``weighted`` (criteria x models)
-    under ``draws32`` (draws x criteria), one matrix product."""
-    scores: npt.NDArray[np.float32] = weighted.T.astype(np.float32) @ draws32.T
+class _Scratch(threading.local):
+    """Arrays for the weight-only screen, one set per thread, reused by every answer the thread weighs.
+
+    The screen's scores (up to :data:`_BOUND_ABOVE` models x the draws: up to 1 MB at 1,000 draws) are larger than
+    the blocks the C allocator serves from its heap under the server's settings (``service/allocator.py``): a new
+    array would be mapped afresh from the system and its pages faulted in on every answer, which costs about as
+    much as computing the scores. At most :data:`_SCRATCH_ITEMS` items an array (1.25 MB a thread in all);
+    larger ones are allocated for the call.
+    """
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, npt.NDArray[Any]] = {}
+
+    def array(self, name: str, shape: tuple[int, int], dtype: type[np.generic]) -> npt.NDArray[Any] | None:
+        """An uninitialised array of ``shape`` (a view of this thread's array ``name``; None when too large to keep),
+        valid until the next call for ``name`` on this thread."""
+        size = shape[0] * shape[1]
+        if size > _SCRATCH_ITEMS:
+            return None
+        kept = self.arrays.get(name)
+        if kept is None or kept.size < size:
+            kept = self.arrays[name] = np.empty(size, dtype=dtype)
+        return kept[:size].reshape(shape)
+
+
+#: Most items in one of :class:`_Scratch`'s arrays: the screen's scores of _BOUND_ABOVE models under SAMPLES draws.
+_SCRATCH_ITEMS = 256 * 1000
+_SCRATCH = _Scratch()
+
+
+def _single_scores(
+    weighted: FloatArray, draws32: npt.NDArray[np.float32], out: npt.NDArray[np.float32] | None = None
+) -> npt.NDArray[np.float32]:
+    """Every model's scores in single precision (models x draws; in ``out`` when given, else a new array):
+    ``weighted`` (criteria x models) under ``draws32`` (draws x criteria), one matrix product."""
+    scores: npt.NDArray[np.float32] = np.matmul(weighted.T.astype(np.float32), draws32.T, out=out)
     return scores
 
 
-def _screen(scores: npt.NDArray[np.float32]) -> tuple[IntArray, BoolArray | None]:
+def _screen(scores: npt.NDArray[np.float32], reached: BoolArray | None = None) -> tuple[IntArray, BoolArray | None]:
     """:func:`_weight_candidates` for a few hundred models at most: every model screened at once, against a floor
     taken from the best-ranked ones.
 
@@ -488,7 +520,8 @@ def _screen(scores: npt.NDArray[np.float32]) -> tuple[IntArray, BoolArray | None
     score is at least the floor less about 2e-6, and a model is kept when it comes within _SLACK (1e-5, rounded
     once in single precision) of the floor in some draw: every model that places is kept. When more than
     :data:`_PLACE_PRUNE_ABOVE` are kept, each is marked in the blocks of :data:`_MIN_ROWS` draws in which it
-    comes that near (blocks x models), as :func:`_marked_counts` reads them.
+    comes that near (blocks x models), as :func:`_marked_counts` reads them. ``reached``, when given, is an array
+    of the scores' shape to work in.
     """
     # Each group's highest score among the first _FLOOR_HEAD models (or a multiple of 4 of them: there are at least
     # 4), the groups as the rows of the head laid out four by four.
@@ -500,7 +533,7 @@ def _screen(scores: npt.NDArray[np.float32]) -> tuple[IntArray, BoolArray | None
     np.minimum(low, np.minimum(np.maximum(a, b, out=a), np.maximum(c, d, out=c), out=a), out=low)
     limit = low
     limit -= _SLACK32
-    reached: BoolArray = scores >= limit
+    reached = np.greater_equal(scores, limit, out=reached)
     near: BoolArray = np.logical_or.reduce(reached, axis=1)
     near[:3] = True
     screened: IntArray = near.nonzero()[0]
@@ -1177,8 +1210,13 @@ class Weighed:
         if eligible <= _BOUND_ABOVE:
             # Every model's single-precision scores: screened (above _WEIGHT_SCREEN_ABOVE models), then most draws'
             # places settled from them (:func:`_settled_counts`).
-            single = _single_scores(weighted, draws32)
-            keep, marks = _screen(single) if eligible > _WEIGHT_SCREEN_ABOVE else (np.arange(eligible), None)
+            shape = (eligible, samples)
+            single = _single_scores(weighted, draws32, _SCRATCH.array("scores", shape, np.float32))
+            keep, marks = (
+                _screen(single, _SCRATCH.array("reached", shape, np.bool_))
+                if eligible > _WEIGHT_SCREEN_ABOVE
+                else (np.arange(eligible), None)
+            )
         else:
             keep, marks = _weight_candidates(self._base, weighted, draws, draws32, self._w[self._active])
         if marks is not None:

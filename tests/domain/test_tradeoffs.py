@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -261,6 +262,29 @@ def test_draws_within_the_tolerance_are_ranked_from_the_exact_scores() -> None:
     first, top3 = tradeoffs._settled_counts(single, by_criterion, matrix, np.arange(4))
     assert first.tolist() == [0, 3, 0, 0]
     assert top3.tolist() == [3, 3, 3, 0]
+
+
+def test_weighing_in_several_threads_at_once_gives_the_figures_of_one_thread() -> None:
+    # Each thread screens in arrays of its own (tradeoffs._Scratch): answers weighed at once do not share them.
+    rng = np.random.default_rng(5)
+    names = ["capability", "openness", "cost", "adoption"]
+    cases = []
+    for k in range(24):
+        n = int(rng.integers(20, 250))
+        values = {c: np.round(rng.random(n), 3) for c in names}
+        weights = dict(zip(names, rng.dirichlet(np.ones(len(names))).tolist(), strict=True))
+        score = np.sum([weights[c] * values[c] for c in names], axis=0)
+        order = sorted(range(n), key=lambda i: (-score[i], i))
+        cases.append(([f"org/m{k}-{i:03d}" for i in range(n)], values, weights, order))
+
+    def figures(case: tuple[list[str], dict[str, Any], dict[str, float], list[int]]) -> bytes:
+        ids, values, weights, order = case
+        return tradeoffs.weigh(ids, values, weights, order, 5).canonical()
+
+    alone = [figures(case) for case in cases]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(8):
+            assert list(pool.map(figures, cases)) == alone
 
 
 def test_a_models_normals_do_not_depend_on_the_other_models() -> None:
