@@ -697,47 +697,48 @@ def _settled_counts(
     n, samples = scores.shape
     if n == 1:
         return np.full(1, samples, dtype=np.intp), np.full(1, samples, dtype=np.intp)
-    largest = float(np.abs(matrix).max())
+    largest = float(np.maximum.reduce(np.abs(matrix), axis=None))
     if not largest <= 2.0**64:  # values far outside 0-1 (or not numbers): every draw re-scored exactly
         return _place_counts(_scores_by_model(draws, matrix[:, columns]).T)
     tolerance = _tolerance(matrix.shape[0], largest)
     # Each draw's highest score, then the next highest once every score equal to it is struck out, and so on. A
-    # score struck out is lowered by ``strike``, below every score left: single-precision scores are at most
-    # 2 x ``largest`` in magnitude (see :func:`_tolerance`). A tie at a place leaves more than one model there: the
-    # draw is then re-scored exactly.
+    # score struck out is lowered by ``strike``: single-precision scores are at most 2 x ``largest`` in magnitude
+    # (see :func:`_tolerance`), so a score struck out is below -``lowest`` and every score left above it. A tie at a
+    # place leaves more than one model there: the draw is then re-scored exactly.
     strike = np.float32(4 * largest + 4)
+    lowest = np.float32(2 * largest + 2)
+    highest = np.maximum.reduce
     struck = np.empty_like(scores)
-    top = scores.max(axis=0)
+    top = highest(scores, axis=0)
     first_place = scores == top
-    tied = np.count_nonzero(first_place) > samples
     scores -= np.multiply(first_place, strike, out=struck)
-    second = scores.max(axis=0)
+    second = highest(scores, axis=0)
     settled: BoolArray = (top - second) > tolerance
+    # Each place marks at least one model in every draw: exactly one each unless some place is tied.
+    tied = np.count_nonzero(first_place) > samples
     placed: BoolArray | None = None  # up to three models, every model places in every draw
     if n > 3:
-        second_place = scores == second
-        scores -= np.multiply(second_place, strike, out=struck)
-        third = scores.max(axis=0)
-        third_place = scores == third
-        scores -= np.multiply(third_place, strike, out=struck)
-        settled &= (third - scores.max(axis=0)) > tolerance
-        tied = tied or np.count_nonzero(second_place) > samples or np.count_nonzero(third_place) > samples
-        placed = first_place | second_place
-        placed |= third_place
+        mark = np.equal(scores, second, out=first_place.copy())
+        scores -= np.multiply(mark, strike, out=struck)
+        third = highest(scores, axis=0)
+        scores -= np.multiply(np.equal(scores, third, out=mark), strike, out=struck)
+        settled &= (third - highest(scores, axis=0)) > tolerance
+        placed = np.less(scores, -lowest, out=mark)  # the scores struck out
+        if not tied:
+            tied = np.count_nonzero(placed) > 3 * samples
         if tied:
-            settled &= np.count_nonzero(second_place, axis=0) == 1
-            settled &= np.count_nonzero(third_place, axis=0) == 1
+            settled &= np.add.reduce(placed, axis=0, dtype=np.intp) == 3
     if tied:
-        settled &= np.count_nonzero(first_place, axis=0) == 1
+        settled &= np.add.reduce(first_place, axis=0, dtype=np.intp) == 1
     unsettled = np.flatnonzero(~settled) if np.count_nonzero(settled) < samples else None
     if unsettled is not None:
         first_place[:, unsettled] = False
         if placed is not None:
             placed[:, unsettled] = False
     # Counted as bytes along each model's row (cheaper than np.count_nonzero along an axis).
-    first: IntArray = first_place.view(np.uint8).sum(axis=1, dtype=np.intp)
+    first: IntArray = np.add.reduce(first_place.view(np.uint8), axis=1, dtype=np.intp)
     top3: IntArray = (
-        placed.view(np.uint8).sum(axis=1, dtype=np.intp)
+        np.add.reduce(placed.view(np.uint8), axis=1, dtype=np.intp)
         if placed is not None
         else np.full(n, samples if unsettled is None else samples - unsettled.size, dtype=np.intp)
     )
