@@ -993,24 +993,19 @@ def _noise(ids: Sequence[str], seed: int, criterion: str, samples: int) -> _Nois
     return entry[1]
 
 
-def _deltas(gap: FloatArray, step: FloatArray, weights: FloatArray) -> FloatArray:
-    """Where each challenger ties the leader (direction x criteria x challengers; inf: never, or not allowed).
+def _deltas(gap: FloatArray, values: FloatArray, leader: FloatArray) -> FloatArray:
+    """Where each challenger ties the leader (direction x criteria x challengers; inf: never).
 
-    ``gap`` is each challenger's score below the leader's (at least 0), ``step`` its value less the leader's
-    (criteria x challengers), ``weights`` the weights (one a criterion).
+    ``gap`` is each challenger's score below the leader's (at least 0), ``values`` the challengers' values
+    (criteria x challengers) and ``leader`` the leader's (criteria x 1): a challenger's step is its value less the
+    leader's, raising a weight, and the leader's less its own, lowering it. Which deltas the weights allow is
+    decided by :func:`_weight_changes`.
     """
-    signed = np.empty((2, *step.shape))  # direction x criteria x challengers: the step raising, then lowering
-    signed[0] = step
-    np.negative(step, out=signed[1])
-    deltas = np.empty_like(signed)
-    deltas.fill(np.inf)
+    signed = np.empty((2, *values.shape))  # direction x criteria x challengers: the step raising, then lowering
+    np.subtract(values, leader, out=signed[0])
+    np.negative(signed[0], out=signed[1])
+    deltas = np.full_like(signed, np.inf)
     np.divide(gap, signed, out=deltas, where=signed > 0)
-    # Lowering can take a weight to zero, but not the last positive weight (no weights would be left), and not an
-    # unweighted criterion: a delta is allowed up to the weight, below 1, so none above ``most`` (-inf: none).
-    below_one = math.nextafter(1.0, 0.0)
-    most = np.array([-math.inf if w <= 0 else min(w, below_one) for w in weights.tolist()])
-    down = deltas[1]
-    down[down > most[:, None]] = np.inf
     return deltas
 
 
@@ -1078,17 +1073,28 @@ def _weight_changes(
     if columns is not None and columns.size == 0:
         return []  # every challenger is behind the leader, or an earlier challenger, wherever it could pass it
     if columns is None:
-        deltas = _deltas(gap, matrix[:, 1:] - matrix[:, :1], weights)
+        deltas = _deltas(gap, matrix[:, 1:], matrix[:, :1])
     else:
-        deltas = _deltas(gap[columns], matrix[:, columns + 1] - matrix[:, :1], weights)
+        deltas = _deltas(gap[columns], matrix[:, columns + 1], matrix[:, :1])
     best = deltas.argmin(axis=2)
     if columns is not None:
         best = columns[best]
     smallest = np.minimum.reduce(deltas, axis=2).tolist()
     # A few values per criterion: Python's float arithmetic is the same IEEE double arithmetic as NumPy's, without a
     # call per operation.
-    found = [[math.isfinite(delta) for delta in row] for row in smallest]
     w = weights.tolist()
+    # Lowering can take a weight to zero, but not the last positive weight (no weights would be left), and not an
+    # unweighted criterion: a delta is allowed up to the weight, below 1 (none at all for an unweighted criterion).
+    # Leaving out the larger deltas moves neither the smallest allowed nor the first challenger at it: a criterion
+    # lowers only when its smallest delta is allowed.
+    below_one = math.nextafter(1.0, 0.0)
+    found = [
+        [math.isfinite(delta) for delta in smallest[0]],
+        [
+            math.isfinite(delta) and wc > 0 and delta <= min(wc, below_one)
+            for delta, wc in zip(smallest[1], w, strict=True)
+        ],
+    ]
     up, down = (
         [delta if ok else 0.0 for delta, ok in zip(row, oks, strict=True)]
         for row, oks in zip(smallest, found, strict=True)

@@ -674,28 +674,54 @@ def test_numbers_are_written_as_json_dumps_writes_them(value: float) -> None:
     st.sampled_from(["grid", "fine"]),
     st.integers(0, 2**32 - 1),
 )
-def test_the_deltas_are_where_each_challenger_ties_the_leader_as_allowed(
-    criteria: int, n: int, kind: str, seed: int
-) -> None:
+def test_the_deltas_are_where_each_challenger_ties_the_leader(criteria: int, n: int, kind: str, seed: int) -> None:
     rng = np.random.default_rng(seed)
     grid = [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]
-    step = (
-        rng.choice(grid, size=(criteria, n)) - rng.choice(grid, size=(criteria, 1))
+    values, leader = (
+        (rng.choice(grid, size=(criteria, n)), rng.choice(grid, size=(criteria, 1)))
         if kind == "grid"
-        else (rng.random((criteria, n)) - rng.random((criteria, 1)))
+        else (rng.random((criteria, n)), rng.random((criteria, 1)))
     )
     gap = rng.choice([0.0, 0.05, 0.2, 0.9], size=n) if kind == "grid" else rng.random(n)
-    weights = rng.dirichlet(np.ones(criteria))
-    weights[rng.random(criteria) < 0.3] = 0.0
-    if not weights.any() or rng.random() < 0.2:
-        weights[:] = 0.0
-        weights[0] = 1.0  # a single weighted criterion: its weight is 1
-    deltas = tradeoffs._deltas(gap, step, weights)
+    deltas = tradeoffs._deltas(gap, values, leader)
     for c in range(criteria):
         for j in range(n):
-            up = float(gap[j]) / float(step[c, j]) if step[c, j] > 0 else math.inf
-            down = float(gap[j]) / float(-step[c, j]) if step[c, j] < 0 else math.inf
-            if not (weights[c] > 0 and down <= weights[c] and down < 1):
-                down = math.inf
-            assert deltas[0, c, j] == up
-            assert deltas[1, c, j] == down
+            step = float(values[c, j]) - float(leader[c, 0])
+            assert deltas[0, c, j] == (float(gap[j]) / step if step > 0 else math.inf)
+            assert deltas[1, c, j] == (float(gap[j]) / -step if step < 0 else math.inf)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(1, 6),
+    st.integers(2, 40),
+    st.sampled_from(["grid", "fine", "duplicates"]),
+    st.integers(0, 2**32 - 1),
+)
+def test_each_weight_change_is_the_first_smallest_allowed_tie(criteria: int, n: int, kind: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    matrix = _values(rng, kind, criteria, n, distinct=3)
+    weights = rng.dirichlet(np.ones(criteria))
+    weights[rng.random(criteria) < 0.3] = 0.0  # unweighted criteria: raised from 0, never lowered
+    if not weights.any() or rng.random() < 0.2:
+        weights[:] = 0.0
+        weights[0] = 1.0  # a single weighted criterion: its weight is 1, never lowered to 0
+    raw = weights @ matrix
+    order = np.lexsort((np.arange(n), -np.round(raw, 2)))
+    matrix, base = matrix[:, order], raw[order]
+    changes = _changes(matrix, base, weights, prune_above=10**9, block=64)
+    expected = []
+    for c in range(criteria):
+        for direction in ("raise", "lower"):
+            best, best_j = math.inf, None
+            for j in range(1, n):
+                gap = max(float(base[0]) - float(base[j]), 0.0)
+                step = float(matrix[c, j]) - float(matrix[c, 0])
+                step = step if direction == "raise" else -step
+                delta = gap / step if step > 0 else math.inf
+                allowed = direction == "raise" or (weights[c] > 0 and delta <= weights[c] and delta < 1)
+                if allowed and delta < best:
+                    best, best_j = delta, j
+            if best_j is not None:
+                expected.append((f"c{c}", direction, f"org/m{best_j:04d}"))
+    assert [(ch.criterion, ch.direction, ch.new_leader) for ch in changes] == expected
