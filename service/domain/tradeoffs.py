@@ -123,6 +123,13 @@ def _round(value: float, places: int = 6) -> float:
     return float(round(value, places)) + 0.0
 
 
+def _round6(value: float) -> float:
+    """A finite ``value`` rounded to 6 places as :func:`_rounded` rounds it (np.round: times 10^6, to the nearest
+    integer with ties to even, divided by 10^6; then + 0.0), in Python's float arithmetic: the same IEEE double
+    operations (an integral float converts to the same integer and back exactly)."""
+    return round(value * 1e6) / 1e6 + 0.0
+
+
 def _rounded(values: FloatArray, places: int = 6) -> list[Any]:
     """``values`` rounded like :func:`_round`, as (nested) Python floats."""
     result: list[Any] = (values.round(places) + 0.0).tolist()  # np.round's own method
@@ -1004,8 +1011,9 @@ def _deltas(gap: FloatArray, values: FloatArray, leader: FloatArray) -> FloatArr
     signed = np.empty((2, *values.shape))  # direction x criteria x challengers: the step raising, then lowering
     np.subtract(values, leader, out=signed[0])
     np.negative(signed[0], out=signed[1])
-    deltas = np.full_like(signed, np.inf)
-    np.divide(gap, signed, out=deltas, where=signed > 0)
+    # Where the step is not positive, a division by 1 whose quotient is replaced (a masked division costs more).
+    ahead = signed > 0
+    deltas: FloatArray = np.where(ahead, gap / np.where(ahead, signed, 1.0), np.inf)
     return deltas
 
 
@@ -1095,33 +1103,26 @@ def _weight_changes(
             for delta, wc in zip(smallest[1], w, strict=True)
         ],
     ]
-    up, down = (
-        [delta if ok else 0.0 for delta, ok in zip(row, oks, strict=True)]
-        for row, oks in zip(smallest, found, strict=True)
-    )
-    to_raise = [(wc + d) / (1 + d) for wc, d in zip(w, up, strict=True)]
-    to_lower = [(wc - d) / max(1 - d, _EPSILON) for wc, d in zip(w, down, strict=True)]
-    # Rounded as one array: one call instead of three per change (this runs on every answer).
-    from_weights, *to_weights, change_raise, change_lower = _rounded(
-        np.array(
-            [
-                w,
-                to_raise,
-                to_lower,
-                [abs(t - wc) for t, wc in zip(to_raise, w, strict=True)],
-                [abs(t - wc) for t, wc in zip(to_lower, w, strict=True)],
-            ]
-        )
-    )
-    change = (change_raise, change_lower)
     leaders = order[best + 1].tolist()
+    changes: list[_Change] = []
     new = tuple.__new__  # what _Change(...) calls, without its own frame
-    return [
-        new(_Change, (criterion, direction, from_weights[c], to_weights[d][c], change[d][c], ids[leaders[d][c]]))
-        for c, criterion in enumerate(criteria)
-        for d, direction in enumerate(_DIRECTIONS)
-        if found[d][c]
-    ]
+    # Each figure rounded as :func:`_rounded` rounds it (:func:`_round6`), without a NumPy call per value.
+    for c, criterion in enumerate(criteria):
+        wc = w[c]
+        from_weight = _round6(wc)
+        if found[0][c]:
+            d = smallest[0][c]
+            to = (wc + d) / (1 + d)
+            changes.append(
+                new(_Change, (criterion, "raise", from_weight, _round6(to), _round6(abs(to - wc)), ids[leaders[0][c]]))
+            )
+        if found[1][c]:
+            d = smallest[1][c]
+            to = (wc - d) / max(1 - d, _EPSILON)
+            changes.append(
+                new(_Change, (criterion, "lower", from_weight, _round6(to), _round6(abs(to - wc)), ids[leaders[1][c]]))
+            )
+    return changes
 
 
 class _Change(NamedTuple):
@@ -1153,9 +1154,6 @@ class _Change(NamedTuple):
 
 
 assert sorted(_Change._fields) == ["change", "criterion", "direction", "from_weight", "new_leader", "to_weight"]
-
-
-_DIRECTIONS: tuple[Literal["raise", "lower"], ...] = ("raise", "lower")
 
 
 class Weighed:

@@ -723,5 +723,24 @@ def test_each_weight_change_is_the_first_smallest_allowed_tie(criteria: int, n: 
                 if allowed and delta < best:
                     best, best_j = delta, j
             if best_j is not None:
-                expected.append((f"c{c}", direction, f"org/m{best_j:04d}"))
-    assert [(ch.criterion, ch.direction, ch.new_leader) for ch in changes] == expected
+                w = float(weights[c])
+                to = (w + best) / (1 + best) if direction == "raise" else (w - best) / max(1 - best, 1e-9)
+                figures = tradeoffs._rounded(np.array([w, to, abs(to - w)]))
+                expected.append((f"c{c}", direction, *figures, f"org/m{best_j:04d}"))
+    assert [tuple(ch) for ch in changes] == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.floats(-1e9, 1e9, allow_nan=False),
+        # Halfway between two multiples of 10^-6, and next to them: where the ties go matters.
+        st.integers(-(10**9), 10**9).flatmap(
+            lambda k: st.sampled_from([(k + 0.5) / 1e6, math.nextafter((k + 0.5) / 1e6, math.inf), k / 1e6])
+        ),
+        st.floats(-1e300, 1e300, allow_nan=False),
+    )
+)
+def test_one_value_is_rounded_as_numpy_rounds_an_array(value: float) -> None:
+    assert tradeoffs._round6(value) == tradeoffs._rounded(np.array([value]))[0]
+    assert math.copysign(1.0, tradeoffs._round6(value)) == math.copysign(1.0, tradeoffs._rounded(np.array([value]))[0])
