@@ -1030,13 +1030,35 @@ def _assessment(
 
 class _Said:
     """A rule's outcome for a model and the reason sentence (and summary line) that state it (written when first
-    needed)."""
+    needed). Its :class:`RuleOutcome` is built when first asked for (a summary reads its parts only)."""
 
-    __slots__ = ("briefed", "kept", "outcome", "reason", "stale", "summary")
+    __slots__ = (
+        "_outcome",
+        "briefed",
+        "evidence",
+        "kept",
+        "message",
+        "missing",
+        "reason",
+        "rule",
+        "stale",
+        "summary",
+        "verdict",
+    )
 
-    def __init__(self, outcome: RuleOutcome, kept: bool) -> None:
-        self.outcome = outcome
+    def __init__(
+        self,
+        rule: EligibilityRule,
+        verdict: Literal["passed", "failed", "unknown"],
+        message: str,
+        missing: list[str],
+        evidence: list[Evidence],
+        kept: bool,
+    ) -> None:
+        self.rule, self.verdict, self.message, self.missing = rule, verdict, message, missing
+        self.evidence = evidence  #: the facts the rule's checks read
         self.kept = kept  #: its evidence is a list the engine keeps
+        self._outcome: RuleOutcome | None = None
         self.reason: str | None = None
         self.summary: str | None = None
         #: The date and :meth:`_ModelTexts.staleness` of its evidence on that date, when asked (evidence the engine
@@ -1046,21 +1068,38 @@ class _Said:
         #: :meth:`_Context.brief`), written when first needed.
         self.briefed: tuple[str, CitedGroup] | None = None
 
+    @property
+    def outcome(self) -> RuleOutcome:
+        """The outcome as an answer states it (built once; concurrent first uses may build equal ones)."""
+        built = self._outcome
+        if built is None:
+            rule = self.rule
+            # Built from validated data only, so validation is skipped: a strict request can exclude thousands.
+            built = self._outcome = trusted(
+                RuleOutcome,
+                rule_id=rule.id,
+                rule_version=rule.version,
+                requirement=rule.requirement,
+                outcome=self.verdict,
+                message=self.message,
+                missing_facts=self.missing,
+                evidence=self.evidence,
+            )
+        return built
+
     def line(self) -> str:
         """The outcome as a summary's reason line states it, before its evidence ids."""
         line = self.summary
         if line is None:
-            o = self.outcome
-            line = self.summary = rule_reason(o.rule_id, o.rule_version, o.outcome, o.message)
+            line = self.summary = rule_reason(self.rule.id, self.rule.version, self.verdict, self.message)
         return line
 
     def sentence(self) -> str:
         """``[rule vN, outcome] message Evidence: facts written out.``"""
         reason = self.reason
         if reason is None:
-            o = self.outcome
-            cited = citation(o.evidence)
-            reason = self.reason = f"[{o.rule_id} v{o.rule_version}, {o.outcome}] {o.message}" + (
+            cited = citation(self.evidence)
+            reason = self.reason = f"[{self.rule.id} v{self.rule.version}, {self.verdict}] {self.message}" + (
                 f" Evidence: {cited}." if cited else ""
             )
         return reason
@@ -1807,18 +1846,8 @@ class _Context:
             template = rule.unknown_message + " The model is excluded until the fact is known."
         else:
             template = rule.pass_message
-        # Built from validated data only, so validation is skipped: a strict request can exclude thousands.
-        built = trusted(
-            RuleOutcome,
-            rule_id=rule.id,
-            rule_version=rule.version,
-            requirement=rule.requirement,
-            outcome=outcome,
-            message=self._message(template, i),
-            missing_facts=missing if outcome == "unknown" else [],
-            evidence=evidence,
-        )
-        entry = _Said(built, kept is not None or shared)
+        missing_facts = missing if outcome == "unknown" else []
+        entry = _Said(rule, outcome, self._message(template, i), missing_facts, evidence, kept is not None or shared)
         return self.engine.texts.outcomes.put(kept, entry) if kept is not None else entry
 
     def _outcomes(self, i: int, only_failures: bool = False) -> list[_Said]:
@@ -2497,14 +2526,14 @@ class _Context:
                     kept_values[outcome] = self._sentence_values_read[rule.id, outcome]
             said.append(entry)
         if cited.exact:
-            reasons = [entry.line() + cited.refs(entry.outcome.evidence, kept=entry.kept) for entry in said]
+            reasons = [entry.line() + cited.refs(entry.evidence, kept=entry.kept) for entry in said]
         else:  # each outcome's line with its ids, written once per outcome (the engine keeps most outcomes)
             reasons = []
             groups = cited.groups
             for entry in said:
                 briefed = entry.briefed
                 if briefed is None:
-                    evidence = entry.outcome.evidence
+                    evidence = entry.evidence
                     facts = cited_group(evidence, len(evidence), entry.kept)
                     briefed = entry.briefed = (entry.line() + facts.text(), facts)
                 reasons.append(briefed[0])
@@ -2632,11 +2661,11 @@ class _Context:
         evidence is a list the engine keeps)."""
         today = self.evaluated_on
         if not said.kept:
-            return self.engine.texts.staleness(said.outcome.evidence, False, today)
+            return self.engine.texts.staleness(said.evidence, False, today)
         found = said.stale
         if found is not None and found[0] == today:
             return found[1]
-        result = self.engine.texts.staleness(said.outcome.evidence, True, today)
+        result = self.engine.texts.staleness(said.evidence, True, today)
         said.stale = (today, result)
         return result
 
