@@ -1209,7 +1209,8 @@ class Weighed:
             self._plain_front = _front(ids, np.stack([values[c][order] for c in PARETO_CRITERIA], axis=1), order, top)
         self._base = _scores(self._w[None, :], self._matrix)[0] if base is None else base
         self._draws = draws = _draw(alpha, samples, seed)
-        self._weighted = weighted = self._matrix[self._active]
+        # The weighted criteria's rows (every row when every criterion is weighted: no copy).
+        self._weighted = weighted = self._matrix if len(active) == len(w) else self._matrix[self._active]
         draws32, by_criterion = _draw_forms(alpha, samples, seed)
         single: npt.NDArray[np.float32] | None = None
         if eligible <= _BOUND_ABOVE:
@@ -1226,10 +1227,10 @@ class Weighed:
             keep, marks = _weight_candidates(self._base, weighted, draws, draws32, self._w[self._active])
         if marks is not None:
             self.first_count[keep], self.top3_count[keep] = _marked_counts(by_criterion, weighted[:, keep], marks)
+        elif single is not None and keep.size == eligible:
+            self.first_count, self.top3_count = _settled_counts(single, by_criterion, weighted, keep)
         elif single is not None:
-            self.first_count[keep], self.top3_count[keep] = _settled_counts(
-                single[keep] if keep.size < eligible else single, by_criterion, weighted, keep
-            )
+            self.first_count[keep], self.top3_count[keep] = _settled_counts(single[keep], by_criterion, weighted, keep)
         else:
             self.first_count[keep], self.top3_count[keep] = _counts(
                 lambda rows: _scores_by_model(by_criterion[:, rows], weighted[:, keep]).T,
