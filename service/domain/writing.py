@@ -17,8 +17,9 @@ however many models hold it. The stores are bounded (:class:`~service.domain.kep
 :meth:`Decision.summary_bytes <service.domain.engine.Decision.summary_bytes>` gives the same bytes as serialising
 :meth:`Decision.summary <service.domain.engine.Decision.summary>` with ``exclude_none`` (as the API sends it), the
 same way: each returned model is written from the parts of its brief (its leading criteria's figures and its
-licence's kinds of duty kept as JSON), each listed fact from its kept JSON, and the answer's other fields by
-serialising the summary without its models and evidence.
+licence's kinds of duty kept as JSON), each listed fact from its kept JSON, and the answer's other fields from
+their values (the fields before the models, the counts by rule, the duties by licence and the trade-offs' figures
+each by a serialiser of the summary's own field types), joined in the summary's field order.
 """
 
 from __future__ import annotations
