@@ -51,7 +51,7 @@ SIZES: dict[str, int] = {
     "citing.written": 4_096,  # 2,891; was 5,000
     "citing.licence_texts": 1_024,  # 24 (one per licence, source and date); was 20,000
     # A summary's parts (service.domain.summary, service.domain.writing).
-    "summary.evidence": 8_192,  # 5,647
+    "summary.evidence": 4_096,  # one per fact listed (as citing.listed); was 8,192 (5,647 keys: by fact and source id)
     "summary.criteria_json": 2_048,  # 1,358 (1,504 at 10,000 models); was 8,192
     "summary.criteria": 2_048,  # built only for summaries built as objects (the bytes path keeps JSON only); was 8,192
     "summary.exclusions": 1_024,  # 373; was 8,192

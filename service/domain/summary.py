@@ -218,12 +218,12 @@ class Citations:
         Raises :class:`~service.domain.citing.ShortIdClashError` (not ``exact``) when two different facts share a
         short id."""
         facts, sources = self._listed()
-        return [_summarised(item, source)[1] for item, source in facts], sources
+        return [_summarised(item, source) for item, source in facts], sources
 
     def listed_json(self) -> tuple[list[bytes], dict[str, str]]:
         """:meth:`listed` with each fact as JSON (as a summary serialised with ``exclude_none`` writes it)."""
         facts, sources = self._listed()
-        return [_summarised(item, source)[2] for item, source in facts], sources
+        return [_summarised_json(item, source) for item, source in facts], sources
 
     def _listed(self) -> tuple[list[tuple[CitedEvidence, str]], dict[str, str]]:
         """The facts listed, each with its source's id, and the sources by id."""
@@ -258,17 +258,19 @@ class Citations:
 #: objects and lists are never changed).
 _CRITERIA: Kept[tuple[str, float, float, float], CriterionSummary] = Kept("summary.criteria")
 _EXCLUSIONS: Kept[tuple[str, ...], ExclusionSummary] = Kept("summary.exclusions")
-#: Facts as a summary lists them, as objects and as JSON, by the listed fact (held, so that an ``id()`` is never one
-#: of a newer object) and its source's id in that summary: built once, not in every summary that cites them.
-_SUMMARISED: Kept[tuple[int, str], tuple[CitedEvidence, EvidenceSummary, bytes]] = Kept("summary.evidence")
+#: Facts as a summary lists them, as JSON before and after their source's id (which depends on the summary, not on
+#: the fact), by the listed fact (held, so that an ``id()`` is never one of a newer object): one entry per fact
+#: whatever id its source has in a summary, built once, not in every summary that lists it. Only the JSON is kept:
+#: a summary built as objects (not the API's bytes path) builds its facts afresh.
+_SUMMARISED: Kept[int, tuple[CitedEvidence, bytes, bytes]] = Kept("summary.evidence")
+#: The source id a fact's JSON is written with before it is split around it (``_summarised_json``).
+_SOURCE_MARK = "s0"
+_SOURCE_FIELD = f'"source":"{_SOURCE_MARK}"'.encode()
 
 
-def _summarised(item: CitedEvidence, source: str) -> tuple[CitedEvidence, EvidenceSummary, bytes]:
-    key = (id(item), source)
-    found = _SUMMARISED.get(key)
-    if found is not None and found[0] is item:
-        return found
-    summary = trusted(
+def _summarised(item: CitedEvidence, source: str) -> EvidenceSummary:
+    """``item`` as a summary lists it, its source under the summary's id ``source``."""
+    return trusted(
         EvidenceSummary,
         id=item.id,
         fact=item.fact,
@@ -277,7 +279,20 @@ def _summarised(item: CitedEvidence, source: str) -> tuple[CitedEvidence, Eviden
         as_of=item.as_of,
         source_kind=item.source_kind,
     )
-    return _SUMMARISED.put(key, (item, summary, summary.__pydantic_serializer__.to_json(summary, exclude_none=True)))
+
+
+def _summarised_json(item: CitedEvidence, source: str) -> bytes:
+    """:func:`_summarised` as JSON (serialised with ``exclude_none``), from the kept JSON around the source's id."""
+    found = _SUMMARISED.get(id(item))
+    if found is None or found[0] is not item:
+        summary = _summarised(item, _SOURCE_MARK)
+        data = summary.__pydantic_serializer__.to_json(summary, exclude_none=True)
+        # The last such field is the source's: only the date and the source's kind (a name) follow it.
+        head, field, tail = data.rpartition(_SOURCE_FIELD)
+        if not field:  # never: the source is a required field
+            raise ValueError(f"no source in a listed fact's JSON: {data!r}")
+        found = _SUMMARISED.put(id(item), (item, head + b'"source":"', b'"' + tail))
+    return b"".join((found[1], source.encode(), found[2]))
 
 
 def rule_reason(rule_id: str, version: int, outcome: str, message: str) -> str:

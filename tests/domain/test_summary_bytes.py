@@ -69,3 +69,21 @@ def test_a_short_id_clash_writes_the_summary_citing_facts_one_by_one(
             summary = engine.decide(requirements, TODAY).summary(exclusions)
             assert any(len(item.id) == 41 for item in summary.evidence)
             assert all(f'"id":"{item.id}"'.encode() in written for item in summary.evidence)
+
+
+def test_a_listed_fact_is_kept_once_as_json_whatever_id_its_source_has(engine: Engine) -> None:
+    # Two summaries list facts whose sources get different ids (s1, s2, ... in first-listed order): each fact is
+    # kept once, as JSON around its source's id, and written as the summary built as objects serialises it.
+    from service.domain import summary as summary_module
+
+    summary_module._SUMMARISED.clear()
+    for body in REQUESTS[:6]:
+        requirements = Requirements.model_validate(body)
+        assert engine.decide(requirements, TODAY).summary_bytes("all") == _serialised(engine, requirements, "all")
+    kept = list(summary_module._SUMMARISED._items.values())
+    assert kept
+    assert len({id(item) for item, _, _ in kept}) == len(kept)
+    for item, head, tail in kept:
+        for source in ("s1", "s27"):
+            fact = summary_module._summarised(item, source)
+            assert head + source.encode() + tail == fact.__pydantic_serializer__.to_json(fact, exclude_none=True)
