@@ -697,9 +697,9 @@ def _settled_counts(
     way, strictly (no tie), so the draw's first place and top 3 are those; where two single-precision scores among
     the first four are equal, or a gap is not that wide, the draw is re-scored exactly and ranked as
     :func:`_place_counts` ranks (ties to the lower column). The columns passed must hold every model that can
-    place: :func:`_screen` keeps only those whose single-precision scores come within _SLACK (far wider than
-    the tolerance) of a draw's third place, so a model left out is below the fourth place here by more than the
-    tolerance, and can place under no draw.
+    place: :func:`_screen` leaves out only models whose single-precision scores are more than _SLACK (far wider
+    than the tolerance) below every draw's third place, so their exact scores are below the third place's in
+    every draw: they place under no draw, and the columns passed keep their places.
     """
     n, samples = scores.shape
     if n == 1:
