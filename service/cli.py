@@ -114,22 +114,25 @@ def _serve(args: argparse.Namespace) -> int:
     del sources, engine
     # A server process: return freed answer buffers to the system rather than keeping them (see the module).
     tune_allocator()
-    uvicorn.run(
-        app,
-        factory=workers > 1,
-        host=host,
-        port=args.port or settings.port,
-        workers=workers,
-        log_level=settings.log_level,
+    options: dict[str, Any] = {
+        "host": host,
+        "port": args.port or settings.port,
+        "log_level": settings.log_level,
         # The request log is the app's own (route template, status, duration, request id, key name): uvicorn's
         # access log would print raw query strings, where a caller may have put a secret.
-        access_log=False,
+        "access_log": False,
         # SIGTERM: stop accepting, let in-flight requests finish (up to 30 s), then exit.
-        timeout_graceful_shutdown=30,
+        "timeout_graceful_shutdown": 30,
         # A worker loads and validates the catalogue and rules before it serves: give it time on a busy machine.
-        timeout_worker_healthcheck=60,
-        proxy_headers=settings.behind_proxy,
-    )
+        "timeout_worker_healthcheck": 60,
+        "proxy_headers": settings.behind_proxy,
+    }
+    if workers == 1:
+        uvicorn.run(app, **options)
+        return 0
+    from service.serving import serve_workers
+
+    serve_workers(app, workers, **options)
     return 0
 
 
