@@ -17,6 +17,8 @@ from typing import Any
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from service.supervisor import announce_supervisor
+
 __all__ = ["TcpConfig", "serve_workers"]
 
 
@@ -37,5 +39,6 @@ def serve_workers(app: str, workers: int, **options: Any) -> None:
     """What ``uvicorn.run(app, factory=True, workers=workers, **options)`` does, on :class:`TcpConfig`'s socket:
     ``app`` names the factory each worker process calls."""
     config = TcpConfig(app, factory=True, workers=workers, **options)
+    announce_supervisor()  # a worker's data reload asks this process to replace every worker
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C in a terminal: the workers have stopped
         Multiprocess(config, sockets=[config.bind_socket()]).run()

@@ -17,6 +17,7 @@ from service.domain.engine import Engine
 from service.domain.errors import DataError
 from service.http.errors import problem
 from service.http.metrics import CONTENT_TYPE, Metrics
+from service.supervisor import restart_workers
 
 __all__ = ["AdminController", "EngineHolder", "MetricsController"]
 
@@ -64,7 +65,10 @@ class AdminController(Controller):
         summary="Re-read catalogue and rules and swap them in",
         description=(
             "Validates every file first. Invalid data is refused with 422 naming each file, field and problem, "
-            "and the data already loaded keeps serving."
+            "and the data already loaded keeps serving. With several worker processes (`advisor serve --workers "
+            "N`), the worker that takes this request swaps the data in and asks the supervisor to replace every "
+            "worker, one at a time, each new one loading the data before the old one stops (`restarting_workers`: "
+            "true); until that is done, other workers may still answer from the data they had."
         ),
         status_code=200,
     )
@@ -88,6 +92,7 @@ class AdminController(Controller):
                     "rules": fresh.rules_version != previous.rules_version,
                 },
                 "reloaded_at": dt.datetime.now(dt.UTC).isoformat(),
+                "restarting_workers": restart_workers(),
             }
         )
 

@@ -1,7 +1,9 @@
-"""The real server in its own process: a silent database, an unwritable one, a refused bind, several workers."""
+"""The real server in its own process: a silent database, an unwritable one, a refused bind, several workers (and
+their data reloaded)."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,7 +16,15 @@ import httpx
 import pytest
 
 from service.storage import open_store
-from tests.served import free_port, serve_command, server_environment, start_server, stop_server, wait_until_answering
+from tests.served import (
+    ROOT,
+    free_port,
+    serve_command,
+    server_environment,
+    start_server,
+    stop_server,
+    wait_until_answering,
+)
 
 
 @pytest.fixture
@@ -155,5 +165,66 @@ def test_sigterm_lets_a_request_in_flight_finish_before_the_server_exits(tmp_pat
         assert received.rstrip().endswith(b"}")  # the whole answer, not a cut-off body
         # The server exits after the answer; uvicorn re-raises the SIGTERM it caught once it has shut down.
         assert process.wait(timeout=60) in {0, -signal.SIGTERM}
+    finally:
+        stop_server(server)
+
+
+def _workers(pid: int) -> set[int]:
+    """The worker processes of the supervisor ``pid`` (read from /proc): its children started by multiprocessing's
+    spawn (not its resource tracker, also a child)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:  # exited meanwhile
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in command:
+                found.add(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the worker processes from /proc (Linux)")
+def test_a_reload_with_several_workers_replaces_every_worker_with_one_on_the_new_data(tmp_path: Path) -> None:
+    catalogue = tmp_path / "catalogue"
+    shutil.copytree(ROOT / "catalogue", catalogue)
+    env = server_environment(f"sqlite:///{tmp_path / 'advisor.db'}", ADVISOR_CATALOGUE_DIR=str(catalogue))
+    server = start_server(env, tmp_path / "server.log", "--workers", "2")
+    try:
+        wait_until_answering(server, "/ready")
+        before = httpx.get(f"{server.url}/ready", timeout=30).json()["catalogue_version"]
+        workers = _workers(server.process.pid)
+        assert len(workers) == 2, server.log()
+        model = next(iter(sorted((catalogue / "models").rglob("*.toml"))))
+        model.write_text(model.read_text() + "\n# edited: the same facts, other bytes\n")
+
+        reloaded = httpx.post(f"{server.url}/v1/admin/reload", timeout=120)
+        assert reloaded.status_code == 200, reloaded.text
+        after = reloaded.json()
+        assert after["catalogue_version"] != before and after["changed"]["catalogue"] is True
+        assert after["restarting_workers"] is True
+
+        # The supervisor replaces the workers one at a time; each new one loads the edited files when it starts.
+        deadline = time.monotonic() + 180
+        while workers & _workers(server.process.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)  # polling while the workers are replaced; nothing is timed
+        assert not workers & _workers(server.process.pid), f"old workers still serving:\n{server.log()}"
+        for _ in range(10):  # a fresh connection each time, whichever worker accepts it
+            ready = httpx.get(f"{server.url}/ready", timeout=30)
+            assert ready.json()["catalogue_version"] == after["catalogue_version"]
+    finally:
+        stop_server(server)
+
+
+def test_a_reload_with_one_server_process_swaps_the_data_in_place(tmp_path: Path) -> None:
+    server = start_server(server_environment(f"sqlite:///{tmp_path / 'advisor.db'}"), tmp_path / "server.log")
+    try:
+        wait_until_answering(server, "/ready")
+        reloaded = httpx.post(f"{server.url}/v1/admin/reload", timeout=120)
+        assert reloaded.status_code == 200, reloaded.text
+        assert reloaded.json()["restarting_workers"] is False
+        assert reloaded.json()["changed"] == {"catalogue": False, "rules": False}
+        assert server.process.poll() is None
     finally:
         stop_server(server)
