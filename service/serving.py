@@ -11,12 +11,16 @@ affected: uvicorn lets asyncio bind that socket, from ``getaddrinfo``, which sta
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import socket
+import tempfile
 from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from service.http.metrics import MULTIPROCESS_ENV
 from service.supervisor import announce_supervisor
 
 __all__ = ["TcpConfig", "serve_workers"]
@@ -37,8 +41,17 @@ class TcpConfig(uvicorn.Config):
 
 def serve_workers(app: str, workers: int, **options: Any) -> None:
     """What ``uvicorn.run(app, factory=True, workers=workers, **options)`` does, on :class:`TcpConfig`'s socket:
-    ``app`` names the factory each worker process calls."""
+    ``app`` names the factory each worker process calls. The workers count their metrics in one new directory
+    (removed when they have stopped), unless the environment names one (``PROMETHEUS_MULTIPROC_DIR``: it must
+    then be emptied before each start, or the counts of the last run are added in)."""
     config = TcpConfig(app, factory=True, workers=workers, **options)
     announce_supervisor()  # a worker's data reload asks this process to replace every worker
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C in a terminal: the workers have stopped
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    counts = None
+    if not os.environ.get(MULTIPROCESS_ENV):
+        counts = os.environ[MULTIPROCESS_ENV] = tempfile.mkdtemp(prefix="advisor-metrics-")
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C in a terminal: the workers have stopped
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+    finally:
+        if counts is not None:
+            shutil.rmtree(counts, ignore_errors=True)

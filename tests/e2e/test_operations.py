@@ -228,3 +228,35 @@ def test_a_reload_with_one_server_process_swaps_the_data_in_place(tmp_path: Path
         assert server.process.poll() is None
     finally:
         stop_server(server)
+
+
+def _count(metrics: str, name: str, **labels: str) -> float:
+    """The value of sample ``name`` with exactly ``labels`` in a text exposition (0 when absent)."""
+    wanted = name + "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+    for line in metrics.splitlines():
+        if line.startswith(wanted + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the worker processes from /proc (Linux)")
+def test_with_several_workers_every_scrape_counts_the_requests_of_every_worker(tmp_path: Path) -> None:
+    temporary = tmp_path / "tmp"  # where the server makes the directory its workers count in
+    temporary.mkdir()
+    env = server_environment(f"sqlite:///{tmp_path / 'advisor.db'}", TMPDIR=str(temporary))
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    server = start_server(env, tmp_path / "server.log", "--workers", "2")
+    try:
+        wait_until_answering(server, "/ready")
+        assert len(_workers(server.process.pid)) == 2, server.log()
+        assert [p.name[:16] for p in temporary.iterdir()] == ["advisor-metrics-"]
+        for _ in range(40):  # a new connection each time: either worker may take it
+            assert httpx.get(f"{server.url}/health", timeout=30).status_code == 200
+        for _ in range(6):
+            metrics = httpx.get(f"{server.url}/metrics", timeout=30).text
+            served = _count(metrics, "advisor_http_requests_total", method="GET", route="/health", status="200")
+            assert served == 40, metrics[:2000]
+            assert "advisor_data_info{" in metrics  # the answering worker's versions
+    finally:
+        stop_server(server)
+    assert server.process.returncode is not None and not list(temporary.iterdir())  # removed once stopped
