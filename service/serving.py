@@ -1,4 +1,8 @@
-"""Serving several worker processes on one listening socket, each connection with Nagle's algorithm off.
+"""Serving several worker processes (``advisor serve --workers N``) on one listening socket.
+
+Three things differ from uvicorn's own ``uvicorn.run(..., workers=N)``: each connection has Nagle's algorithm off
+(below); the workers count their metrics in one shared directory (:mod:`service.http.metrics`); and they know their
+supervisor, which a data reload asks to replace them all (:mod:`service.supervisor`).
 
 uvicorn (0.54) binds the workers' shared socket with ``socket.socket(family)``, whose protocol number is 0. Every
 connection accepted on it inherits that, and asyncio turns Nagle's algorithm off (``TCP_NODELAY``) only on

@@ -81,6 +81,8 @@ class AdminController(Controller):
                 {"field": f"{Path(path).name}: {field}", "problem": message} for path, field, message in exc.problems
             ]
             return problem(422, "Invalid data files", "the new data was refused; the loaded data keeps serving", errors)
+        # With several workers, every one is replaced, each new one loading the data validated now.
+        restarting = restart_workers()
         return Response(
             {
                 "status": "reloaded",
@@ -92,7 +94,7 @@ class AdminController(Controller):
                     "rules": fresh.rules_version != previous.rules_version,
                 },
                 "reloaded_at": dt.datetime.now(dt.UTC).isoformat(),
-                "restarting_workers": restart_workers(),
+                "restarting_workers": restarting,
             }
         )
 
