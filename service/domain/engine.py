@@ -1128,6 +1128,9 @@ class _ModelTexts:
         #: The facts of a kept group (an explanation's or an outcome's evidence) whose age is checked, by the
         #: group's id (each entry holds its group, so that an id is never one of a newer object).
         self._dated: Kept[tuple[int, dt.date], tuple[Sequence[Evidence], tuple[Dated, ...]]] = Kept("engine.dated")
+        #: A stale fact's caveat, by the fact, its source and date and the day judged: one object however many groups
+        #: cite the fact (the groups of a request's explanations and outcomes cite the same facts again and again).
+        self._stale: Kept[tuple[str, str, dt.date, dt.date], Caveat] = Kept("engine.stale_caveats")
         #: Per kept group: the (fact, source) keys of its facts whose age is checked, and those stale, by the group's
         #: id and date (each entry holds its group).
         self._staleness: Kept[
@@ -1190,20 +1193,24 @@ class _ModelTexts:
                 else policy.fact_max_age_days
             )
             age = (today - item.as_of).days
-            stale = (
-                caveat(
-                    kind="stale",
-                    fact=fact,
-                    source=item.source,
-                    as_of=item.as_of,
-                    message=(
-                        f"{fact} is {age} days old (as of {item.as_of.isoformat()}), past the {limit}-day "
-                        "threshold; it may be out of date."
-                    ),
-                )
-                if age > limit
-                else None
-            )
+            stale: Caveat | None = None
+            if age > limit:
+                said = (fact, item.source, item.as_of, today)
+                stale = self._stale.get(said)
+                if stale is None:
+                    stale = self._stale.put(
+                        said,
+                        caveat(
+                            kind="stale",
+                            fact=fact,
+                            source=item.source,
+                            as_of=item.as_of,
+                            message=(
+                                f"{fact} is {age} days old (as of {item.as_of.isoformat()}), past the {limit}-day "
+                                "threshold; it may be out of date."
+                            ),
+                        ),
+                    )
             result.append((key, stale))
         dated = tuple(result)
         if kept:

@@ -100,6 +100,9 @@ class Features:
     total_b: FloatArray
     active_b: FloatArray
     offers: tuple[tuple[HostedOffer, ...], ...]
+    #: Each model's offers as evidence, in the order of ``offers`` (built on first use, then shared by every
+    #: explanation and column that cites them: one object per offer, however many answers cite it).
+    offer_evidence: PerModel[tuple[Evidence, ...]]
 
 
 def fact_evidence(name: str, fact: Fact[Any] | None) -> tuple[Evidence, ...]:
@@ -177,11 +180,12 @@ def priced_offers(offers: tuple[HostedOffer, ...], cost: Criterion) -> tuple[Hos
     return tuple(o for o in offers if o.usable and o.offer.price_basis in bases)
 
 
-def _offer_evidence(model: Model, offers: tuple[HostedOffer, ...]) -> tuple[Evidence, ...]:
-    """The active offers; when there are none, the catalogue entry itself is the evidence of absence."""
-    active = [o for o in offers if o.usable]
+def _offer_evidence(model: Model, offers: tuple[HostedOffer, ...], facts: tuple[Evidence, ...]) -> tuple[Evidence, ...]:
+    """The active offers (``facts``: each of ``offers`` as evidence); when there are none, the catalogue entry
+    itself is the evidence of absence."""
+    active = [fact for o, fact in zip(offers, facts, strict=True) if o.usable]
     if active:
-        return tuple(offer_evidence(o) for o in active)
+        return tuple(active)
     dates = [f.as_of for f in (model.released, model.licence, model.parameters_total_b, model.context_tokens) if f]
     inactive = [o for o in offers if not o.usable]
     return (
@@ -199,7 +203,7 @@ def _offer_evidence(model: Model, offers: tuple[HostedOffer, ...]) -> tuple[Evid
                 else "No hosted offer is recorded; a catalogue sync from OpenRouter adds offers that exist."
             ),
         ),
-        *(offer_evidence(o) for o in inactive),
+        *(fact for o, fact in zip(offers, facts, strict=True) if not o.usable),
     )
 
 
@@ -374,6 +378,7 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
     orgs = tuple(catalogue.organisations[m.organisation] for m in models)
     columns: dict[str, Column] = {}
     offers = tuple(catalogue.offers_for(m.id) for m in models)
+    offered_evidence = PerModel(lambda i: tuple(offer_evidence(o) for o in offers[i]), n)
 
     def lazy(make: Callable[[Model], tuple[Evidence, ...]]) -> PerModel[tuple[Evidence, ...]]:
         return PerModel(lambda i: make(models[i]), n)
@@ -406,7 +411,7 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
         columns[f"model.{field}"] = num_column(*model_fact(field))
     columns["model.has_offer"] = obj_column(
         [any(o.usable for o in offered) for offered in offers],
-        PerModel(lambda i: _offer_evidence(models[i], offers[i]), n),
+        PerModel(lambda i: _offer_evidence(models[i], offers[i], offered_evidence[i]), n),
     )
     columns["model.context_tokens_max"] = num_column(
         [_context_max(m) for m in models],
@@ -560,6 +565,7 @@ def compile_features(catalogue: Catalogue, rules: RuleSet) -> Features:
         released_ordinal=released_ordinal,
         hardware_efficiency=hardware_efficiency,
         offers=offers,
+        offer_evidence=offered_evidence,
         architecture=architecture,
         total_b=total,
         active_b=_num([m.parameters_active_b for m in models])[0],

@@ -69,3 +69,30 @@ def test_the_kept_stores_stay_within_their_bound(engine: Engine) -> None:
         answers(engine, [{}, *build_corpus(engine, size=10, seed=3)])
         assert len(engine.texts.explanations) <= 5
         assert len(engine.texts.outcomes) <= 5
+
+
+def test_a_fact_cited_by_many_explanations_and_groups_is_one_object(engine: Engine) -> None:
+    """An offer's evidence is built once per model (not once per cost explanation), and a stale fact's caveat once
+    per fact and day (not once per group citing it): what the kept stores hold stays small under varied requests."""
+    i = next(n for n, offers in enumerate(engine.features.offers) if any(o.usable for o in offers))
+    with kept_texts(engine):
+        explained = []
+        for use_cases in (["coding"], ["chat", "math"]):  # two cost explanations, kept apart
+            request = Requirements.model_validate({"use_cases": use_cases, "privacy": {"deployment": "api"}})
+            explained.append(engine.decide(request, DAY)._context._explain("cost", i))
+        first, second = explained
+        assert first is not second
+        assert first.evidence and all(a is b for a, b in zip(first.evidence, second.evidence, strict=True))
+        assert list(first.evidence) == list(engine.features.offer_evidence[i])
+
+        later = DAY + dt.timedelta(days=3650)  # every dated fact of the group is stale by then
+        group, copy = list(first.evidence), list(first.evidence)  # two groups (two objects) of the same facts
+        stale = [c for _, c in engine.texts.dated(group, True, later) if c is not None]
+        assert stale and all(c.kind == "stale" for c in stale)
+        assert [c for _, c in engine.texts.dated(copy, True, later) if c is not None] == stale
+        assert all(
+            a is b for a, b in zip(stale, [c for _, c in engine.texts.dated(copy, True, later) if c], strict=True)
+        )
+        # Another day says another age: its own caveats.
+        other = [c for _, c in engine.texts.dated(copy, True, later + dt.timedelta(days=1)) if c is not None]
+        assert all(a is not b and a.message != b.message for a, b in zip(stale, other, strict=True))

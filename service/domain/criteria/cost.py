@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from service.domain.catalogue import HostedOffer
 from service.domain.criteria.base import BoolArray, CriterionModule, Explanation, FloatArray, RequestView, Scores
-from service.domain.features import Features, api_cost_criterion, api_prices, fact_evidence, offer_evidence
+from service.domain.features import Features, api_cost_criterion, api_prices, fact_evidence
 from service.domain.kept import Kept
 from service.domain.requirements import Requirements
 from service.domain.rules import Criterion, TokenMix
@@ -87,7 +87,7 @@ class CostCriterion(CriterionModule):
         m = self.f.models[i]
         if request.requirements.privacy.deployment == "api":
             api = self.api_cost(request.requirements)
-            evidence = [offer_evidence(o) for o in self.f.offers[i]]
+            evidence = list(self.f.offer_evidence[i])
             best = api.best[i]
             if best is None:
                 where = f" from a provider in {', '.join(sorted(api.allowed))}" if api.allowed is not None else ""
