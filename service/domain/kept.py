@@ -69,7 +69,7 @@ SIZES: dict[str, int] = {
     "engine.leading_refs": 4_096,  # 1,368 (1,951 at 10,000 models); was 16,384
     "engine.criteria_caveats": 2_048,  # 995 (1,026 at 10,000 models); was 16,384
     "engine.staleness": 2_048,  # 995; was 16,384
-    "engine.stale_caveats": 1_024,  # 227 (417 for 1,000 other varied requests, asked for 20,205 times)
+    "engine.stale_caveats": 1_024,  # 227 (316 at 10,000 models; 417 for 1,000 other varied requests)
     "engine.duties": 1_024,  # 47; was 4,096
     "engine.tokens": 1_024,  # 40; was 4,096
     "compliance.caveat_kinds": 2_048,  # 495; was 16,384
