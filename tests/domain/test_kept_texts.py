@@ -88,11 +88,10 @@ def test_a_fact_cited_by_many_explanations_and_groups_is_one_object(engine: Engi
         later = DAY + dt.timedelta(days=3650)  # every dated fact of the group is stale by then
         group, copy = list(first.evidence), list(first.evidence)  # two groups (two objects) of the same facts
         stale = [c for _, c in engine.texts.dated(group, True, later) if c is not None]
+        again = [c for _, c in engine.texts.dated(copy, True, later) if c is not None]
         assert stale and all(c.kind == "stale" for c in stale)
-        assert [c for _, c in engine.texts.dated(copy, True, later) if c is not None] == stale
-        assert all(
-            a is b for a, b in zip(stale, [c for _, c in engine.texts.dated(copy, True, later) if c], strict=True)
-        )
+        assert again == stale
+        assert all(a is b for a, b in zip(stale, again, strict=True))
         # Another day says another age: its own caveats.
         other = [c for _, c in engine.texts.dated(copy, True, later + dt.timedelta(days=1)) if c is not None]
         assert all(a is not b and a.message != b.message for a, b in zip(stale, other, strict=True))
