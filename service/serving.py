@@ -1,8 +1,9 @@
 """Serving several worker processes (``advisor serve --workers N``) on one listening socket.
 
-Three things differ from uvicorn's own ``uvicorn.run(..., workers=N)``: each connection has Nagle's algorithm off
-(below); the workers count their metrics in one shared directory (:mod:`service.http.metrics`); and they know their
-supervisor, which a data reload asks to replace them all (:mod:`service.supervisor`).
+Four things differ from uvicorn's own ``uvicorn.run(..., workers=N)``: each connection has Nagle's algorithm off
+(below); the workers count their metrics in one shared directory (:mod:`service.http.metrics`) and their clients'
+requests against one rate limit (:mod:`service.http.ratelimit`); and they know their supervisor, which a data
+reload asks to replace them all (:mod:`service.supervisor`).
 
 uvicorn (0.54) binds the workers' shared socket with ``socket.socket(family)``, whose protocol number is 0. Every
 connection accepted on it inherits that, and asyncio turns Nagle's algorithm off (``TCP_NODELAY``) only on
@@ -19,12 +20,14 @@ import os
 import shutil
 import socket
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from service.http.metrics import MULTIPROCESS_ENV
+from service.http.ratelimit import SHARED_ENV
 from service.supervisor import announce_supervisor
 
 __all__ = ["TcpConfig", "serve_workers"]
@@ -45,17 +48,22 @@ class TcpConfig(uvicorn.Config):
 
 def serve_workers(app: str, workers: int, **options: Any) -> None:
     """What ``uvicorn.run(app, factory=True, workers=workers, **options)`` does, on :class:`TcpConfig`'s socket:
-    ``app`` names the factory each worker process calls. The workers count their metrics in one new directory
-    (removed when they have stopped), unless the environment names one (``PROMETHEUS_MULTIPROC_DIR``: it must
-    then be emptied before each start, or the counts of the last run are added in)."""
+    ``app`` names the factory each worker process calls. The workers share one new directory (removed when they
+    have stopped): they count their metrics in it, unless the environment names a directory for them
+    (``PROMETHEUS_MULTIPROC_DIR``: it must then be emptied before each start, or the counts of the last run are
+    added in), and their clients' requests against the rate limit (:mod:`service.http.ratelimit`)."""
     config = TcpConfig(app, factory=True, workers=workers, **options)
     announce_supervisor()  # a worker's data reload asks this process to replace every worker
-    counts = None
+    shared = Path(tempfile.mkdtemp(prefix="advisor-workers-"))
+    named = {SHARED_ENV: str(shared / "rate-limit.sqlite")}
     if not os.environ.get(MULTIPROCESS_ENV):
-        counts = os.environ[MULTIPROCESS_ENV] = tempfile.mkdtemp(prefix="advisor-metrics-")
+        (shared / "metrics").mkdir()
+        named[MULTIPROCESS_ENV] = str(shared / "metrics")
+    os.environ.update(named)  # the workers inherit this process's environment
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C in a terminal: the workers have stopped
             Multiprocess(config, sockets=[config.bind_socket()]).run()
     finally:
-        if counts is not None:
-            shutil.rmtree(counts, ignore_errors=True)
+        for name in named:
+            os.environ.pop(name, None)
+        shutil.rmtree(shared, ignore_errors=True)

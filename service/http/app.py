@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 from collections.abc import Callable
-from typing import get_args
+from typing import Any, get_args
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -42,6 +42,7 @@ from service.http.controllers import CatalogueController, HealthController, Reco
 from service.http.errors import EXCEPTION_HANDLERS, PROBLEM_SCHEMA
 from service.http.metrics import Metrics
 from service.http.openapi import document_request_bodies
+from service.http.ratelimit import SharedRateLimitConfig, shared_rate_limit_file
 from service.http.records import CompareController, CompareRequest, Decider, RecordController
 from service.http.security import SECURITY_HANDLERS, KeyRing, RequestContext, rate_limit_identifier, scope_guard
 from service.loading.engine import build_engine
@@ -170,13 +171,15 @@ def create_app(
     web = build_web(settings, ring)
     middleware = []
     if settings.rate_limit_per_minute > 0:
-        middleware.append(
-            RateLimitConfig(
-                rate_limit=("minute", settings.rate_limit_per_minute),
-                exclude=[r"^/health$", r"^/ready$", r"^/metrics$"],
-                identifier_for_request=rate_limit_identifier(ring),
-            ).middleware
-        )
+        limit: dict[str, Any] = {
+            "rate_limit": ("minute", settings.rate_limit_per_minute),
+            "exclude": [r"^/health$", r"^/ready$", r"^/metrics$"],
+            "identifier_for_request": rate_limit_identifier(ring),
+        }
+        # One of several worker processes: the workers count in one file, so the limit holds for them all.
+        shared = shared_rate_limit_file()
+        config = SharedRateLimitConfig(**limit, shared_file=shared) if shared else RateLimitConfig(**limit)
+        middleware.append(config.middleware)
     app = Litestar(
         route_handlers=[
             RecommendationController,

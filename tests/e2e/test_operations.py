@@ -249,7 +249,7 @@ def test_with_several_workers_every_scrape_counts_the_requests_of_every_worker(t
     try:
         wait_until_answering(server, "/ready")
         assert len(_workers(server.process.pid)) == 2, server.log()
-        assert [p.name[:16] for p in temporary.iterdir()] == ["advisor-metrics-"]
+        assert [p.name[:16] for p in temporary.iterdir()] == ["advisor-workers-"]
         for _ in range(40):  # a new connection each time: either worker may take it
             assert httpx.get(f"{server.url}/health", timeout=30).status_code == 200
         for _ in range(6):

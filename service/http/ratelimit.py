@@ -1,0 +1,184 @@
+"""A rate limit that the worker processes of one server share (``advisor serve --workers N``).
+
+Litestar's rate limit counts in the memory of the process that serves the request, so each of N worker processes
+would admit the whole limit: a client could make N times the requests configured. With several workers,
+``advisor serve`` names a file (the environment variable :data:`SHARED_ENV`, in a directory it makes and removes)
+in which every worker counts: a SQLite database holding, per client (an API key's name, else an address), the
+requests admitted in its window and when that window ends. One statement admits or refuses a request and counts
+it; SQLite runs it as one transaction, so two workers never both admit the last request of a window.
+
+The windows and headers are Litestar's (:class:`SharedRateLimitMiddleware` replaces only where the counts are
+kept): a client's window starts at its first request and lasts the limit's unit; a request is refused (429) when
+the window has admitted the limit already, and refused requests are not counted; every checked response carries
+``RateLimit-Policy``, ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``.
+
+The counts need no durability (they are minutes old at most and the file goes with the server), so SQLite writes
+them without waiting for the disk. When the file cannot be read or written (removed, disk full, locked longer than
+:data:`BUSY_TIMEOUT_S`), the request is admitted and the fault logged: a broken counter must not stop the service.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from time import time
+from typing import TYPE_CHECKING
+
+import structlog
+from litestar.exceptions import TooManyRequestsException
+from litestar.middleware.rate_limit import DURATION_VALUES, RateLimitConfig, RateLimitMiddleware
+
+if TYPE_CHECKING:
+    from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = [
+    "BUSY_TIMEOUT_S",
+    "SHARED_ENV",
+    "SharedRateLimitConfig",
+    "SharedRateLimitMiddleware",
+    "SharedWindows",
+    "shared_rate_limit_file",
+]
+
+log = structlog.get_logger("service.http.ratelimit")
+
+#: The environment variable naming the file the workers of one ``advisor serve`` count in (set by it).
+SHARED_ENV = "ADVISOR_RATE_LIMIT_SHARED_FILE"
+#: How long a worker waits for another's count to finish before admitting the request uncounted.
+BUSY_TIMEOUT_S = 2.0
+#: Every this many counts, windows that have ended are deleted (the table holds about one row a recent client).
+PRUNE_EVERY = 1024
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS windows ("
+    "client TEXT PRIMARY KEY, admitted INTEGER NOT NULL, ends INTEGER NOT NULL) WITHOUT ROWID"
+)
+# Admit and count one request: a new window when the client has none or its window has ended, else one more in the
+# window unless it is full. No row returned: refused (the window is full).
+_TAKE = (
+    "INSERT INTO windows (client, admitted, ends) VALUES (:client, 1, :ends) "
+    "ON CONFLICT (client) DO UPDATE SET "
+    "admitted = CASE WHEN windows.ends <= :now THEN 1 ELSE windows.admitted + 1 END, "
+    "ends = CASE WHEN windows.ends <= :now THEN :ends ELSE windows.ends END "
+    "WHERE windows.ends <= :now OR windows.admitted < :limit "
+    "RETURNING admitted, ends"
+)
+_WINDOW = "SELECT admitted, ends FROM windows WHERE client = :client"
+_PRUNE = "DELETE FROM windows WHERE ends <= :now"
+
+
+class SharedWindows:
+    """The clients' windows in the SQLite file ``path``, shared by every process that opens it.
+
+    Each process opens its own connection on first use (a connection is never carried across a fork); calls from
+    several threads of one process take turns on it.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._pid = 0
+        self._counted = 0
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None or self._pid != os.getpid():
+            connection = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+            connection.execute("PRAGMA journal_mode=WAL")  # readers and the one writer do not wait on each other
+            connection.execute("PRAGMA synchronous=OFF")  # counts need no durability (see the module)
+            connection.execute(_SCHEMA)
+            self._connection, self._pid = connection, os.getpid()
+        return self._connection
+
+    def take(self, client: str, limit: int, window_s: int, now: int) -> tuple[bool, int, int]:
+        """Admit one request of ``client`` at ``now`` (seconds) under ``limit`` requests a window of ``window_s``
+        seconds, and count it: (admitted, requests admitted in the window, when the window ends).
+
+        Raises :class:`sqlite3.Error` when the file cannot be used (the caller decides what that means).
+        """
+        values = {"client": client, "now": now, "ends": now + window_s, "limit": limit}
+        with self._lock:
+            connection = self._connect()
+            row = connection.execute(_TAKE, values).fetchone()
+            if row is None:
+                refused = connection.execute(_WINDOW, values).fetchone()
+                admitted, ends = refused if refused is not None else (limit, now + window_s)
+                return False, int(admitted), int(ends)
+            self._counted += 1
+            if self._counted % PRUNE_EVERY == 0:
+                connection.execute(_PRUNE, values)
+            return True, int(row[0]), int(row[1])
+
+    def close(self) -> None:
+        """Close this process's connection (the next :meth:`take` opens another)."""
+        with self._lock:
+            if self._connection is not None and self._pid == os.getpid():
+                self._connection.close()
+            self._connection = None
+
+
+@dataclass
+class SharedRateLimitConfig(RateLimitConfig):
+    """Litestar's :class:`RateLimitConfig`, counting in the file ``shared_file`` (see the module)."""
+
+    shared_file: str = ""
+    middleware_class: type[RateLimitMiddleware] = field(default_factory=lambda: SharedRateLimitMiddleware)
+
+
+class SharedRateLimitMiddleware(RateLimitMiddleware):
+    """Litestar's rate limit, its windows kept in a :class:`SharedWindows` file rather than the app's store."""
+
+    def __init__(self, app: ASGIApp, config: RateLimitConfig) -> None:
+        super().__init__(app, config)
+        if not isinstance(config, SharedRateLimitConfig) or not config.shared_file:
+            raise ValueError("a shared rate limit needs a SharedRateLimitConfig naming its file")
+        self.windows = SharedWindows(config.shared_file)
+        self.window_s = DURATION_VALUES[self.unit]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = scope["litestar_app"].request_class(scope)
+        if await self.should_check_request(request=request):
+            now = int(time())
+            try:
+                admitted, used, ends = self.windows.take(
+                    self.cache_key_from_request(request), self.max_requests, self.window_s, now
+                )
+            except sqlite3.Error as error:
+                log.warning("rate limit not counted", reason=str(error), file=self.windows.path)
+            else:
+                headers = self._headers(used, ends, now)
+                if not admitted:
+                    raise TooManyRequestsException(headers=headers if self.config.set_rate_limit_headers else None)
+                if self.config.set_rate_limit_headers:
+                    send = _with_headers(send, headers)
+        await self.app(scope, receive, send)
+
+    def _headers(self, used: int, ends: int, now: int) -> dict[str, str]:
+        config = self.config
+        return {
+            config.rate_limit_policy_header_key: f"{self.max_requests}; w={self.window_s}",
+            config.rate_limit_limit_header_key: str(self.max_requests),
+            config.rate_limit_remaining_header_key: str(max(0, self.max_requests - used)),
+            config.rate_limit_reset_header_key: str(ends - now),
+        }
+
+
+def _with_headers(send: Send, headers: dict[str, str]) -> Send:
+    """``send`` with ``headers`` added to the response's start."""
+    encoded = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), *encoded]}
+        await send(message)
+
+    return sending
+
+
+def shared_rate_limit_file() -> str | None:
+    """The file named by :data:`SHARED_ENV`, or None when this process is not one of several workers."""
+    return os.environ.get(SHARED_ENV) or None
