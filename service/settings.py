@@ -157,7 +157,12 @@ class Settings(BaseSettings):
         default=[], description="Origins allowed to call the API from a browser; none by default."
     )
     rate_limit_per_minute: int = Field(
-        default=600, ge=0, description="Requests per minute per API key (or per client address without keys); 0: off."
+        default=600,
+        ge=0,
+        description=(
+            "Requests per minute per API key (or per client address without keys) and server, the workers of "
+            "`advisor serve --workers N` counting together; 0: off."
+        ),
     )
     record_retention_days: int | None = Field(
         default=None, gt=0, description="Prune decision records older than this many days (null: keep)."
