@@ -42,7 +42,7 @@ from service.http.controllers import CatalogueController, HealthController, Reco
 from service.http.errors import EXCEPTION_HANDLERS, PROBLEM_SCHEMA
 from service.http.metrics import Metrics
 from service.http.openapi import document_request_bodies
-from service.http.ratelimit import SharedRateLimitConfig, shared_rate_limit_file
+from service.http.ratelimit import SharedRateLimitConfig, SharedWindows, shared_rate_limit_file
 from service.http.records import CompareController, CompareRequest, Decider, RecordController
 from service.http.security import SECURITY_HANDLERS, KeyRing, RequestContext, rate_limit_identifier, scope_guard
 from service.loading.engine import build_engine
@@ -170,6 +170,7 @@ def create_app(
     ring = KeyRing(tuple(settings.api_keys)) if settings.auth_enabled else None
     web = build_web(settings, ring)
     middleware = []
+    closing: list[Callable[[], None]] = [store.close]  # on shutdown
     if settings.rate_limit_per_minute > 0:
         limit: dict[str, Any] = {
             "rate_limit": ("minute", settings.rate_limit_per_minute),
@@ -178,8 +179,12 @@ def create_app(
         }
         # One of several worker processes: the workers count in one file, so the limit holds for them all.
         shared = shared_rate_limit_file()
-        config = SharedRateLimitConfig(**limit, shared_file=shared) if shared else RateLimitConfig(**limit)
-        middleware.append(config.middleware)
+        if shared:
+            windows = SharedWindows(shared)
+            closing.append(windows.close)
+            middleware.append(SharedRateLimitConfig(**limit, windows=windows).middleware)
+        else:
+            middleware.append(RateLimitConfig(**limit).middleware)
     app = Litestar(
         route_handlers=[
             RecommendationController,
@@ -192,7 +197,7 @@ def create_app(
             web.router,
         ],
         on_startup=[on_startup],
-        on_shutdown=[store.close],
+        on_shutdown=closing,
         guards=[scope_guard(ring, session=web.access.session_key)],
         middleware=middleware,
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,

@@ -13,18 +13,23 @@ the window has admitted the limit already, and refused requests are not counted;
 ``RateLimit-Policy``, ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``.
 
 The counts need no durability (they are minutes old at most and the file goes with the server), so SQLite writes
-them without waiting for the disk. When the file cannot be read or written (removed, disk full, locked longer than
-:data:`BUSY_TIMEOUT_S`), the request is admitted and the fault logged: a broken counter must not stop the service.
+them without waiting for the disk. The workers take turns at the file through a lock the kernel hands on (a worker
+waits only while another runs its one statement, and a worker that dies lets go of it). When the file cannot be
+read or written (removed, disk full, held by another program longer than :data:`BUSY_TIMEOUT_S`), the request is
+admitted and the fault logged: a broken counter must not stop the service.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from time import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import structlog
 from litestar.exceptions import TooManyRequestsException
@@ -46,7 +51,7 @@ log = structlog.get_logger("service.http.ratelimit")
 
 #: The environment variable naming the file the workers of one ``advisor serve`` count in (set by it).
 SHARED_ENV = "ADVISOR_RATE_LIMIT_SHARED_FILE"
-#: How long a worker waits for another's count to finish before admitting the request uncounted.
+#: How long SQLite waits for a file another program holds before the request is admitted uncounted.
 BUSY_TIMEOUT_S = 2.0
 #: Every this many counts, windows that have ended are deleted (the table holds about one row a recent client).
 PRUNE_EVERY = 1024
@@ -72,37 +77,49 @@ _PRUNE = "DELETE FROM windows WHERE ends <= :now"
 class SharedWindows:
     """The clients' windows in the SQLite file ``path``, shared by every process that opens it.
 
-    Each process opens its own connection on first use (a connection is never carried across a fork); calls from
-    several threads of one process take turns on it.
+    Each process opens the file on first use (never a connection carried across a fork); calls from several threads
+    of one process take turns. Processes take turns at the file through an exclusive lock on ``path + ".lock"``,
+    waited for in the kernel (woken as soon as it is free): SQLite then never meets another writer, and its own wait
+    for a busy file (sleeps of a millisecond and more) never holds up a worker's event loop.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self._lock = threading.Lock()
-        self._connection: sqlite3.Connection | None = None
-        self._pid = 0
+        self._opened: tuple[int, BinaryIO, sqlite3.Connection | None] | None = None
         self._counted = 0
 
-    def _connect(self) -> sqlite3.Connection:
-        if self._connection is None or self._pid != os.getpid():
-            connection = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
-            connection.execute("PRAGMA journal_mode=WAL")  # readers and the one writer do not wait on each other
-            connection.execute("PRAGMA synchronous=OFF")  # counts need no durability (see the module)
-            connection.execute(_SCHEMA)
-            self._connection, self._pid = connection, os.getpid()
-        return self._connection
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[sqlite3.Connection]:
+        """This process's connection, while it holds the file (the caller holds ``_lock``)."""
+        opened = self._opened
+        if opened is None or opened[0] != os.getpid():
+            # A lock taken through a descriptor inherited across a fork would be the parent's: open one's own.
+            opened = self._opened = (os.getpid(), open(self.path + ".lock", "a+b"), None)  # noqa: SIM115 - kept
+        pid, turns, connection = opened
+        fcntl.flock(turns, fcntl.LOCK_EX)
+        try:
+            if connection is None:
+                connection = sqlite3.connect(
+                    self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+                )
+                connection.execute("PRAGMA journal_mode=WAL")  # appended, not rewritten, at each count
+                connection.execute("PRAGMA synchronous=OFF")  # counts need no durability (see the module)
+                connection.execute(_SCHEMA)
+                self._opened = (pid, turns, connection)
+            yield connection
+        finally:
+            fcntl.flock(turns, fcntl.LOCK_UN)
 
     def take(self, client: str, limit: int, window_s: int, now: int) -> tuple[bool, int, int]:
         """Admit one request of ``client`` at ``now`` (seconds) under ``limit`` requests a window of ``window_s``
         seconds, and count it: (admitted, requests admitted in the window, when the window ends).
 
-        Raises :class:`sqlite3.Error` when the file cannot be used (the caller decides what that means).
+        Raises :class:`OSError` or :class:`sqlite3.Error` when the file cannot be used (the caller decides what
+        that means).
         """
         values = {"client": client, "now": now, "ends": now + window_s, "limit": limit}
-        with self._lock:
-            connection = self._connect()
+        with self._lock, self._turn() as connection:
             row = connection.execute(_TAKE, values).fetchone()
             if row is None:
                 refused = connection.execute(_WINDOW, values).fetchone()
@@ -114,18 +131,21 @@ class SharedWindows:
             return True, int(row[0]), int(row[1])
 
     def close(self) -> None:
-        """Close this process's connection (the next :meth:`take` opens another)."""
+        """Close this process's connection and lock file (the next :meth:`take` opens them again)."""
         with self._lock:
-            if self._connection is not None and self._pid == os.getpid():
-                self._connection.close()
-            self._connection = None
+            opened, self._opened = self._opened, None
+            if opened is not None and opened[0] == os.getpid():
+                if opened[2] is not None:
+                    opened[2].close()
+                opened[1].close()
 
 
 @dataclass
 class SharedRateLimitConfig(RateLimitConfig):
-    """Litestar's :class:`RateLimitConfig`, counting in the file ``shared_file`` (see the module)."""
+    """Litestar's :class:`RateLimitConfig`, counting in ``windows`` (see the module; the app closes them when it
+    shuts down)."""
 
-    shared_file: str = ""
+    windows: SharedWindows | None = None
     middleware_class: type[RateLimitMiddleware] = field(default_factory=lambda: SharedRateLimitMiddleware)
 
 
@@ -134,9 +154,9 @@ class SharedRateLimitMiddleware(RateLimitMiddleware):
 
     def __init__(self, app: ASGIApp, config: RateLimitConfig) -> None:
         super().__init__(app, config)
-        if not isinstance(config, SharedRateLimitConfig) or not config.shared_file:
-            raise ValueError("a shared rate limit needs a SharedRateLimitConfig naming its file")
-        self.windows = SharedWindows(config.shared_file)
+        if not isinstance(config, SharedRateLimitConfig) or config.windows is None:
+            raise ValueError("a shared rate limit needs a SharedRateLimitConfig with its windows")
+        self.windows = config.windows
         self.window_s = DURATION_VALUES[self.unit]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -147,7 +167,7 @@ class SharedRateLimitMiddleware(RateLimitMiddleware):
                 admitted, used, ends = self.windows.take(
                     self.cache_key_from_request(request), self.max_requests, self.window_s, now
                 )
-            except sqlite3.Error as error:
+            except (OSError, sqlite3.Error) as error:
                 log.warning("rate limit not counted", reason=str(error), file=self.windows.path)
             else:
                 headers = self._headers(used, ends, now)

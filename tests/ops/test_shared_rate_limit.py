@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,8 +20,14 @@ from tests.served import server_environment, start_server, stop_server, wait_unt
 NOW = 1_800_000_000
 
 
-def test_a_window_admits_the_limit_then_refuses_without_counting_until_it_ends(tmp_path: Path) -> None:
-    windows = SharedWindows(tmp_path / "rate.sqlite")
+@pytest.fixture
+def windows(tmp_path: Path) -> Iterator[SharedWindows]:
+    opened = SharedWindows(tmp_path / "rate.sqlite")
+    yield opened
+    opened.close()
+
+
+def test_a_window_admits_the_limit_then_refuses_without_counting_until_it_ends(windows: SharedWindows) -> None:
     taken = [windows.take("key:a", 3, 60, NOW + second) for second in range(5)]
     assert taken == [
         (True, 1, NOW + 60),
@@ -36,11 +43,14 @@ def test_a_window_admits_the_limit_then_refuses_without_counting_until_it_ends(t
 def _take_many(path: str, times: int, admitted: multiprocessing.Queue[int]) -> None:
     windows = SharedWindows(path)
     admitted.put(sum(windows.take("address:10.0.0.1", 150, 60, NOW)[0] for _ in range(times)))
+    windows.close()
 
 
 def test_processes_counting_at_once_admit_exactly_the_limit(tmp_path: Path) -> None:
     path = str(tmp_path / "rate.sqlite")
-    SharedWindows(path).take("address:10.0.0.9", 1, 60, NOW)  # the file exists before the processes race
+    first = SharedWindows(path)
+    first.take("address:10.0.0.9", 1, 60, NOW)  # the file exists before the processes race
+    first.close()
     context = multiprocessing.get_context("spawn")
     admitted: multiprocessing.Queue[int] = context.Queue()
     processes = [context.Process(target=_take_many, args=(path, 100, admitted)) for _ in range(4)]
@@ -53,13 +63,15 @@ def test_processes_counting_at_once_admit_exactly_the_limit(tmp_path: Path) -> N
     assert sum(counts) == 150  # 400 asked, at once, from four processes
 
 
-def test_old_windows_are_pruned(tmp_path: Path) -> None:
-    windows = SharedWindows(tmp_path / "rate.sqlite")
+def test_old_windows_are_pruned(windows: SharedWindows, tmp_path: Path) -> None:
     for n in range(1023):
         windows.take(f"address:{n}", 5, 60, NOW)
     windows.take("address:late", 5, 60, NOW + 61)  # the 1,024th count: every ended window goes
-    with sqlite3.connect(tmp_path / "rate.sqlite") as connection:
+    connection = sqlite3.connect(tmp_path / "rate.sqlite")
+    try:
         assert connection.execute("SELECT client FROM windows").fetchall() == [("address:late",)]
+    finally:
+        connection.close()
 
 
 def test_two_apps_counting_in_one_file_share_the_limit(
