@@ -158,6 +158,8 @@ class SharedRateLimitMiddleware(RateLimitMiddleware):
             raise ValueError("a shared rate limit needs a SharedRateLimitConfig with its windows")
         self.windows = config.windows
         self.window_s = DURATION_VALUES[self.unit]
+        #: Requests admitted uncounted since the last warning, and when that was (a warning a minute at most).
+        self._missed, self._warned = 0, 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = scope["litestar_app"].request_class(scope)
@@ -168,7 +170,7 @@ class SharedRateLimitMiddleware(RateLimitMiddleware):
                     self.cache_key_from_request(request), self.max_requests, self.window_s, now
                 )
             except (OSError, sqlite3.Error) as error:
-                log.warning("rate limit not counted", reason=str(error), file=self.windows.path)
+                self._uncounted(error, now)
             else:
                 headers = self._headers(used, ends, now)
                 if not admitted:
@@ -176,6 +178,12 @@ class SharedRateLimitMiddleware(RateLimitMiddleware):
                 if self.config.set_rate_limit_headers:
                     send = _with_headers(send, headers)
         await self.app(scope, receive, send)
+
+    def _uncounted(self, error: Exception, now: int) -> None:
+        self._missed += 1
+        if now - self._warned >= 60:
+            log.warning("rate limit not counted", reason=str(error), file=self.windows.path, requests=self._missed)
+            self._missed, self._warned = 0, now
 
     def _headers(self, used: int, ends: int, now: int) -> dict[str, str]:
         config = self.config

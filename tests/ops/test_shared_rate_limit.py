@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from litestar.testing import TestClient
+from structlog.testing import capture_logs
 
 from service.domain.engine import Engine
 from service.http.app import create_app
@@ -93,14 +94,19 @@ def test_two_apps_counting_in_one_file_share_the_limit(
         assert one.get("/health").status_code == 200
 
 
-def test_a_counter_that_cannot_be_used_admits_the_request(
+def test_a_counter_that_cannot_be_used_admits_the_request_and_says_so_once_a_minute(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(SHARED_ENV, str(tmp_path / "removed" / "rate.sqlite"))  # its directory does not exist
-    with TestClient(create_app(settings(rate_limit_per_minute=1), engine=engine)) as client:
+    with (
+        TestClient(create_app(settings(rate_limit_per_minute=1), engine=engine)) as client,
+        capture_logs() as logged,
+    ):
         answers = [client.get("/v1/licences", headers=bearer("read")) for _ in range(3)]
         assert [answer.status_code for answer in answers] == [200, 200, 200]
         assert "ratelimit-remaining" not in answers[0].headers
+    warnings = [entry for entry in logged if entry["event"] == "rate limit not counted"]
+    assert len(warnings) == 1 and "No such file" in warnings[0]["reason"]
 
 
 def test_the_workers_of_one_server_admit_the_limit_between_them(tmp_path: Path) -> None:
