@@ -130,9 +130,13 @@ def _serve(args: argparse.Namespace) -> int:
     if workers == 1:
         uvicorn.run(app, **options)
         return 0
-    from service.serving import serve_workers
+    from service.serving import WorkersRefusedError, serve_workers
 
-    serve_workers(app, workers, **options)
+    try:
+        serve_workers(app, workers, **options)
+    except WorkersRefusedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -30,7 +30,11 @@ from service.http.metrics import MULTIPROCESS_ENV
 from service.http.ratelimit import SHARED_ENV
 from service.supervisor import announce_supervisor
 
-__all__ = ["TcpConfig", "serve_workers"]
+__all__ = ["TcpConfig", "WorkersRefusedError", "serve_workers"]
+
+
+class WorkersRefusedError(Exception):
+    """Several workers cannot be started here; the message says why and what to change."""
 
 
 class TcpConfig(uvicorn.Config):
@@ -51,10 +55,17 @@ def serve_workers(app: str, workers: int, **options: Any) -> None:
     ``app`` names the factory each worker process calls. The workers share one new directory (removed when they
     have stopped): they count their metrics in it, unless the environment names a directory for them
     (``PROMETHEUS_MULTIPROC_DIR``: it must then be emptied before each start, or the counts of the last run are
-    added in), and their clients' requests against the rate limit (:mod:`service.http.ratelimit`)."""
+    added in), and their clients' requests against the rate limit (:mod:`service.http.ratelimit`).
+
+    Raises :class:`WorkersRefusedError`, before any worker starts, when that directory cannot be made."""
     config = TcpConfig(app, factory=True, workers=workers, **options)
+    try:
+        shared = Path(tempfile.mkdtemp(prefix="advisor-workers-"))
+    except OSError as exc:
+        raise WorkersRefusedError(
+            f"cannot make the directory the workers share: {exc}; set TMPDIR to a writable directory"
+        ) from exc
     announce_supervisor()  # a worker's data reload asks this process to replace every worker
-    shared = Path(tempfile.mkdtemp(prefix="advisor-workers-"))
     named = {SHARED_ENV: str(shared / "rate-limit.sqlite")}
     if not os.environ.get(MULTIPROCESS_ENV):
         (shared / "metrics").mkdir()
