@@ -1,4 +1,5 @@
-"""Several worker processes share one listening socket: each connection accepted on it has Nagle's algorithm off."""
+"""Several worker processes share one listening socket (each connection accepted on it has Nagle's algorithm off)
+and one temporary directory (without one, they are refused before any starts)."""
 
 from __future__ import annotations
 
