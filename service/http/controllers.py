@@ -7,9 +7,10 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from anyio import to_thread
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.serialization import encode_json, get_serializer
 
 from service.domain.engine import Engine
 from service.domain.errors import UnknownModelError
@@ -22,7 +23,15 @@ from service.http.records import (
     answer_response,
     record_page,
 )
-from service.http.resources import LicenceOut, ModelOut, ProfileOut, licence_out, model_out, profile_out
+from service.http.resources import (
+    CatalogueViews,
+    LicenceOut,
+    ModelOut,
+    ProfileOut,
+    catalogue_views,
+    licence_out,
+    profile_out,
+)
 from service.http.security import key_name
 from service.storage import DecisionStore, StorageError, StorageUnavailableError
 
@@ -95,6 +104,7 @@ class CatalogueController(Controller):
     @get("/models", operation_id="listModels", summary="List catalogue models, optionally filtered")
     async def list_models(
         self,
+        request: Request[Any, Any, Any],
         engine: NamedDependency[Engine],
         family: Annotated[str | None, QueryParameter(max_length=100, description="Model family, e.g. Qwen")] = None,
         organisation: Annotated[
@@ -105,89 +115,93 @@ class CatalogueController(Controller):
         origin_country: Annotated[str | None, QueryParameter(pattern=r"^[A-Z]{2}$")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
         offset: Annotated[int, QueryParameter(ge=0, le=1_000_000_000)] = 0,
-    ) -> dict[str, Any]:
-        items = []
-        catalogue, rules = engine.catalogue, engine.rules
-        for model_id in sorted(catalogue.models):
-            model = catalogue.models[model_id]
-            org = catalogue.organisations[model.organisation]
-            lic = rules.licences[model.licence.value]
-            if family is not None and model.family.lower() != family.lower():
-                continue
-            if organisation is not None and model.organisation != organisation:
-                continue
-            if licence is not None and lic.id != licence:
-                continue
-            if licence_kind is not None and lic.kind != licence_kind:
-                continue
-            if origin_country is not None and org.country.value != origin_country:
-                continue
-            items.append(model)
-        page = items[offset : offset + limit]
-        return {
-            "count": len(items),
-            "offset": offset,
-            "items": [
-                model_out(
-                    m,
-                    catalogue.organisations[m.organisation],
-                    rules.licences[m.licence.value],
-                    catalogue.offers_for(m.id),
-                )
-                for m in page
-            ],
-            "catalogue_version": engine.catalogue_version,
-        }
+    ) -> Response[dict[str, Any]]:
+        views = _views(engine, request)
+        listed = [
+            m
+            for m in views.listed
+            if (family is None or m.family == family.lower())
+            and (organisation is None or m.organisation == organisation)
+            and (licence is None or m.licence == licence)
+            and (licence_kind is None or m.licence_kind == licence_kind)
+            and (origin_country is None or m.origin_country == origin_country)
+        ]
+        return _json(views.models(listed, offset, limit))
 
     @get("/models/{owner:str}/{name:str}", operation_id="getModel", summary="One model with every sourced fact")
-    async def get_model(self, engine: NamedDependency[Engine], owner: IdSegment, name: IdSegment) -> ModelOut:
+    async def get_model(
+        self, request: Request[Any, Any, Any], engine: NamedDependency[Engine], owner: IdSegment, name: IdSegment
+    ) -> Response[ModelOut]:
         model_id = f"{owner}/{name}"
-        model = engine.catalogue.models.get(model_id)
-        if model is None:
+        if model_id not in engine.catalogue.models:
             raise UnknownModelError("model", model_id)
-        return model_out(
-            model,
-            engine.catalogue.organisations[model.organisation],
-            engine.rules.licences[model.licence.value],
-            engine.catalogue.offers_for(model.id),
-        )
+        return _json(_views(engine, request).model(model_id))
 
     @get("/licences", operation_id="listLicences", summary="Every licence the catalogue uses")
-    async def list_licences(self, engine: NamedDependency[Engine]) -> dict[str, Any]:
-        items = [licence_out(engine.rules.licences[i]) for i in sorted(engine.rules.licences)]
-        return {"count": len(items), "items": items, "rules_version": engine.rules_version}
+    async def list_licences(
+        self, request: Request[Any, Any, Any], engine: NamedDependency[Engine]
+    ) -> Response[dict[str, Any]]:
+        def build() -> dict[str, Any]:
+            items = [licence_out(engine.rules.licences[i]) for i in sorted(engine.rules.licences)]
+            return {"count": len(items), "items": items, "rules_version": engine.rules_version}
+
+        return _json(_views(engine, request).written("licences", build))
 
     @get("/licences/{licence_id:str}", operation_id="getLicence", summary="One licence and its duties")
-    async def get_licence(self, engine: NamedDependency[Engine], licence_id: IdSegment) -> LicenceOut:
+    async def get_licence(
+        self, request: Request[Any, Any, Any], engine: NamedDependency[Engine], licence_id: IdSegment
+    ) -> Response[LicenceOut]:
         licence = engine.rules.licences.get(licence_id)
         if licence is None:
             raise UnknownModelError("licence", licence_id)
-        return licence_out(licence)
+        return _json(_views(engine, request).written(f"licences/{licence_id}", lambda: licence_out(licence)))
 
     @get("/profiles", operation_id="listProfiles", summary="Named weight sets")
-    async def list_profiles(self, engine: NamedDependency[Engine]) -> dict[str, Any]:
-        items = [profile_out(engine.rules.profiles[i]) for i in sorted(engine.rules.profiles)]
-        return {"count": len(items), "items": items, "default": engine.rules.policy.default_profile}
+    async def list_profiles(
+        self, request: Request[Any, Any, Any], engine: NamedDependency[Engine]
+    ) -> Response[dict[str, Any]]:
+        def build() -> dict[str, Any]:
+            items = [profile_out(engine.rules.profiles[i]) for i in sorted(engine.rules.profiles)]
+            return {"count": len(items), "items": items, "default": engine.rules.policy.default_profile}
+
+        return _json(_views(engine, request).written("profiles", build))
 
     @get("/profiles/{profile_id:str}", operation_id="getProfile", summary="One profile")
-    async def get_profile(self, engine: NamedDependency[Engine], profile_id: IdSegment) -> ProfileOut:
+    async def get_profile(
+        self, request: Request[Any, Any, Any], engine: NamedDependency[Engine], profile_id: IdSegment
+    ) -> Response[ProfileOut]:
         profile = engine.rules.profiles.get(profile_id)
         if profile is None:
             raise UnknownModelError("profile", profile_id)
-        return profile_out(profile)
+        return _json(_views(engine, request).written(f"profiles/{profile_id}", lambda: profile_out(profile)))
 
     @get("/rules", operation_id="listRules", summary="Eligibility rules and scoring criteria")
-    async def list_rules(self, engine: NamedDependency[Engine]) -> dict[str, Any]:
-        return {
-            "rules_version": engine.rules_version,
-            "eligibility": [
-                engine.rules.eligibility[i].model_dump(mode="json") for i in sorted(engine.rules.eligibility)
-            ],
-            "criteria": [
-                engine.rules.criteria[i].model_dump(mode="json", exclude_none=True)
-                for i in sorted(engine.rules.criteria)
-            ],
-        }
+    async def list_rules(
+        self, request: Request[Any, Any, Any], engine: NamedDependency[Engine]
+    ) -> Response[dict[str, Any]]:
+        def build() -> dict[str, Any]:
+            return {
+                "rules_version": engine.rules_version,
+                "eligibility": [
+                    engine.rules.eligibility[i].model_dump(mode="json") for i in sorted(engine.rules.eligibility)
+                ],
+                "criteria": [
+                    engine.rules.criteria[i].model_dump(mode="json", exclude_none=True)
+                    for i in sorted(engine.rules.criteria)
+                ],
+            }
+
+        return _json(_views(engine, request).written("rules", build))
+
+
+def _views(engine: Engine, request: Request[Any, Any, Any]) -> CatalogueViews:
+    """The engine's catalogue answers, written (when first asked for) with the route's own serialiser."""
+    serializer = get_serializer(request.route_handler.resolve_type_encoders())
+    return catalogue_views(engine, lambda value: encode_json(value, serializer))
+
+
+def _json(body: bytes) -> Response[Any]:
+    return Response(body, media_type=MediaType.JSON)
 
 
 class HealthController(Controller):
