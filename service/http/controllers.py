@@ -195,9 +195,14 @@ class CatalogueController(Controller):
 
 
 def _views(engine: Engine, request: Request[Any, Any, Any]) -> CatalogueViews:
-    """The engine's catalogue answers, written (when first asked for) with the route's own serialiser."""
-    serializer = get_serializer(request.route_handler.resolve_type_encoders())
-    return catalogue_views(engine, lambda value: encode_json(value, serializer))
+    """The engine's catalogue answers, written (when first asked for) with the route's own serialiser (looked up
+    only when the engine's views are made)."""
+
+    def encoder() -> Callable[[Any], bytes]:
+        serializer = get_serializer(request.route_handler.resolve_type_encoders())
+        return lambda value: encode_json(value, serializer)
+
+    return catalogue_views(engine, encoder)
 
 
 def _json(body: bytes) -> Response[Any]:

@@ -231,12 +231,13 @@ _VIEWS: weakref.WeakKeyDictionary[Engine, CatalogueViews] = weakref.WeakKeyDicti
 _VIEWS_LOCK = threading.Lock()
 
 
-def catalogue_views(engine: Engine, encode: Callable[[Any], bytes]) -> CatalogueViews:
-    """The :class:`CatalogueViews` of ``engine`` (made at the first call, with ``encode``; gone with the engine)."""
+def catalogue_views(engine: Engine, encoder: Callable[[], Callable[[Any], bytes]]) -> CatalogueViews:
+    """The :class:`CatalogueViews` of ``engine`` (made at the first call, writing with ``encoder()``; gone with the
+    engine)."""
     found = _VIEWS.get(engine)
     if found is None:
         with _VIEWS_LOCK:
             found = _VIEWS.get(engine)
             if found is None:
-                found = _VIEWS[engine] = CatalogueViews(engine, encode)
+                found = _VIEWS[engine] = CatalogueViews(engine, encoder())
     return found

@@ -125,8 +125,8 @@ def test_an_engines_views_are_kept_with_it_and_go_with_it(monkeypatch: pytest.Mo
         writes.append(value)
         return value.model_dump_json().encode() if isinstance(value, BaseModel) else encode_json(value)
 
-    views = catalogue_views(engine, encode)
-    assert catalogue_views(engine, encode) is views
+    views = catalogue_views(engine, lambda: encode)
+    assert catalogue_views(engine, lambda: encode) is views
     ids = [m.id for m in views.listed]
     for model_id in ids[:4]:
         views.model(model_id)
