@@ -76,6 +76,7 @@ from service.domain.kept import Kept
 from service.domain.requirements import EXCLUSIONS_LISTED, Requirements
 from service.domain.rules import CRITERIA, EligibilityRule, RuleSet
 from service.domain.summary import (
+    STATED_CRITERION,
     AnswerSummary,
     Citations,
     EvidenceSummary,
@@ -994,9 +995,13 @@ _NO_ROW = (0.0, 0.0, 0.0, 0.0, 0.0)
 Dated = tuple[tuple[str, str], Caveat | None]
 #: A licence's duties under a request as a summary states them: their kinds, each duty, and the kinds as JSON.
 _Duties = tuple[list[str], list[ObligationSummary], bytes]
-#: A model in a summary, as :meth:`_Context.briefed` gives it: its fields before its criteria, its leading criteria's
-#: figures (criterion, value, weight, contribution), its licence's duties, its fields after its obligations.
-_Brief = tuple[dict[str, Any], list[tuple[str, float, float, float]], _Duties, dict[str, Any]]
+#: A criterion's figures as a summary states them, before rounding: criterion, value, weight, contribution,
+#: uncertainty and whether the missing-data policy supplied the value.
+_Figures = tuple[str, float, float, float, float, bool]
+#: A model in a summary, as :meth:`_Context.briefed` gives it: its fields before its criteria, its stated criteria's
+#: figures (the leading ones, then capability if not among them), its licence's duties, its fields after its
+#: obligations.
+_Brief = tuple[dict[str, Any], list[_Figures], _Duties, dict[str, Any]]
 #: What a model's listed criteria add to its caveats (see :meth:`_Context._criteria_caveats`).
 CriteriaCaveats = tuple[tuple[str, ...], frozenset[tuple[str, str]], bool]
 
@@ -1435,21 +1440,35 @@ class _BriefTable:
         "missing",
         "position",
         "rows",
+        "stated",
         "verdicts",
     )
 
     def __init__(self, context: _Context, indices: list[int]) -> None:
         self.position = {i: n for n, i in enumerate(indices)}
         at = np.array(indices, dtype=np.intp)
-        #: Per criterion an assessment lists: its name, rounded weight, the models' values and their contributions.
-        self.rows: list[tuple[str, float, list[float], list[float]]] = []
+        #: Per criterion an assessment lists: its name, rounded weight, the models' values, their contributions and
+        #: their values' uncertainties (as an assessment rounds them).
+        self.rows: list[tuple[str, float, list[float], list[float], list[float]]] = []
+        #: The row of the criterion a summary always states (:data:`STATED_CRITERION`), if an assessment lists it.
+        self.stated: int | None = None
         known_at = []
-        for criterion, weight, rounded_weight, _, _, values, known, _ in context._scored():
+        for criterion, weight, rounded_weight, _, _, values, known, uncertainty in context._scored():
             picked = values[at].tolist()
             known_at.append(known[at])
             w = float(weight)
+            if criterion == STATED_CRITERION:
+                self.stated = len(self.rows)
             # _round(v * w), written out: for a float, round(x, 6) + 0.0 is the same value (0.0 for -0.0).
-            self.rows.append((criterion, rounded_weight, picked, [round(v * w, 6) + 0.0 for v in picked]))
+            self.rows.append(
+                (
+                    criterion,
+                    rounded_weight,
+                    picked,
+                    [round(v * w, 6) + 0.0 for v in picked],
+                    [round(u, 6) + 0.0 for u in uncertainty[at].tolist()],
+                )
+            )
         #: Per model: which criteria an assessment lists lack its data, bit ``n`` for the ``n``-th.
         self.missing: list[int] = [0] * len(indices)
         #: Per model: the rows of the (at most three) weighted criteria a summary leads with, by contribution (largest
@@ -2514,7 +2533,7 @@ class _Context:
     ) -> _Brief:
         """Model ``i`` in a summary (what :func:`~service.domain.summary.summarise` makes of its :meth:`assess`, the
         same values), as :meth:`brief` builds it and :meth:`brief_json` writes it: built without the reason
-        sentences, the criteria outside the three leading weighted ones, the fit's texts and the caveats' messages.
+        sentences, the criteria a summary does not state, the fit's texts and the caveats' messages.
         Its evidence is cited in ``cited``; its licence's duties are added to ``obligations`` (by licence)."""
         table = self._table
         j = table.position[i]
@@ -2547,11 +2566,13 @@ class _Context:
                 groups.append(briefed[1])
         # The criteria an assessment lists (none for an excluded model), and the weighted ones a summary leads with.
         listed = status != "excluded" or self.every_criterion
-        leading = []
+        shown: list[_Figures] = []
         evidence_keys, kept_refs = self._evidence_keys, self.engine.texts.leading_refs
         rows = table.rows
-        for place, n in enumerate(table.leading[j] if listed else ()):
-            criterion, weight, column, contributions = rows[n]
+        leads = table.leading[j] if listed else ()
+        missing = table.missing[j] if listed else 0
+        for place, n in enumerate(leads):
+            criterion, weight, column, contributions, spread = rows[n]
             contribution = contributions[j]
             count = leading_cites(place)
             reads = evidence_keys.get(criterion)
@@ -2568,7 +2589,14 @@ class _Context:
                 refs = leading_facts.text()
             reasons.append(criterion_reason(criterion, contribution) + refs)
             value = column[j]  # a float: _round(value) written out (round(x, 6) + 0.0 is the same value, 0.0 for -0.0)
-            leading.append((criterion, round(value, 6) + 0.0, weight, contribution))
+            shown.append((criterion, round(value, 6) + 0.0, weight, contribution, spread[j], missing >> n & 1 == 1))
+        stated = table.stated
+        if listed and stated is not None and stated not in leads:  # its figures only: it gives no reason
+            criterion, weight, column, contributions, spread = rows[stated]
+            value = column[j]
+            shown.append(
+                (criterion, round(value, 6) + 0.0, weight, contributions[j], spread[j], missing >> stated & 1 == 1)
+            )
         lic = self.f.licences[i]
         duties = self._duties.get(lic.id)
         if duties is None:
@@ -2593,17 +2621,17 @@ class _Context:
         }
         tail = {
             "fit": table.fit(j),
-            "caveats": self._kinds(i, listed, table.missing[j] if listed else 0, said),
+            "caveats": self._kinds(i, listed, missing, said),
             "eu_ai_act_systemic_risk": eu.systemic_risk if eu is not None else None,
         }
-        return head, leading, duties, tail
+        return head, shown, duties, tail
 
     @staticmethod
     def brief(parts: _Brief) -> ModelSummary:
         """A model in a summary from its :meth:`briefed` parts."""
-        head, leading, duties, tail = parts
+        head, shown, duties, tail = parts
         head.update(
-            criteria=[criterion_summary(*figures) for figures in leading],
+            criteria=[criterion_summary(*figures) for figures in shown],
             obligations=duties[0],
             fit=trusted_from(FitSummary, tail["fit"]),
             caveats=tail["caveats"],
@@ -2613,10 +2641,10 @@ class _Context:
 
     @staticmethod
     def brief_json(parts: _Brief) -> bytes:
-        """:meth:`brief` as JSON (serialised with ``exclude_none``), written without building it (a leading
+        """:meth:`brief` as JSON (serialised with ``exclude_none``), written without building it (a stated
         criterion's figures and the kinds of a licence's duties kept written)."""
-        head, leading, duties, tail = parts
-        return model_summary_json(head, [summary_criterion_json(*figures) for figures in leading], duties[2], tail)
+        head, shown, duties, tail = parts
+        return model_summary_json(head, [summary_criterion_json(*figures) for figures in shown], duties[2], tail)
 
     def _caveat_kinds(self, i: int, criteria: list[tuple[str, bool]], said: list[_Said]) -> list[str]:
         """The kinds of :meth:`_caveats` for model ``i`` (given the same criteria, as (name, data missing), and its

@@ -1,9 +1,10 @@
 """The ``summary`` detail of an answer: what an internal tool needs, sized to the question.
 
 A summary holds, per recommended (or explained) model: rank, id, score, one-line reasons, the three
-criteria contributing most (value, weight, contribution), the kinds of licence obligation (the duties are
-listed once per licence), the fit figures and the kinds
-of caveat that apply (their text: ``full`` detail). Each reason cites its evidence by id: the evidence
+criteria contributing most (value, weight, contribution, and the value's uncertainty and whether the missing-data
+policy supplied it), then capability if it is not among them (so the capability estimate and its uncertainty are
+always stated), the kinds of licence obligation (the duties are listed once per licence), the fit figures and the
+kinds of caveat that apply (their text: ``full`` detail). Each reason cites its evidence by id: the evidence
 (``evidence``) is listed once per answer, however many reasons cite it, with the same ids as the ``full``
 detail (:mod:`service.domain.citing`). Nulls are left out. Exclusions are counted by rule; the excluded models
 are listed (with the rules they fail or leave unknown) up to :data:`EXCLUDED_LISTED` unless the request asks
@@ -43,6 +44,7 @@ from service.domain.requirements import EXCLUSIONS_LISTED
 
 __all__ = [
     "EXCLUDED_LISTED",
+    "STATED_CRITERION",
     "AnswerSummary",
     "Citations",
     "EvidenceSummary",
@@ -69,15 +71,25 @@ __all__ = [
 _T = TypeVar("_T")
 #: How many excluded models a summary lists by id unless asked for all; the counts by rule cover all of them.
 EXCLUDED_LISTED = EXCLUSIONS_LISTED
+#: The criterion whose figures a summary states for every model whose assessment lists it, leading or not: its
+#: value is the model's capability estimate, and its uncertainty that estimate's.
+STATED_CRITERION = "capability"
 
 
 class CriterionSummary(Strict):
-    """One weighted criterion's part in a score, to 3 decimal places (``full`` detail: 6)."""
+    """One criterion's part in a score, to 3 decimal places (``full`` detail: 6), with how sure its value is."""
 
     criterion: str
     value: float
     weight: float
     contribution: float
+    missing_data: bool | None = Field(
+        default=None, description="True when the missing-data policy supplied the value (left out otherwise)."
+    )
+    uncertainty: float | None = Field(
+        default=None,
+        description="Standard deviation of the value (capability: of its estimate); left out when the value is exact.",
+    )
 
 
 class ObligationSummary(Strict):
@@ -127,7 +139,11 @@ class ModelSummary(Strict):
         description="One line per rule outcome and per leading criterion; the ids in [...] are those of the "
         "answer's `evidence`."
     )
-    criteria: list[CriterionSummary] = Field(description="The three criteria contributing most (all: `full` detail).")
+    criteria: list[CriterionSummary] = Field(
+        description="The three weighted criteria contributing most, then capability when the model's assessment "
+        "lists it and it is not among them, so that its capability estimate and uncertainty are always stated "
+        "(every criterion: `full` detail)."
+    )
     obligations: list[str] = Field(
         description="The kinds of duty its licence imposes; the duties are in the answer's `licence_obligations`."
     )
@@ -256,7 +272,7 @@ class Citations:
 
 #: Summary parts (a criterion's figures, an exclusion), kept and shared by the summaries that state them (an answer's
 #: objects and lists are never changed).
-_CRITERIA: Kept[tuple[str, float, float, float], CriterionSummary] = Kept("summary.criteria")
+_CRITERIA: Kept[tuple[str, float, float, float, float, bool], CriterionSummary] = Kept("summary.criteria")
 _EXCLUSIONS: Kept[tuple[str, ...], ExclusionSummary] = Kept("summary.exclusions")
 #: Facts as a summary lists them, as JSON before and after their source's id (which depends on the summary, not on
 #: the fact), by the listed fact (held, so that an ``id()`` is never one of a newer object): one entry per fact
@@ -311,24 +327,31 @@ def leading_cites(n: int) -> int:
     return 2 if n == 0 else 1
 
 
-def criterion_figures(criterion: str, value: float, weight: float, contribution: float) -> CriterionSummary:
-    """A leading criterion's figures (each as the ``full`` detail states it, to 6 places), to 3 places."""
+def criterion_figures(
+    criterion: str, value: float, weight: float, contribution: float, uncertainty: float, missing: bool
+) -> CriterionSummary:
+    """A criterion's figures (each as the ``full`` detail states it, to 6 places), to 3 places; ``missing``: the
+    missing-data policy supplied the value."""
     return trusted(
         CriterionSummary,
         criterion=criterion,
         value=round(value, 3),
         weight=round(weight, 3),
         contribution=round(contribution, 3),
+        missing_data=True if missing else None,
+        uncertainty=round(uncertainty, 3) if uncertainty else None,
     )
 
 
-def criterion_summary(criterion: str, value: float, weight: float, contribution: float) -> CriterionSummary:
+def criterion_summary(
+    criterion: str, value: float, weight: float, contribution: float, uncertainty: float, missing: bool
+) -> CriterionSummary:
     """:func:`criterion_figures`, built once for the same figures and kept (bounded), for summaries built as
     objects."""
-    key = (criterion, value, weight, contribution)
+    key = (criterion, value, weight, contribution, uncertainty, missing)
     found = _CRITERIA.get(key)
     if found is None:
-        found = _CRITERIA.put(key, criterion_figures(criterion, value, weight, contribution))
+        found = _CRITERIA.put(key, criterion_figures(criterion, value, weight, contribution, uncertainty, missing))
     return found
 
 
@@ -359,6 +382,8 @@ def _model(a: Assessment, evidence: Citations, *, explained: bool = False) -> Mo
         criterion_reason(c.criterion, c.contribution) + evidence.refs(c.evidence, leading_cites(n))
         for n, c in enumerate(leading)
     )
+    # Then the criterion always stated, when listed but not leading (its figures only: it gives no reason).
+    stated = leading + [c for c in a.criteria if c.criterion == STATED_CRITERION and c not in leading]
     fit = a.fit
     return trusted(
         ModelSummary,
@@ -368,7 +393,10 @@ def _model(a: Assessment, evidence: Citations, *, explained: bool = False) -> Mo
         score=a.score,
         licence=a.licence,
         reasons=reasons,
-        criteria=[criterion_summary(c.criterion, c.value, c.weight, c.contribution) for c in leading],
+        criteria=[
+            criterion_summary(c.criterion, c.value, c.weight, c.contribution, c.uncertainty, c.missing_data)
+            for c in stated
+        ],
         obligations=obligation_summaries(a.obligations)[0],
         fit=trusted(
             FitSummary,

@@ -287,8 +287,8 @@ _DUTIES = TypeAdapter(list[ObligationSummary]).serializer
 _TRADEOFFS = _fields(TradeoffSummary)
 _TEXT = TypeAdapter(str).serializer
 _DISCLAIMER = b',"disclaimer":' + _TEXT.to_json(DISCLAIMER) + b"}"
-#: A leading criterion's figures as a summary writes them, by the figures (as :func:`criterion_summary` keys them).
-_CRITERIA: Kept[tuple[str, float, float, float], bytes] = Kept("summary.criteria_json")
+#: A criterion's figures as a summary writes them, by the figures (as :func:`criterion_summary` keys them).
+_CRITERIA: Kept[tuple[str, float, float, float, float, bool], bytes] = Kept("summary.criteria_json")
 
 
 def kinds_json(kinds: list[str]) -> bytes:
@@ -297,13 +297,15 @@ def kinds_json(kinds: list[str]) -> bytes:
     return data
 
 
-def summary_criterion_json(criterion: str, value: float, weight: float, contribution: float) -> bytes:
+def summary_criterion_json(
+    criterion: str, value: float, weight: float, contribution: float, uncertainty: float, missing: bool
+) -> bytes:
     """:func:`criterion_figures` as JSON (written once for the same figures, and kept: bounded; the object is not
     kept, only its JSON is read again)."""
-    key = (criterion, value, weight, contribution)
+    key = (criterion, value, weight, contribution, uncertainty, missing)
     found = _CRITERIA.get(key)
     if found is None:
-        figures = criterion_figures(criterion, value, weight, contribution)
+        figures = criterion_figures(criterion, value, weight, contribution, uncertainty, missing)
         found = _CRITERIA.put(key, figures.__pydantic_serializer__.to_json(figures, exclude_none=True))
     return found
 

@@ -78,6 +78,67 @@ def test_summary_and_full_are_the_same_decision_and_the_record_keeps_the_full_an
     assert f["detail"] == "full"
 
 
+def _stated(summarised: dict[str, Any], full: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The summary's criteria of one model, checked against the full answer's figures of the same criteria."""
+    figures = {c["criterion"]: c for c in full["criteria"]}
+    stated = {c["criterion"]: c for c in summarised["criteria"]}
+    for name, criterion in stated.items():
+        whole = figures[name]
+        for field in ("value", "weight", "contribution"):
+            assert criterion[field] == round(whole[field], 3), (name, field)
+        assert criterion.get("uncertainty") == (round(whole["uncertainty"], 3) if whole["uncertainty"] else None)
+        assert criterion.get("missing_data") == (True if whole["missing_data"] else None)
+    return stated
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        None,  # the default profile: capability leads
+        {"cost": 0.4, "openness": 0.3, "adoption": 0.2, "capability": 0.1},  # weighted, but seldom among the leaders
+        {"cost": 0.5, "openness": 0.5},  # unweighted: the full answer does not list it either
+    ],
+)
+def test_each_model_states_its_capability_estimate_and_uncertainty_as_the_full_answer_does(
+    client: TestClient[Any], weights: dict[str, float] | None
+) -> None:
+    request = {**REQUEST, "limit": 10, "explain": ["moonshotai/Kimi-K2-Instruct", "Qwen/Qwen3-8B"]}
+    if weights is not None:
+        request["weights"] = weights
+    summary = client.post(RECOMMENDATIONS, json=request).json()
+    full = client.post(RECOMMENDATIONS, json={**request, "detail": "full"}).json()
+    assert summary["id"] == full["id"]
+    pairs = list(zip(summary["recommendations"], full["recommendations"], strict=True))
+    pairs += list(zip(summary["explained"], full["explained"], strict=True))
+    assert len(pairs) == 12
+    flagged = 0
+    for summarised, whole in pairs:
+        assert summarised["model_id"] == whole["model_id"]
+        stated = _stated(summarised, whole)
+        flagged += sum(1 for c in stated.values() if c.get("missing_data"))
+        leading = [line.split(" adds ")[0] for line in summarised["reasons"] if " adds " in line]
+        listed = {c["criterion"] for c in whole["criteria"]}  # none for an excluded model
+        weighted = sorted(
+            (c for c in whole["criteria"] if c["weight"] > 0), key=lambda c: (-c["contribution"], c["criterion"])
+        )
+        assert leading == [c["criterion"] for c in weighted[:3]]
+        # The leading criteria, then capability whenever the full answer lists it: never a reason of its own.
+        expected = leading + (["capability"] if "capability" in listed and "capability" not in leading else [])
+        assert list(stated) == expected
+        if "capability" in listed:
+            # An estimate is uncertain; a value the missing-data policy supplied is stated as such.
+            capability = stated["capability"]
+            assert ("uncertainty" in capability) != bool(capability.get("missing_data")), capability
+    if weights is None:
+        assert all(s["criteria"][0]["criterion"] == "capability" for s, _ in pairs[:10])
+    elif "capability" in weights:
+        assert any(s["criteria"][3:] and s["criteria"][3]["criterion"] == "capability" for s, _ in pairs[:10])
+    else:
+        assert not any(c["criterion"] == "capability" for s, _ in pairs for c in s["criteria"])
+    if weights is not None and "adoption" in weights:  # a leading criterion some of these models have no data for
+        assert flagged, "no stated criterion's value came from the missing-data policy: the flag went untested"
+
+
 def test_every_evidence_id_a_summary_cites_is_listed_once_with_its_source(client: TestClient[Any]) -> None:
     body = client.post(RECOMMENDATIONS, json=REQUEST).json()
     cited = {
