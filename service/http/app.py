@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any, get_args
 
 from litestar import Litestar
@@ -42,7 +43,12 @@ from service.http.controllers import CatalogueController, HealthController, Reco
 from service.http.errors import EXCEPTION_HANDLERS, PROBLEM_SCHEMA
 from service.http.metrics import Metrics
 from service.http.openapi import document_request_bodies
-from service.http.ratelimit import SharedRateLimitConfig, SharedWindows, shared_rate_limit_file
+from service.http.ratelimit import (
+    SharedRateLimitConfig,
+    SharedWindows,
+    ended_windows_purged,
+    shared_rate_limit_file,
+)
 from service.http.records import CompareController, CompareRequest, Decider, RecordController
 from service.http.security import SECURITY_HANDLERS, KeyRing, RequestContext, rate_limit_identifier, scope_guard
 from service.loading.engine import build_engine
@@ -171,6 +177,7 @@ def create_app(
     web = build_web(settings, ring)
     middleware = []
     closing: list[Callable[[], None]] = [store.close]  # on shutdown
+    lifespan: list[Callable[[Litestar], AbstractAsyncContextManager[None]]] = []
     if settings.rate_limit_per_minute > 0:
         limit: dict[str, Any] = {
             "rate_limit": ("minute", settings.rate_limit_per_minute),
@@ -184,7 +191,9 @@ def create_app(
             closing.append(windows.close)
             middleware.append(SharedRateLimitConfig(**limit, windows=windows).middleware)
         else:
-            middleware.append(RateLimitConfig(**limit).middleware)
+            config = RateLimitConfig(**limit)
+            middleware.append(config.middleware)
+            lifespan.append(ended_windows_purged(config.store))
     app = Litestar(
         route_handlers=[
             RecommendationController,
@@ -198,6 +207,7 @@ def create_app(
         ],
         on_startup=[on_startup],
         on_shutdown=closing,
+        lifespan=lifespan,
         guards=[scope_guard(ring, session=web.access.session_key)],
         middleware=middleware,
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,

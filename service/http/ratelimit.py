@@ -17,16 +17,22 @@ them without waiting for the disk. The workers take turns at the file through a 
 waits only while another runs its one statement, and a worker that dies lets go of it). When the file cannot be
 read or written (removed, disk full, held by another program longer than :data:`BUSY_TIMEOUT_S`), the request is
 admitted and the fault logged: a broken counter must not stop the service.
+
+One process (the default) keeps Litestar's own limit, its windows in the app's memory store. That store drops a
+client's ended window only when the client comes back, so a server reached from many addresses would keep every
+one it ever saw: :func:`ended_windows_purged` deletes the ended windows every :data:`PURGE_EVERY_S` seconds while
+the app runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from time import time
 from typing import TYPE_CHECKING, BinaryIO
@@ -36,14 +42,17 @@ from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.rate_limit import DURATION_VALUES, RateLimitConfig, RateLimitMiddleware
 
 if TYPE_CHECKING:
+    from litestar import Litestar
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "BUSY_TIMEOUT_S",
+    "PURGE_EVERY_S",
     "SHARED_ENV",
     "SharedRateLimitConfig",
     "SharedRateLimitMiddleware",
     "SharedWindows",
+    "ended_windows_purged",
     "shared_rate_limit_file",
 ]
 
@@ -55,6 +64,8 @@ SHARED_ENV = "ADVISOR_RATE_LIMIT_SHARED_FILE"
 BUSY_TIMEOUT_S = 2.0
 #: Every this many counts, windows that have ended are deleted (the table holds about one row a recent client).
 PRUNE_EVERY = 1024
+#: Seconds between two purges of one process's ended windows (:func:`ended_windows_purged`).
+PURGE_EVERY_S = 60.0
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS windows ("
@@ -210,3 +221,40 @@ def _with_headers(send: Send, headers: dict[str, str]) -> Send:
 def shared_rate_limit_file() -> str | None:
     """The file named by :data:`SHARED_ENV`, or None when this process is not one of several workers."""
     return os.environ.get(SHARED_ENV) or None
+
+
+def ended_windows_purged(
+    store_name: str, every_s: float | None = None
+) -> Callable[[Litestar], contextlib.AbstractAsyncContextManager[None]]:
+    """A lifespan for an app whose rate limit keeps its windows in its store ``store_name`` (Litestar's in-memory
+    limit): while the app runs, the windows that have ended are deleted every ``every_s`` seconds (default:
+    :data:`PURGE_EVERY_S`; see the module). A purge that fails is logged and tried again at the next."""
+    interval = PURGE_EVERY_S if every_s is None else every_s
+
+    @contextlib.asynccontextmanager
+    async def purging(app: Litestar) -> AsyncIterator[None]:
+        # Litestar's memory and file stores delete ended entries when asked; a store without that ends them itself.
+        delete_expired: Callable[[], Awaitable[None]] | None = getattr(
+            app.stores.get(store_name), "delete_expired", None
+        )
+        if delete_expired is None:
+            yield
+            return
+
+        async def purge() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                try:
+                    await delete_expired()
+                except Exception as error:  # a store fault must not end the purges, nor the app
+                    log.warning("ended rate-limit windows not purged", reason=str(error), store=store_name)
+
+        task = asyncio.create_task(purge())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return purging

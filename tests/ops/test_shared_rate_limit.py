@@ -1,20 +1,27 @@
-"""The rate limit that several worker processes share: counted in one file, one request at a time, across processes."""
+"""The rate limit: shared by several worker processes (one file, one count at a time); one process purges its own."""
 
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from litestar import Litestar
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.stores.memory import MemoryStore
 from litestar.testing import TestClient
 from structlog.testing import capture_logs
 
 from service.domain.engine import Engine
+from service.http import ratelimit
 from service.http.app import create_app
-from service.http.ratelimit import SHARED_ENV, SharedWindows
+from service.http.ratelimit import SHARED_ENV, SharedWindows, ended_windows_purged
 from tests.ops.test_access import bearer, settings
 from tests.served import server_environment, start_server, stop_server, wait_until_answering
 
@@ -119,3 +126,55 @@ def test_the_workers_of_one_server_admit_the_limit_between_them(tmp_path: Path) 
         assert statuses == [200] * 5 + [429] * 19, server.log()
     finally:
         stop_server(server)
+
+
+def test_one_process_deletes_its_ended_windows_while_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One process counts in Litestar's memory store, which drops an ended window only when its client comes back.
+    monkeypatch.setattr(ratelimit, "PURGE_EVERY_S", 0.05)
+    app = create_app(settings(rate_limit_per_minute=5))
+    with TestClient(app=app, base_url="http://127.0.0.1") as client:
+        assert client.get("/v1/licences", headers=bearer("read")).status_code == 200
+        store = app.stores.get(RateLimitConfig(rate_limit=("minute", 5)).store)
+        portal = client.blocking_portal
+        (live,) = _keys(store)  # the window of the request above: a minute long
+        portal.call(store.set, "address:10.0.0.7", b"[]", dt.timedelta(milliseconds=1))  # a window that has ended
+        assert portal.call(store.exists, "address:10.0.0.7")
+        deadline = time.monotonic() + 10
+        while portal.call(store.exists, "address:10.0.0.7") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not portal.call(store.exists, "address:10.0.0.7"), "the ended window was kept"
+        assert _keys(store) == [live]  # the window still open is kept
+        refused = [client.get("/v1/licences", headers=bearer("read")).status_code for _ in range(5)]
+        assert refused == [200, 200, 200, 200, 429]  # and still counts
+
+
+def _keys(store: Any) -> list[str]:
+    return sorted(store._store)  # Litestar's MemoryStore lists no keys of its own
+
+
+class _FailingOnce(MemoryStore):
+    """A memory store whose first purge fails."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.purges = 0
+
+    async def delete_expired(self) -> None:
+        self.purges += 1
+        if self.purges == 1:
+            raise OSError("store unavailable")
+        await super().delete_expired()
+
+
+def test_a_purge_that_fails_is_logged_and_the_next_one_runs() -> None:
+    store = _FailingOnce()
+    app = Litestar(route_handlers=[], stores={"rate_limit": store}, lifespan=[ended_windows_purged("rate_limit", 0.02)])
+    with capture_logs() as logs, TestClient(app=app) as client:
+        client.blocking_portal.call(store.set, "address:10.0.0.8", b"[]", dt.timedelta(milliseconds=1))
+        deadline = time.monotonic() + 10
+        while client.blocking_portal.call(store.exists, "address:10.0.0.8") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not client.blocking_portal.call(store.exists, "address:10.0.0.8")
+    assert store.purges >= 2
+    warned = [e["reason"] for e in logs if e["event"] == "ended rate-limit windows not purged"]
+    assert warned == ["store unavailable"]
