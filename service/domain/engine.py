@@ -1447,8 +1447,8 @@ class _BriefTable:
     def __init__(self, context: _Context, indices: list[int]) -> None:
         self.position = {i: n for n, i in enumerate(indices)}
         at = np.array(indices, dtype=np.intp)
-        #: Per criterion an assessment lists: its name, rounded weight, the models' values, their contributions and
-        #: their values' uncertainties (as an assessment rounds them).
+        #: Per criterion an assessment lists: its name, rounded weight, the models' values, their contributions (as
+        #: an assessment rounds them) and their values' uncertainties (rounded only where a summary states them).
         self.rows: list[tuple[str, float, list[float], list[float], list[float]]] = []
         #: The row of the criterion a summary always states (:data:`STATED_CRITERION`), if an assessment lists it.
         self.stated: int | None = None
@@ -1466,7 +1466,7 @@ class _BriefTable:
                     rounded_weight,
                     picked,
                     [round(v * w, 6) + 0.0 for v in picked],
-                    [round(u, 6) + 0.0 for u in uncertainty[at].tolist()],
+                    uncertainty[at].tolist(),
                 )
             )
         #: Per model: which criteria an assessment lists lack its data, bit ``n`` for the ``n``-th.
@@ -2589,14 +2589,13 @@ class _Context:
                 refs = leading_facts.text()
             reasons.append(criterion_reason(criterion, contribution) + refs)
             value = column[j]  # a float: _round(value) written out (round(x, 6) + 0.0 is the same value, 0.0 for -0.0)
-            shown.append((criterion, round(value, 6) + 0.0, weight, contribution, spread[j], missing >> n & 1 == 1))
+            uncertainty = round(spread[j], 6) + 0.0
+            shown.append((criterion, round(value, 6) + 0.0, weight, contribution, uncertainty, missing >> n & 1 == 1))
         stated = table.stated
         if listed and stated is not None and stated not in leads:  # its figures only: it gives no reason
             criterion, weight, column, contributions, spread = rows[stated]
-            value = column[j]
-            shown.append(
-                (criterion, round(value, 6) + 0.0, weight, contributions[j], spread[j], missing >> stated & 1 == 1)
-            )
+            value, uncertainty = round(column[j], 6) + 0.0, round(spread[j], 6) + 0.0
+            shown.append((criterion, value, weight, contributions[j], uncertainty, missing >> stated & 1 == 1))
         lic = self.f.licences[i]
         duties = self._duties.get(lic.id)
         if duties is None:

@@ -383,7 +383,9 @@ def _model(a: Assessment, evidence: Citations, *, explained: bool = False) -> Mo
         for n, c in enumerate(leading)
     )
     # Then the criterion always stated, when listed but not leading (its figures only: it gives no reason).
-    stated = leading + [c for c in a.criteria if c.criterion == STATED_CRITERION and c not in leading]
+    stated = leading
+    if all(c.criterion != STATED_CRITERION for c in leading):
+        stated = leading + [c for c in a.criteria if c.criterion == STATED_CRITERION]
     fit = a.fit
     return trusted(
         ModelSummary,
