@@ -40,6 +40,8 @@ from service.loading.engine import build_engine
 from service.settings import default_data_dir
 
 HERE = Path(__file__).resolve().parent
+#: wrk's threads (``bench/wrk.lua`` spaces their requests' numbers by it).
+WRK_THREADS = 2
 DAY = dt.date(2026, 12, 1)
 WRK_MISSING = (
     "wrk is not installed, so the HTTP load figures are SKIPPED. Install it (Debian/Ubuntu package `wrk`, "
@@ -171,7 +173,7 @@ def _write_lua(workdir: Path, corpus: list[dict[str, Any]], detail: str | None, 
 
 def _wrk(base: str, path: str, script: Path, connections: int, duration: int) -> dict[str, Any]:
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-s", str(script), base + path],
+        ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{duration}s", "-s", str(script), base + path],
         capture_output=True,
         text=True,
         check=True,
@@ -199,20 +201,28 @@ def _health_script(workdir: Path) -> Path:
 def _rounds(
     server: Server, workdir: Path, posts: dict[str, tuple[str, Path]], rounds: int, duration: int
 ) -> dict[str, list[dict[str, Any]]]:
-    """``rounds`` rounds of a ``/health`` phase then one phase per entry of ``posts`` (name: path and wrk script),
-    each round's request bodies distinct from every other round's; the wrk figures per phase."""
+    """``rounds`` rounds of a ``/health`` phase then one phase per entry of ``posts`` (name: path and wrk script);
+    the wrk figures per phase. Every POST of the run is distinct from every other (its own
+    ``workload.tokens_per_request``, see ``bench/wrk.lua``): a phase starts where the numbers of the last ended."""
     health = _health_script(workdir)
     rows: dict[str, list[dict[str, Any]]] = {"health": [], **{name: [] for name in posts}}
     print(f"load average before: {_load()}")
+    start = 0
     for r in range(1, rounds + 1):
-        # Each request of a round is distinct from every other request of the whole run: offset by round.
         rows["health"].append(_phase(server, "/health", health, duration))
         for name, (path, script) in posts.items():
-            round_script = workdir / f"round{r}-{script.name}"
-            round_script.write_text(script.read_text().replace("ROUND = 0", f"ROUND = {r}"))
-            rows[name].append(_phase(server, path, round_script, duration))
+            phase_script = workdir / f"round{r}-{script.name}"
+            phase_script.write_text(
+                script.read_text()
+                .replace("START = 0", f"START = {start}")
+                .replace("THREADS = 2", f"THREADS = {WRK_THREADS}")
+            )
+            result = _phase(server, path, phase_script, duration)
+            start += WRK_THREADS * result["generated"]
+            rows[name].append(result)
         line = "  ".join(f"{k}: {v[-1]['rps']:.0f}/s" for k, v in rows.items())
         print(f"round {r}: {line}  (load {_load()})")
+    print(f"workload.tokens_per_request of the POSTs: 4,096 to {4096 + start - 1:,}, each number once")
     return rows
 
 
@@ -241,7 +251,7 @@ def _table(rows: dict[str, list[dict[str, Any]]], rounds: int) -> None:
 
 
 def http_load(server: Server, workdir: Path, corpus: list[dict[str, Any]], rounds: int, duration: int) -> None:
-    print(f"\n## HTTP load: wrk -t2 -c32, {rounds} rounds of {duration} s phases, one server process")
+    print(f"\n## HTTP load: wrk -t{WRK_THREADS} -c32, {rounds} rounds of {duration} s phases, one server process")
     if shutil.which("wrk") is None:
         print(WRK_MISSING)
         return
@@ -256,7 +266,7 @@ def framework_ceiling(workdir: Path, corpus: list[dict[str, Any]], rounds: int, 
     """The echo route of ``bench/ceiling.py`` (the same app, the same bodies, no decision) against ``/health``."""
     print(
         f"\n## Framework ceiling: the same app with an echo route ({ECHO}: the body validated into requirements and "
-        f"sent back, nothing decided or recorded), wrk -t2 -c32, {rounds} rounds of {duration} s phases"
+        f"sent back, nothing decided or recorded), wrk -t{WRK_THREADS} -c32, {rounds} rounds of {duration} s phases"
     )
     if shutil.which("wrk") is None:
         print(WRK_MISSING)
