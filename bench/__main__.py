@@ -184,8 +184,25 @@ def _wrk(base: str, path: str, script: Path, connections: int, duration: int) ->
     return result
 
 
+def _idle(server: Server, timeout_s: float = 15.0) -> None:
+    """Wait until ``server`` has served what an earlier phase left it: wrk stops with up to one request a connection
+    in flight, which the server still serves (32 ``full`` POSTs are about a quarter of a second of its CPU), and they
+    would be counted in the next phase's time and CPU. Idle: its CPU time stands still for 0.2 s (at most
+    ``timeout_s``)."""
+    deadline = time.monotonic() + timeout_s
+    last = server.cpu_s()
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = server.cpu_s()
+        if now == last:
+            return
+        last = now
+
+
 def _phase(server: Server, path: str, script: Path, duration: int) -> dict[str, Any]:
-    """One wrk phase against ``server``, with the server's CPU milliseconds per request served in it."""
+    """One wrk phase against ``server`` once it is idle, with the server's CPU milliseconds per request served in
+    it."""
+    _idle(server)
     before = server.cpu_s()
     result = _wrk(server.base, path, script, 32, duration)
     result["cpu_ms"] = 1000 * (server.cpu_s() - before) / max(1, result["requests"])

@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from bench.__main__ import WRK_THREADS, _rounds, _write_lua
+from bench.__main__ import WRK_THREADS, _idle, _rounds, _write_lua
 
-pytestmark = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (Debian package wrk)")
 
 CORPUS: list[dict[str, Any]] = [
     {"use_cases": ["coding"], "limit": 3},
@@ -56,13 +55,14 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Served:
-    """What the harness reads of a server: its base URL and its CPU time (none here: a thread of this process)."""
+    """What the harness reads of a server: its base URL and its CPU time (not measured here: a thread of this
+    process)."""
 
     def __init__(self, port: int) -> None:
         self.base = f"http://127.0.0.1:{port}"
 
     def cpu_s(self) -> float:
-        return time.process_time()
+        return 0.0
 
 
 @pytest.fixture
@@ -76,6 +76,7 @@ def served() -> Iterator[_Served]:
     server.server_close()
 
 
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (Debian package wrk)")
 def test_every_post_of_a_run_is_distinct_and_its_tokens_are_realistic(
     served: _Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -99,3 +100,24 @@ def test_every_post_of_a_run_is_distinct_and_its_tokens_are_realistic(
         original = {k: v for k, v in body.items() if k != "detail"}
         workload = {k: v for k, v in original.pop("workload").items() if k != "tokens_per_request"}
         assert {**original, **({"workload": workload} if workload else {})} in CORPUS
+
+
+class _Finishing:
+    """A server still serving what an earlier phase left it for ``busy`` more polls of its CPU time."""
+
+    def __init__(self, busy: int) -> None:
+        self.busy, self.polls = busy, 0
+
+    def cpu_s(self) -> float:
+        self.polls += 1
+        return float(min(self.polls, self.busy + 1))
+
+
+def test_a_phase_waits_until_the_server_has_served_what_the_last_one_left() -> None:
+    server = _Finishing(busy=3)
+    _idle(server, timeout_s=10)  # type: ignore[arg-type]
+    assert server.polls == 5  # the first reading, three that moved, one that stood still
+    stuck = _Finishing(busy=10**9)
+    started = time.monotonic()
+    _idle(stuck, timeout_s=0.5)  # type: ignore[arg-type]
+    assert time.monotonic() - started < 5  # gives up at the timeout rather than waiting forever
