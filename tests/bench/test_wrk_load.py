@@ -17,7 +17,6 @@ import pytest
 
 from bench.__main__ import WRK_THREADS, _idle, _rounds, _write_lua
 
-
 CORPUS: list[dict[str, Any]] = [
     {"use_cases": ["coding"], "limit": 3},
     {"hardware": {"gpu": "h100-sxm", "gpu_count": 2}, "workload": {"concurrent_requests": 4}},
