@@ -1,5 +1,6 @@
 """The bench's HTTP load (wrk and ``bench/wrk.lua``) against a real HTTP server that records what it is sent: every
-POST of a run is distinct, and realistic, whatever the rounds, phases and threads."""
+POST of a run is distinct, and realistic, whatever the rounds, phases and threads; and each phase starts once the
+server has served what the last one left."""
 
 from __future__ import annotations
 
