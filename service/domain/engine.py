@@ -1508,6 +1508,13 @@ class _BriefTable:
         #: Per model index: its memory, GPUs needed, weights, KV cache and overhead (see :meth:`_Context._fit_row`).
         self.fit_rows = {i: (memory[j], gpus[j], weights[j], kv_cache[j], overhead[j]) for j, i in enumerate(indices)}
 
+    def figures(self, n: int, j: int) -> _Figures:
+        """Row ``n``'s figures for the ``j``-th model as a summary states them (each as an assessment rounds it:
+        for a float, ``round(x, 6) + 0.0`` is :func:`_round`'s)."""
+        criterion, weight, column, contributions, spread = self.rows[n]
+        missing = self.missing[j] >> n & 1 == 1
+        return (criterion, round(column[j], 6) + 0.0, weight, contributions[j], round(spread[j], 6) + 0.0, missing)
+
     def fit(self, j: int) -> dict[str, Any]:
         """The ``j``-th model's fit figures (:meth:`_Context.fit_figures`) as a summary shows them (a
         :class:`FitSummary`'s fields): the figures of :func:`_fit_numbers`, rounded as it rounds them (a float's
@@ -2570,9 +2577,8 @@ class _Context:
         evidence_keys, kept_refs = self._evidence_keys, self.engine.texts.leading_refs
         rows = table.rows
         leads = table.leading[j] if listed else ()
-        missing = table.missing[j] if listed else 0
         for place, n in enumerate(leads):
-            criterion, weight, column, contributions, spread = rows[n]
+            criterion, _, _, contributions, _ = rows[n]
             contribution = contributions[j]
             count = leading_cites(place)
             reads = evidence_keys.get(criterion)
@@ -2588,14 +2594,10 @@ class _Context:
                 cited.groups.append(leading_facts)
                 refs = leading_facts.text()
             reasons.append(criterion_reason(criterion, contribution) + refs)
-            value = column[j]  # a float: _round(value) written out (round(x, 6) + 0.0 is the same value, 0.0 for -0.0)
-            uncertainty = round(spread[j], 6) + 0.0
-            shown.append((criterion, round(value, 6) + 0.0, weight, contribution, uncertainty, missing >> n & 1 == 1))
+            shown.append(table.figures(n, j))
         stated = table.stated
         if listed and stated is not None and stated not in leads:  # its figures only: it gives no reason
-            criterion, weight, column, contributions, spread = rows[stated]
-            value, uncertainty = round(column[j], 6) + 0.0, round(spread[j], 6) + 0.0
-            shown.append((criterion, value, weight, contributions[j], uncertainty, missing >> stated & 1 == 1))
+            shown.append(table.figures(stated, j))
         lic = self.f.licences[i]
         duties = self._duties.get(lic.id)
         if duties is None:
@@ -2620,7 +2622,7 @@ class _Context:
         }
         tail = {
             "fit": table.fit(j),
-            "caveats": self._kinds(i, listed, missing, said),
+            "caveats": self._kinds(i, listed, table.missing[j] if listed else 0, said),
             "eu_ai_act_systemic_risk": eu.systemic_risk if eu is not None else None,
         }
         return head, shown, duties, tail

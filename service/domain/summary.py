@@ -2,13 +2,14 @@
 
 A summary holds, per recommended (or explained) model: rank, id, score, one-line reasons, the three
 criteria contributing most (value, weight, contribution, and the value's uncertainty and whether the missing-data
-policy supplied it), then capability if it is not among them (so the capability estimate and its uncertainty are
-always stated), the kinds of licence obligation (the duties are listed once per licence), the fit figures and the
-kinds of caveat that apply (their text: ``full`` detail). Each reason cites its evidence by id: the evidence
-(``evidence``) is listed once per answer, however many reasons cite it, with the same ids as the ``full``
-detail (:mod:`service.domain.citing`). Nulls are left out. Exclusions are counted by rule; the excluded models
-are listed (with the rules they fail or leave unknown) up to :data:`EXCLUDED_LISTED` unless the request asks
-for all. The ``full`` detail, the stored decision and its report keep every reason's evidence in full.
+policy supplied it), then capability if its assessment lists it and it is not among them (so the capability
+estimate and its uncertainty are stated whenever capability is weighted), the kinds of licence obligation (the
+duties are listed once per licence), the fit figures and the kinds of caveat that apply (their text: ``full``
+detail). Each reason cites its evidence by id: the evidence (``evidence``) is listed once per answer, however many
+reasons cite it, with the same ids as the ``full`` detail (:mod:`service.domain.citing`). Nulls are left out.
+Exclusions are counted by rule; the excluded models are listed (with the rules they fail or leave unknown) up to
+:data:`EXCLUDED_LISTED` unless the request asks for all. The ``full`` detail, the stored decision and its report
+keep every reason's evidence in full.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""A rate limit that the worker processes of one server share (``advisor serve --workers N``).
+"""The rate limit: shared by the worker processes of one server (``advisor serve --workers N``), and one process's
+ended windows purged.
 
 Litestar's rate limit counts in the memory of the process that serves the request, so each of N worker processes
 would admit the whole limit: a client could make N times the requests configured. With several workers,
