@@ -8,6 +8,12 @@ gets a heap (an "arena") of its own. Under 32 concurrent requests the server's r
 over its 118 MB at start-up, most of it freed but kept. Fixing the threshold at glibc's own starting value and
 allowing two arenas keeps the peak to the memory actually in use (bench/RESULTS.md has the figures).
 
+What a heap's top holds free is kept up to :data:`TRIM_THRESHOLD` (4 MB), not glibc's 128 KB: an answer's
+arrays just under the mapping threshold (the evidence pass's blocks, a ``full`` answer's parts) are carved from the
+heap's top and freed, and with 128 KB every free gave that space back to the system, so the next answer's arrays
+faulted it in again, page by page (about 930 page faults and a seventh of the server's CPU for each ``full`` POST
+under load; 120-190 with 4 MB, the peak the same).
+
 Loading the data is the opposite case: one thread makes and frees many arrays of a few hundred KB (the
 capability fit's, at 10,000 models) and then keeps what it built. Mapped and unmapped one by one, or given back
 each time the heap's top is free, their pages were faulted in again and again: the fit took three times as
@@ -33,8 +39,9 @@ _M_ARENA_MAX = -8
 #: Blocks at least this large are mapped on their own and unmapped when freed (glibc's initial value; setting it
 #: turns off the dynamic raising of the threshold).
 MMAP_THRESHOLD = 128 * 1024
-#: Free memory at the heap's top beyond this is given back to the system (glibc's initial value).
-TRIM_THRESHOLD = 128 * 1024
+#: Free memory at the heap's top beyond this is given back to the system: at most this much of each heap is kept
+#: free (glibc's initial value, 128 KB, gave back what the next answer's arrays faulted in again; see the module).
+TRIM_THRESHOLD = 4 * 1024 * 1024
 #: Heaps shared by the process's threads (glibc's default is eight per core).
 ARENA_MAX = 2
 #: While loading: blocks up to glibc's largest threshold come from the heap, and its top is kept up to this much.
