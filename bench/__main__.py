@@ -43,6 +43,10 @@ HERE = Path(__file__).resolve().parent
 #: wrk's threads (``bench/wrk.lua`` spaces their requests' numbers by it).
 WRK_THREADS = 2
 DAY = dt.date(2026, 12, 1)
+#: The echo's row in the framework ceiling's table.
+ECHO_ROUTE = "echo (summary bodies)"
+#: The #13 targets: the share of ``/health`` throughput each kind of POST must reach (one server process).
+TARGET_SHARES = {"summary": 0.3, "full": 0.1}
 WRK_MISSING = (
     "wrk is not installed, so the HTTP load figures are SKIPPED. Install it (Debian/Ubuntu package `wrk`, "
     "e.g. `sudo apt-get install wrk`) and run ./dev bench again."
@@ -243,7 +247,8 @@ def _rounds(
     return rows
 
 
-def _table(rows: dict[str, list[dict[str, Any]]], rounds: int) -> None:
+def _table(rows: dict[str, list[dict[str, Any]]], rounds: int) -> dict[str, float]:
+    """Print the rounds' figures per route; return each route's server CPU ms per request (median of the rounds)."""
     health_rps = statistics.median(x["rps"] for x in rows["health"])
     health_cpu = statistics.median(x["cpu_ms"] for x in rows["health"])
     # Server CPU per request: what each request cost the server, much less sensitive than req/s to other work on
@@ -265,33 +270,38 @@ def _table(rows: dict[str, list[dict[str, Any]]], rounds: int) -> None:
             f"| {health_cpu / cpu:.3f} |"
         )
     print(f"load average after: {_load()}")
+    return {name: statistics.median(x["cpu_ms"] for x in results) for name, results in rows.items()}
 
 
-def http_load(server: Server, workdir: Path, corpus: list[dict[str, Any]], rounds: int, duration: int) -> None:
+def http_load(
+    server: Server, workdir: Path, corpus: list[dict[str, Any]], rounds: int, duration: int
+) -> dict[str, float]:
+    """The HTTP load's table; returns each route's server CPU ms per request (none without wrk)."""
     print(f"\n## HTTP load: wrk -t{WRK_THREADS} -c32, {rounds} rounds of {duration} s phases, one server process")
     if shutil.which("wrk") is None:
         print(WRK_MISSING)
-        return
+        return {}
     posts = {
         f"post {d or 'default'}": ("/v1/recommendations", _write_lua(workdir, corpus, d, f"post-{d}"))
         for d in _details()
     }
-    _table(_rounds(server, workdir, posts, rounds, duration), rounds)
+    return _table(_rounds(server, workdir, posts, rounds, duration), rounds)
 
 
-def framework_ceiling(workdir: Path, corpus: list[dict[str, Any]], rounds: int, duration: int) -> None:
-    """The echo route of ``bench/ceiling.py`` (the same app, the same bodies, no decision) against ``/health``."""
+def framework_ceiling(workdir: Path, corpus: list[dict[str, Any]], rounds: int, duration: int) -> dict[str, float]:
+    """The echo route of ``bench/ceiling.py`` (the same app, the same bodies, no decision) against ``/health``;
+    returns each route's server CPU ms per request (none without wrk)."""
     print(
         f"\n## Framework ceiling: the same app with an echo route ({ECHO}: the body validated into requirements and "
         f"sent back, nothing decided or recorded), wrk -t{WRK_THREADS} -c32, {rounds} rounds of {duration} s phases"
     )
     if shutil.which("wrk") is None:
         print(WRK_MISSING)
-        return
+        return {}
     server = Server(workdir, cache_dir=workdir / "fits-shipped", command=[sys.executable, "-m", "bench.ceiling"])
     try:
-        posts = {"echo (summary bodies)": (ECHO, _write_lua(workdir, corpus, _details()[0], "echo"))}
-        _table(_rounds(server, workdir, posts, rounds, duration), rounds)
+        posts = {ECHO_ROUTE: (ECHO, _write_lua(workdir, corpus, _details()[0], "echo"))}
+        return _table(_rounds(server, workdir, posts, rounds, duration), rounds)
     finally:
         server.stop()
 
@@ -310,7 +320,8 @@ def answer_sizes(server: Server, corpus: list[dict[str, Any]]) -> None:
             print(f"| {d or 'default'} | {empty:,} | {statistics.median(sizes):,.0f} | {sizes[-1]:,} |")
 
 
-def engine_figures(workdir: Path, corpus_path: Path, sizes: list[int]) -> None:
+def engine_figures(workdir: Path, corpus_path: Path, sizes: list[int]) -> dict[str, Any]:
+    """The in-process table; returns the shipped catalogue's figures (see ``bench/engine_child.py``)."""
     print("\n## Engine in process, over the corpus (each request timed three ways, see bench/engine_child.py)")
     print(
         "decide = the decision core (Engine.decide: eligibility, criteria, scores, order, weight-only "
@@ -328,13 +339,20 @@ def engine_figures(workdir: Path, corpus_path: Path, sizes: list[int]) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     rules = default_data_dir("rules")
     previous: dict[str, Any] | None = None
+    shipped: dict[str, Any] = {}
     for size in [0, *sizes]:
         catalogue = default_data_dir("catalogue") if size == 0 else workdir / f"catalogue-{size}"
         if size and not catalogue.exists():
             synthetic_catalogue(default_data_dir("catalogue"), catalogue, size)
         passes = 5 if size == 0 else max(1, 2000 // size)
         out = subprocess.run(
-            [sys.executable, "-m", "bench.engine_child", str(catalogue), str(rules), str(corpus_path), str(passes)],
+            [
+                sys.executable,
+                "-m",
+                "bench.engine_child",
+                *(str(catalogue), str(rules), str(corpus_path), str(passes)),
+                *(["--post-parts"] if size == 0 else []),
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -354,6 +372,52 @@ def engine_figures(workdir: Path, corpus_path: Path, sizes: list[int]) -> None:
             f"({r['empty_summary_cpu_p50_ms']}) | {r['peak_rss_mb']} |"
         )
         previous = r
+        shipped = shipped or r
+    return shipped
+
+
+def cost_breakdown(server_cpu: dict[str, float], echo_cpu: dict[str, float], engine: dict[str, Any]) -> list[str]:
+    """Where a POST's server CPU goes, as table lines: the run's measured parts beside each kind of POST's
+    server CPU (``server_cpu``: ms per request by route, from the HTTP load; ``echo_cpu``: the framework ceiling's;
+    ``engine``: the shipped catalogue's in-process figures) and its budget at the target share of ``/health``.
+    No lines when a part they need was skipped."""
+    health, echo = server_cpu.get("health"), echo_cpu.get(ECHO_ROUTE)
+    decide = engine.get("post_decide_mean_cpu_ms")
+    if health is None or echo is None or decide is None:
+        return []
+    written = {"summary": engine["post_summary_write_mean_cpu_ms"], "full": engine["post_full_write_mean_cpu_ms"]}
+    evidence = {"summary": 0.0, "full": engine["post_evidence_mean_cpu_ms"]}
+    kinds = [kind for kind in TARGET_SHARES if f"post {kind}" in server_cpu]
+    measured = {kind: server_cpu[f"post {kind}"] for kind in kinds}
+    core = {kind: echo + decide + evidence[kind] for kind in kinds}
+    rest = {kind: measured[kind] - core[kind] - written[kind] for kind in kinds}
+    budget = {kind: health / TARGET_SHARES[kind] for kind in kinds}
+
+    def row(label: str, values: dict[str, float], how: str) -> str:
+        return f"| {label} | " + " | ".join(f"{values[kind]:.3f}" for kind in kinds) + f" | {how} |"
+
+    return [
+        "| part (mean ms of server CPU a request) | "
+        + " | ".join(f"`{kind}` POST" for kind in kinds)
+        + " | measured |",
+        "|---|" + "---|" * len(kinds) + "---|",
+        row("framework: body in, validated, a body out", dict.fromkeys(kinds, echo), "the echo, under HTTP load"),
+        row("decision core", dict.fromkeys(kinds, decide), "in process, requests as the load sends them"),
+        row("evidence pass (the sensitivity's evidence figures)", evidence, "in process, likewise"),
+        row("answer written", written, "in process, likewise"),
+        row("rest: the record and its commit, the envelope, HTTP beyond the echo", rest, "the difference"),
+        row("**server CPU a POST**", measured, "the HTTP load"),
+        row(
+            "budget at the target share of `/health`",
+            budget,
+            "`/health`'s CPU / " + ", ".join(f"{TARGET_SHARES[kind]} ({kind})" for kind in kinds),
+        ),
+        row(
+            "framework + decision core (+ evidence pass), share of the budget",
+            {kind: core[kind] / budget[kind] for kind in kinds},
+            "at 1 or more no answer writing, however cheap, meets the target",
+        ),
+    ]
 
 
 def profile(corpus: list[dict[str, Any]], workdir: Path) -> None:
@@ -405,6 +469,9 @@ def main() -> None:
     engine = build_engine(default_data_dir("catalogue"), default_data_dir("rules"))
     corpus = build_corpus(engine)
     print(f"corpus: {len(corpus)} distinct requests; shipped catalogue: {len(engine.features.ids)} models")
+    server_cpu: dict[str, float] = {}
+    echo_cpu: dict[str, float] = {}
+    shipped: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="advisor-bench-") as tmp:
         workdir = Path(tmp)
         corpus_path = workdir / "corpus.json"
@@ -420,14 +487,14 @@ def main() -> None:
                 if "http" not in skip:
                     # Sizes first: under load the records store may refuse for a while (503), see the table.
                     answer_sizes(server, corpus)
-                    http_load(server, workdir, corpus, args.rounds, args.duration)
+                    server_cpu = http_load(server, workdir, corpus, args.rounds, args.duration)
                 print(f"\n## Server peak memory (VmHWM): {server.peak_memory_mb():.0f} MB")
             finally:
                 server.stop()
         if "ceiling" not in skip:
-            framework_ceiling(workdir, corpus, args.rounds, args.duration)
+            echo_cpu = framework_ceiling(workdir, corpus, args.rounds, args.duration)
         if "engine" not in skip:
-            engine_figures(workdir, corpus_path, sizes)
+            shipped = engine_figures(workdir, corpus_path, sizes)
         if "startup" not in skip and sizes:
             big = workdir / f"catalogue-{max(sizes)}"
             if not big.exists():
@@ -442,6 +509,10 @@ def main() -> None:
                     server.stop()
         if "profile" not in skip:
             profile(corpus, workdir)
+        breakdown = cost_breakdown(server_cpu, echo_cpu, shipped)
+        if breakdown:
+            print("\n## Where a POST's server CPU goes, beside its budget (this run's figures)")
+            print("\n".join(breakdown))
     print(f"\nload average (1, 5, 15 min) at the end: {_load()}")
 
 

@@ -1,12 +1,19 @@
 """One in-process engine measurement, run in its own process so that its peak memory is its own.
 
-``python -m bench.engine_child CATALOGUE_DIR RULES_DIR CORPUS_JSON PASSES`` prints one JSON line. For every
-corpus request it times, separately: the decision core (``Engine.decide``: eligibility, criteria, scores,
-order, weight-only trade-offs), the same plus the ``summary`` answer written to JSON bytes (what a summary POST
-computes), and the same plus the whole answer encoded (what a record's first fetch, or a ``full`` POST listing
-every exclusion, computes). Each request's three timings follow one another, so each decision starts after the
-previous request's whole answer has passed through the processor's caches; a last pass times the decision core
-alone, request after request (the figure of a loop of decisions, as a server deciding summaries comes closer to).
+``python -m bench.engine_child CATALOGUE_DIR RULES_DIR CORPUS_JSON PASSES [--post-parts]`` prints one JSON line.
+For every corpus request it times, separately: the decision core (``Engine.decide``: eligibility, criteria,
+scores, order, weight-only trade-offs), the same plus the ``summary`` answer written to JSON bytes (what a summary
+POST computes), and the same plus the whole answer encoded (what a record's first fetch, or a ``full`` POST
+listing every exclusion, computes). Each request's three timings follow one another, so each decision starts
+after the previous request's whole answer has passed through the processor's caches; a further pass times the
+decision core alone, request after request (the figure of a loop of decisions, as a server deciding summaries
+comes closer to).
+
+With ``--post-parts``, a last pass measures, as mean CPU per request, the parts of a POST's work under HTTP load,
+on requests as the load sends them (each the corpus's request with its own ``workload.tokens_per_request``, from
+4,096 up, so that nothing kept for one request's figures serves another): the decision core, the ``summary``
+written, and, on a decision of its own (as a ``full`` POST is a request of its own), the evidence pass and then
+the ``full`` answer written (``./dev bench`` sets them beside the server's CPU per POST: ``cost_breakdown``).
 """
 
 from __future__ import annotations
@@ -14,11 +21,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import resource
+import statistics
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from service.domain.engine import Engine
 from service.domain.requirements import Requirements
 from service.loading.engine import build_engine
 from service.storage.archive import encode_answer
@@ -29,6 +38,39 @@ def _pct(values: list[float], p: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 3)
 
 
+def _distinct(req: Requirements, tokens: int, detail: str) -> Requirements:
+    """``req`` as the HTTP load sends it: its own ``workload.tokens_per_request`` and the ``detail`` of the phase."""
+    workload = req.workload.model_copy(update={"tokens_per_request": tokens})
+    return req.model_copy(update={"workload": workload, "detail": detail})
+
+
+def _post_parts(engine: Engine, corpus: list[Requirements], day: dt.date, passes: int) -> dict[str, float]:
+    """Mean CPU ms per request of the parts of a POST's work (see the module): ``decide``, ``summary_write``,
+    ``evidence`` and ``full_write``."""
+    cpu: dict[str, list[float]] = {"decide": [], "summary_write": [], "evidence": [], "full_write": []}
+    tokens = 4096
+    clock = time.process_time
+    for _ in range(passes):
+        for base in corpus:
+            req = _distinct(base, tokens, "summary")
+            c0 = clock()
+            decision = engine.decide(req, day)
+            c1 = clock()
+            decision.summary_bytes(req.exclusions)
+            c2 = clock()
+            full = _distinct(base, tokens + 1, "full")
+            decision = engine.decide(full, day)
+            c3 = clock()
+            decision.tradeoffs  # noqa: B018 - the evidence pass, run on first use
+            c4 = clock()
+            decision.full_bytes(full.exclusions)
+            c5 = clock()
+            tokens += 2
+            for name, spent in zip(cpu, (c1 - c0, c2 - c1, c4 - c3, c5 - c4), strict=True):
+                cpu[name].append(spent * 1000)
+    return {f"post_{name}_mean_cpu_ms": round(statistics.fmean(values), 3) for name, values in cpu.items()}
+
+
 def main() -> None:
     catalogue_dir, rules_dir, corpus_path, passes = (
         Path(sys.argv[1]),
@@ -36,6 +78,7 @@ def main() -> None:
         Path(sys.argv[3]),
         int(sys.argv[4]),
     )
+    parts = sys.argv[5:] == ["--post-parts"]
     started, started_cpu = time.perf_counter(), time.process_time()
     engine = build_engine(catalogue_dir, rules_dir)  # cold: no kept capability fit
     load_s, load_cpu_s = time.perf_counter() - started, time.process_time() - started_cpu
@@ -88,6 +131,8 @@ def main() -> None:
     figures["alone_decide_p50_cpu_ms"] = _pct(alone["cpu"], 50)
     for name, values in empty.items():
         figures[f"empty_{name}_p50_ms"] = _pct(values, 50)
+    if parts:
+        figures.update(_post_parts(engine, corpus, day, passes))
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(figures))
 
