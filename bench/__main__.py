@@ -382,14 +382,14 @@ def cost_breakdown(server_cpu: dict[str, float], echo_cpu: dict[str, float], eng
     ``engine``: the shipped catalogue's in-process figures) and its budget at the target share of ``/health``.
     No lines when a part they need was skipped."""
     health, echo = server_cpu.get("health"), echo_cpu.get(ECHO_ROUTE)
-    decide = engine.get("post_decide_mean_cpu_ms")
-    if health is None or echo is None or decide is None:
+    if health is None or echo is None or "post_summary_decide_mean_cpu_ms" not in engine:
         return []
-    written = {"summary": engine["post_summary_write_mean_cpu_ms"], "full": engine["post_full_write_mean_cpu_ms"]}
+    decide = {kind: engine[f"post_{kind}_decide_mean_cpu_ms"] for kind in TARGET_SHARES}
+    written = {kind: engine[f"post_{kind}_write_mean_cpu_ms"] for kind in TARGET_SHARES}
     evidence = {"summary": 0.0, "full": engine["post_evidence_mean_cpu_ms"]}
     kinds = [kind for kind in TARGET_SHARES if f"post {kind}" in server_cpu]
     measured = {kind: server_cpu[f"post {kind}"] for kind in kinds}
-    core = {kind: echo + decide + evidence[kind] for kind in kinds}
+    core = {kind: echo + decide[kind] + evidence[kind] for kind in kinds}
     rest = {kind: measured[kind] - core[kind] - written[kind] for kind in kinds}
     budget = {kind: health / TARGET_SHARES[kind] for kind in kinds}
 
@@ -402,7 +402,7 @@ def cost_breakdown(server_cpu: dict[str, float], echo_cpu: dict[str, float], eng
         + " | measured |",
         "|---|" + "---|" * len(kinds) + "---|",
         row("framework: body in, validated, a body out", dict.fromkeys(kinds, echo), "the echo, under HTTP load"),
-        row("decision core", dict.fromkeys(kinds, decide), "in process, requests as the load sends them"),
+        row("decision core", decide, "in process, requests as the load sends them, in its order"),
         row("evidence pass (the sensitivity's evidence figures)", evidence, "in process, likewise"),
         row("answer written", written, "in process, likewise"),
         row("rest: the record and its commit, the envelope, HTTP beyond the echo", rest, "the difference"),

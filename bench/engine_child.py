@@ -11,9 +11,10 @@ comes closer to).
 
 With ``--post-parts``, a last pass measures, as mean CPU per request, the parts of a POST's work under HTTP load,
 on requests as the load sends them (each the corpus's request with its own ``workload.tokens_per_request``, from
-4,096 up, so that nothing kept for one request's figures serves another): the decision core, the ``summary``
-written, and, on a decision of its own (as a ``full`` POST is a request of its own), the evidence pass and then
-the ``full`` answer written (``./dev bench`` sets them beside the server's CPU per POST: ``cost_breakdown``).
+4,096 up, so that nothing kept for one request's figures serves another), in the order the load's phases send
+them: for each ``summary`` POST the decision core and the summary written; then for each ``full`` POST (a request
+of its own) the decision core, the evidence pass and the whole answer written (``./dev bench`` sets them beside the
+server's CPU per POST: ``cost_breakdown``).
 """
 
 from __future__ import annotations
@@ -45,29 +46,38 @@ def _distinct(req: Requirements, tokens: int, detail: str) -> Requirements:
 
 
 def _post_parts(engine: Engine, corpus: list[Requirements], day: dt.date, passes: int) -> dict[str, float]:
-    """Mean CPU ms per request of the parts of a POST's work (see the module): ``decide``, ``summary_write``,
-    ``evidence`` and ``full_write``."""
-    cpu: dict[str, list[float]] = {"decide": [], "summary_write": [], "evidence": [], "full_write": []}
+    """Mean CPU ms per request of the parts of a POST's work (see the module), in the order the load's phases send
+    the requests (a pass's ``summary`` POSTs one after another, then its ``full`` ones): ``summary_decide`` and
+    ``summary_write``; ``full_decide``, ``evidence`` and ``full_write``."""
+    cpu: dict[str, list[float]] = {
+        name: [] for name in ("summary_decide", "summary_write", "full_decide", "evidence", "full_write")
+    }
     tokens = 4096
     clock = time.process_time
     for _ in range(passes):
         for base in corpus:
             req = _distinct(base, tokens, "summary")
+            tokens += 1
             c0 = clock()
             decision = engine.decide(req, day)
             c1 = clock()
             decision.summary_bytes(req.exclusions)
             c2 = clock()
-            full = _distinct(base, tokens + 1, "full")
-            decision = engine.decide(full, day)
-            c3 = clock()
+            cpu["summary_decide"].append((c1 - c0) * 1000)
+            cpu["summary_write"].append((c2 - c1) * 1000)
+        for base in corpus:
+            req = _distinct(base, tokens, "full")
+            tokens += 1
+            c0 = clock()
+            decision = engine.decide(req, day)
+            c1 = clock()
             decision.tradeoffs  # noqa: B018 - the evidence pass, run on first use
-            c4 = clock()
-            decision.full_bytes(full.exclusions)
-            c5 = clock()
-            tokens += 2
-            for name, spent in zip(cpu, (c1 - c0, c2 - c1, c4 - c3, c5 - c4), strict=True):
-                cpu[name].append(spent * 1000)
+            c2 = clock()
+            decision.full_bytes(req.exclusions)
+            c3 = clock()
+            cpu["full_decide"].append((c1 - c0) * 1000)
+            cpu["evidence"].append((c2 - c1) * 1000)
+            cpu["full_write"].append((c3 - c2) * 1000)
     return {f"post_{name}_mean_cpu_ms": round(statistics.fmean(values), 3) for name, values in cpu.items()}
 
 
