@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from service.domain.engine import Engine
+from service.domain.engine import Decision, Engine
 from service.domain.requirements import Requirements
 from service.loading.engine import build_engine
 from service.storage.archive import encode_answer
@@ -45,39 +45,38 @@ def _distinct(req: Requirements, tokens: int, detail: str) -> Requirements:
     return req.model_copy(update={"workload": workload, "detail": detail})
 
 
+#: What each kind of POST computes after its decision, step by step, each step's figure named: the ``summary``
+#: written; the evidence pass (run when the trade-offs are first read), then the ``full`` answer written.
+_STEPS: dict[str, tuple[tuple[str, Callable[[Decision, Requirements], object]], ...]] = {
+    "summary": (("summary_write", lambda decision, req: decision.summary_bytes(req.exclusions)),),
+    "full": (
+        ("evidence", lambda decision, req: decision.tradeoffs),
+        ("full_write", lambda decision, req: decision.full_bytes(req.exclusions)),
+    ),
+}
+
+
 def _post_parts(engine: Engine, corpus: list[Requirements], day: dt.date, passes: int) -> dict[str, float]:
     """Mean CPU ms per request of the parts of a POST's work (see the module), in the order the load's phases send
-    the requests (a pass's ``summary`` POSTs one after another, then its ``full`` ones): ``summary_decide`` and
-    ``summary_write``; ``full_decide``, ``evidence`` and ``full_write``."""
-    cpu: dict[str, list[float]] = {
-        name: [] for name in ("summary_decide", "summary_write", "full_decide", "evidence", "full_write")
-    }
+    the requests (a pass's ``summary`` POSTs one after another, then its ``full`` ones): each kind's decision core
+    (``summary_decide``, ``full_decide``) and its steps (:data:`_STEPS`)."""
+    cpu: dict[str, list[float]] = {}
     tokens = 4096
     clock = time.process_time
     for _ in range(passes):
-        for base in corpus:
-            req = _distinct(base, tokens, "summary")
-            tokens += 1
-            c0 = clock()
-            decision = engine.decide(req, day)
-            c1 = clock()
-            decision.summary_bytes(req.exclusions)
-            c2 = clock()
-            cpu["summary_decide"].append((c1 - c0) * 1000)
-            cpu["summary_write"].append((c2 - c1) * 1000)
-        for base in corpus:
-            req = _distinct(base, tokens, "full")
-            tokens += 1
-            c0 = clock()
-            decision = engine.decide(req, day)
-            c1 = clock()
-            decision.tradeoffs  # noqa: B018 - the evidence pass, run on first use
-            c2 = clock()
-            decision.full_bytes(req.exclusions)
-            c3 = clock()
-            cpu["full_decide"].append((c1 - c0) * 1000)
-            cpu["evidence"].append((c2 - c1) * 1000)
-            cpu["full_write"].append((c3 - c2) * 1000)
+        for kind, steps in _STEPS.items():
+            for base in corpus:
+                req = _distinct(base, tokens, kind)
+                tokens += 1
+                started = clock()
+                decision = engine.decide(req, day)
+                spent = [(f"{kind}_decide", clock() - started)]
+                for name, step in steps:
+                    started = clock()
+                    step(decision, req)
+                    spent.append((name, clock() - started))
+                for name, seconds in spent:
+                    cpu.setdefault(name, []).append(seconds * 1000)
     return {f"post_{name}_mean_cpu_ms": round(statistics.fmean(values), 3) for name, values in cpu.items()}
 
 
