@@ -10,9 +10,9 @@ allowing two arenas keeps the peak to the memory actually in use (bench/RESULTS.
 
 What a heap's top holds free is kept up to :data:`TRIM_THRESHOLD` (4 MB), not glibc's 128 KB: an answer's
 arrays just under the mapping threshold (the evidence pass's blocks, a ``full`` answer's parts) are carved from the
-heap's top and freed, and with 128 KB every free gave that space back to the system, so the next answer's arrays
-faulted it in again, page by page (about 930 page faults and a seventh of the server's CPU for each ``full`` POST
-under load; 120-190 with 4 MB, the peak the same).
+heap's top and freed, and with 128 KB every free that left more than that free at the top gave it back to the
+system, so the next answer's arrays faulted it in again, page by page (about 930 page faults and an eighth of the
+server's CPU for each ``full`` POST under load; 120-190 faults with 4 MB, the peak the same).
 
 Loading the data is the opposite case: one thread makes and frees many arrays of a few hundred KB (the
 capability fit's, at 10,000 models) and then keeps what it built. Mapped and unmapped one by one, or given back
