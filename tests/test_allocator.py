@@ -31,7 +31,7 @@ def test_the_settings_are_applied_on_glibc() -> None:
 #: A stand-in for an answer's arrays: blocks just under the mapping threshold (carved from the heap's top), freed
 #: together, run once to grow the heap and then 50 times, printing the page faults a run took (glibc's counter).
 _ANSWERS = """
-import resource, sys
+import resource
 import numpy as np
 from service.allocator import MMAP_THRESHOLD, tune_allocator
 
